@@ -1,0 +1,25 @@
+//! The `animecam` GStreamer plugin: thin elements over the `animecam` library.
+//!
+//! Each element lives in its own folder (`mod.rs`: the public face and `register()`; `imp.rs`: the
+//! implementation). What two elements share lives in the library or in [`meta`], never in another
+//! element.
+#![allow(unused_doc_comments)]
+
+use gst::glib;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    let _ = plugin;
+    Ok(())
+}
+
+gst::plugin_define!(
+    animecam,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

