@@ -6,5 +6,6 @@
 //! - [`tensor`]: frames as plain image views, square crops with padding, conversion to and from
 //!   NCHW/NHWC tensors.
 
+pub mod face;
 pub mod inference;
 pub mod tensor;

@@ -36,6 +36,8 @@ pub enum TensorError {
         from: (usize, usize),
         into: (usize, usize),
     },
+    #[error("cannot read image {path}: {reason}")]
+    Unreadable { path: String, reason: String },
     #[error("OpenCV: {0}")]
     OpenCv(String),
 }
@@ -347,6 +349,56 @@ impl RgbImage {
     }
 }
 
+/// Reads a PNG or JPEG. Transparent pixels are laid over white, as portraits are drawn.
+pub fn read_image(path: &std::path::Path) -> Result<RgbImage, TensorError> {
+    let unreadable = |reason: &str| TensorError::Unreadable {
+        path: path.display().to_string(),
+        reason: reason.to_owned(),
+    };
+    if !path.is_file() {
+        return Err(unreadable("no such file"));
+    }
+    let mat = opencv::imgcodecs::imread(path.as_os_str(), opencv::imgcodecs::IMREAD_UNCHANGED)?;
+    if mat.empty() {
+        return Err(unreadable(
+            "not an image OpenCV can decode (expected PNG or JPEG)",
+        ));
+    }
+    let mut eight_bit = Mat::default();
+    let depth = mat.depth();
+    if depth == opencv::core::CV_16U {
+        mat.convert_to(&mut eight_bit, opencv::core::CV_8U, 1.0 / 257.0, 0.0)?;
+    } else if depth == opencv::core::CV_8U {
+        eight_bit = mat;
+    } else {
+        return Err(unreadable(
+            "unsupported sample depth (expected 8 or 16 bits)",
+        ));
+    }
+    let (width, height) = (eight_bit.cols() as usize, eight_bit.rows() as usize);
+    let channels = eight_bit.channels() as usize;
+    let bytes = eight_bit.data_bytes()?;
+    let mut data = Vec::with_capacity(width * height * 3);
+    for pixel in bytes.chunks_exact(channels) {
+        match channels {
+            1 => data.extend_from_slice(&[pixel[0]; 3]),
+            3 => data.extend_from_slice(&[pixel[2], pixel[1], pixel[0]]),
+            4 => {
+                let alpha = pixel[3] as u32;
+                let over_white =
+                    |v: u8| ((v as u32 * alpha + 255 * (255 - alpha) + 127) / 255) as u8;
+                data.extend_from_slice(&[
+                    over_white(pixel[2]),
+                    over_white(pixel[1]),
+                    over_white(pixel[0]),
+                ]);
+            }
+            _ => return Err(unreadable("unsupported channel count")),
+        }
+    }
+    RgbImage::new(width, height, data)
+}
+
 fn rgb_from_mat(mat: &Mat, format: PixelFormat) -> Result<RgbImage, TensorError> {
     let (width, height) = (mat.cols() as usize, mat.rows() as usize);
     let bytes = mat.data_bytes()?;
@@ -358,6 +410,32 @@ fn rgb_from_mat(mat: &Mat, format: PixelFormat) -> Result<RgbImage, TensorError>
         format,
     )?;
     Ok(RgbImage::from_view(&view))
+}
+
+/// A single-channel 8-bit copy of a frame at `width` x `height` (area-averaged when smaller), for
+/// OpenCV's detectors and optical flow.
+pub fn gray(view: &ImageView<'_>, width: usize, height: usize) -> Result<Mat, TensorError> {
+    let code = match view.format {
+        PixelFormat::Rgb => opencv::imgproc::COLOR_RGB2GRAY,
+        PixelFormat::Bgr => opencv::imgproc::COLOR_BGR2GRAY,
+        PixelFormat::Rgba | PixelFormat::Rgbx => opencv::imgproc::COLOR_RGBA2GRAY,
+        PixelFormat::Bgra | PixelFormat::Bgrx => opencv::imgproc::COLOR_BGRA2GRAY,
+    };
+    let mut full = Mat::default();
+    opencv::imgproc::cvt_color_def(&view.as_mat()?, &mut full, code)?;
+    if (width, height) == (view.width, view.height) {
+        return Ok(full);
+    }
+    let mut scaled = Mat::default();
+    opencv::imgproc::resize(
+        &full,
+        &mut scaled,
+        Size::new(width as i32, height as i32),
+        0.0,
+        0.0,
+        opencv::imgproc::INTER_AREA,
+    )?;
+    Ok(scaled)
 }
 
 /// A square region of a frame in pixel coordinates; it may extend past the frame's edges.

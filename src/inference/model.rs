@@ -245,7 +245,12 @@ fn try_session(
             )
         })?;
     }
-    let mut builder = Session::builder(runtime.environment()).map_err(|e| e.to_string())?;
+    // ORT's warnings (unused initializers and the like) are noise on a user's terminal; real
+    // failures come back as errors and are reported with the model's path.
+    let mut builder = Session::builder(runtime.environment())
+        .map_err(|e| e.to_string())?
+        .with_log_level(ort::logging::LogLevel::Error)
+        .map_err(|e| e.to_string())?;
     if options.intra_threads > 0 {
         builder = builder
             .with_intra_threads(options.intra_threads)

@@ -1,0 +1,556 @@
+//! The face tracker: detect every few frames (or when tracking gets unsure), follow the face with
+//! optical flow in between, smooth the box, hold it briefly when the face is lost, then say so.
+
+use opencv::core::{Mat, Point2f, Scalar, Size, TermCriteria, Vector, CV_8UC1};
+use opencv::prelude::*;
+
+use super::{crop_box, Detection, FaceDetector, FaceError, OneEuroFilter, OneEuroParams, Rect};
+use crate::tensor::{gray, ImageView, SquareCrop};
+
+/// Where the primary face's box came from on this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackState {
+    /// The detector found it on this frame.
+    Detected,
+    /// Optical flow moved the last box to this frame.
+    Tracked,
+    /// Neither found it; the last box is held for a few frames.
+    Held,
+    /// No face.
+    Lost,
+}
+
+impl TrackState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackState::Detected => "detected",
+            TrackState::Tracked => "tracked",
+            TrackState::Held => "held",
+            TrackState::Lost => "lost",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            TrackState::Detected,
+            TrackState::Tracked,
+            TrackState::Held,
+            TrackState::Lost,
+        ]
+        .into_iter()
+        .find(|state| state.name() == name)
+    }
+
+    /// Whether the boxes describe a face on this frame.
+    pub fn has_face(self) -> bool {
+        self != TrackState::Lost
+    }
+}
+
+/// The primary face on one frame: what `facetrack` attaches to each buffer. Coordinates are
+/// fractions of the frame, so scaling the video does not invalidate them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceTrack {
+    /// Increases each time a new face is acquired; 0 before the first.
+    pub track_id: u64,
+    pub state: TrackState,
+    /// Detector confidence of the last detection, lowered while tracking gets unsure.
+    pub score: f32,
+    /// The smoothed face box.
+    pub face: Rect,
+    /// The square crop (square in pixels) the models should take.
+    pub crop: Rect,
+    /// Smoothed detector landmarks, when the detector gives them.
+    pub landmarks: Vec<[f32; 2]>,
+}
+
+impl FaceTrack {
+    /// A frame without a face.
+    pub fn lost(track_id: u64) -> Self {
+        FaceTrack {
+            track_id,
+            state: TrackState::Lost,
+            score: 0.0,
+            face: Rect::default(),
+            crop: Rect::default(),
+            landmarks: Vec::new(),
+        }
+    }
+}
+
+/// Tracker behaviour; every field can change between frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// Run the detector every this many frames (1: every frame); optical flow fills the gaps.
+    pub detect_interval: u32,
+    /// Frames to keep the last box after the face is lost, before reporting it lost.
+    pub hold_frames: u32,
+    /// Crop margin on each side, as a fraction of the face's larger side (see [`crop_box`]).
+    pub margin: f32,
+    pub smoothing: OneEuroParams,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            detect_interval: 5,
+            hold_frames: 15,
+            margin: 0.4,
+            smoothing: OneEuroParams::default(),
+        }
+    }
+}
+
+/// The side of the region searched around the current face, in face sizes.
+const SEARCH_REGION_FACES: f32 = 3.0;
+const REGION_GRID: f32 = 16.0;
+/// Optical flow runs on frames no wider than this: enough for face-sized motion, cheap to compute.
+const FLOW_WIDTH: usize = 640;
+const MAX_FLOW_POINTS: i32 = 60;
+const MIN_FLOW_POINTS: usize = 8;
+/// A point whose backward flow misses its start by more pixels than this was lost.
+const MAX_FORWARD_BACKWARD_ERROR: f32 = 1.0;
+/// Below this fraction of surviving points tracking is unsure and the detector runs.
+const MIN_SURVIVING_FRACTION: f32 = 0.5;
+
+struct Flow {
+    gray: Mat,
+    points: Vector<Point2f>,
+    seeded: usize,
+    scale: f32,
+}
+
+struct Current {
+    track_id: u64,
+    /// Unsmoothed box and landmarks, frame pixels: what detection or flow said last.
+    raw: Detection,
+    smoothed: Detection,
+    held_for: u32,
+}
+
+pub struct Tracker {
+    detector: Box<dyn FaceDetector>,
+    config: TrackerConfig,
+    current: Option<Current>,
+    flow: Option<Flow>,
+    frames_since_detection: u32,
+    last_track_id: u64,
+    filters: Vec<OneEuroFilter>,
+}
+
+impl Tracker {
+    pub fn new(detector: Box<dyn FaceDetector>, config: TrackerConfig) -> Self {
+        Tracker {
+            detector,
+            config,
+            current: None,
+            flow: None,
+            frames_since_detection: 0,
+            last_track_id: 0,
+            filters: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    pub fn set_config(&mut self, config: TrackerConfig) {
+        for filter in &mut self.filters {
+            filter.set_params(config.smoothing);
+        }
+        self.config = config;
+    }
+
+    pub fn detector(&self) -> &dyn FaceDetector {
+        self.detector.as_ref()
+    }
+
+    pub fn detector_mut(&mut self) -> &mut dyn FaceDetector {
+        self.detector.as_mut()
+    }
+
+    /// The primary face on `frame`, taken at `time` seconds (a stream time; only differences
+    /// matter, for the smoothing).
+    pub fn update(&mut self, frame: &ImageView<'_>, time: f64) -> Result<FaceTrack, FaceError> {
+        let (width, height) = (frame.width(), frame.height());
+        let flow_scale = (FLOW_WIDTH as f32 / width as f32).min(1.0);
+        let gray_frame = gray(
+            frame,
+            ((width as f32 * flow_scale).round() as usize).max(1),
+            ((height as f32 * flow_scale).round() as usize).max(1),
+        )?;
+
+        let due = self.frames_since_detection + 1 >= self.config.detect_interval.max(1);
+        let mut observation = None;
+        if !due {
+            observation = self.follow(&gray_frame)?.map(|d| (d, TrackState::Tracked));
+        }
+        if observation.is_none() {
+            let detections = self.detect(frame)?;
+            self.frames_since_detection = 0;
+            observation = self.primary(detections).map(|d| (d, TrackState::Detected));
+            self.flow = match &observation {
+                Some((detection, _)) => seed_flow(gray_frame, &detection.face, flow_scale)?,
+                None => None,
+            };
+        } else {
+            self.frames_since_detection += 1;
+            if let (Some(flow), Some(..)) = (&mut self.flow, &observation) {
+                flow.gray = gray_frame;
+            }
+        }
+
+        let track = match observation {
+            Some((raw, state)) => self.observe(raw, state, time),
+            None => self.miss(),
+        };
+        Ok(self.describe(track, width, height))
+    }
+
+    /// Moves the last raw box by the optical flow of its points; `None` when flow is unsure.
+    fn follow(&mut self, gray_frame: &Mat) -> Result<Option<Detection>, FaceError> {
+        let (Some(flow), Some(current)) = (self.flow.as_mut(), self.current.as_ref()) else {
+            return Ok(None);
+        };
+        if current.held_for > 0 {
+            return Ok(None);
+        }
+        let mut forward = Vector::<Point2f>::new();
+        let mut backward = Vector::<Point2f>::new();
+        let mut status_forward = Vector::<u8>::new();
+        let mut status_backward = Vector::<u8>::new();
+        let mut errors = Vector::<f32>::new();
+        let criteria = TermCriteria::new(
+            opencv::core::TermCriteria_COUNT + opencv::core::TermCriteria_EPS,
+            30,
+            0.01,
+        )?;
+        let window = Size::new(21, 21);
+        opencv::video::calc_optical_flow_pyr_lk(
+            &flow.gray,
+            gray_frame,
+            &flow.points,
+            &mut forward,
+            &mut status_forward,
+            &mut errors,
+            window,
+            3,
+            criteria,
+            0,
+            1e-4,
+        )?;
+        opencv::video::calc_optical_flow_pyr_lk(
+            gray_frame,
+            &flow.gray,
+            &forward,
+            &mut backward,
+            &mut status_backward,
+            &mut errors,
+            window,
+            3,
+            criteria,
+            0,
+            1e-4,
+        )?;
+        let mut before = Vec::new();
+        let mut after = Vector::<Point2f>::new();
+        for i in 0..flow.points.len() {
+            let start = flow.points.get(i)?;
+            let end = forward.get(i)?;
+            let back = backward.get(i)?;
+            let error = ((back.x - start.x).powi(2) + (back.y - start.y).powi(2)).sqrt();
+            if status_forward.get(i)? == 1
+                && status_backward.get(i)? == 1
+                && error <= MAX_FORWARD_BACKWARD_ERROR
+            {
+                before.push(start);
+                after.push(end);
+            }
+        }
+        let surviving = before.len() as f32 / flow.seeded.max(1) as f32;
+        if before.len() < MIN_FLOW_POINTS || surviving < MIN_SURVIVING_FRACTION {
+            return Ok(None);
+        }
+        let after_points: Vec<Point2f> = after.to_vec();
+        let (shift_x, shift_y, scale) = similarity(&before, &after_points);
+        flow.points = after;
+        let shift = (shift_x / flow.scale, shift_y / flow.scale);
+
+        let raw = &current.raw;
+        let (cx, cy) = raw.face.center();
+        let moved = |[x, y]: [f32; 2]| {
+            [
+                cx + shift.0 + scale * (x - cx),
+                cy + shift.1 + scale * (y - cy),
+            ]
+        };
+        Ok(Some(Detection {
+            face: Rect::from_center(
+                cx + shift.0,
+                cy + shift.1,
+                raw.face.width * scale,
+                raw.face.height * scale,
+            ),
+            landmarks: raw.landmarks.iter().copied().map(moved).collect(),
+            score: raw.score * surviving.min(1.0),
+        }))
+    }
+
+    /// Detection near the current face first (a region a few face sizes wide, where the face is
+    /// large in the detector's input), then over the whole frame. A face found over the whole
+    /// frame is looked at again in its region on the same frame, so that every box of a track
+    /// comes from the same scale (the detector's boxes differ by several percent between scales).
+    fn detect(&mut self, frame: &ImageView<'_>) -> Result<Vec<Detection>, FaceError> {
+        if let Some(current) = &self.current {
+            let face = current.smoothed.face;
+            if let Some(found) = self.detect_around(frame, &face)? {
+                return Ok(found);
+            }
+        }
+        let whole_frame = self.detector.detect(frame)?;
+        let Some(best) = self.primary(whole_frame.clone()) else {
+            return Ok(whole_frame);
+        };
+        Ok(self
+            .detect_around(frame, &best.face)?
+            .unwrap_or(whole_frame))
+    }
+
+    /// Faces in the search region around `face`; `None` when the region would hold the whole
+    /// frame anyway or nothing is found there.
+    fn detect_around(
+        &mut self,
+        frame: &ImageView<'_>,
+        face: &Rect,
+    ) -> Result<Option<Vec<Detection>>, FaceError> {
+        // Snapped to a grid, so that a still face is searched in the very same region every
+        // time: a region following the detector's own noise would feed that noise back.
+        let snap = |value: f32| (value / REGION_GRID).round() * REGION_GRID;
+        let (center_x, center_y) = face.center();
+        let region = SquareCrop {
+            center_x: snap(center_x),
+            center_y: snap(center_y),
+            side: snap(face.width.max(face.height) * SEARCH_REGION_FACES).max(REGION_GRID),
+        };
+        if region.side >= frame.width().max(frame.height()) as f32 {
+            return Ok(None);
+        }
+        let found = self.detector.detect_in(frame, region)?;
+        Ok((!found.is_empty()).then_some(found))
+    }
+
+    /// The face to follow: the one overlapping the current track most, else the largest, surest.
+    fn primary(&self, detections: Vec<Detection>) -> Option<Detection> {
+        let largest = detections
+            .iter()
+            .map(|d| d.face.area())
+            .fold(0.0f32, f32::max);
+        let rank = |d: &Detection| {
+            let stability = self
+                .current
+                .as_ref()
+                .map_or(0.0, |current| current.raw.face.iou(&d.face));
+            d.face.area() / largest.max(f32::EPSILON) * d.score + 2.0 * stability
+        };
+        detections
+            .into_iter()
+            .max_by(|a, b| rank(a).total_cmp(&rank(b)))
+    }
+
+    fn observe(&mut self, raw: Detection, state: TrackState, time: f64) -> (TrackState, f32) {
+        let values = 4 + 2 * raw.landmarks.len();
+        let new_track = match &self.current {
+            None => true,
+            Some(current) => {
+                current.raw.landmarks.len() != raw.landmarks.len()
+                    || current.held_for > 0 && current.raw.face.iou(&raw.face) == 0.0
+            }
+        };
+        if new_track || self.filters.len() != values {
+            self.filters = vec![OneEuroFilter::new(self.config.smoothing); values];
+        }
+        let track_id = match &self.current {
+            Some(current) if !new_track => current.track_id,
+            _ => {
+                self.last_track_id += 1;
+                self.last_track_id
+            }
+        };
+        let (cx, cy) = raw.face.center();
+        let mut inputs = vec![cx, cy, raw.face.width, raw.face.height];
+        inputs.extend(raw.landmarks.iter().flat_map(|p| [p[0], p[1]]));
+        let out: Vec<f32> = inputs
+            .iter()
+            .zip(&mut self.filters)
+            .map(|(&value, filter)| filter.filter(value, time))
+            .collect();
+        let smoothed = Detection {
+            face: Rect::from_center(out[0], out[1], out[2], out[3]),
+            landmarks: out[4..].chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+            score: raw.score,
+        };
+        let score = raw.score;
+        self.current = Some(Current {
+            track_id,
+            raw,
+            smoothed,
+            held_for: 0,
+        });
+        (state, score)
+    }
+
+    fn miss(&mut self) -> (TrackState, f32) {
+        self.flow = None;
+        match &mut self.current {
+            Some(current) if current.held_for < self.config.hold_frames => {
+                current.held_for += 1;
+                (TrackState::Held, current.raw.score)
+            }
+            _ => {
+                self.current = None;
+                (TrackState::Lost, 0.0)
+            }
+        }
+    }
+
+    fn describe(
+        &self,
+        (state, score): (TrackState, f32),
+        width: usize,
+        height: usize,
+    ) -> FaceTrack {
+        let Some(current) = &self.current else {
+            return FaceTrack::lost(self.last_track_id);
+        };
+        let face = current.smoothed.face;
+        FaceTrack {
+            track_id: current.track_id,
+            state,
+            score,
+            face: face.normalized(width, height),
+            crop: crop_box(&face, self.config.margin).normalized(width, height),
+            landmarks: current
+                .smoothed
+                .landmarks
+                .iter()
+                .map(|[x, y]| [x / width as f32, y / height as f32])
+                .collect(),
+        }
+    }
+}
+
+/// Corners to follow inside the face box (shrunk so background corners stay out).
+fn seed_flow(gray_frame: Mat, face: &Rect, scale: f32) -> Result<Option<Flow>, FaceError> {
+    let mut mask = Mat::new_rows_cols_with_default(
+        gray_frame.rows(),
+        gray_frame.cols(),
+        CV_8UC1,
+        Scalar::all(0.0),
+    )?;
+    let inner = Rect::from_center(
+        face.center().0 * scale,
+        face.center().1 * scale,
+        face.width * scale * 0.8,
+        face.height * scale * 0.8,
+    );
+    let x0 = (inner.x.max(0.0) as i32).min(gray_frame.cols());
+    let y0 = (inner.y.max(0.0) as i32).min(gray_frame.rows());
+    let x1 = ((inner.x + inner.width) as i32).clamp(x0, gray_frame.cols());
+    let y1 = ((inner.y + inner.height) as i32).clamp(y0, gray_frame.rows());
+    if x1 - x0 < 4 || y1 - y0 < 4 {
+        return Ok(None);
+    }
+    let mut region = Mat::roi_mut(&mut mask, opencv::core::Rect::new(x0, y0, x1 - x0, y1 - y0))?;
+    region.set_to_def(&Scalar::all(255.0))?;
+    let mut points = Vector::<Point2f>::new();
+    opencv::imgproc::good_features_to_track(
+        &gray_frame,
+        &mut points,
+        MAX_FLOW_POINTS,
+        0.01,
+        3.0,
+        &mask,
+        3,
+        false,
+        0.04,
+    )?;
+    if points.len() < MIN_FLOW_POINTS {
+        return Ok(None);
+    }
+    Ok(Some(Flow {
+        gray: gray_frame,
+        seeded: points.len(),
+        points,
+        scale,
+    }))
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    values.sort_by(f32::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
+/// Robust shift and scale between matched points: medians of the displacements and of the ratios
+/// of distances between point pairs (after, before), so a few wrong matches do not move the box.
+pub(crate) fn similarity(before: &[Point2f], after: &[Point2f]) -> (f32, f32, f32) {
+    let mut dx: Vec<f32> = before.iter().zip(after).map(|(b, a)| a.x - b.x).collect();
+    let mut dy: Vec<f32> = before.iter().zip(after).map(|(b, a)| a.y - b.y).collect();
+    let distance = |p: &Point2f, q: &Point2f| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
+    let mut ratios = Vec::new();
+    let n = before.len();
+    for i in 0..n {
+        for j in (i + 1..n).step_by((n / 8).max(1)) {
+            let d_before = distance(&before[i], &before[j]);
+            if d_before > 4.0 {
+                ratios.push(distance(&after[i], &after[j]) / d_before);
+            }
+        }
+    }
+    let scale = if ratios.is_empty() {
+        1.0
+    } else {
+        median(&mut ratios)
+    };
+    (median(&mut dx), median(&mut dy), scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_recovers_shift_and_scale_despite_an_outlier() {
+        let before: Vec<Point2f> = (0..12)
+            .map(|i| Point2f::new((i % 4) as f32 * 10.0, (i / 4) as f32 * 10.0))
+            .collect();
+        let mut after: Vec<Point2f> = before
+            .iter()
+            .map(|p| Point2f::new(p.x * 1.1 + 5.0, p.y * 1.1 - 3.0))
+            .collect();
+        after[3] = Point2f::new(500.0, 500.0);
+        let (dx, dy, scale) = similarity(&before, &after);
+        assert!((scale - 1.1).abs() < 1e-3, "{scale}");
+        // Median displacement of a scaled grid: the shift plus the scale's effect at the median point.
+        assert!((dx - (5.0 + 0.1 * 15.0)).abs() < 1.0, "{dx}");
+        assert!((dy - (-3.0 + 0.1 * 10.0)).abs() < 1.0, "{dy}");
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for state in [
+            TrackState::Detected,
+            TrackState::Tracked,
+            TrackState::Held,
+            TrackState::Lost,
+        ] {
+            assert_eq!(TrackState::from_name(state.name()), Some(state));
+        }
+        assert!(!TrackState::Lost.has_face() && TrackState::Held.has_face());
+    }
+}
