@@ -7,8 +7,15 @@
 
 use gst::glib;
 
+mod facetrack;
+mod glue;
+pub mod meta;
+
+pub use facetrack::Detector as FaceTrackDetector;
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    let _ = plugin;
+    meta::register();
+    facetrack::register(plugin)?;
     Ok(())
 }
 

@@ -11,9 +11,9 @@ use crate::tensor::{gray, ImageView};
 pub const DEFAULT_HAAR_CASCADE: &str =
     "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
 
-/// Detection runs on a frame scaled to at most this many pixels wide: Haar's cost grows with the
-/// area, and faces a webcam shows are large.
-const MAX_DETECT_WIDTH: usize = 320;
+/// Detection runs on the frame scaled to this width: Haar's cost grows with the area and webcam
+/// faces are large, while tiny frames (QCIF clips) need enlarging for the 24-pixel cascade.
+const DETECT_WIDTH: usize = 320;
 
 pub struct HaarCascade {
     classifier: CascadeClassifier,
@@ -49,7 +49,7 @@ impl HaarCascade {
 
 impl FaceDetector for HaarCascade {
     fn detect(&mut self, frame: &ImageView<'_>) -> Result<Vec<Detection>, FaceError> {
-        let scale = (MAX_DETECT_WIDTH as f32 / frame.width() as f32).min(1.0);
+        let scale = DETECT_WIDTH as f32 / frame.width() as f32;
         let width = ((frame.width() as f32 * scale).round() as usize).max(1);
         let height = ((frame.height() as f32 * scale).round() as usize).max(1);
         let mut gray_frame = gray(frame, width, height)?;

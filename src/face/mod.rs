@@ -78,3 +78,39 @@ pub trait FaceDetector: Send {
         None
     }
 }
+
+/// Draws a track onto a frame for debugging: the face box in green, the crop in blue, the
+/// landmarks as red dots. A lost track draws nothing.
+pub fn draw_track(frame: &mut crate::tensor::ImageViewMut<'_>, track: &FaceTrack) {
+    if !track.state.has_face() {
+        return;
+    }
+    let (width, height) = (frame.width(), frame.height());
+    let mut outline = |rect: Rect, rgb: [u8; 3]| {
+        let rect = rect.to_pixels(width, height);
+        let clamp_x = |v: f32| (v.round().max(0.0) as usize).min(width - 1);
+        let clamp_y = |v: f32| (v.round().max(0.0) as usize).min(height - 1);
+        let (x0, x1) = (clamp_x(rect.x), clamp_x(rect.x + rect.width));
+        let (y0, y1) = (clamp_y(rect.y), clamp_y(rect.y + rect.height));
+        for x in x0..=x1 {
+            frame.set_rgb(x, y0, rgb);
+            frame.set_rgb(x, y1, rgb);
+        }
+        for y in y0..=y1 {
+            frame.set_rgb(x0, y, rgb);
+            frame.set_rgb(x1, y, rgb);
+        }
+    };
+    outline(track.face, [0, 255, 0]);
+    outline(track.crop, [0, 128, 255]);
+    for [u, v] in &track.landmarks {
+        let (cx, cy) = ((u * width as f32) as i64, (v * height as f32) as i64);
+        for y in cy - 2..=cy + 2 {
+            for x in cx - 2..=cx + 2 {
+                if (0..width as i64).contains(&x) && (0..height as i64).contains(&y) {
+                    frame.set_rgb(x as usize, y as usize, [255, 0, 0]);
+                }
+            }
+        }
+    }
+}

@@ -191,10 +191,11 @@ impl Manifest {
     /// Reads `manifest.json` from a model folder (or the manifest file itself).
     pub fn load(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
         let path = path.as_ref();
-        let file = if path.is_dir() {
-            path.join(MANIFEST_FILE)
-        } else {
+        let names_a_file = path.extension().is_some_and(|ext| ext == "json");
+        let file = if names_a_file {
             path.to_path_buf()
+        } else {
+            path.join(MANIFEST_FILE)
         };
         let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Read {
             path: file.clone(),

@@ -14,4 +14,16 @@ pub use manifest::{
 };
 pub use model::{Model, ModelError, Outputs};
 pub use provider::{Provider, ProviderOptions};
+/// Environment variable naming the folder that holds the model sets (`blazeface/`, `tiny/`, ...).
+pub const MODELS_DIR_ENV: &str = "ANIMECAM_MODELS";
+
+/// Where model sets live: `$ANIMECAM_MODELS`, else the checkout's `models/` folder (fixed at build
+/// time, so an installed plugin still finds what `make setup` fetched).
+pub fn default_models_dir() -> std::path::PathBuf {
+    std::env::var_os(MODELS_DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+}
+
 pub use runtime::{available_providers, runtime, Runtime, RuntimeError, ORT_LIBRARY_ENV};

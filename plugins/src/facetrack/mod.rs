@@ -1,0 +1,47 @@
+//! `facetrack`: finds and follows the primary face, smooths its box and attaches it as metadata.
+//!
+//! Example launch line (see `pipelines/`):
+//! ```text
+//! gst-launch-1.0 v4l2src ! videoconvert ! facetrack draw=true ! videoconvert ! autovideosink
+//! ```
+//!
+//! Every buffer leaves with an `AnimecamFaceMeta` (see [`crate::meta`]) and, when there is a face,
+//! a `VideoRegionOfInterestMeta` of type "face". Element messages named `facetrack-face-found`
+//! and `facetrack-face-lost` mark a face appearing and going.
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+/// Which detector finds faces.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstFaceTrackDetector")]
+pub enum Detector {
+    #[default]
+    #[enum_value(
+        name = "BlazeFace through ONNX Runtime (real and anime faces, landmarks)",
+        nick = "blazeface"
+    )]
+    BlazeFace = 0,
+    #[enum_value(
+        name = "OpenCV Haar cascade (no ONNX needed, real faces only)",
+        nick = "haar"
+    )]
+    Haar = 1,
+}
+
+glib::wrapper! {
+    pub struct FaceTrack(ObjectSubclass<imp::FaceTrack>)
+        @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "facetrack",
+        gst::Rank::NONE,
+        FaceTrack::static_type(),
+    )
+}

