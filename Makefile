@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache
+.PHONY: setup build test demo lint clean-cache models-venv tiny-models random-models test-models
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -22,9 +22,30 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
-## test: lint, then every test of the workspace (release, sharing the demo's build)
+## test: lint, then every test of the workspace (release, sharing the demo's build), then the
+## model toolchain's tests where PyTorch is installed
 test: lint build
 	$(CARGO) test --release --workspace
+	@$(MAKE) --no-print-directory test-models
+
+## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints
+models-venv: setup
+	.venv/bin/pip install -r models/requirements.txt
+
+## tiny-models: regenerate models/tiny (committed) byte for byte
+tiny-models:
+	PYTHONPATH=models .venv/bin/python -m animecam_models tiny
+
+## random-models: full-size random-weight exports of every graph into .cache/models/random
+random-models:
+	PYTHONPATH=models .venv/bin/python -m animecam_models random
+
+test-models:
+	@if .venv/bin/python -c "import pytest, torch" 2>/dev/null; then \
+		.venv/bin/python -m pytest -q models/tests; \
+	else \
+		echo "model toolchain tests skipped: PyTorch and pytest are not in .venv (make models-venv)"; \
+	fi
 
 ## demo: the main job on the bundled default
 demo: build

@@ -16,7 +16,7 @@ impl Default for OneEuroParams {
     fn default() -> Self {
         OneEuroParams {
             min_cutoff: 0.5,
-            beta: 0.3,
+            beta: 0.05,
             derivative_cutoff: 1.0,
         }
     }

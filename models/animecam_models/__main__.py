@@ -1,0 +1,110 @@
+"""Command line of the model toolchain. Run from the checkout root:
+
+    PYTHONPATH=models .venv/bin/python -m animecam_models --help
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import export, fomm, ugatit
+
+MODELS = Path(__file__).resolve().parents[1]
+
+
+def fomm_command(args):
+    config = fomm.TINY if args.tiny else fomm.VOX_256
+    entries, checks = export.export_fomm(args.out, args.checkpoint, config, args.seed)
+    export.write_manifest(args.out, args.name or config.name, entries, "First Order Motion Model graphs")
+    return checks
+
+
+def ugatit_command(args):
+    configs = {
+        ("full", False): ugatit.FULL,
+        ("light", False): ugatit.LIGHT,
+        ("full", True): ugatit.TINY_FULL,
+        ("light", True): ugatit.TINY_LIGHT,
+    }
+    config = configs[(args.variant, args.tiny)]
+    entries, checks = export.export_ugatit(args.out, config, args.checkpoint, args.seed)
+    export.write_manifest(args.out, args.name or f"ugatit-{config.name}", entries, "U-GAT-IT selfie2anime generator")
+    return checks
+
+
+def tiny_command(args):
+    """Every graph at small widths with seeded random weights: the models Rust tests use."""
+    out = Path(args.out)
+    checks = []
+    entries, found = export.export_fomm(out, None, fomm.TINY, seed=1)
+    checks += found
+    for config in (ugatit.TINY_FULL, ugatit.TINY_LIGHT):
+        more, found = export.export_ugatit(out, config, None, seed=2)
+        entries.update(more)
+        checks += found
+    export.write_manifest(out, "tiny", entries, "tiny random-weight graphs for tests (python -m animecam_models tiny)")
+    return checks
+
+
+def random_command(args):
+    """Full-size graphs with random weights, for benchmarks (not committed)."""
+    out = Path(args.out)
+    checks = []
+    entries, found = export.export_fomm(out, None, fomm.VOX_256, seed=1)
+    checks += found
+    for config in (ugatit.FULL, ugatit.LIGHT):
+        more, found = export.export_ugatit(out, config, None, seed=2)
+        entries.update(more)
+        checks += found
+    export.write_manifest(out, "random-full-size", entries, "full-size random-weight graphs for benchmarks")
+    return checks
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="animecam_models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("fomm", help="export fomm_kp, fomm_encoder and fomm_generator")
+    p.add_argument("--checkpoint", help="official vox-cpk.pth.tar or vox-adv-cpk.pth.tar (omit for random weights)")
+    p.add_argument("--out", required=True, help="model folder to write (graphs + manifest.json)")
+    p.add_argument("--tiny", action="store_true", help="small widths at 64x64 (tests)")
+    p.add_argument("--seed", type=int, default=0, help="seed of random weights and verification inputs")
+    p.add_argument("--name", help="model set name in the manifest")
+    p.set_defaults(run=fomm_command)
+
+    p = commands.add_parser("ugatit", help="export the U-GAT-IT A->B generator")
+    p.add_argument("--checkpoint", help="UGATIT-pytorch *_params_*.pt (omit for random weights)")
+    p.add_argument("--variant", choices=["full", "light"], default="full")
+    p.add_argument("--out", required=True)
+    p.add_argument("--tiny", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name")
+    p.set_defaults(run=ugatit_command)
+
+    p = commands.add_parser("tiny", help="regenerate the committed tiny test models")
+    p.add_argument("--out", default=str(MODELS / "tiny"))
+    p.set_defaults(run=tiny_command)
+
+    p = commands.add_parser("random", help="full-size random-weight exports of every graph (benchmarks)")
+    p.add_argument("--out", default=str(MODELS.parent / ".cache" / "models" / "random"))
+    p.set_defaults(run=random_command)
+
+    args = parser.parse_args(argv)
+    try:
+        checks = args.run(args)
+    except (ValueError, RuntimeError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        print(f"error: {len(failed)} output(s) differ between PyTorch and ONNX Runtime:", file=sys.stderr)
+        for check in failed:
+            print(f"  {check}", file=sys.stderr)
+        return 1
+    print(f"verified {len(checks)} outputs against PyTorch")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
