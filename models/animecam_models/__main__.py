@@ -27,7 +27,9 @@ def ugatit_command(args):
         ("light", True): ugatit.TINY_LIGHT,
     }
     config = configs[(args.variant, args.tiny)]
-    entries, checks = export.export_ugatit(args.out, config, args.checkpoint, args.seed)
+    if args.checkpoint and args.tf_checkpoint:
+        raise ValueError("give --checkpoint (PyTorch) or --tf-checkpoint (TensorFlow), not both")
+    entries, checks = export.export_ugatit(args.out, config, args.checkpoint, args.seed, tf_checkpoint=args.tf_checkpoint)
     export.write_manifest(args.out, args.name or f"ugatit-{config.name}", entries, "U-GAT-IT selfie2anime generator")
     return checks
 
@@ -75,6 +77,7 @@ def main(argv=None):
 
     p = commands.add_parser("ugatit", help="export the U-GAT-IT A->B generator")
     p.add_argument("--checkpoint", help="UGATIT-pytorch *_params_*.pt (omit for random weights)")
+    p.add_argument("--tf-checkpoint", help="official TensorFlow checkpoint prefix, e.g. checkpoint/UGATIT_selfie2anime_lsgan_4resblock_6dis_1_1_10_10_1000_sn_smoothing/UGATIT.model-1000000")
     p.add_argument("--variant", choices=["full", "light"], default="full")
     p.add_argument("--out", required=True)
     p.add_argument("--tiny", action="store_true")
@@ -93,7 +96,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         checks = args.run(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     failed = [check for check in checks if not check.ok]

@@ -17,7 +17,7 @@ import onnx
 import onnxruntime
 import torch
 
-from . import fomm, ugatit
+from . import fomm, ugatit, ugatit_tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import manifest  # noqa: E402  (models/manifest.py, shared with the fetch scripts)
@@ -178,9 +178,16 @@ def export_fomm(out_dir, checkpoint=None, config=fomm.VOX_256, seed=0, log=print
     return entries, verifications
 
 
-def export_ugatit(out_dir, config, checkpoint=None, seed=0, log=print):
+def export_ugatit(out_dir, config, checkpoint=None, seed=0, log=print, tf_checkpoint=None):
+    """Exports the A->B generator from a PyTorch checkpoint, an official TensorFlow checkpoint
+    (`tf_checkpoint`: its prefix; TF semantics) or random weights."""
     out_dir = Path(out_dir)
-    if checkpoint:
+    semantics = "PyTorch semantics"
+    if tf_checkpoint:
+        generator = ugatit_tf.load_tf_checkpoint(tf_checkpoint, config)
+        source = f"TensorFlow U-GAT-IT checkpoint {Path(tf_checkpoint).name} (generator_B)"
+        semantics = "TensorFlow semantics"
+    elif checkpoint:
         generator = ugatit.load_checkpoint(checkpoint, config)
         source = f"UGATIT-pytorch checkpoint {Path(checkpoint).name} (genA2B)"
     else:
@@ -201,9 +208,9 @@ def export_ugatit(out_dir, config, checkpoint=None, seed=0, log=print):
         [manifest.tensor("image", [1, 3, size, size], layout="nchw", normalization="symmetric", description="a face crop, RGB")],
         [manifest.tensor("stylized", [1, 3, size, size], layout="nchw", normalization="symmetric", description="the face in anime style, RGB")],
         source=source,
-        license="the checkpoint's" if checkpoint else "MIT (this project)",
+        license="the checkpoint's" if checkpoint or tf_checkpoint else "MIT (this project)",
         exporter=EXPORTER,
-        notes=f"U-GAT-IT generator A->B (selfie2anime), {config.name}, PyTorch semantics",
+        notes=f"U-GAT-IT generator A->B (selfie2anime), {config.name}, {semantics}",
     )
     return {graph: entry}, checks
 

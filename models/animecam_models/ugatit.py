@@ -30,6 +30,8 @@ LIGHT = UgatitConfig(name="light", light=True)
 # Small widths and 64x64 for tests: same inputs and outputs but the spatial size.
 TINY_FULL = UgatitConfig(name="tiny-full", ngf=4, n_blocks=1, image_size=64)
 TINY_LIGHT = UgatitConfig(name="tiny-light", light=True, ngf=4, n_blocks=1, image_size=64)
+# The TensorFlow code sizes its MLP as ngf * n_blocks, which only fits with 4 blocks.
+TINY_TF = UgatitConfig(name="tiny-tf", light=True, ngf=4, n_blocks=4, image_size=64)
 
 
 def instance_and_layer_stats(x):
