@@ -7,5 +7,7 @@
 //!   NCHW/NHWC tensors.
 
 pub mod face;
+pub mod fomm;
 pub mod inference;
+pub mod motion;
 pub mod tensor;

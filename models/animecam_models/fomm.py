@@ -460,6 +460,10 @@ def randomize_(module, seed):
             else:
                 fan_in = max(1, tensor[0].numel())
                 tensor.copy_(torch.randn(tensor.shape, generator=generator) / fan_in**0.5)
+        if isinstance(module, OcclusionAwareGenerator):
+            # Random decoders average towards grey; a stronger last layer spreads the output over
+            # [0, 1], so that tests can see it follow the motion and the source.
+            module.final.weight.mul_(6.0)
         if isinstance(module, KPDetector):
             # Keep Jacobians near the identity, as trained ones are.
             module.jacobian.weight.mul_(0.01)

@@ -8,6 +8,8 @@
 use gst::glib;
 
 mod facetrack;
+mod fommanimate;
+mod fommkeypoints;
 mod glue;
 pub mod meta;
 
@@ -16,6 +18,8 @@ pub use facetrack::Detector as FaceTrackDetector;
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     facetrack::register(plugin)?;
+    fommkeypoints::register(plugin)?;
+    fommanimate::register(plugin)?;
     Ok(())
 }
 

@@ -6,17 +6,23 @@
 //! in this one file.
 
 use animecam::face::{FaceTrack, Rect, TrackState};
+use animecam::motion::{KeypointSet, Keypoints};
 use gst::glib;
 
 /// Registered name of the face meta; GStreamer names the meta's structure after it too.
 pub const FACE_META: &str = "AnimecamFaceMeta";
 const FACE_STRUCTURE: &str = FACE_META;
 
+/// Registered name of the keypoint meta (FOMM keypoints of a face crop).
+pub const KEYPOINTS_META: &str = "AnimecamKeypointsMeta";
+
 /// Registers our metas; idempotent, called from `plugin_init`.
 pub fn register() {
-    // No tags: the payload is resolution- and colour-independent, so every transform keeps it.
-    if !gst::meta::CustomMeta::is_registered(FACE_META) {
-        gst::meta::CustomMeta::register(FACE_META, &[]);
+    // No tags: the payloads are resolution- and colour-independent, so every transform keeps them.
+    for name in [FACE_META, KEYPOINTS_META] {
+        if !gst::meta::CustomMeta::is_registered(name) {
+            gst::meta::CustomMeta::register(name, &[]);
+        }
     }
 }
 
@@ -101,19 +107,89 @@ pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, g
     })
 }
 
+fn floats_field(structure: &gst::StructureRef, name: &str) -> Result<Vec<f32>, glib::BoolError> {
+    array_to_floats(
+        &structure
+            .get::<gst::Array>(name)
+            .map_err(|e| glib::bool_error!("field '{name}': {e}"))?,
+    )
+}
+
+/// A keypoint set as a structure:
+/// `AnimecamKeypointsMeta, values=<x0, y0, ...>, jacobians=<a00, a01, a10, a11, ...>, crop=<x, y, w, h>`
+/// (values in the crop's [-1, 1] coordinates, the crop in fractions of the frame).
+pub fn keypoints_to_structure(set: &KeypointSet) -> gst::Structure {
+    gst::Structure::builder(KEYPOINTS_META)
+        .field(
+            "values",
+            gst::Array::new(set.keypoints.values.iter().flatten().copied()),
+        )
+        .field(
+            "jacobians",
+            gst::Array::new(set.keypoints.jacobians.iter().flatten().flatten().copied()),
+        )
+        .field("crop", rect_to_array(&set.crop))
+        .build()
+}
+
+pub fn keypoints_from_structure(
+    structure: &gst::StructureRef,
+) -> Result<KeypointSet, glib::BoolError> {
+    if structure.name() != KEYPOINTS_META {
+        return Err(glib::bool_error!(
+            "expected a {KEYPOINTS_META} structure, got {}",
+            structure.name()
+        ));
+    }
+    let values = floats_field(structure, "values")?;
+    let jacobians = floats_field(structure, "jacobians")?;
+    if values.len() % 2 != 0 || (jacobians.len() != 2 * values.len() && !jacobians.is_empty()) {
+        return Err(glib::bool_error!(
+            "{} values and {} Jacobian entries do not make keypoints",
+            values.len(),
+            jacobians.len()
+        ));
+    }
+    Ok(KeypointSet {
+        keypoints: Keypoints {
+            values: values.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+            jacobians: jacobians
+                .chunks_exact(4)
+                .map(|m| [[m[0], m[1]], [m[2], m[3]]])
+                .collect(),
+        },
+        crop: rect_field(structure, "crop")?,
+    })
+}
+
+/// Attaches the keypoint meta, replacing one already there.
+pub fn attach_keypoints(buffer: &mut gst::BufferRef, set: &KeypointSet) {
+    attach_structure(buffer, KEYPOINTS_META, keypoints_to_structure(set));
+}
+
+/// The keypoint meta of a buffer: `None` when there is none, an error when it is malformed.
+pub fn read_keypoints(buffer: &gst::BufferRef) -> Option<Result<KeypointSet, glib::BoolError>> {
+    let meta = gst::meta::CustomMeta::from_buffer(buffer, KEYPOINTS_META).ok()?;
+    Some(keypoints_from_structure(meta.structure()))
+}
+
+fn attach_structure(buffer: &mut gst::BufferRef, name: &str, payload: gst::Structure) {
+    if let Ok(meta) = gst::meta::CustomMeta::from_mut_buffer(buffer, name) {
+        meta.remove().ok();
+    }
+    let mut meta =
+        gst::meta::CustomMeta::add(buffer, name).expect("our metas are registered in plugin_init");
+    let structure = meta.mut_structure();
+    for (field, value) in payload.iter() {
+        structure.set_value(field, value.clone());
+    }
+}
+
 /// Attaches the face meta, replacing one already there, plus a standard
 /// `VideoRegionOfInterestMeta` of type "face" (pixels) when there is a face, so stock elements
 /// see it too.
 pub fn attach_face(buffer: &mut gst::BufferRef, track: &FaceTrack, width: u32, height: u32) {
-    if let Ok(meta) = gst::meta::CustomMeta::from_mut_buffer(buffer, FACE_META) {
-        meta.remove().ok();
-    }
-    let mut meta = gst::meta::CustomMeta::add(buffer, FACE_META)
-        .expect("the face meta is registered in plugin_init");
-    let structure = meta.mut_structure();
-    for (name, value) in face_to_structure(track).iter() {
-        structure.set_value(name, value.clone());
-    }
+    attach_structure(buffer, FACE_META, face_to_structure(track));
     if track.state.has_face() {
         let face = track.face.to_pixels(width as usize, height as usize);
         let clamp = |v: f32, max: u32| (v.round().max(0.0) as u32).min(max);
@@ -165,6 +241,32 @@ mod tests {
         let text = structure.to_string();
         let parsed: gst::Structure = text.parse().unwrap();
         assert_eq!(face_from_structure(&parsed).unwrap(), track(), "{text}");
+    }
+
+    #[test]
+    fn keypoint_sets_round_trip_through_structures_and_buffers() {
+        gst::init().unwrap();
+        register();
+        let set = KeypointSet {
+            keypoints: Keypoints {
+                values: vec![[0.5, -0.25], [0.125, 0.75]],
+                jacobians: vec![[[1.0, 0.5], [-0.5, 2.0]], [[0.25, 0.0], [0.0, 4.0]]],
+            },
+            crop: Rect {
+                x: 0.1,
+                y: 0.2,
+                width: 0.5,
+                height: 0.625,
+            },
+        };
+        let parsed: gst::Structure = keypoints_to_structure(&set).to_string().parse().unwrap();
+        assert_eq!(keypoints_from_structure(&parsed).unwrap(), set);
+        let mut buffer = gst::Buffer::new();
+        attach_keypoints(buffer.get_mut().unwrap(), &set);
+        assert_eq!(read_keypoints(&buffer).unwrap().unwrap(), set);
+        let mut broken = keypoints_to_structure(&set);
+        broken.set("jacobians", gst::Array::new([1.0f32, 2.0, 3.0]));
+        assert!(keypoints_from_structure(&broken).is_err());
     }
 
     #[test]

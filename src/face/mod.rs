@@ -114,3 +114,35 @@ pub fn draw_track(frame: &mut crate::tensor::ImageViewMut<'_>, track: &FaceTrack
         }
     }
 }
+
+/// A square pixel rectangle (a crop box) as the crop the tensor code samples.
+pub fn square_crop(rect: &Rect) -> SquareCrop {
+    let (center_x, center_y) = rect.center();
+    SquareCrop {
+        center_x,
+        center_y,
+        side: rect.width.max(rect.height),
+    }
+}
+
+/// The crop of a still portrait the models take: around the largest face the detector finds
+/// (with `margin`, see [`crop_box`]), or, when it finds none, the centred square (`None` face).
+pub fn portrait_crop(
+    image: &crate::tensor::RgbImage,
+    detector: &mut dyn FaceDetector,
+    margin: f32,
+) -> Result<(SquareCrop, Option<Detection>), FaceError> {
+    let face = detector
+        .detect(&image.view())?
+        .into_iter()
+        .max_by(|a, b| (a.face.area() * a.score).total_cmp(&(b.face.area() * b.score)));
+    let crop = match &face {
+        Some(face) => square_crop(&crop_box(&face.face, margin)),
+        None => SquareCrop {
+            center_x: image.width() as f32 / 2.0,
+            center_y: image.height() as f32 / 2.0,
+            side: image.width().min(image.height()) as f32,
+        },
+    };
+    Ok((crop, face))
+}

@@ -1,0 +1,597 @@
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+use animecam::face::{portrait_crop, BlazeFace};
+use animecam::fomm::{Fomm, SourceEncoding};
+use animecam::inference::{default_models_dir, ProviderOptions};
+use animecam::motion::{relative_motion, Calibration, MotionOptions};
+use animecam::tensor::{crop_square, read_image, ImageViewMut, RgbImage, SquareCrop};
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::meta;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "fommanimate",
+        gst::DebugColorFlags::empty(),
+        Some("animecam FOMM portrait animation"),
+    )
+});
+
+const DEFAULT_MODEL_SET: &str = "vox-256";
+const DEFAULT_RELATIVE: bool = true;
+const DEFAULT_ADAPT_SCALE: bool = true;
+const DEFAULT_OUTPUT_SIZE: u32 = 0;
+const DEFAULT_MARGIN: f32 = 0.4;
+const DEFAULT_THREADS: u32 = 0;
+const MAX_OUTPUT_SIZE: u32 = 4096;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Settings {
+    source: Option<String>,
+    source_crop: Option<String>,
+    model_dir: Option<String>,
+    provider: ProviderChoice,
+    threads: u32,
+    relative: bool,
+    adapt_scale: bool,
+    output_size: u32,
+    margin: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            source: None,
+            source_crop: None,
+            model_dir: None,
+            provider: ProviderChoice::default(),
+            threads: DEFAULT_THREADS,
+            relative: DEFAULT_RELATIVE,
+            adapt_scale: DEFAULT_ADAPT_SCALE,
+            output_size: DEFAULT_OUTPUT_SIZE,
+            margin: DEFAULT_MARGIN,
+        }
+    }
+}
+
+/// The portrait as loaded: what it was loaded from, and its encoding.
+struct Source {
+    path: String,
+    crop_spec: Option<String>,
+    margin: f32,
+    encoding: SourceEncoding,
+    /// The portrait at the output size: the output until calibration.
+    still: RgbImage,
+}
+
+struct State {
+    fomm: Fomm,
+    source: Option<Source>,
+    calibration: Calibration,
+    last_output: Option<RgbImage>,
+    output_size: usize,
+    out_info: Option<gst_video::VideoInfo>,
+}
+
+#[derive(Default)]
+pub struct FommAnimate {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+    recalibrate: AtomicBool,
+    provider_in_use: Mutex<String>,
+}
+
+/// Parses `source-crop`: "x,y,side" in portrait pixels (the top-left corner and the side).
+fn parse_crop(text: &str) -> Result<SquareCrop, String> {
+    let numbers: Vec<f32> = text
+        .split(',')
+        .map(|part| part.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("source-crop '{text}' is not \"x,y,side\" in pixels"))?;
+    match numbers[..] {
+        [x, y, side] if side > 0.0 => Ok(SquareCrop {
+            center_x: x + side / 2.0,
+            center_y: y + side / 2.0,
+            side,
+        }),
+        _ => Err(format!(
+            "source-crop '{text}' is not \"x,y,side\" with a positive side"
+        )),
+    }
+}
+
+impl FommAnimate {
+    fn model_dir(settings: &Settings) -> PathBuf {
+        settings
+            .model_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET))
+    }
+
+    /// Decodes, crops and encodes the portrait. Errors name the file; a portrait without a
+    /// detectable face is taken by its centred square, with a warning on the bus.
+    fn load_source(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        path: &str,
+    ) -> Result<Source, gst::ErrorMessage> {
+        let image = read_image(Path::new(path)).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ("Cannot use '{path}' as the source portrait: {e}. Expected a PNG or JPEG file")
+            )
+        })?;
+        let crop = match settings.source_crop.as_deref() {
+            Some(text) => parse_crop(text)
+                .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?,
+            None => {
+                let detector_dir = default_models_dir().join("blazeface");
+                let options = ProviderOptions {
+                    provider: animecam::inference::Provider::Cpu,
+                    intra_threads: 1,
+                    ..ProviderOptions::default()
+                };
+                let found = BlazeFace::load(&detector_dir, &options)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut detector| {
+                        portrait_crop(&image, &mut detector, settings.margin)
+                            .map_err(|e| e.to_string())
+                    });
+                match found {
+                    Ok((crop, Some(_))) => crop,
+                    Ok((crop, None)) => {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::StreamError::Failed,
+                            ("No face found in the source portrait '{path}': using its centred square. Set source-crop to frame the face")
+                        );
+                        crop
+                    }
+                    Err(reason) => {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::ResourceError::NotFound,
+                            ("Cannot look for the face in '{path}' ({reason}): using its centred square. Set source-crop, or run `make setup` for the face detector")
+                        );
+                        portrait_crop_centre(&image)
+                    }
+                }
+            }
+        };
+        let size = state.fomm.image_size();
+        let portrait = crop_square(&image.view(), crop, size).map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Failed, ("Cannot crop '{path}': {e}"))
+        })?;
+        let encoding = state.fomm.encode_source(&portrait).map_err(|e| {
+            gst::error_msg!(gst::LibraryError::Failed, ("Cannot encode '{path}': {e}"))
+        })?;
+        let still = portrait
+            .resized(state.output_size, state.output_size)
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("{e}")))?;
+        gst::info!(CAT, imp = self, "source portrait {path}, crop {crop:?}");
+        Ok(Source {
+            path: path.to_owned(),
+            crop_spec: settings.source_crop.clone(),
+            margin: settings.margin,
+            encoding,
+            still,
+        })
+    }
+
+    fn frame(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        buffer: &gst::BufferRef,
+    ) -> Result<RgbImage, gst::ErrorMessage> {
+        let Some(path) = settings.source.clone() else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("No source portrait: set the source property to a PNG or JPEG file")
+            ));
+        };
+        let stale = state.source.as_ref().is_none_or(|source| {
+            source.path != path
+                || source.crop_spec != settings.source_crop
+                || source.margin != settings.margin
+        });
+        if stale {
+            let source = self.load_source(state, settings, &path)?;
+            // A new avatar keeps the calibration (the driving face did not change) but drops the
+            // old avatar's last frame.
+            state.last_output = None;
+            state.source = Some(source);
+        }
+        if self.recalibrate.swap(false, Ordering::SeqCst) {
+            gst::info!(
+                CAT,
+                imp = self,
+                "recalibrating on the next frame with keypoints"
+            );
+            state.calibration.reset();
+        }
+        let source = state.source.as_ref().expect("loaded above");
+        let driving = match meta::read_keypoints(buffer) {
+            Some(Ok(set)) => Some(set.keypoints),
+            Some(Err(e)) => {
+                gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
+                None
+            }
+            None => None,
+        };
+        let Some(driving) = driving else {
+            return Ok(state
+                .last_output
+                .clone()
+                .unwrap_or_else(|| source.still.clone()));
+        };
+        let (initial, calibrated_now) = state.calibration.observe(&driving);
+        let options = MotionOptions {
+            relative: settings.relative,
+            adapt_scale: settings.adapt_scale,
+        };
+        let moved = relative_motion(&source.encoding.keypoints, &driving, initial, options)
+            .map_err(|e| {
+                gst::error_msg!(gst::StreamError::Failed, ("Relative motion failed: {e}"))
+            })?;
+        if calibrated_now {
+            let _ = self.obj().post_message(
+                gst::message::Element::builder(
+                    gst::Structure::builder("fommanimate-calibrated")
+                        .field("pts", buffer.pts())
+                        .build(),
+                )
+                .src(&*self.obj())
+                .build(),
+            );
+        }
+        let image = state
+            .fomm
+            .animate(&source.encoding, &moved)
+            .and_then(|image| Ok(image.resized(state.output_size, state.output_size)?))
+            .map_err(|e| {
+                gst::error_msg!(gst::LibraryError::Failed, ("FOMM generation failed: {e}"))
+            })?;
+        state.last_output = Some(image.clone());
+        Ok(image)
+    }
+}
+
+fn portrait_crop_centre(image: &RgbImage) -> SquareCrop {
+    SquareCrop {
+        center_x: image.width() as f32 / 2.0,
+        center_y: image.height() as f32 / 2.0,
+        side: image.width().min(image.height()) as f32,
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for FommAnimate {
+    const NAME: &'static str = "GstFommAnimate";
+    type Type = super::FommAnimate;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for FommAnimate {
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![glib::subclass::Signal::builder("recalibrate")
+                .action()
+                .class_handler(|args| {
+                    let element = args[0].get::<super::FommAnimate>().expect("signal arg");
+                    gst::info!(CAT, obj = element, "recalibration requested");
+                    element.imp().recalibrate.store(true, Ordering::SeqCst);
+                    None
+                })
+                .build()]
+        });
+        &SIGNALS
+    }
+
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("source")
+                    .nick("Source portrait")
+                    .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("source-crop")
+                    .nick("Source crop")
+                    .blurb("The square of the portrait to animate, \"x,y,side\" in its pixels; empty to find the face with BlazeFace (falling back to the centred square, with a warning)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("margin")
+                    .nick("Source margin")
+                    .blurb("Margin around the detected portrait face, as a fraction of its size on each side")
+                    .minimum(0.0)
+                    .maximum(5.0)
+                    .default_value(DEFAULT_MARGIN)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("model-dir")
+                    .nick("Model folder")
+                    .blurb("Folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
+                    .nick("Execution provider")
+                    .blurb("Where FOMM runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime threads (0: one per core)")
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("provider-in-use")
+                    .nick("Provider in use")
+                    .blurb("The execution provider the generator actually runs on (empty before start)")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoolean::builder("relative")
+                    .nick("Relative motion")
+                    .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
+                    .default_value(DEFAULT_RELATIVE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("adapt-scale")
+                    .nick("Adapt scale")
+                    .blurb("Scale the motion by the ratio of the faces' sizes")
+                    .default_value(DEFAULT_ADAPT_SCALE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("output-size")
+                    .nick("Output size")
+                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256; larger sizes are upscaled)")
+                    .maximum(MAX_OUTPUT_SIZE)
+                    .default_value(DEFAULT_OUTPUT_SIZE)
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        let text = || {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|text| !text.is_empty())
+        };
+        match pspec.name() {
+            "source" => settings.source = text(),
+            "source-crop" => settings.source_crop = text(),
+            "margin" => settings.margin = value.get().expect("type checked upstream"),
+            "model-dir" => settings.model_dir = text(),
+            "provider" => settings.provider = value.get().expect("type checked upstream"),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "relative" => settings.relative = value.get().expect("type checked upstream"),
+            "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
+            "output-size" => settings.output_size = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "source" => settings.source.to_value(),
+            "source-crop" => settings.source_crop.to_value(),
+            "margin" => settings.margin.to_value(),
+            "model-dir" => settings.model_dir.to_value(),
+            "provider" => settings.provider.to_value(),
+            "threads" => settings.threads.to_value(),
+            "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            "relative" => settings.relative.to_value(),
+            "adapt-scale" => settings.adapt_scale.to_value(),
+            "output-size" => settings.output_size.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for FommAnimate {}
+
+impl ElementImpl for FommAnimate {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "FOMM animation",
+                "Filter/Effect/Video",
+                "Animates a source portrait with the First Order Motion Model from the driving face's keypoints",
+                "animecam developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(VIDEO_FORMATS)
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for FommAnimate {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::NeverInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let dir = Self::model_dir(&settings);
+        let options = ProviderOptions {
+            provider: settings.provider.into(),
+            intra_threads: settings.threads as usize,
+            ..ProviderOptions::default()
+        };
+        let fomm = Fomm::load(&dir, &options).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                (
+                    "Cannot load the FOMM models from {}: {e}. Convert the official checkpoint with the \
+                     exporter (README, Models) and set model-dir to its folder",
+                    dir.display()
+                )
+            )
+        })?;
+        let output_size = match settings.output_size {
+            0 => fomm.image_size(),
+            size => size as usize,
+        };
+        *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
+        gst::info!(
+            CAT,
+            imp = self,
+            "FOMM from {} on {:?}",
+            dir.display(),
+            fomm.providers()
+        );
+        let mut state = State {
+            fomm,
+            source: None,
+            calibration: Calibration::default(),
+            last_output: None,
+            output_size,
+            out_info: None,
+        };
+        // Load the portrait now, so that a bad file fails the start rather than the first frame.
+        if let Some(path) = settings.source.clone() {
+            state.source = Some(self.load_source(&mut state, &settings, &path)?);
+        }
+        *self.state.lock().unwrap() = Some(state);
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = None;
+        Ok(())
+    }
+
+    fn transform_caps(
+        &self,
+        direction: gst::PadDirection,
+        caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        let output_size = self
+            .state
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|state| state.output_size as i32);
+        let mut result = gst::Caps::new_empty();
+        {
+            let result = result.get_mut().unwrap();
+            for structure in caps.iter() {
+                let mut structure = structure.to_owned();
+                match (direction, output_size) {
+                    // Downstream of us: a square of the output size.
+                    (gst::PadDirection::Sink, Some(size)) => {
+                        structure.set("width", size);
+                        structure.set("height", size);
+                        structure.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+                    }
+                    // Upstream of us, or before start: any size.
+                    _ => {
+                        structure.set("width", gst::IntRange::new(1, i32::MAX));
+                        structure.set("height", gst::IntRange::new(1, i32::MAX));
+                        structure.remove_field("pixel-aspect-ratio");
+                    }
+                }
+                result.append_structure(structure);
+            }
+        }
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
+            None => result,
+        })
+    }
+}
+
+impl VideoFilterImpl for FommAnimate {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if pixel_format(in_info.format()).is_none() || pixel_format(out_info.format()).is_none() {
+            return Err(gst::loggable_error!(
+                CAT,
+                "Unsupported caps {incaps} -> {outcaps}"
+            ));
+        }
+        let mut state = self.state.lock().unwrap();
+        let state = state
+            .as_mut()
+            .ok_or_else(|| gst::loggable_error!(CAT, "Caps set before start"))?;
+        state.out_info = Some(out_info.clone());
+        Ok(())
+    }
+
+    fn transform_frame(
+        &self,
+        inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
+        outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut state_guard = self.state.lock().unwrap();
+        let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let image = self
+            .frame(state, &settings, inframe.buffer())
+            .map_err(|message| {
+                self.post_error_message(message);
+                gst::FlowError::Error
+            })?;
+        let format = pixel_format(outframe.format()).ok_or(gst::FlowError::NotNegotiated)?;
+        let (width, height) = (outframe.width() as usize, outframe.height() as usize);
+        let stride = outframe.plane_stride()[0] as usize;
+        let data = outframe
+            .plane_data_mut(0)
+            .map_err(|_| gst::FlowError::Error)?;
+        let mut out = ImageViewMut::new(data, width, height, stride, format)
+            .map_err(|_| gst::FlowError::Error)?;
+        out.write_rgb(&image).map_err(|e| {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Output frame: {e}"]);
+            gst::FlowError::Error
+        })?;
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,392 @@
+//! FOMM end to end with the tiny models (models/tiny, random weights made by the exporter): a
+//! driving clip made from a real face photo (NASA's astronaut) -> facetrack -> fommkeypoints ->
+//! fommanimate -> appsink. Checks frames, caps, timestamps, calibration, motion, swapping the
+//! portrait while playing, and the errors users see for bad input.
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+use animecam::face::{portrait_crop, BlazeFace};
+use animecam::fomm::Fomm;
+use animecam::inference::{Provider, ProviderOptions};
+use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
+use gst::prelude::*;
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstanimecam::plugin_register_static().expect("animecam plugin registers");
+    });
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn media(name: &str) -> PathBuf {
+    let path = root().join(".cache/media").join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: run `make setup`",
+        path.display()
+    );
+    path
+}
+
+fn tiny() -> PathBuf {
+    root().join("models/tiny")
+}
+
+const SIZE: usize = 256;
+
+/// Frame `t` of the driving clip: a 256x256 view of the photo whose window drifts right and
+/// zooms in, so the face moves and grows by known amounts.
+fn driving_frame(photo: &RgbImage, t: usize) -> RgbImage {
+    let crop = SquareCrop {
+        center_x: 230.0 - 2.0 * t as f32,
+        center_y: 150.0,
+        side: 300.0 - 3.0 * t as f32,
+    };
+    crop_square(&photo.view(), crop, SIZE).unwrap()
+}
+
+struct Output {
+    frames: Vec<(Option<gst::ClockTime>, Vec<u8>)>,
+    caps: Option<gst::Caps>,
+    messages: Vec<gst::Structure>,
+    warnings: Vec<String>,
+    error: Option<String>,
+}
+
+/// Pushes `frames` through `facetrack ! fommkeypoints ! fommanimate` configured by `animate`,
+/// calling `between(index, pipeline)` before each frame.
+fn run(frames: &[RgbImage], animate: &str, between: impl Fn(usize, &gst::Pipeline)) -> Output {
+    init();
+    let description = format!(
+        "appsrc name=src format=time caps=video/x-raw,format=RGB,width={SIZE},height={SIZE},framerate=25/1 ! \
+         videoconvert ! facetrack ! fommkeypoints model-dir={tiny} ! fommanimate name=animate model-dir={tiny} {animate} ! \
+         video/x-raw,format=RGB ! appsink name=sink sync=false",
+        tiny = tiny().display()
+    );
+    let pipeline = gst::parse::launch(&description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let src = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let bus = pipeline.bus().unwrap();
+    let mut output = Output {
+        frames: Vec::new(),
+        caps: None,
+        messages: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    let drain_bus = |output: &mut Output| {
+        while let Some(message) = bus.pop() {
+            match message.view() {
+                gst::MessageView::Error(e) => {
+                    output
+                        .error
+                        .get_or_insert(format!("{} ({:?})", e.error(), e.debug()));
+                }
+                gst::MessageView::Warning(w) => output.warnings.push(w.error().to_string()),
+                gst::MessageView::Element(e) => {
+                    if let Some(s) = e.structure() {
+                        output.messages.push(s.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    };
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        drain_bus(&mut output);
+        pipeline.set_state(gst::State::Null).unwrap();
+        return output;
+    }
+    let pull = |output: &mut Output| {
+        if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+            output.caps = sample.caps().map(|c| c.to_owned());
+            let buffer = sample.buffer().unwrap();
+            output
+                .frames
+                .push((buffer.pts(), buffer.map_readable().unwrap().to_vec()));
+        }
+    };
+    for (index, frame) in frames.iter().enumerate() {
+        between(index, &pipeline);
+        let mut buffer = gst::Buffer::from_slice(frame.data().to_vec());
+        {
+            let buffer = buffer.get_mut().unwrap();
+            buffer.set_pts(gst::ClockTime::from_mseconds(40 * index as u64));
+            buffer.set_duration(gst::ClockTime::from_mseconds(40));
+        }
+        if src.push_buffer(buffer).is_err() {
+            break;
+        }
+        pull(&mut output);
+        drain_bus(&mut output);
+        if output.error.is_some() {
+            break;
+        }
+    }
+    let _ = src.end_of_stream();
+    pipeline.set_state(gst::State::Null).unwrap();
+    drain_bus(&mut output);
+    output
+}
+
+fn portrait() -> PathBuf {
+    media("sylvie_green_normal.png")
+}
+
+fn differs(a: &[u8], b: &[u8]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as i32 - *y as i32).abs() as f64)
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+#[test]
+fn animates_the_portrait_frame_for_frame() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames: Vec<RgbImage> = (0..12).map(|t| driving_frame(&photo, t)).collect();
+    let output = run(
+        &frames,
+        &format!("source={} output-size=96", portrait().display()),
+        |_, _| {},
+    );
+    assert_eq!(output.error, None);
+    assert_eq!(
+        output.frames.len(),
+        frames.len(),
+        "one output frame per driving frame"
+    );
+    let caps = output.caps.unwrap();
+    let structure = caps.structure(0).unwrap();
+    assert_eq!(structure.get::<i32>("width").unwrap(), 96);
+    assert_eq!(structure.get::<i32>("height").unwrap(), 96);
+    assert_eq!(
+        structure.get::<gst::Fraction>("framerate").unwrap(),
+        gst::Fraction::new(25, 1)
+    );
+    for (index, (pts, _)) in output.frames.iter().enumerate() {
+        assert_eq!(*pts, Some(gst::ClockTime::from_mseconds(40 * index as u64)));
+    }
+    let calibrated: Vec<_> = output
+        .messages
+        .iter()
+        .filter(|m| m.name() == "fommanimate-calibrated")
+        .collect();
+    assert_eq!(calibrated.len(), 1, "{:?}", output.messages);
+
+    // The calibration frame: relative motion gives back the source keypoints, so the output is
+    // the generator's rendering of the portrait at rest, which the library computes the same way.
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        ..ProviderOptions::default()
+    };
+    let mut fomm = Fomm::load(&tiny(), &options).unwrap();
+    let image = read_image(&portrait()).unwrap();
+    let mut detector = BlazeFace::load(&root().join("models/blazeface"), &options).unwrap();
+    let (crop, face) = portrait_crop(&image, &mut detector, 0.4).unwrap();
+    assert!(face.is_some(), "Sylvie's face is found");
+    let source = fomm
+        .encode_source(&crop_square(&image.view(), crop, fomm.image_size()).unwrap())
+        .unwrap();
+    let at_rest = fomm
+        .animate(&source, &source.keypoints)
+        .unwrap()
+        .resized(96, 96)
+        .unwrap();
+    assert!(
+        differs(&output.frames[0].1, at_rest.data()) < 0.5,
+        "calibration frame differs from the portrait at rest by {}",
+        differs(&output.frames[0].1, at_rest.data())
+    );
+    // The face moves and grows through the clip: the animation follows.
+    let drift: Vec<f64> = output
+        .frames
+        .iter()
+        .map(|f| differs(&output.frames[0].1, &f.1))
+        .collect();
+    eprintln!("mean |frame - calibration frame| per frame: {drift:.3?}");
+    // Random-weight tiny models respond weakly, but every moved pose must show.
+    assert!(
+        drift[1..].iter().all(|d| *d > 0.05),
+        "output did not follow the motion: {drift:?}"
+    );
+}
+
+#[test]
+fn swapping_the_portrait_while_playing_changes_the_output() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let still = driving_frame(&photo, 0);
+    let frames = vec![still; 8];
+    let other = media("sylvie_green_surprised.png");
+    let output = run(
+        &frames,
+        &format!("source={}", media("astronaut.png").display()),
+        |index, pipeline| {
+            if index == 4 {
+                let animate = pipeline.by_name("animate").unwrap();
+                animate.set_property("source", other.to_str().unwrap());
+            }
+        },
+    );
+    assert_eq!(output.error, None);
+    assert_eq!(output.frames.len(), 8);
+    // A still driving face gives a still output, until the portrait changes.
+    assert_eq!(output.frames[1].1, output.frames[3].1);
+    assert!(differs(&output.frames[3].1, &output.frames[4].1) > 1.0);
+    assert_eq!(output.frames[5].1, output.frames[7].1);
+}
+
+#[test]
+fn recalibrating_takes_the_next_frame_as_the_rest_pose() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames: Vec<RgbImage> = (0..6).map(|t| driving_frame(&photo, 3 * t)).collect();
+    let output = run(
+        &frames,
+        &format!("source={}", portrait().display()),
+        |index, pipeline| {
+            if index == 3 {
+                pipeline
+                    .by_name("animate")
+                    .unwrap()
+                    .emit_by_name::<()>("recalibrate", &[]);
+            }
+        },
+    );
+    assert_eq!(output.error, None);
+    let calibrations = output
+        .messages
+        .iter()
+        .filter(|m| m.name() == "fommanimate-calibrated")
+        .count();
+    assert_eq!(calibrations, 2);
+    // Both calibration frames show the portrait at rest, whatever the driving pose.
+    assert!(differs(&output.frames[0].1, &output.frames[3].1) < 0.5);
+}
+
+#[test]
+fn an_unreadable_portrait_is_an_error_naming_the_file() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames = vec![driving_frame(&photo, 0)];
+    let output = run(&frames, "source=/nonexistent/portrait.png", |_, _| {});
+    let error = output.error.expect("an error");
+    assert!(
+        error.contains("/nonexistent/portrait.png") && error.contains("PNG or JPEG"),
+        "{error}"
+    );
+
+    let text =
+        std::env::temp_dir().join(format!("animecam-not-an-image-{}.png", std::process::id()));
+    std::fs::write(&text, "hello").unwrap();
+    let output = run(&frames, &format!("source={}", text.display()), |_, _| {});
+    let error = output.error.expect("an error");
+    assert!(
+        error.contains(text.to_str().unwrap()) && error.contains("not an image"),
+        "{error}"
+    );
+    std::fs::remove_file(text).unwrap();
+}
+
+#[test]
+fn a_portrait_without_a_face_uses_its_centre_and_warns() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames = vec![driving_frame(&photo, 0); 2];
+    // Big Buck Bunny's first frame has no human face; a flat grey image has none at all.
+    let grey = std::env::temp_dir().join(format!("animecam-grey-{}.png", std::process::id()));
+    let flat = RgbImage::new(64, 48, vec![128; 64 * 48 * 3]).unwrap();
+    write_png(&flat, &grey);
+    let output = run(&frames, &format!("source={}", grey.display()), |_, _| {});
+    assert_eq!(output.error, None);
+    assert_eq!(output.frames.len(), 2);
+    assert!(
+        output
+            .warnings
+            .iter()
+            .any(|w| w.contains("No face found") && w.contains("centred square")),
+        "{:?}",
+        output.warnings
+    );
+    std::fs::remove_file(grey).unwrap();
+}
+
+#[test]
+fn a_model_breaking_its_contract_fails_at_start_naming_expected_and_found() {
+    let dir = std::env::temp_dir().join(format!("animecam-broken-fomm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["fomm_kp.onnx", "fomm_encoder.onnx", "fomm_generator.onnx"] {
+        std::fs::copy(tiny().join(file), dir.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(tiny().join("manifest.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    manifest["models"]["fomm_kp"]["inputs"][0]["shape"] = serde_json::json!([1, 3, 256, 256]);
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc ! fommkeypoints model-dir={} ! fakesink",
+        dir.display()
+    ))
+    .unwrap();
+    drop(photo);
+    assert!(pipeline.set_state(gst::State::Playing).is_err());
+    let error = pipeline
+        .bus()
+        .unwrap()
+        .iter_filtered(&[gst::MessageType::Error])
+        .next()
+        .map(|m| match m.view() {
+            gst::MessageView::Error(e) => e.error().to_string(),
+            _ => unreachable!(),
+        })
+        .unwrap();
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(
+        error.contains(
+            "input 'image': expected float32 [1, 3, 256, 256], found float32 [1, 3, 64, 64]"
+        ),
+        "{error}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn write_png(image: &RgbImage, path: &std::path::Path) {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=1/1 ! videoconvert ! pngenc ! filesink location={}",
+        image.width(),
+        image.height(),
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let src = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let _ = src.push_buffer(gst::Buffer::from_slice(image.data().to_vec()));
+    let _ = src.end_of_stream();
+    pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Eos]);
+    pipeline.set_state(gst::State::Null).unwrap();
+}

@@ -1,0 +1,244 @@
+//! First Order Motion Model through ONNX Runtime: the keypoint detector, the source encoder
+//! (run once per portrait: its features and keypoints are cached in [`SourceEncoding`]) and the
+//! generator run per driving frame.
+
+use std::path::Path;
+
+use ndarray::{Array4, ArrayD, IxDyn};
+
+use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
+use crate::motion::{Keypoints, Point};
+use crate::tensor::{fill_tensor, from_tensor, RgbImage, TensorError};
+
+pub const KEYPOINT_MODEL: &str = "fomm_kp";
+pub const ENCODER_MODEL: &str = "fomm_encoder";
+pub const GENERATOR_MODEL: &str = "fomm_generator";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FommError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    #[error("FOMM model set {dir}: {reason}")]
+    Inconsistent { dir: String, reason: String },
+}
+
+/// A source portrait as the generator needs it, computed once.
+#[derive(Debug, Clone)]
+pub struct SourceEncoding {
+    /// The portrait crop at the model's size.
+    pub portrait: RgbImage,
+    image: Array4<f32>,
+    features: ArrayD<f32>,
+    pub keypoints: Keypoints,
+}
+
+/// The keypoint detector alone (`fommkeypoints` needs nothing else).
+pub struct KeypointDetector {
+    model: Model,
+    size: usize,
+    /// Reused input tensor.
+    tensor: Array4<f32>,
+}
+
+impl KeypointDetector {
+    pub fn load(dir: &Path, options: &ProviderOptions) -> Result<Self, FommError> {
+        let manifest = Manifest::load(dir).map_err(ModelError::from)?;
+        Self::from_manifest(&manifest, options)
+    }
+
+    fn from_manifest(manifest: &Manifest, options: &ProviderOptions) -> Result<Self, FommError> {
+        let model = Model::load(manifest, KEYPOINT_MODEL, options)?;
+        let size = image_size(&model, "image", &manifest.dir)?;
+        Ok(KeypointDetector {
+            model,
+            size,
+            tensor: Array4::zeros([1, 3, size, size]),
+        })
+    }
+
+    /// The side of the square crops the detector takes.
+    pub fn image_size(&self) -> usize {
+        self.size
+    }
+
+    pub fn provider(&self) -> crate::inference::Provider {
+        self.model.provider()
+    }
+
+    /// Keypoints of a face crop (resized to the model's size when it is not).
+    pub fn keypoints(&mut self, crop: &RgbImage) -> Result<Keypoints, FommError> {
+        let crop = crop.resized(self.size, self.size)?;
+        fill_tensor(
+            &crop,
+            Layout::Nchw,
+            Normalization::Unit,
+            &mut self.tensor.view_mut(),
+        )?;
+        let outputs = self
+            .model
+            .run(&[("image", self.tensor.view().into_dyn())])?;
+        Ok(keypoints_from(
+            outputs.get("kp_value"),
+            outputs.get("kp_jacobian"),
+        ))
+    }
+}
+
+/// The whole model set: keypoints, source encoder and generator.
+pub struct Fomm {
+    keypoint_detector: KeypointDetector,
+    encoder: Model,
+    generator: Model,
+    size: usize,
+}
+
+fn image_size(model: &Model, input: &str, dir: &Path) -> Result<usize, FommError> {
+    model
+        .spec()
+        .input(input)
+        .and_then(|spec| spec.image_size())
+        .filter(|(h, w)| {
+            h == w && model.spec().input(input).and_then(|s| s.layout) == Some(Layout::Nchw)
+        })
+        .map(|(h, _)| h)
+        .ok_or_else(|| FommError::Inconsistent {
+            dir: dir.display().to_string(),
+            reason: format!(
+                "{}: input '{input}' must be a square NCHW image",
+                model.id()
+            ),
+        })
+}
+
+fn keypoints_from(value: &ArrayD<f32>, jacobian: &ArrayD<f32>) -> Keypoints {
+    let values: Vec<Point> = value
+        .as_slice()
+        .expect("contiguous output")
+        .chunks_exact(2)
+        .map(|p| [p[0], p[1]])
+        .collect();
+    let jacobians = jacobian
+        .as_slice()
+        .expect("contiguous output")
+        .chunks_exact(4)
+        .map(|m| [[m[0], m[1]], [m[2], m[3]]])
+        .collect();
+    Keypoints { values, jacobians }
+}
+
+fn keypoint_arrays(keypoints: &Keypoints) -> (ArrayD<f32>, ArrayD<f32>) {
+    let count = keypoints.values.len();
+    let values: Vec<f32> = keypoints.values.iter().flatten().copied().collect();
+    let jacobians: Vec<f32> = keypoints
+        .jacobians
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+    (
+        ArrayD::from_shape_vec(IxDyn(&[1, count, 2]), values).expect("2 values per keypoint"),
+        ArrayD::from_shape_vec(IxDyn(&[1, count, 2, 2]), jacobians).expect("4 values per Jacobian"),
+    )
+}
+
+impl Fomm {
+    /// Loads `fomm_kp`, `fomm_encoder` and `fomm_generator` from a model folder's manifest.
+    pub fn load(dir: &Path, options: &ProviderOptions) -> Result<Self, FommError> {
+        let manifest = Manifest::load(dir).map_err(ModelError::from)?;
+        let keypoint_detector = KeypointDetector::from_manifest(&manifest, options)?;
+        let encoder = Model::load(&manifest, ENCODER_MODEL, options)?;
+        let generator = Model::load(&manifest, GENERATOR_MODEL, options)?;
+        let size = keypoint_detector.image_size();
+        for (model, input) in [(&encoder, "source"), (&generator, "source")] {
+            let other = image_size(model, input, dir)?;
+            if other != size {
+                return Err(FommError::Inconsistent {
+                    dir: dir.display().to_string(),
+                    reason: format!(
+                        "{} takes {other}x{other} images, fomm_kp {size}x{size}",
+                        model.id()
+                    ),
+                });
+            }
+        }
+        Ok(Fomm {
+            keypoint_detector,
+            encoder,
+            generator,
+            size,
+        })
+    }
+
+    /// The side of the square images the models take.
+    pub fn image_size(&self) -> usize {
+        self.size
+    }
+
+    /// Provider of each graph, in order kp, encoder, generator.
+    pub fn providers(&self) -> [crate::inference::Provider; 3] {
+        [
+            self.keypoint_detector.provider(),
+            self.encoder.provider(),
+            self.generator.provider(),
+        ]
+    }
+
+    /// Keypoints of a face crop.
+    pub fn keypoints(&mut self, crop: &RgbImage) -> Result<Keypoints, FommError> {
+        self.keypoint_detector.keypoints(crop)
+    }
+
+    /// Encodes a source portrait crop once: its features and keypoints.
+    pub fn encode_source(&mut self, portrait: &RgbImage) -> Result<SourceEncoding, FommError> {
+        let portrait = portrait.resized(self.size, self.size)?;
+        let mut image = Array4::zeros([1, 3, self.size, self.size]);
+        fill_tensor(
+            &portrait,
+            Layout::Nchw,
+            Normalization::Unit,
+            &mut image.view_mut(),
+        )?;
+        let features = self
+            .encoder
+            .run(&[("source", image.view().into_dyn())])?
+            .get("features")
+            .clone();
+        let keypoints = self.keypoints(&portrait)?;
+        Ok(SourceEncoding {
+            portrait,
+            image,
+            features,
+            keypoints,
+        })
+    }
+
+    /// The portrait animated to the driving keypoints (after relative motion).
+    pub fn animate(
+        &mut self,
+        source: &SourceEncoding,
+        driving: &Keypoints,
+    ) -> Result<RgbImage, FommError> {
+        let (source_value, source_jacobian) = keypoint_arrays(&source.keypoints);
+        let (driving_value, driving_jacobian) = keypoint_arrays(driving);
+        let outputs = self.generator.run(&[
+            ("source", source.image.view().into_dyn()),
+            ("features", source.features.view()),
+            ("source_value", source_value.view()),
+            ("source_jacobian", source_jacobian.view()),
+            ("driving_value", driving_value.view()),
+            ("driving_jacobian", driving_jacobian.view()),
+        ])?;
+        let prediction = outputs
+            .get("prediction")
+            .view()
+            .into_dimensionality::<ndarray::Ix4>()
+            .map_err(|e| FommError::Inconsistent {
+                dir: self.generator.path().display().to_string(),
+                reason: format!("prediction is not 4-D: {e}"),
+            })?;
+        Ok(from_tensor(prediction, Layout::Nchw, Normalization::Unit)?)
+    }
+}

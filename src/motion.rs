@@ -1,0 +1,295 @@
+//! Calibration and relative motion: how a driving face's movement since calibration moves the
+//! source portrait's keypoints. One implementation, used by FOMM and by the landmark warp.
+//!
+//! The rule is FOMM's `normalize_kp` (first-order-model, `animate.py`) with relative movement and
+//! relative Jacobians:
+//! - new values = source values + scale * (driving values - initial driving values);
+//! - new Jacobians = driving Jacobian * inverse(initial driving Jacobian) * source Jacobian;
+//! - scale = sqrt(hull area of the source keypoints / hull area of the initial driving keypoints)
+//!   with adapt-scale, else 1.
+
+use crate::face::Rect;
+
+pub type Point = [f32; 2];
+pub type Matrix2 = [[f32; 2]; 2];
+
+/// Keypoints in a crop's coordinates (FOMM's: (x, y) in [-1, 1]), with a Jacobian per keypoint
+/// where the model gives one (FOMM does; face landmarks do not).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Keypoints {
+    pub values: Vec<Point>,
+    pub jacobians: Vec<Matrix2>,
+}
+
+/// Keypoints with the square crop (fractions of the frame) they were found in: what
+/// `fommkeypoints` attaches to each buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeypointSet {
+    pub keypoints: Keypoints,
+    pub crop: Rect,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MotionError {
+    #[error("keypoint counts differ: source {source_count}, driving {driving}, initial {initial}")]
+    CountMismatch {
+        source_count: usize,
+        driving: usize,
+        initial: usize,
+    },
+    #[error("the initial driving Jacobian of keypoint {index} is singular")]
+    SingularJacobian { index: usize },
+}
+
+pub fn determinant(m: &Matrix2) -> f32 {
+    m[0][0] * m[1][1] - m[0][1] * m[1][0]
+}
+
+/// Inverse of a 2x2 matrix; `None` when it is (numerically) singular.
+pub fn inverse(m: &Matrix2) -> Option<Matrix2> {
+    let det = determinant(m);
+    if det.abs() < 1e-12 || !det.is_finite() {
+        return None;
+    }
+    Some([
+        [m[1][1] / det, -m[0][1] / det],
+        [-m[1][0] / det, m[0][0] / det],
+    ])
+}
+
+pub fn multiply(a: &Matrix2, b: &Matrix2) -> Matrix2 {
+    let mut out = [[0.0; 2]; 2];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, value) in row.iter_mut().enumerate() {
+            *value = a[i][0] * b[0][j] + a[i][1] * b[1][j];
+        }
+    }
+    out
+}
+
+fn cross(o: Point, a: Point, b: Point) -> f64 {
+    (a[0] as f64 - o[0] as f64) * (b[1] as f64 - o[1] as f64)
+        - (a[1] as f64 - o[1] as f64) * (b[0] as f64 - o[0] as f64)
+}
+
+/// Area of the convex hull of the points (Andrew's monotone chain); 0 for fewer than 3 points or
+/// collinear ones.
+pub fn convex_hull_area(points: &[Point]) -> f32 {
+    let mut sorted: Vec<Point> = points.to_vec();
+    sorted.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    sorted.dedup();
+    if sorted.len() < 3 {
+        return 0.0;
+    }
+    let mut hull: Vec<Point> = Vec::with_capacity(2 * sorted.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let points: Box<dyn Iterator<Item = &Point>> = if pass == 0 {
+            Box::new(sorted.iter())
+        } else {
+            Box::new(sorted.iter().rev())
+        };
+        for &point in points {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], point) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(point);
+        }
+        hull.pop(); // the last point starts the other chain
+    }
+    let twice_area: f64 = (0..hull.len())
+        .map(|i| {
+            let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);
+            a[0] as f64 * b[1] as f64 - b[0] as f64 * a[1] as f64
+        })
+        .sum();
+    (twice_area.abs() / 2.0) as f32
+}
+
+/// The movement scale for adapt-scale: sqrt(hull area of source / hull area of initial driving),
+/// 1 when either hull is degenerate.
+pub fn adapt_scale(source: &[Point], initial: &[Point]) -> f32 {
+    let (source_area, initial_area) = (convex_hull_area(source), convex_hull_area(initial));
+    if source_area > 0.0 && initial_area > 0.0 {
+        (source_area / initial_area).sqrt()
+    } else {
+        1.0
+    }
+}
+
+/// Options of [`relative_motion`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionOptions {
+    /// Move the source by the driving face's motion since calibration (true), or put the source
+    /// keypoints where the driving ones are (false: absolute, which needs faces of equal shape).
+    pub relative: bool,
+    /// Scale the motion by the ratio of the faces' sizes (see [`adapt_scale`]).
+    pub adapt_scale: bool,
+}
+
+impl Default for MotionOptions {
+    fn default() -> Self {
+        MotionOptions {
+            relative: true,
+            adapt_scale: true,
+        }
+    }
+}
+
+/// The source keypoints moved by the driving face's motion since `initial` (the calibration).
+pub fn relative_motion(
+    source: &Keypoints,
+    driving: &Keypoints,
+    initial: &Keypoints,
+    options: MotionOptions,
+) -> Result<Keypoints, MotionError> {
+    let count = source.values.len();
+    if driving.values.len() != count || initial.values.len() != count {
+        return Err(MotionError::CountMismatch {
+            source_count: count,
+            driving: driving.values.len(),
+            initial: initial.values.len(),
+        });
+    }
+    if !options.relative {
+        return Ok(driving.clone());
+    }
+    let scale = if options.adapt_scale {
+        adapt_scale(&source.values, &initial.values)
+    } else {
+        1.0
+    };
+    let values = (0..count)
+        .map(|i| {
+            [
+                source.values[i][0] + scale * (driving.values[i][0] - initial.values[i][0]),
+                source.values[i][1] + scale * (driving.values[i][1] - initial.values[i][1]),
+            ]
+        })
+        .collect();
+    let with_jacobians = [&source.jacobians, &driving.jacobians, &initial.jacobians]
+        .iter()
+        .all(|j| j.len() == count);
+    let jacobians = if with_jacobians {
+        (0..count)
+            .map(|i| {
+                let undo_initial = inverse(&initial.jacobians[i])
+                    .ok_or(MotionError::SingularJacobian { index: i })?;
+                Ok(multiply(
+                    &multiply(&driving.jacobians[i], &undo_initial),
+                    &source.jacobians[i],
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Keypoints { values, jacobians })
+}
+
+/// The calibration: the driving keypoints of the first frame with a face, until reset.
+#[derive(Debug, Clone, Default)]
+pub struct Calibration {
+    initial: Option<Keypoints>,
+}
+
+impl Calibration {
+    /// The initial keypoints, taking `driving` as them if there are none yet; `true` when this
+    /// frame calibrated.
+    pub fn observe(&mut self, driving: &Keypoints) -> (&Keypoints, bool) {
+        let calibrating = self.initial.is_none();
+        let initial = self.initial.get_or_insert_with(|| driving.clone());
+        (initial, calibrating)
+    }
+
+    pub fn initial(&self) -> Option<&Keypoints> {
+        self.initial.as_ref()
+    }
+
+    /// The next frame with keypoints becomes the calibration.
+    pub fn reset(&mut self) {
+        self.initial = None;
+    }
+
+    pub fn is_calibrated(&self) -> bool {
+        self.initial.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hull_area_of_a_square_with_inner_and_repeated_points() {
+        let points = [
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [2.0, 2.0],
+            [0.0, 2.0],
+            [1.0, 1.0],
+            [2.0, 2.0],
+        ];
+        assert_eq!(convex_hull_area(&points), 4.0);
+        assert_eq!(convex_hull_area(&[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), 0.0);
+        assert_eq!(convex_hull_area(&[[0.0, 0.0]]), 0.0);
+    }
+
+    #[test]
+    fn inverse_and_singular_matrices() {
+        let m = [[2.0, 1.0], [1.0, 1.0]];
+        assert_eq!(
+            multiply(&m, &inverse(&m).unwrap()),
+            [[1.0, 0.0], [0.0, 1.0]]
+        );
+        assert!(inverse(&[[1.0, 2.0], [2.0, 4.0]]).is_none());
+    }
+
+    #[test]
+    fn on_the_calibration_frame_the_source_comes_back_unchanged() {
+        let source = Keypoints {
+            values: vec![[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6]],
+            jacobians: vec![[[1.1, 0.1], [0.0, 0.9]]; 3],
+        };
+        let driving = Keypoints {
+            values: vec![[0.0, 0.1], [-0.2, 0.3], [0.4, -0.5]],
+            jacobians: vec![[[0.9, 0.2], [-0.1, 1.2]]; 3],
+        };
+        let mut calibration = Calibration::default();
+        let (initial, calibrated) = calibration.observe(&driving);
+        assert!(calibrated);
+        let moved = relative_motion(&source, &driving, initial, MotionOptions::default()).unwrap();
+        assert_eq!(moved.values, source.values);
+        for (got, want) in moved.jacobians.iter().zip(&source.jacobians) {
+            for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+                assert!((g - w).abs() < 1e-6);
+            }
+        }
+        let (_, calibrated) = calibration.observe(&source);
+        assert!(!calibrated, "calibration stays until reset");
+        calibration.reset();
+        assert!(!calibration.is_calibrated());
+    }
+
+    #[test]
+    fn mismatched_counts_and_singular_calibrations_are_errors() {
+        let one = Keypoints {
+            values: vec![[0.0, 0.0]],
+            jacobians: vec![[[0.0, 0.0], [0.0, 0.0]]],
+        };
+        let two = Keypoints {
+            values: vec![[0.0, 0.0]; 2],
+            jacobians: Vec::new(),
+        };
+        assert!(matches!(
+            relative_motion(&one, &two, &one, MotionOptions::default()),
+            Err(MotionError::CountMismatch { .. })
+        ));
+        assert_eq!(
+            relative_motion(&one, &one, &one, MotionOptions::default()),
+            Err(MotionError::SingularJacobian { index: 0 })
+        );
+    }
+}
