@@ -10,4 +10,5 @@ pub mod face;
 pub mod fomm;
 pub mod inference;
 pub mod motion;
+pub mod stylize;
 pub mod tensor;

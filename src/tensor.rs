@@ -239,6 +239,30 @@ impl<'a> ImageViewMut<'a> {
         }
     }
 
+    /// Copies a frame of the same size into this one, converting the pixel format.
+    pub fn write_view(&mut self, source: &ImageView<'_>) -> Result<(), TensorError> {
+        if (source.width, source.height) != (self.width, self.height) {
+            return Err(TensorError::SizeMismatch {
+                from: (source.width, source.height),
+                into: (self.width, self.height),
+            });
+        }
+        let row = self.width * self.format.bytes_per_pixel();
+        if source.format == self.format {
+            for y in 0..self.height {
+                self.data[y * self.stride..][..row]
+                    .copy_from_slice(&source.data[y * source.stride..][..row]);
+            }
+            return Ok(());
+        }
+        for y in 0..self.height {
+            for x in 0..self.width {
+                self.set_rgb(x, y, source.rgb(x, y));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a whole RGB image of the same size into the frame, converting the pixel format.
     pub fn write_rgb(&mut self, image: &RgbImage) -> Result<(), TensorError> {
         if (image.width, image.height) != (self.width, self.height) {

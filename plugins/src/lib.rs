@@ -12,6 +12,7 @@ mod fommanimate;
 mod fommkeypoints;
 mod glue;
 pub mod meta;
+mod ugatit;
 
 pub use facetrack::Detector as FaceTrackDetector;
 
@@ -20,6 +21,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     facetrack::register(plugin)?;
     fommkeypoints::register(plugin)?;
     fommanimate::register(plugin)?;
+    ugatit::register(plugin)?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The face tracker: detect every few frames (or when tracking gets unsure), follow the face with
 //! optical flow in between, smooth the box, hold it briefly when the face is lost, then say so.
 
-use opencv::core::{Mat, Point2f, Scalar, Size, TermCriteria, Vector, CV_8UC1};
+use opencv::core::{Mat, Point2f, Size, TermCriteria, Vector};
 use opencv::prelude::*;
 
 use super::{crop_box, Detection, FaceDetector, FaceError, OneEuroFilter, OneEuroParams, Rect};
@@ -440,14 +440,9 @@ impl Tracker {
     }
 }
 
-/// Corners to follow inside the face box (shrunk so background corners stay out).
+/// Corners to follow inside the face box (shrunk so background corners stay out), searched in
+/// that region only: corner detection over the whole frame costs more than the detector.
 fn seed_flow(gray_frame: Mat, face: &Rect, scale: f32) -> Result<Option<Flow>, FaceError> {
-    let mut mask = Mat::new_rows_cols_with_default(
-        gray_frame.rows(),
-        gray_frame.cols(),
-        CV_8UC1,
-        Scalar::all(0.0),
-    )?;
     let inner = Rect::from_center(
         face.center().0 * scale,
         face.center().1 * scale,
@@ -458,26 +453,33 @@ fn seed_flow(gray_frame: Mat, face: &Rect, scale: f32) -> Result<Option<Flow>, F
     let y0 = (inner.y.max(0.0) as i32).min(gray_frame.rows());
     let x1 = ((inner.x + inner.width) as i32).clamp(x0, gray_frame.cols());
     let y1 = ((inner.y + inner.height) as i32).clamp(y0, gray_frame.rows());
-    if x1 - x0 < 4 || y1 - y0 < 4 {
+    if x1 - x0 < 8 || y1 - y0 < 8 {
         return Ok(None);
     }
-    let mut region = Mat::roi_mut(&mut mask, opencv::core::Rect::new(x0, y0, x1 - x0, y1 - y0))?;
-    region.set_to_def(&Scalar::all(255.0))?;
-    let mut points = Vector::<Point2f>::new();
-    opencv::imgproc::good_features_to_track(
+    let region = Mat::roi(
         &gray_frame,
-        &mut points,
+        opencv::core::Rect::new(x0, y0, x1 - x0, y1 - y0),
+    )?;
+    let mut corners = Vector::<Point2f>::new();
+    opencv::imgproc::good_features_to_track(
+        &region,
+        &mut corners,
         MAX_FLOW_POINTS,
         0.01,
         3.0,
-        &mask,
+        &opencv::core::no_array(),
         3,
         false,
         0.04,
     )?;
-    if points.len() < MIN_FLOW_POINTS {
+    drop(region);
+    if corners.len() < MIN_FLOW_POINTS {
         return Ok(None);
     }
+    let points: Vector<Point2f> = corners
+        .iter()
+        .map(|p| Point2f::new(p.x + x0 as f32, p.y + y0 as f32))
+        .collect();
     Ok(Some(Flow {
         gray: gray_frame,
         seeded: points.len(),

@@ -1,0 +1,477 @@
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+
+use animecam::face::square_crop;
+use animecam::inference::{default_models_dir, ProviderOptions};
+use animecam::stylize::{paste, FlickerFilter, Stylizer};
+use animecam::tensor::{crop_square, ImageView, ImageViewMut, RgbImage, SquareCrop};
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::{FrameOutput, Region, Variant};
+use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::meta;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "ugatit",
+        gst::DebugColorFlags::empty(),
+        Some("animecam U-GAT-IT stylization"),
+    )
+});
+
+const DEFAULT_MODEL_SET: &str = "ugatit";
+const DEFAULT_FEATHER: f32 = 0.1;
+const DEFAULT_SMOOTHING: f32 = 0.0;
+const DEFAULT_HOLD_FRAMES: u32 = 0;
+const DEFAULT_THREADS: u32 = 0;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    region: Region,
+    variant: Variant,
+    frame_output: FrameOutput,
+    model_dir: Option<String>,
+    provider: ProviderChoice,
+    threads: u32,
+    feather: f32,
+    smoothing: f32,
+    hold_frames: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            region: Region::default(),
+            variant: Variant::default(),
+            frame_output: FrameOutput::default(),
+            model_dir: None,
+            provider: ProviderChoice::default(),
+            threads: DEFAULT_THREADS,
+            feather: DEFAULT_FEATHER,
+            smoothing: DEFAULT_SMOOTHING,
+            hold_frames: DEFAULT_HOLD_FRAMES,
+        }
+    }
+}
+
+struct State {
+    stylizer: Stylizer,
+    flicker: FlickerFilter,
+    /// The last stylized face and its crop (fractions of the frame), for hold-frames.
+    held: Option<(RgbImage, animecam::face::Rect)>,
+    frames_without_face: u32,
+    last_track: Option<u64>,
+}
+
+#[derive(Default)]
+pub struct Ugatit {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+    provider_in_use: Mutex<String>,
+}
+
+fn view<'a>(
+    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+) -> Result<ImageView<'a>, gst::FlowError> {
+    let format = pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
+    ImageView::new(
+        frame.plane_data(0).map_err(|_| gst::FlowError::Error)?,
+        frame.width() as usize,
+        frame.height() as usize,
+        frame.plane_stride()[0] as usize,
+        format,
+    )
+    .map_err(|_| gst::FlowError::Error)
+}
+
+fn view_mut<'a>(
+    frame: &'a mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<ImageViewMut<'a>, gst::FlowError> {
+    let format = pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let stride = frame.plane_stride()[0] as usize;
+    ImageViewMut::new(
+        frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?,
+        width,
+        height,
+        stride,
+        format,
+    )
+    .map_err(|_| gst::FlowError::Error)
+}
+
+impl Ugatit {
+    fn stylize_face(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        buffer: &gst::BufferRef,
+        input: &ImageView<'_>,
+        output: &mut ImageViewMut<'_>,
+    ) -> Result<(), animecam::stylize::StylizeError> {
+        // The output starts as the input: outside the face nothing changes.
+        output.write_view(input)?;
+        let (width, height) = (input.width(), input.height());
+        let track = match meta::read_face(buffer) {
+            Some(Ok(track)) if track.state.has_face() => Some(track),
+            _ => None,
+        };
+        let Some(track) = track else {
+            state.frames_without_face += 1;
+            if let Some((image, crop)) = &state.held {
+                if state.frames_without_face <= settings.hold_frames {
+                    paste(
+                        output,
+                        image,
+                        square_crop(&crop.to_pixels(width, height)),
+                        settings.feather,
+                    )?;
+                    return Ok(());
+                }
+            }
+            state.held = None;
+            state.flicker.reset();
+            return Ok(());
+        };
+        state.frames_without_face = 0;
+        if state.last_track != Some(track.track_id) {
+            // Another face: the previous one's stylization must not bleed into it.
+            state.flicker.reset();
+            state.last_track = Some(track.track_id);
+        }
+        let crop = square_crop(&track.crop.to_pixels(width, height));
+        let face = crop_square(input, crop, state.stylizer.image_size())?;
+        let stylized = state.stylizer.stylize(&face)?;
+        let stylized = state.flicker.filter(&stylized, settings.smoothing);
+        paste(output, &stylized, crop, settings.feather)?;
+        state.held = Some((stylized, track.crop));
+        Ok(())
+    }
+
+    fn stylize_frame(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        input: &ImageView<'_>,
+        output: &mut ImageViewMut<'_>,
+    ) -> Result<(), animecam::stylize::StylizeError> {
+        let (width, height) = (input.width(), input.height());
+        let letterbox = SquareCrop::letterbox(width, height);
+        let size = state.stylizer.image_size();
+        let stylized = state
+            .stylizer
+            .stylize(&crop_square(input, letterbox, size)?)?;
+        let stylized = state.flicker.filter(&stylized, settings.smoothing);
+        let image = match settings.frame_output {
+            FrameOutput::Model => stylized,
+            FrameOutput::Input => {
+                // Back to the letterbox's size, then cut the frame out of it.
+                let side = letterbox.side.round() as usize;
+                let square = stylized.resized(side, side)?;
+                let inner = SquareCrop {
+                    center_x: side as f32 / 2.0,
+                    center_y: side as f32 / 2.0,
+                    side: side as f32,
+                };
+                let cut = crop_square(&square.view(), inner, side)?;
+                let (left, top) = ((side - width) / 2, (side - height) / 2);
+                let mut data = Vec::with_capacity(width * height * 3);
+                for y in top..top + height {
+                    for x in left..left + width {
+                        data.extend_from_slice(&cut.rgb(x, y));
+                    }
+                }
+                RgbImage::new(width, height, data)?
+            }
+        };
+        output.write_rgb(&image)?;
+        Ok(())
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Ugatit {
+    const NAME: &'static str = "GstUgatit";
+    type Type = super::Ugatit;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for Ugatit {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecEnum::builder_with_default("region", Region::default())
+                    .nick("Region")
+                    .blurb("face: stylize the tracked face (needs facetrack upstream) and paste it back; frame: stylize the whole frame")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("variant", Variant::default())
+                    .nick("Variant")
+                    .blurb("Which exported generator to run: full or light (ugatit_full / ugatit_light in the manifest)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("frame-output", FrameOutput::default())
+                    .nick("Frame output")
+                    .blurb("With region=frame: output at the model's square size, or at the input's size")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("model-dir")
+                    .nick("Model folder")
+                    .blurb("Folder with the exported U-GAT-IT graph and its manifest.json (default: $ANIMECAM_MODELS/ugatit, else models/ugatit of the animecam checkout)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
+                    .nick("Execution provider")
+                    .blurb("Where U-GAT-IT runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime threads (0: one per core)")
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("provider-in-use")
+                    .nick("Provider in use")
+                    .blurb("The execution provider the generator actually runs on (empty before start)")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecFloat::builder("feather")
+                    .nick("Feather")
+                    .blurb("Width of the blended edge of the pasted face, as a fraction of the crop's side")
+                    .minimum(0.0)
+                    .maximum(0.5)
+                    .default_value(DEFAULT_FEATHER)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("temporal-smoothing")
+                    .nick("Temporal smoothing")
+                    .blurb("Against flicker: how much of the previous stylized face (in face-aligned coordinates) to mix into each new one; 0 is off, which keeps all detail")
+                    .minimum(0.0)
+                    .maximum(0.95)
+                    .default_value(DEFAULT_SMOOTHING)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("hold-frames")
+                    .nick("Hold frames")
+                    .blurb("With region=face: keep pasting the last stylized face for this many frames without a face (0: the frame passes unchanged at once)")
+                    .maximum(1000)
+                    .default_value(DEFAULT_HOLD_FRAMES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "region" => settings.region = value.get().expect("type checked upstream"),
+            "variant" => settings.variant = value.get().expect("type checked upstream"),
+            "frame-output" => settings.frame_output = value.get().expect("type checked upstream"),
+            "model-dir" => {
+                settings.model_dir = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|dir| !dir.is_empty())
+            }
+            "provider" => settings.provider = value.get().expect("type checked upstream"),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "feather" => settings.feather = value.get().expect("type checked upstream"),
+            "temporal-smoothing" => {
+                settings.smoothing = value.get().expect("type checked upstream")
+            }
+            "hold-frames" => settings.hold_frames = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "region" => settings.region.to_value(),
+            "variant" => settings.variant.to_value(),
+            "frame-output" => settings.frame_output.to_value(),
+            "model-dir" => settings.model_dir.to_value(),
+            "provider" => settings.provider.to_value(),
+            "threads" => settings.threads.to_value(),
+            "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            "feather" => settings.feather.to_value(),
+            "temporal-smoothing" => settings.smoothing.to_value(),
+            "hold-frames" => settings.hold_frames.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for Ugatit {}
+
+impl ElementImpl for Ugatit {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "U-GAT-IT stylization",
+                "Filter/Effect/Video",
+                "Redraws the tracked face (or the whole frame) in anime style with U-GAT-IT selfie2anime",
+                "animecam developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(VIDEO_FORMATS)
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for Ugatit {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::NeverInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let dir = settings
+            .model_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET));
+        let model_id = match settings.variant {
+            Variant::Full => "ugatit_full",
+            Variant::Light => "ugatit_light",
+        };
+        let options = ProviderOptions {
+            provider: settings.provider.into(),
+            intra_threads: settings.threads as usize,
+            ..ProviderOptions::default()
+        };
+        let stylizer = Stylizer::load(&dir, model_id, &options).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                (
+                    "Cannot load the U-GAT-IT model {model_id} from {}: {e}. Convert a selfie2anime checkpoint \
+                     with the exporter (README, Models) and set model-dir to its folder",
+                    dir.display()
+                )
+            )
+        })?;
+        *self.provider_in_use.lock().unwrap() = stylizer.provider().to_string();
+        gst::info!(
+            CAT,
+            imp = self,
+            "{model_id} from {} on {}",
+            dir.display(),
+            stylizer.provider()
+        );
+        *self.state.lock().unwrap() = Some(State {
+            stylizer,
+            flicker: FlickerFilter::default(),
+            held: None,
+            frames_without_face: 0,
+            last_track: None,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = None;
+        Ok(())
+    }
+
+    fn transform_caps(
+        &self,
+        direction: gst::PadDirection,
+        caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        let settings = self.settings.lock().unwrap().clone();
+        let model_size = self
+            .state
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|state| state.stylizer.image_size() as i32);
+        let resizes =
+            settings.region == Region::Frame && settings.frame_output == FrameOutput::Model;
+        let mut result = caps.clone();
+        if resizes {
+            let result = result.make_mut();
+            for structure in result.iter_mut() {
+                match (direction, model_size) {
+                    (gst::PadDirection::Sink, Some(size)) => {
+                        structure.set("width", size);
+                        structure.set("height", size);
+                        structure.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+                    }
+                    _ => {
+                        structure.set("width", gst::IntRange::new(1, i32::MAX));
+                        structure.set("height", gst::IntRange::new(1, i32::MAX));
+                        structure.remove_field("pixel-aspect-ratio");
+                    }
+                }
+            }
+        }
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
+            None => result,
+        })
+    }
+}
+
+impl VideoFilterImpl for Ugatit {
+    fn transform_frame(
+        &self,
+        inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
+        outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut state_guard = self.state.lock().unwrap();
+        let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let input = view(inframe)?;
+        let mut output = view_mut(outframe)?;
+        let result = match settings.region {
+            Region::Face => {
+                self.stylize_face(state, &settings, inframe.buffer(), &input, &mut output)
+            }
+            Region::Frame => self.stylize_frame(state, &settings, &input, &mut output),
+        };
+        result.map_err(|e| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Failed,
+                ["U-GAT-IT stylization failed: {e}"]
+            );
+            gst::FlowError::Error
+        })?;
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,227 @@
+//! U-GAT-IT stylization: a face crop redrawn in anime style, pasted back with a feathered edge,
+//! with optional temporal smoothing of the stylized crop against flicker.
+
+use std::path::Path;
+
+use ndarray::Array4;
+
+use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
+use crate::tensor::{fill_tensor, from_tensor, ImageViewMut, RgbImage, SquareCrop, TensorError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StylizeError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    #[error("{model}: {reason}")]
+    Contract { model: String, reason: String },
+}
+
+pub struct Stylizer {
+    model: Model,
+    size: usize,
+    input: (String, Normalization),
+    output: (String, Normalization),
+    tensor: Array4<f32>,
+}
+
+impl Stylizer {
+    /// Loads `model_id` (`ugatit_full` or `ugatit_light`) from a model folder's manifest.
+    pub fn load(
+        dir: &Path,
+        model_id: &str,
+        options: &ProviderOptions,
+    ) -> Result<Self, StylizeError> {
+        let manifest = Manifest::load(dir).map_err(ModelError::from)?;
+        let model = Model::load(&manifest, model_id, options)?;
+        let contract = |reason: &str| StylizeError::Contract {
+            model: model.path().display().to_string(),
+            reason: reason.to_owned(),
+        };
+        let spec = model.spec();
+        let (input, output) = match (spec.inputs.as_slice(), spec.outputs.as_slice()) {
+            ([input], [output]) => (input, output),
+            _ => return Err(contract("expected one image input and one image output")),
+        };
+        let size = match input.image_size() {
+            Some((h, w)) if h == w && input.layout == Some(Layout::Nchw) => h,
+            _ => return Err(contract("the input must be a square NCHW image")),
+        };
+        if output.image_size() != Some((size, size)) || output.layout != Some(Layout::Nchw) {
+            return Err(contract(
+                "the output must be an NCHW image of the input's size",
+            ));
+        }
+        let normalization = |spec: &crate::inference::TensorSpec| {
+            spec.normalization.unwrap_or(Normalization::Symmetric)
+        };
+        Ok(Stylizer {
+            input: (input.name.clone(), normalization(input)),
+            output: (output.name.clone(), normalization(output)),
+            tensor: Array4::zeros([1, 3, size, size]),
+            size,
+            model,
+        })
+    }
+
+    pub fn image_size(&self) -> usize {
+        self.size
+    }
+
+    pub fn provider(&self) -> crate::inference::Provider {
+        self.model.provider()
+    }
+
+    /// The crop in anime style, at the model's size.
+    pub fn stylize(&mut self, crop: &RgbImage) -> Result<RgbImage, StylizeError> {
+        let crop = crop.resized(self.size, self.size)?;
+        fill_tensor(
+            &crop,
+            Layout::Nchw,
+            self.input.1,
+            &mut self.tensor.view_mut(),
+        )?;
+        let outputs = self
+            .model
+            .run(&[(self.input.0.as_str(), self.tensor.view().into_dyn())])?;
+        let stylized = outputs
+            .get(&self.output.0)
+            .view()
+            .into_dimensionality::<ndarray::Ix4>()
+            .map_err(|e| StylizeError::Contract {
+                model: self.model.path().display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(from_tensor(stylized, Layout::Nchw, self.output.1)?)
+    }
+}
+
+/// Blends `image` (the stylized crop) into `frame` over the square `crop`, resized to it, with
+/// an edge that fades over `feather` of the crop's side. Pixels outside the crop are not written.
+pub fn paste(
+    frame: &mut ImageViewMut<'_>,
+    image: &RgbImage,
+    crop: SquareCrop,
+    feather: f32,
+) -> Result<(), TensorError> {
+    let side = crop.side.round().max(1.0) as usize;
+    let resized = image.resized(side, side)?;
+    let left = crop.left().round() as i64;
+    let top = crop.top().round() as i64;
+    let ramp = (feather.clamp(0.0, 0.5) * side as f32).max(f32::EPSILON);
+    let view = frame.as_view();
+    let (width, height) = (view.width() as i64, view.height() as i64);
+    let mut writes = Vec::new();
+    for y in 0..side as i64 {
+        let frame_y = top + y;
+        if !(0..height).contains(&frame_y) {
+            continue;
+        }
+        for x in 0..side as i64 {
+            let frame_x = left + x;
+            if !(0..width).contains(&frame_x) {
+                continue;
+            }
+            // Distance to the nearest edge of the crop, in pixel centres.
+            let edge = (x.min(side as i64 - 1 - x).min(y).min(side as i64 - 1 - y)) as f32 + 0.5;
+            let alpha = (edge / ramp).min(1.0);
+            let new = resized.rgb(x as usize, y as usize);
+            let old = view.rgb(frame_x as usize, frame_y as usize);
+            let mixed = [0, 1, 2]
+                .map(|c| (alpha * new[c] as f32 + (1.0 - alpha) * old[c] as f32).round() as u8);
+            writes.push((frame_x as usize, frame_y as usize, mixed));
+        }
+    }
+    for (x, y, rgb) in writes {
+        frame.set_rgb(x, y, rgb);
+    }
+    Ok(())
+}
+
+/// Temporal smoothing of the stylized crop in face-aligned coordinates: the crop follows the face,
+/// so averaging consecutive stylized crops steadies the drawing without smearing the motion of
+/// the head. `strength` 0 is off; 0.5 mixes half of the previous result into each frame.
+#[derive(Debug, Default)]
+pub struct FlickerFilter {
+    previous: Option<Vec<f32>>,
+}
+
+impl FlickerFilter {
+    pub fn reset(&mut self) {
+        self.previous = None;
+    }
+
+    pub fn filter(&mut self, image: &RgbImage, strength: f32) -> RgbImage {
+        let strength = strength.clamp(0.0, 0.95);
+        let current: Vec<f32> = image.data().iter().map(|&v| v as f32).collect();
+        let mixed = match &self.previous {
+            Some(previous) if strength > 0.0 && previous.len() == current.len() => current
+                .iter()
+                .zip(previous)
+                .map(|(now, before)| (1.0 - strength) * now + strength * before)
+                .collect(),
+            _ => current,
+        };
+        let bytes = mixed
+            .iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect();
+        self.previous = Some(mixed);
+        RgbImage::new(image.width(), image.height(), bytes).expect("same size as the input")
+    }
+}
+
+/// Mean absolute difference between consecutive images, in byte levels: the flicker measure.
+pub fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f64 {
+    a.data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| (*x as i32 - *y as i32).unsigned_abs() as f64)
+        .sum::<f64>()
+        / a.data().len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::{ImageView, PixelFormat};
+
+    #[test]
+    fn pasting_touches_only_the_crop_and_feathers_its_edge() {
+        let (width, height) = (12, 10);
+        let mut data = vec![10u8; width * height * 4];
+        let mut frame =
+            ImageViewMut::new(&mut data, width, height, width * 4, PixelFormat::Bgrx).unwrap();
+        let white = RgbImage::new(6, 6, vec![250; 6 * 6 * 3]).unwrap();
+        let crop = SquareCrop {
+            center_x: 9.0,
+            center_y: 5.0,
+            side: 6.0,
+        }; // x in [6, 12), y in [2, 8)
+        paste(&mut frame, &white, crop, 0.25).unwrap();
+        let view = ImageView::new(&data, width, height, width * 4, PixelFormat::Bgrx).unwrap();
+        for y in 0..height {
+            for x in 0..width {
+                let inside = (6..12).contains(&x) && (2..8).contains(&y);
+                if !inside {
+                    assert_eq!(view.rgb(x, y), [10, 10, 10], "({x}, {y}) outside changed");
+                }
+            }
+        }
+        assert_eq!(view.rgb(9, 5), [250, 250, 250], "centre fully replaced");
+        let edge = view.rgb(6, 5)[0];
+        assert!(edge > 10 && edge < 250, "edge blends: {edge}");
+    }
+
+    #[test]
+    fn flicker_filter_averages_consecutive_crops() {
+        let mut filter = FlickerFilter::default();
+        let dark = RgbImage::new(1, 1, vec![0, 0, 0]).unwrap();
+        let light = RgbImage::new(1, 1, vec![200, 200, 200]).unwrap();
+        assert_eq!(filter.filter(&dark, 0.5), dark);
+        assert_eq!(filter.filter(&light, 0.5).data(), &[100, 100, 100]);
+        assert_eq!(filter.filter(&light, 0.0), light, "strength 0 is off");
+        assert_eq!(mean_abs_difference(&dark, &light), 200.0);
+    }
+}
