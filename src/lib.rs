@@ -10,5 +10,7 @@ pub mod face;
 pub mod fomm;
 pub mod inference;
 pub mod motion;
+pub mod portrait;
 pub mod stylize;
 pub mod tensor;
+pub mod warp;

@@ -189,6 +189,123 @@ pub fn relative_motion(
     Ok(Keypoints { values, jacobians })
 }
 
+/// A similarity transform (rotation, uniform scale, shift): `p -> to_centre + R * s * (p - from_centre)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    from_centre: Point,
+    to_centre: Point,
+    /// scale * cos(angle), scale * sin(angle)
+    cos: f32,
+    sin: f32,
+}
+
+impl Similarity {
+    /// The least-squares similarity taking `from` to `to` (Umeyama, without reflection).
+    pub fn fit(from: &[Point], to: &[Point]) -> Similarity {
+        let (a, b) = (centroid(from), centroid(to));
+        let (mut dot, mut cross, mut norm) = (0.0f32, 0.0f32, 0.0f32);
+        for (p, q) in from.iter().zip(to) {
+            let (px, py, qx, qy) = (p[0] - a[0], p[1] - a[1], q[0] - b[0], q[1] - b[1]);
+            dot += px * qx + py * qy;
+            cross += px * qy - py * qx;
+            norm += px * px + py * py;
+        }
+        let (cos, sin) = if norm > 0.0 {
+            (dot / norm, cross / norm)
+        } else {
+            (1.0, 0.0)
+        };
+        Similarity {
+            from_centre: a,
+            to_centre: b,
+            cos,
+            sin,
+        }
+    }
+
+    pub fn apply(&self, [x, y]: Point) -> Point {
+        let (dx, dy) = (x - self.from_centre[0], y - self.from_centre[1]);
+        [
+            self.to_centre[0] + self.cos * dx - self.sin * dy,
+            self.to_centre[1] + self.sin * dx + self.cos * dy,
+        ]
+    }
+
+    /// Rotation in degrees (image coordinates, y down: positive turns clockwise on screen).
+    pub fn angle_degrees(&self) -> f32 {
+        self.sin.atan2(self.cos).to_degrees()
+    }
+
+    pub fn scale(&self) -> f32 {
+        (self.cos * self.cos + self.sin * self.sin).sqrt()
+    }
+
+    pub fn shift(&self) -> Point {
+        [
+            self.to_centre[0] - self.from_centre[0],
+            self.to_centre[1] - self.from_centre[1],
+        ]
+    }
+}
+
+pub fn centroid(points: &[Point]) -> Point {
+    let n = points.len().max(1) as f32;
+    [
+        points.iter().map(|p| p[0]).sum::<f32>() / n,
+        points.iter().map(|p| p[1]).sum::<f32>() / n,
+    ]
+}
+
+/// Relative motion for landmarks, which carry no Jacobians. FOMM's Jacobians hold each
+/// keypoint's local rotation and scale; for landmarks the head's similarity transform since
+/// calibration plays that part, so that a tilt of the driving head tilts the source by the same
+/// angle whatever the two faces' proportions:
+/// - the head's motion (initial -> driving similarity) moves the source landmarks about their
+///   centre, its shift measured in face sizes;
+/// - what the similarity leaves over (a mouth opening, an eyebrow) is added in face sizes, the
+///   additive rule of [`relative_motion`].
+///
+/// On the calibration frame (driving = initial) the source comes back unchanged.
+pub fn relative_landmarks(
+    source: &[Point],
+    source_face_size: f32,
+    driving: &[Point],
+    initial: &[Point],
+    initial_face_size: f32,
+) -> Result<Vec<Point>, MotionError> {
+    if driving.len() != source.len() || initial.len() != source.len() {
+        return Err(MotionError::CountMismatch {
+            source_count: source.len(),
+            driving: driving.len(),
+            initial: initial.len(),
+        });
+    }
+    let head = Similarity::fit(initial, driving);
+    let ratio = source_face_size / initial_face_size.max(f32::EPSILON);
+    let shift = head.shift();
+    let source_head = Similarity {
+        from_centre: centroid(source),
+        to_centre: {
+            let c = centroid(source);
+            [c[0] + shift[0] * ratio, c[1] + shift[1] * ratio]
+        },
+        cos: head.cos,
+        sin: head.sin,
+    };
+    Ok(source
+        .iter()
+        .zip(driving.iter().zip(initial))
+        .map(|(s, (d, i))| {
+            let rigid = source_head.apply(*s);
+            let expected = head.apply(*i);
+            [
+                rigid[0] + (d[0] - expected[0]) * ratio,
+                rigid[1] + (d[1] - expected[1]) * ratio,
+            ]
+        })
+        .collect())
+}
+
 /// The calibration: the driving keypoints of the first frame with a face, until reset.
 #[derive(Debug, Clone, Default)]
 pub struct Calibration {
@@ -271,6 +388,47 @@ mod tests {
         assert!(!calibrated, "calibration stays until reset");
         calibration.reset();
         assert!(!calibration.is_calibrated());
+    }
+
+    #[test]
+    fn landmarks_turn_by_the_heads_angle_whatever_the_faces_proportions() {
+        // A narrow source face and a wide driving face, the driving one turned by 20 degrees,
+        // zoomed by 1.1 and shifted by 0.5 face sizes, with the mouth opened a little.
+        let source = [[40.0, 40.0], [60.0, 40.0], [50.0, 55.0], [50.0, 70.0]];
+        let initial = [[0.0, 0.0], [40.0, 0.0], [20.0, 15.0], [20.0, 30.0]];
+        let turn = Similarity {
+            from_centre: centroid(&initial),
+            to_centre: {
+                let c = centroid(&initial);
+                [c[0] + 20.0, c[1]]
+            },
+            cos: 1.1 * 20f32.to_radians().cos(),
+            sin: 1.1 * 20f32.to_radians().sin(),
+        };
+        let mut driving: Vec<Point> = initial.iter().map(|p| turn.apply(*p)).collect();
+        driving[3][1] += 2.0;
+        let moved = relative_landmarks(&source, 40.0, &driving, &initial, 40.0).unwrap();
+        // The eyes and nose did not move beyond the head: they show its motion (the mouth's own
+        // movement pulls the least-squares fit of the head a little).
+        let head = Similarity::fit(&source[..3], &moved[..3]);
+        assert!(
+            (head.angle_degrees() - 20.0).abs() < 1.0,
+            "{}",
+            head.angle_degrees()
+        );
+        assert!((head.scale() - 1.1).abs() < 0.03, "{}", head.scale());
+        // The mouth opened by its own 2 pixels (face sizes are equal here).
+        let rigid = head.apply(source[3]);
+        assert!(
+            (moved[3][1] - rigid[1] - 2.0).abs() < 1.0,
+            "{:?} {:?}",
+            moved[3],
+            rigid
+        );
+        let unchanged = relative_landmarks(&source, 40.0, &initial, &initial, 40.0).unwrap();
+        for (a, b) in unchanged.iter().zip(&source) {
+            assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4);
+        }
     }
 
     #[test]

@@ -2,11 +2,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
-use animecam::face::{portrait_crop, BlazeFace};
 use animecam::fomm::{Fomm, SourceEncoding};
 use animecam::inference::{default_models_dir, ProviderOptions};
-use animecam::motion::{relative_motion, Calibration, MotionOptions};
-use animecam::tensor::{crop_square, read_image, ImageViewMut, RgbImage, SquareCrop};
+use animecam::motion::{relative_motion, Calibration, Keypoints, MotionOptions};
+use animecam::portrait::{canonical_landmarks, Portrait};
+use animecam::tensor::{crop_square, ImageViewMut, RgbImage};
+use animecam::warp::{warp_targets, LandmarkWarp};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -14,6 +15,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use super::Engine;
 use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
 use crate::meta;
 
@@ -32,9 +34,12 @@ const DEFAULT_OUTPUT_SIZE: u32 = 0;
 const DEFAULT_MARGIN: f32 = 0.4;
 const DEFAULT_THREADS: u32 = 0;
 const MAX_OUTPUT_SIZE: u32 = 4096;
+/// The warp has no model size; this is a sharp window or virtual camera picture.
+const DEFAULT_WARP_SIZE: usize = 512;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
+    engine: Engine,
     source: Option<String>,
     source_crop: Option<String>,
     model_dir: Option<String>,
@@ -49,6 +54,7 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            engine: Engine::default(),
             source: None,
             source_crop: None,
             model_dir: None,
@@ -62,20 +68,39 @@ impl Default for Settings {
     }
 }
 
-/// The portrait as loaded: what it was loaded from, and its encoding.
+/// What each engine keeps of the portrait.
+enum Prepared {
+    /// Its FOMM encoding, computed once.
+    Fomm(Box<SourceEncoding>),
+    /// Its warp and the size of its face, in output pixels.
+    Warp { warp: LandmarkWarp, face_size: f32 },
+}
+
+/// The portrait as loaded: what it was loaded from, and what the engine made of it.
 struct Source {
     path: String,
     crop_spec: Option<String>,
     margin: f32,
-    encoding: SourceEncoding,
+    prepared: Prepared,
     /// The portrait at the output size: the output until calibration.
     still: RgbImage,
 }
 
+/// The driving pose of one frame, as the engine reads it.
+struct Driving {
+    keypoints: Keypoints,
+    /// The face's larger side in frame pixels (warp only).
+    face_size: f32,
+}
+
 struct State {
-    fomm: Fomm,
+    engine: Engine,
+    /// Loaded for the FOMM engine only.
+    fomm: Option<Fomm>,
     source: Option<Source>,
     calibration: Calibration,
+    /// The driving face's size at calibration (warp only).
+    initial_face_size: f32,
     last_output: Option<RgbImage>,
     output_size: usize,
     out_info: Option<gst_video::VideoInfo>,
@@ -89,25 +114,6 @@ pub struct FommAnimate {
     provider_in_use: Mutex<String>,
 }
 
-/// Parses `source-crop`: "x,y,side" in portrait pixels (the top-left corner and the side).
-fn parse_crop(text: &str) -> Result<SquareCrop, String> {
-    let numbers: Vec<f32> = text
-        .split(',')
-        .map(|part| part.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("source-crop '{text}' is not \"x,y,side\" in pixels"))?;
-    match numbers[..] {
-        [x, y, side] if side > 0.0 => Ok(SquareCrop {
-            center_x: x + side / 2.0,
-            center_y: y + side / 2.0,
-            side,
-        }),
-        _ => Err(format!(
-            "source-crop '{text}' is not \"x,y,side\" with a positive side"
-        )),
-    }
-}
-
 impl FommAnimate {
     fn model_dir(settings: &Settings) -> PathBuf {
         settings
@@ -117,75 +123,121 @@ impl FommAnimate {
             .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET))
     }
 
-    /// Decodes, crops and encodes the portrait. Errors name the file; a portrait without a
-    /// detectable face is taken by its centred square, with a warning on the bus.
+    /// Decodes and crops the portrait and prepares it for the engine (FOMM: encodes it once;
+    /// warp: finds its landmarks). Errors name the file; a portrait without a detectable face is
+    /// taken by its centred square, with a warning on the bus.
     fn load_source(
         &self,
         state: &mut State,
         settings: &Settings,
         path: &str,
     ) -> Result<Source, gst::ErrorMessage> {
-        let image = read_image(Path::new(path)).map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::OpenRead,
-                ("Cannot use '{path}' as the source portrait: {e}. Expected a PNG or JPEG file")
-            )
-        })?;
-        let crop = match settings.source_crop.as_deref() {
-            Some(text) => parse_crop(text)
-                .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?,
+        let portrait = Portrait::load(
+            Path::new(path),
+            settings.source_crop.as_deref(),
+            settings.margin,
+        )
+        .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
+        if let Some(warning) = portrait.warning(path) {
+            gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
+        }
+        let failed = |e: &dyn std::fmt::Display| {
+            gst::error_msg!(gst::LibraryError::Failed, ("Cannot prepare '{path}': {e}"))
+        };
+        let (prepared, crop) = match state.fomm.as_mut() {
+            Some(fomm) => {
+                let crop = crop_square(&portrait.image.view(), portrait.crop, fomm.image_size())
+                    .map_err(|e| failed(&e))?;
+                (
+                    Prepared::Fomm(Box::new(fomm.encode_source(&crop).map_err(|e| failed(&e))?)),
+                    crop,
+                )
+            }
             None => {
-                let detector_dir = default_models_dir().join("blazeface");
-                let options = ProviderOptions {
-                    provider: animecam::inference::Provider::Cpu,
-                    intra_threads: 1,
-                    ..ProviderOptions::default()
-                };
-                let found = BlazeFace::load(&detector_dir, &options)
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut detector| {
-                        portrait_crop(&image, &mut detector, settings.margin)
-                            .map_err(|e| e.to_string())
-                    });
-                match found {
-                    Ok((crop, Some(_))) => crop,
-                    Ok((crop, None)) => {
+                let size = state.output_size;
+                let crop = crop_square(&portrait.image.view(), portrait.crop, size)
+                    .map_err(|e| failed(&e))?;
+                let (landmarks, face_size) = match (
+                    portrait.landmarks_in_crop(size),
+                    portrait.face_size_in_crop(size),
+                ) {
+                    (Some(landmarks), Some(face_size)) if !landmarks.is_empty() => {
+                        (landmarks, face_size)
+                    }
+                    _ => {
                         gst::element_imp_warning!(
                             self,
                             gst::StreamError::Failed,
-                            ("No face found in the source portrait '{path}': using its centred square. Set source-crop to frame the face")
+                            ("No landmarks in the source portrait '{path}': warping it as a frontal face centred in its crop")
                         );
-                        crop
+                        canonical_landmarks(size, settings.margin)
                     }
-                    Err(reason) => {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::ResourceError::NotFound,
-                            ("Cannot look for the face in '{path}' ({reason}): using its centred square. Set source-crop, or run `make setup` for the face detector")
-                        );
-                        portrait_crop_centre(&image)
-                    }
-                }
+                };
+                let warp =
+                    LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
+                (Prepared::Warp { warp, face_size }, crop)
             }
         };
-        let size = state.fomm.image_size();
-        let portrait = crop_square(&image.view(), crop, size).map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Failed, ("Cannot crop '{path}': {e}"))
-        })?;
-        let encoding = state.fomm.encode_source(&portrait).map_err(|e| {
-            gst::error_msg!(gst::LibraryError::Failed, ("Cannot encode '{path}': {e}"))
-        })?;
-        let still = portrait
+        let still = crop
             .resized(state.output_size, state.output_size)
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("{e}")))?;
-        gst::info!(CAT, imp = self, "source portrait {path}, crop {crop:?}");
+            .map_err(|e| failed(&e))?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "source portrait {path}, crop {:?}",
+            portrait.crop
+        );
         Ok(Source {
             path: path.to_owned(),
             crop_spec: settings.source_crop.clone(),
             margin: settings.margin,
-            encoding,
+            prepared,
             still,
         })
+    }
+
+    /// The driving pose on this buffer: FOMM keypoints from `fommkeypoints`, or the face
+    /// landmarks from `facetrack` for the warp.
+    fn driving(
+        &self,
+        engine: Engine,
+        buffer: &gst::BufferRef,
+        width: usize,
+        height: usize,
+    ) -> Option<Driving> {
+        match engine {
+            Engine::Fomm => match meta::read_keypoints(buffer)? {
+                Ok(set) => Some(Driving {
+                    keypoints: set.keypoints,
+                    face_size: 1.0,
+                }),
+                Err(e) => {
+                    gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
+                    None
+                }
+            },
+            Engine::Warp => match meta::read_face(buffer)? {
+                Ok(track) if track.state.has_face() && !track.landmarks.is_empty() => {
+                    let face = track.face.to_pixels(width, height);
+                    Some(Driving {
+                        keypoints: Keypoints {
+                            values: track
+                                .landmarks
+                                .iter()
+                                .map(|[u, v]| [u * width as f32, v * height as f32])
+                                .collect(),
+                            jacobians: Vec::new(),
+                        },
+                        face_size: face.width.max(face.height),
+                    })
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    gst::warning!(CAT, imp = self, "ignoring a malformed face meta: {e}");
+                    None
+                }
+            },
+        }
     }
 
     fn frame(
@@ -193,6 +245,7 @@ impl FommAnimate {
         state: &mut State,
         settings: &Settings,
         buffer: &gst::BufferRef,
+        (width, height): (usize, usize),
     ) -> Result<RgbImage, gst::ErrorMessage> {
         let Some(path) = settings.source.clone() else {
             return Err(gst::error_msg!(
@@ -216,35 +269,20 @@ impl FommAnimate {
             gst::info!(
                 CAT,
                 imp = self,
-                "recalibrating on the next frame with keypoints"
+                "recalibrating on the next frame with a face"
             );
             state.calibration.reset();
         }
         let source = state.source.as_ref().expect("loaded above");
-        let driving = match meta::read_keypoints(buffer) {
-            Some(Ok(set)) => Some(set.keypoints),
-            Some(Err(e)) => {
-                gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
-                None
-            }
-            None => None,
-        };
-        let Some(driving) = driving else {
+        let Some(driving) = self.driving(state.engine, buffer, width, height) else {
             return Ok(state
                 .last_output
                 .clone()
                 .unwrap_or_else(|| source.still.clone()));
         };
-        let (initial, calibrated_now) = state.calibration.observe(&driving);
-        let options = MotionOptions {
-            relative: settings.relative,
-            adapt_scale: settings.adapt_scale,
-        };
-        let moved = relative_motion(&source.encoding.keypoints, &driving, initial, options)
-            .map_err(|e| {
-                gst::error_msg!(gst::StreamError::Failed, ("Relative motion failed: {e}"))
-            })?;
+        let (initial, calibrated_now) = state.calibration.observe(&driving.keypoints);
         if calibrated_now {
+            state.initial_face_size = driving.face_size;
             let _ = self.obj().post_message(
                 gst::message::Element::builder(
                     gst::Structure::builder("fommanimate-calibrated")
@@ -255,23 +293,38 @@ impl FommAnimate {
                 .build(),
             );
         }
-        let image = state
-            .fomm
-            .animate(&source.encoding, &moved)
-            .and_then(|image| Ok(image.resized(state.output_size, state.output_size)?))
-            .map_err(|e| {
-                gst::error_msg!(gst::LibraryError::Failed, ("FOMM generation failed: {e}"))
-            })?;
+        let failed = |e: &dyn std::fmt::Display| {
+            gst::error_msg!(gst::LibraryError::Failed, ("Animation failed: {e}"))
+        };
+        let image = match &source.prepared {
+            Prepared::Fomm(encoding) => {
+                let options = MotionOptions {
+                    relative: settings.relative,
+                    adapt_scale: settings.adapt_scale,
+                };
+                let moved =
+                    relative_motion(&encoding.keypoints, &driving.keypoints, initial, options)
+                        .map_err(|e| failed(&e))?;
+                let fomm = state.fomm.as_mut().expect("the FOMM engine loads FOMM");
+                fomm.animate(encoding, &moved)
+                    .map_err(|e| failed(&e))?
+                    .resized(state.output_size, state.output_size)
+                    .map_err(|e| failed(&e))?
+            }
+            Prepared::Warp { warp, face_size } => {
+                let targets = warp_targets(
+                    warp.landmarks(),
+                    *face_size,
+                    &driving.keypoints.values,
+                    &initial.values,
+                    state.initial_face_size,
+                )
+                .map_err(|e| failed(&e))?;
+                warp.warp(&targets).map_err(|e| failed(&e))?
+            }
+        };
         state.last_output = Some(image.clone());
         Ok(image)
-    }
-}
-
-fn portrait_crop_centre(image: &RgbImage) -> SquareCrop {
-    SquareCrop {
-        center_x: image.width() as f32 / 2.0,
-        center_y: image.height() as f32 / 2.0,
-        side: image.width().min(image.height()) as f32,
     }
 }
 
@@ -301,6 +354,11 @@ impl ObjectImpl for FommAnimate {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
+                glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
+                    .nick("Engine")
+                    .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("source")
                     .nick("Source portrait")
                     .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
@@ -321,7 +379,7 @@ impl ObjectImpl for FommAnimate {
                     .build(),
                 glib::ParamSpecString::builder("model-dir")
                     .nick("Model folder")
-                    .blurb("Folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)")
+                    .blurb("engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
@@ -355,7 +413,7 @@ impl ObjectImpl for FommAnimate {
                     .build(),
                 glib::ParamSpecUInt::builder("output-size")
                     .nick("Output size")
-                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256; larger sizes are upscaled)")
+                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256, or 512 for the warp; FOMM output larger than the model is upscaled)")
                     .maximum(MAX_OUTPUT_SIZE)
                     .default_value(DEFAULT_OUTPUT_SIZE)
                     .mutable_ready()
@@ -374,6 +432,7 @@ impl ObjectImpl for FommAnimate {
                 .filter(|text| !text.is_empty())
         };
         match pspec.name() {
+            "engine" => settings.engine = value.get().expect("type checked upstream"),
             "source" => settings.source = text(),
             "source-crop" => settings.source_crop = text(),
             "margin" => settings.margin = value.get().expect("type checked upstream"),
@@ -390,6 +449,7 @@ impl ObjectImpl for FommAnimate {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
+            "engine" => settings.engine.to_value(),
             "source" => settings.source.to_value(),
             "source-crop" => settings.source_crop.to_value(),
             "margin" => settings.margin.to_value(),
@@ -454,38 +514,50 @@ impl BaseTransformImpl for FommAnimate {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let dir = Self::model_dir(&settings);
-        let options = ProviderOptions {
-            provider: settings.provider.into(),
-            intra_threads: settings.threads as usize,
-            ..ProviderOptions::default()
+        let fomm = match settings.engine {
+            Engine::Warp => None,
+            Engine::Fomm => {
+                let dir = Self::model_dir(&settings);
+                let options = ProviderOptions {
+                    provider: settings.provider.into(),
+                    intra_threads: settings.threads as usize,
+                    ..ProviderOptions::default()
+                };
+                let fomm = Fomm::load(&dir, &options).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::OpenRead,
+                        (
+                            "Cannot load the FOMM models from {}: {e}. Convert the official checkpoint with the \
+                             exporter (README, Models) and set model-dir to its folder, or use engine=warp",
+                            dir.display()
+                        )
+                    )
+                })?;
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "FOMM from {} on {:?}",
+                    dir.display(),
+                    fomm.providers()
+                );
+                *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
+                Some(fomm)
+            }
         };
-        let fomm = Fomm::load(&dir, &options).map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::OpenRead,
-                (
-                    "Cannot load the FOMM models from {}: {e}. Convert the official checkpoint with the \
-                     exporter (README, Models) and set model-dir to its folder",
-                    dir.display()
-                )
-            )
-        })?;
-        let output_size = match settings.output_size {
-            0 => fomm.image_size(),
-            size => size as usize,
+        let output_size = match (settings.output_size, &fomm) {
+            (0, Some(fomm)) => fomm.image_size(),
+            (0, None) => DEFAULT_WARP_SIZE,
+            (size, _) => size as usize,
         };
-        *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
-        gst::info!(
-            CAT,
-            imp = self,
-            "FOMM from {} on {:?}",
-            dir.display(),
-            fomm.providers()
-        );
+        if fomm.is_none() {
+            *self.provider_in_use.lock().unwrap() = "cpu (warp, no network)".to_owned();
+        }
         let mut state = State {
+            engine: settings.engine,
             fomm,
             source: None,
             calibration: Calibration::default(),
+            initial_face_size: 1.0,
             last_output: None,
             output_size,
             out_info: None,
@@ -574,8 +646,9 @@ impl VideoFilterImpl for FommAnimate {
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let size = (inframe.width() as usize, inframe.height() as usize);
         let image = self
-            .frame(state, &settings, inframe.buffer())
+            .frame(state, &settings, inframe.buffer(), size)
             .map_err(|message| {
                 self.post_error_message(message);
                 gst::FlowError::Error

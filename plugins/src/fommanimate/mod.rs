@@ -1,9 +1,13 @@
-//! `fommanimate`: animates a source portrait with the keypoints `fommkeypoints` attaches.
+//! `fommanimate`: animates a source portrait from a driving face, with the First Order Motion
+//! Model (`engine=fomm`, the keypoints `fommkeypoints` attaches) or the landmark warp
+//! (`engine=warp`, the landmarks `facetrack` attaches; no network, milliseconds per frame).
 //!
 //! Example launch line (see `pipelines/`):
 //! ```text
 //! gst-launch-1.0 v4l2src ! videoconvert ! facetrack ! fommkeypoints model-dir=models/vox-256 ! \
 //!     fommanimate source=portrait.png model-dir=models/vox-256 ! videoconvert ! autovideosink
+//! gst-launch-1.0 v4l2src ! videoconvert ! facetrack ! \
+//!     fommanimate engine=warp source=portrait.png ! videoconvert ! autovideosink
 //! ```
 //!
 //! The portrait is decoded, its face found (or `source-crop` taken), and encoded once; each
@@ -16,6 +20,24 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+
+/// How the portrait is animated.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstFommAnimateEngine")]
+pub enum Engine {
+    #[default]
+    #[enum_value(
+        name = "First Order Motion Model (fommkeypoints upstream, converted weights)",
+        nick = "fomm"
+    )]
+    Fomm = 0,
+    #[enum_value(
+        name = "Landmark warp: facetrack's landmarks move the portrait, no network",
+        nick = "warp"
+    )]
+    Warp = 1,
+}
 
 glib::wrapper! {
     pub struct FommAnimate(ObjectSubclass<imp::FommAnimate>)

@@ -1,0 +1,185 @@
+//! The source portrait of the animation elements: decoded, its face found (or a crop given), the
+//! square the engines animate.
+
+use std::path::Path;
+
+use crate::face::{portrait_crop, BlazeFace, Detection};
+use crate::inference::{default_models_dir, Provider, ProviderOptions};
+use crate::tensor::{read_image, RgbImage, SquareCrop, TensorError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortraitError {
+    #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
+    Unreadable { path: String, source: TensorError },
+    #[error("crop '{0}' is not \"x,y,side\" in pixels with a positive side")]
+    BadCrop(String),
+}
+
+/// Why the portrait's face was not found; the portrait's centred square is used instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaceSearch {
+    Found(Detection),
+    /// The crop was given explicitly.
+    Given,
+    /// The detector ran and found no face.
+    NoFace,
+    /// The detector could not run (its model is missing, say), with the reason.
+    DetectorUnavailable(String),
+}
+
+/// A decoded portrait and the square of it to animate.
+#[derive(Debug, Clone)]
+pub struct Portrait {
+    pub image: RgbImage,
+    pub crop: SquareCrop,
+    pub face: FaceSearch,
+}
+
+/// Parses "x,y,side": the top-left corner and side of a square, in pixels.
+pub fn parse_crop(text: &str) -> Result<SquareCrop, PortraitError> {
+    let numbers: Vec<f32> = text
+        .split(',')
+        .map(|part| part.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| PortraitError::BadCrop(text.to_owned()))?;
+    match numbers[..] {
+        [x, y, side] if side > 0.0 => Ok(SquareCrop {
+            center_x: x + side / 2.0,
+            center_y: y + side / 2.0,
+            side,
+        }),
+        _ => Err(PortraitError::BadCrop(text.to_owned())),
+    }
+}
+
+fn centred_square(image: &RgbImage) -> SquareCrop {
+    SquareCrop {
+        center_x: image.width() as f32 / 2.0,
+        center_y: image.height() as f32 / 2.0,
+        side: image.width().min(image.height()) as f32,
+    }
+}
+
+impl Portrait {
+    /// Decodes `path` and decides the square to animate: `crop` when given ("x,y,side"), else
+    /// around the face BlazeFace finds (with `margin`), else the centred square.
+    pub fn load(path: &Path, crop: Option<&str>, margin: f32) -> Result<Portrait, PortraitError> {
+        let image = read_image(path).map_err(|source| PortraitError::Unreadable {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if let Some(text) = crop {
+            let crop = parse_crop(text)?;
+            return Ok(Portrait {
+                image,
+                crop,
+                face: FaceSearch::Given,
+            });
+        }
+        // The portrait is searched once, on the CPU: a GPU session is not worth its start-up here.
+        let options = ProviderOptions {
+            provider: Provider::Cpu,
+            intra_threads: 1,
+            ..ProviderOptions::default()
+        };
+        let found = BlazeFace::load(&default_models_dir().join("blazeface"), &options)
+            .map_err(|e| e.to_string())
+            .and_then(|mut detector| {
+                portrait_crop(&image, &mut detector, margin).map_err(|e| e.to_string())
+            });
+        let (crop, face) = match found {
+            Ok((crop, Some(face))) => (crop, FaceSearch::Found(face)),
+            Ok((crop, None)) => (crop, FaceSearch::NoFace),
+            Err(reason) => (
+                centred_square(&image),
+                FaceSearch::DetectorUnavailable(reason),
+            ),
+        };
+        Ok(Portrait { image, crop, face })
+    }
+
+    /// The face's landmarks in the coordinates of the crop resized to `size` x `size`.
+    pub fn landmarks_in_crop(&self, size: usize) -> Option<Vec<[f32; 2]>> {
+        let FaceSearch::Found(face) = &self.face else {
+            return None;
+        };
+        let scale = size as f32 / self.crop.side;
+        Some(
+            face.landmarks
+                .iter()
+                .map(|[x, y]| {
+                    [
+                        (x - self.crop.left()) * scale,
+                        (y - self.crop.top()) * scale,
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    /// A sentence for the bus when the face was not found, `None` when it was (or was given).
+    pub fn warning(&self, path: &str) -> Option<String> {
+        match &self.face {
+            FaceSearch::Found(_) | FaceSearch::Given => None,
+            FaceSearch::NoFace => Some(format!(
+                "No face found in the source portrait '{path}': using its centred square. Set source-crop to frame the face"
+            )),
+            FaceSearch::DetectorUnavailable(reason) => Some(format!(
+                "Cannot look for the face in '{path}' ({reason}): using its centred square. Set source-crop, or run `make setup` for the face detector"
+            )),
+        }
+    }
+}
+
+impl Portrait {
+    /// The face's larger side in the coordinates of the crop resized to `size` x `size`.
+    pub fn face_size_in_crop(&self, size: usize) -> Option<f32> {
+        let FaceSearch::Found(face) = &self.face else {
+            return None;
+        };
+        Some(face.face.width.max(face.face.height) * size as f32 / self.crop.side)
+    }
+}
+
+/// BlazeFace's six landmarks for a frontal face centred in a crop of side `size` framed with
+/// `margin` (see [`crate::face::crop_box`]), with the face's size: a stand-in when the portrait's
+/// own landmarks cannot be found. Proportions measured on BlazeFace boxes of real faces.
+pub fn canonical_landmarks(size: usize, margin: f32) -> (Vec<[f32; 2]>, f32) {
+    let face = size as f32 / (1.0 + 2.0 * margin.max(0.0));
+    let left = (size as f32 - face) / 2.0;
+    let layout = [
+        [0.28, 0.27],
+        [0.72, 0.27],
+        [0.5, 0.47],
+        [0.5, 0.69],
+        [0.02, 0.38],
+        [0.98, 0.38],
+    ];
+    (
+        layout
+            .iter()
+            .map(|[u, v]| [left + u * face, left + v * face])
+            .collect(),
+        face,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crops_parse_from_corner_and_side() {
+        let crop = parse_crop("10, 20,100").unwrap();
+        assert_eq!(
+            (crop.center_x, crop.center_y, crop.side),
+            (60.0, 70.0, 100.0)
+        );
+        assert!(parse_crop("10,20").is_err());
+        assert!(parse_crop("10,20,-5").is_err());
+        assert!(parse_crop("a,b,c")
+            .unwrap_err()
+            .to_string()
+            .contains("\"x,y,side\""));
+    }
+}
