@@ -67,6 +67,11 @@ impl KeypointDetector {
         self.model.provider()
     }
 
+    /// Time spent inside ONNX Runtime since loading.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.model.inference_time()
+    }
+
     /// Keypoints of a face crop (resized to the model's size when it is not).
     pub fn keypoints(&mut self, crop: &RgbImage) -> Result<Keypoints, FommError> {
         let crop = crop.resized(self.size, self.size)?;
@@ -184,6 +189,13 @@ impl Fomm {
             self.encoder.provider(),
             self.generator.provider(),
         ]
+    }
+
+    /// Time spent inside ONNX Runtime since loading, all three graphs.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.keypoint_detector.inference_time()
+            + self.encoder.inference_time()
+            + self.generator.inference_time()
     }
 
     /// Keypoints of a face crop.

@@ -73,6 +73,11 @@ impl Stylizer {
         self.model.provider()
     }
 
+    /// Time spent inside ONNX Runtime since loading.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.model.inference_time()
+    }
+
     /// The crop in anime style, at the model's size.
     pub fn stylize(&mut self, crop: &RgbImage) -> Result<RgbImage, StylizeError> {
         let crop = crop.resized(self.size, self.size)?;

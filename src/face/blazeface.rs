@@ -213,6 +213,10 @@ impl FaceDetector for BlazeFace {
     fn provider(&self) -> Option<Provider> {
         Some(self.model.provider())
     }
+
+    fn inference_time(&self) -> std::time::Duration {
+        self.model.inference_time()
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,11 @@ pub trait FaceDetector: Send {
     fn provider(&self) -> Option<crate::inference::Provider> {
         None
     }
+
+    /// Time spent inside ONNX Runtime since loading (zero for detectors that use none).
+    fn inference_time(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Draws a track onto a frame for debugging: the face box in green, the crop in blue, the

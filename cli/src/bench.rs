@@ -1,0 +1,472 @@
+//! `animecam bench`: where each millisecond goes, per stage, on full-size random-weight models
+//! (`make random-models`), with the Python reference loop on the same graphs and frames.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use animecam::face::{BlazeFace, FaceDetector, Tracker, TrackerConfig};
+use animecam::fomm::Fomm;
+use animecam::inference::{default_models_dir, Provider, ProviderOptions};
+use animecam::motion::{relative_motion, MotionOptions};
+use animecam::portrait::Portrait;
+use animecam::stylize::Stylizer;
+use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
+use animecam::warp::{warp_targets, LandmarkWarp};
+use serde::Serialize;
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    /// Folder of the full-size random-weight graphs (`make random-models`).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Frames per stage (after one warm-up frame).
+    #[arg(long, default_value_t = 20)]
+    frames: usize,
+    /// ONNX Runtime threads (the Python reference uses the same).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the Python reference loop.
+    #[arg(long)]
+    no_python: bool,
+}
+
+#[derive(Serialize, Clone)]
+struct Stage {
+    name: String,
+    median_ms: f64,
+    p95_ms: f64,
+    fps: f64,
+    /// Share of the stage's time outside ONNX Runtime's run calls (our glue).
+    glue_percent: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    machine: String,
+    threads: usize,
+    frames: usize,
+    stages: Vec<Stage>,
+    peak_rss_mib: f64,
+    python_reference: Option<serde_json::Value>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+/// Times `frames` calls (after one warm-up); `inference` reports ONNX Runtime's total time.
+fn measure(
+    name: &str,
+    frames: usize,
+    mut step: impl FnMut(usize) -> Result<(), String>,
+    inference: &dyn Fn() -> Duration,
+) -> Result<Stage, String> {
+    step(0)?;
+    let before = inference();
+    let mut times = Vec::with_capacity(frames);
+    for index in 1..=frames {
+        let started = Instant::now();
+        step(index)?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let inside = (inference() - before).as_secs_f64() * 1000.0;
+    let total: f64 = times.iter().sum();
+    times.sort_by(f64::total_cmp);
+    let median = percentile(&times, 0.5);
+    let stage = Stage {
+        name: name.to_owned(),
+        median_ms: median,
+        p95_ms: percentile(&times, 0.95),
+        fps: 1000.0 / median,
+        glue_percent: if inside > 0.0 {
+            100.0 * (total - inside).max(0.0) / total
+        } else {
+            100.0
+        },
+    };
+    eprintln!(
+        "  {:<34} {:>9.2} {:>9.2} {:>8.1} {:>7.1}%",
+        stage.name, stage.median_ms, stage.p95_ms, stage.fps, stage.glue_percent
+    );
+    Ok(stage)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// Frame `t` of the driving clip: the astronaut photo drifting and zooming, 640x480.
+fn driving_frame(photo: &RgbImage, t: usize) -> RgbImage {
+    let crop = SquareCrop {
+        center_x: 250.0 + 3.0 * (t as f32 * 0.3).sin() * 10.0,
+        center_y: 200.0,
+        side: 480.0 - 20.0 * (t as f32 * 0.2).sin(),
+    };
+    crop_square(&photo.view(), crop, 480)
+        .expect("crop")
+        .resized(640, 480)
+        .expect("resize")
+}
+
+fn media(name: &str) -> Result<PathBuf, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache/media")
+        .join(name);
+    path.is_file()
+        .then_some(path.clone())
+        .ok_or_else(|| format!("{} missing: run `make setup`", path.display()))
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let models = args
+        .models
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models/random"));
+    if !models.join("manifest.json").is_file() {
+        return Err(format!(
+            "no benchmark models in {}: run `make random-models` (needs the exporters: make models-venv)",
+            models.display()
+        ));
+    }
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        intra_threads: args.threads,
+        ..ProviderOptions::default()
+    };
+    let photo = read_image(&media("astronaut.png")?).map_err(|e| e.to_string())?;
+    let frames: Vec<RgbImage> = (0..=args.frames)
+        .map(|t| driving_frame(&photo, t))
+        .collect();
+    let portrait_path = media("sylvie_green_normal.png")?;
+    let portrait = Portrait::load(&portrait_path, None, 0.4).map_err(|e| e.to_string())?;
+    eprintln!(
+        "animecam bench: {} ({} ONNX Runtime threads, {} frames a stage)",
+        machine(),
+        args.threads,
+        args.frames
+    );
+    eprintln!(
+        "  {:<34} {:>9} {:>9} {:>8} {:>8}",
+        "stage", "median ms", "p95 ms", "fps", "glue"
+    );
+    let mut stages = Vec::new();
+
+    // Face tracking at 640x480, as facetrack runs it (BlazeFace on one thread).
+    let detector_options = ProviderOptions {
+        intra_threads: 1,
+        ..options.clone()
+    };
+    let blazeface = BlazeFace::load(&default_models_dir().join("blazeface"), &detector_options)
+        .map_err(|e| e.to_string())?;
+    let mut tracker = Tracker::new(Box::new(blazeface), TrackerConfig::default());
+    let tracker_cell = std::cell::RefCell::new(&mut tracker);
+    stages.push(measure(
+        "facetrack 640x480 (detect every 5)",
+        args.frames,
+        |t| {
+            tracker_cell
+                .borrow_mut()
+                .update(&frames[t].view(), t as f64 / 30.0)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| tracker_cell.borrow().detector().inference_time(),
+    )?);
+
+    // FOMM at vox-256 size.
+    let fomm = std::cell::RefCell::new(Fomm::load(&models, &options).map_err(|e| e.to_string())?);
+    let size = fomm.borrow().image_size();
+    let source_crop =
+        crop_square(&portrait.image.view(), portrait.crop, size).map_err(|e| e.to_string())?;
+    let source = fomm
+        .borrow_mut()
+        .encode_source(&source_crop)
+        .map_err(|e| e.to_string())?;
+    let crops: Vec<RgbImage> = frames
+        .iter()
+        .map(|f| {
+            crop_square(
+                &f.view(),
+                SquareCrop {
+                    center_x: 320.0,
+                    center_y: 240.0,
+                    side: 400.0,
+                },
+                size,
+            )
+            .expect("crop")
+        })
+        .collect();
+    let initial = fomm
+        .borrow_mut()
+        .keypoints(&crops[0])
+        .map_err(|e| e.to_string())?;
+    let inference = || fomm.borrow().inference_time();
+    stages.push(measure(
+        "fomm keypoints",
+        args.frames,
+        |t| {
+            fomm.borrow_mut()
+                .keypoints(&crops[t])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    stages.push(measure(
+        "fomm encoder (once per portrait)",
+        args.frames.min(5),
+        |_| {
+            fomm.borrow_mut()
+                .encode_source(&source_crop)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    let driving = fomm
+        .borrow_mut()
+        .keypoints(&crops[1])
+        .map_err(|e| e.to_string())?;
+    let moved = relative_motion(
+        &source.keypoints,
+        &driving,
+        &initial,
+        MotionOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    stages.push(measure(
+        "fomm generator",
+        args.frames.min(10),
+        |_| {
+            fomm.borrow_mut()
+                .animate(&source, &moved)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    stages.push(measure(
+        "fomm frame, source encoded once",
+        args.frames.min(10),
+        |t| {
+            let mut fomm = fomm.borrow_mut();
+            let driving = fomm.keypoints(&crops[t]).map_err(|e| e.to_string())?;
+            let moved = relative_motion(
+                &source.keypoints,
+                &driving,
+                &initial,
+                MotionOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
+            fomm.animate(&source, &moved)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    stages.push(measure(
+        "fomm frame, source encoded each frame",
+        args.frames.min(10),
+        |t| {
+            let mut fomm = fomm.borrow_mut();
+            let encoded = fomm
+                .encode_source(&source_crop)
+                .map_err(|e| e.to_string())?;
+            let driving = fomm.keypoints(&crops[t]).map_err(|e| e.to_string())?;
+            let moved = relative_motion(
+                &encoded.keypoints,
+                &driving,
+                &initial,
+                MotionOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
+            fomm.animate(&encoded, &moved)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    drop(fomm);
+
+    // The landmark warp at 512x512 (no network: all of it is ours).
+    let mut detector = BlazeFace::load(&default_models_dir().join("blazeface"), &detector_options)
+        .map_err(|e| e.to_string())?;
+    let landmarks: Vec<_> = frames
+        .iter()
+        .map(|f| {
+            detector
+                .detect(&f.view())
+                .ok()
+                .and_then(|d| d.into_iter().next())
+        })
+        .collect();
+    let crop512 =
+        crop_square(&portrait.image.view(), portrait.crop, 512).map_err(|e| e.to_string())?;
+    let portrait_landmarks = portrait
+        .landmarks_in_crop(512)
+        .ok_or("no landmarks in the portrait")?;
+    let face_size = portrait
+        .face_size_in_crop(512)
+        .ok_or("no face in the portrait")?;
+    let warp = LandmarkWarp::new(&crop512, portrait_landmarks.clone(), face_size)
+        .map_err(|e| e.to_string())?;
+    let rest = landmarks[0]
+        .clone()
+        .ok_or("no face in the first driving frame")?;
+    let rest_size = rest.face.width.max(rest.face.height);
+    stages.push(measure(
+        "warp 512x512",
+        args.frames * 5,
+        |t| {
+            let driving = landmarks[t % landmarks.len()].as_ref().unwrap_or(&rest);
+            let targets = warp_targets(
+                &portrait_landmarks,
+                face_size,
+                &driving.landmarks,
+                &rest.landmarks,
+                rest_size,
+            )
+            .map_err(|e| e.to_string())?;
+            warp.warp(&targets).map(|_| ()).map_err(|e| e.to_string())
+        },
+        &|| Duration::ZERO,
+    )?);
+
+    for (id, label) in [
+        ("ugatit_light", "ugatit light 256"),
+        ("ugatit_full", "ugatit full 256"),
+    ] {
+        let stylizer = std::cell::RefCell::new(
+            Stylizer::load(&models, id, &options).map_err(|e| e.to_string())?,
+        );
+        let face = crop_square(
+            &frames[0].view(),
+            SquareCrop {
+                center_x: 320.0,
+                center_y: 240.0,
+                side: 300.0,
+            },
+            256,
+        )
+        .map_err(|e| e.to_string())?;
+        stages.push(measure(
+            label,
+            args.frames.min(10),
+            |_| {
+                stylizer
+                    .borrow_mut()
+                    .stylize(&face)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+            &|| stylizer.borrow().inference_time(),
+        )?);
+    }
+
+    let python = if args.no_python {
+        None
+    } else {
+        python_reference(&models, args)
+    };
+    let report = Report {
+        machine: machine(),
+        threads: args.threads,
+        frames: args.frames,
+        stages,
+        peak_rss_mib: peak_rss_mib(),
+        python_reference: python,
+    };
+    eprintln!("  peak RSS {:.0} MiB", report.peak_rss_mib);
+    if let Some(python) = &report.python_reference {
+        let ours = report
+            .stages
+            .iter()
+            .find(|s| s.name == "fomm frame, source encoded once")
+            .map(|s| s.median_ms);
+        let theirs = python.get("fomm_frame_cached_ms").and_then(|v| v.as_f64());
+        if let (Some(ours), Some(theirs)) = (ours, theirs) {
+            eprintln!("  Python reference (same graphs, frames, threads): {theirs:.1} ms/frame; animecam is {:.2}x its frame rate", theirs / ours);
+        }
+        for key in ["fomm_gmac_per_frame", "matmul_gflops", "roofline_ms"] {
+            if let Some(value) = python.get(key) {
+                eprintln!("  {key}: {value}");
+            }
+        }
+    }
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    println!("{json}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, &json).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs models/reference/avatarify_loop.py with the project's .venv; its JSON, or None (said).
+fn python_reference(models: &Path, args: &BenchArgs) -> Option<serde_json::Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    let output = std::process::Command::new(&python)
+        .arg(root.join("models/reference/avatarify_loop.py"))
+        .args([
+            "--models",
+            &models.to_string_lossy(),
+            "--threads",
+            &args.threads.to_string(),
+            "--frames",
+            &args.frames.min(10).to_string(),
+        ])
+        .args([
+            "--portrait",
+            &root
+                .join(".cache/media/sylvie_green_normal.png")
+                .to_string_lossy(),
+        ])
+        .args([
+            "--photo",
+            &root.join(".cache/media/astronaut.png").to_string_lossy(),
+        ])
+        .output();
+    match output {
+        Ok(output) if output.status.success() => serde_json::from_slice(&output.stdout).ok(),
+        Ok(output) => {
+            eprintln!(
+                "  Python reference skipped: {}",
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("  Python reference skipped: {}: {e}", python.display());
+            None
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `animecam doctor`: everything animecam needs, and the exact fix for each thing missing.
+
+use std::path::Path;
+
+use animecam::inference::{default_models_dir, runtime, Manifest};
+
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn ok(&self, what: &str, detail: impl std::fmt::Display) {
+        println!("  ok    {what}: {detail}");
+    }
+
+    fn fail(&mut self, what: &str, detail: impl std::fmt::Display, fix: &str) {
+        self.failures += 1;
+        println!("  FAIL  {what}: {detail}\n        fix: {fix}");
+    }
+
+    fn note(&self, what: &str, detail: impl std::fmt::Display) {
+        println!("  --    {what}: {detail}");
+    }
+}
+
+/// The elements our pipelines use, with the Debian package that ships each.
+const ELEMENTS: &[(&str, &str)] = &[
+    (
+        "facetrack",
+        "the animecam plugin: make build, and GST_PLUGIN_PATH=target/release",
+    ),
+    ("v4l2src", "apt-get install gstreamer1.0-plugins-good"),
+    ("v4l2sink", "apt-get install gstreamer1.0-plugins-good"),
+    ("videoconvert", "apt-get install gstreamer1.0-plugins-base"),
+    ("compositor", "apt-get install gstreamer1.0-plugins-base"),
+    ("decodebin", "apt-get install gstreamer1.0-plugins-base"),
+    ("autovideosink", "apt-get install gstreamer1.0-plugins-good"),
+    ("openh264enc", "apt-get install gstreamer1.0-plugins-bad"),
+    ("mp4mux", "apt-get install gstreamer1.0-plugins-good"),
+    ("avenc_aac", "apt-get install gstreamer1.0-libav"),
+    ("avdec_h264", "apt-get install gstreamer1.0-libav"),
+    ("mpegtsmux", "apt-get install gstreamer1.0-plugins-bad"),
+    ("srtsink", "apt-get install gstreamer1.0-plugins-bad"),
+];
+
+pub fn run() -> i32 {
+    let mut report = Report { failures: 0 };
+    println!("GStreamer");
+    let (major, minor, micro, _) = gst::version();
+    if (major, minor) >= (1, 22) {
+        report.ok("version", format!("{major}.{minor}.{micro}"));
+    } else {
+        report.fail(
+            "version",
+            format!("{major}.{minor}.{micro}"),
+            "animecam needs GStreamer 1.22 or newer (Debian 12)",
+        );
+    }
+    for (element, fix) in ELEMENTS {
+        match gst::ElementFactory::find(element) {
+            Some(_) => report.ok(element, "found"),
+            None => report.fail(element, "missing", fix),
+        }
+    }
+
+    println!("ONNX Runtime");
+    match runtime() {
+        Ok(runtime) => {
+            report.ok("library", runtime.library().display());
+            let providers: Vec<String> = runtime
+                .providers()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            report.ok("providers built in", providers.join(", "));
+        }
+        Err(e) => report.fail(
+            "library",
+            e,
+            "make setup (installs onnxruntime==1.31.1 into .venv)",
+        ),
+    }
+
+    println!("Models ({})", default_models_dir().display());
+    for (set, needed, fix) in [
+        ("blazeface", true, "make setup (fetches the face detector)"),
+        (
+            "vox-256",
+            false,
+            "convert vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
+        ),
+        (
+            "ugatit",
+            false,
+            "convert a selfie2anime checkpoint (README, Models) for --mode ugatit",
+        ),
+    ] {
+        let dir = default_models_dir().join(set);
+        match Manifest::load(&dir) {
+            Ok(manifest) => {
+                let broken: Vec<String> = manifest
+                    .models
+                    .values()
+                    .filter_map(|spec| manifest.verify(spec).err().map(|e| e.to_string()))
+                    .collect();
+                if broken.is_empty() {
+                    report.ok(
+                        set,
+                        format!("{} graph(s), checksums match", manifest.models.len()),
+                    );
+                } else {
+                    report.fail(set, broken.join("; "), fix);
+                }
+            }
+            Err(_) if !needed => report.note(set, format!("not converted ({fix})")),
+            Err(e) => report.fail(set, e, fix),
+        }
+    }
+
+    println!("Video devices");
+    let devices: Vec<String> = std::fs::read_dir("/dev")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name.starts_with("video"))
+        .collect();
+    if devices.is_empty() {
+        report.fail(
+            "cameras",
+            "no /dev/video* device",
+            "plug in a webcam, or check that your user is in the video group",
+        );
+    } else {
+        report.ok("devices", devices.join(", "));
+    }
+    if Path::new("/sys/module/v4l2loopback").exists() {
+        report.ok("v4l2loopback", "loaded");
+    } else {
+        report.fail(
+            "v4l2loopback",
+            "not loaded (needed for virtualcam)",
+            "sudo apt-get install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1",
+        );
+    }
+    println!();
+    if report.failures == 0 {
+        println!("everything animecam needs is here");
+        0
+    } else {
+        println!(
+            "{} problem(s); each line above says how to fix it",
+            report.failures
+        );
+        1
+    }
+}

@@ -1,0 +1,253 @@
+//! Running a pipeline: the bus loop, keys in live modes, and once-a-second statistics.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, tick, unbounded, Receiver};
+use gst::prelude::*;
+
+/// What a key press asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Recalibrate,
+    NextPortrait,
+    PreviousPortrait,
+    Quit,
+}
+
+/// Reads keys in raw mode on a thread while the pipeline runs; nothing when stdin is no terminal.
+struct Keys {
+    receiver: Receiver<Command>,
+    raw: bool,
+}
+
+impl Keys {
+    fn start() -> Keys {
+        let (sender, receiver) = unbounded();
+        let raw = std::io::stdin().is_terminal() && crossterm::terminal::enable_raw_mode().is_ok();
+        if raw {
+            std::thread::spawn(move || loop {
+                use crossterm::event::{self, Event, KeyCode, KeyModifiers};
+                let Ok(Event::Key(key)) = event::read() else {
+                    continue;
+                };
+                let command = match key.code {
+                    KeyCode::Char('r') | KeyCode::Char(' ') => Command::Recalibrate,
+                    KeyCode::Char('n') | KeyCode::Right => Command::NextPortrait,
+                    KeyCode::Char('p') | KeyCode::Left => Command::PreviousPortrait,
+                    KeyCode::Char('q') | KeyCode::Esc => Command::Quit,
+                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        Command::Quit
+                    }
+                    _ => continue,
+                };
+                if sender.send(command).is_err() {
+                    break;
+                }
+            });
+        }
+        Keys { receiver, raw }
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        if self.raw {
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+/// Frames and latency seen at the sink, shared with a pad probe.
+#[derive(Default)]
+struct Counters {
+    frames: AtomicU64,
+    /// Sum of glass-to-glass latencies (capture timestamp to sink) in microseconds.
+    latency_us: AtomicU64,
+}
+
+/// Counts frames reaching `sink` and how late they are against the pipeline clock.
+fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
+    let counters = Arc::new(Counters::default());
+    let shared = counters.clone();
+    let pipeline = pipeline.downgrade();
+    if let Some(pad) = sink.static_pad("sink") {
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            shared.frames.fetch_add(1, Ordering::Relaxed);
+            let (Some(buffer), Some(pipeline)) = (info.buffer(), pipeline.upgrade()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let segment = pad.sticky_event::<gst::event::Segment>(0);
+            let running = segment.and_then(|s| {
+                s.segment()
+                    .downcast_ref::<gst::ClockTime>()
+                    .and_then(|s| s.to_running_time(buffer.pts()))
+            });
+            if let (Some(running), Some(now)) = (running, pipeline.current_running_time()) {
+                let late = now.saturating_sub(running);
+                shared
+                    .latency_us
+                    .fetch_add(late.useconds(), Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    counters
+}
+
+/// Portraits to cycle through with n/p: the images of the portrait's folder, sorted.
+fn portrait_list(portrait: &Path) -> Vec<PathBuf> {
+    let folder = if portrait.is_dir() {
+        portrait.to_path_buf()
+    } else {
+        portrait.parent().map(PathBuf::from).unwrap_or_default()
+    };
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            matches!(ext.as_str(), "png" | "jpg" | "jpeg")
+        })
+        .collect();
+    images.sort();
+    images
+}
+
+/// The first image of a folder, or the file itself.
+pub fn first_portrait(portrait: &Path) -> Option<PathBuf> {
+    if portrait.is_dir() {
+        portrait_list(portrait).into_iter().next()
+    } else {
+        Some(portrait.to_path_buf())
+    }
+}
+
+pub struct LiveOptions {
+    pub portrait: Option<PathBuf>,
+    /// Stop after this long (tests, benchmarks); None runs until quit or end of stream.
+    pub duration: Option<Duration>,
+    pub quiet: bool,
+}
+
+/// Runs a live pipeline until end of stream, an error, `q`, or the duration; prints FPS and
+/// latency once a second. Returns the frames shown.
+pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<u64, String> {
+    let sink = pipeline
+        .iterate_sinks()
+        .into_iter()
+        .flatten()
+        .next()
+        .ok_or("the pipeline has no sink")?;
+    let counters = watch_sink(pipeline, &sink);
+    let animate = pipeline.by_name("animate");
+    let portraits = options
+        .portrait
+        .as_deref()
+        .map(portrait_list)
+        .unwrap_or_default();
+    let mut current = options
+        .portrait
+        .as_deref()
+        .and_then(first_portrait)
+        .and_then(|p| portraits.iter().position(|q| *q == p))
+        .unwrap_or(0);
+
+    let bus = pipeline.bus().expect("pipelines have a bus");
+    let (messages_tx, messages) = unbounded::<gst::Message>();
+    bus.set_sync_handler(move |_, message| {
+        let _ = messages_tx.send(message.clone());
+        gst::BusSyncReply::Drop
+    });
+    pipeline.set_state(gst::State::Playing).map_err(|_| {
+        first_error(&messages).unwrap_or_else(|| "the pipeline could not start".into())
+    })?;
+    let keys = Keys::start();
+    if keys.raw && !options.quiet {
+        eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
+    }
+    let started = Instant::now();
+    let seconds = tick(Duration::from_secs(1));
+    let (mut last_frames, mut last_latency) = (0u64, 0u64);
+    let outcome = loop {
+        if options.duration.is_some_and(|d| started.elapsed() >= d) {
+            break Ok(());
+        }
+        select! {
+            recv(messages) -> message => {
+                let Ok(message) = message else { break Ok(()) };
+                match message.view() {
+                    gst::MessageView::Eos(..) => break Ok(()),
+                    gst::MessageView::Error(error) => {
+                        break Err(format!(
+                            "{} (from {})",
+                            error.error(),
+                            error.src().map(|s| s.path_string().to_string()).unwrap_or_default()
+                        ))
+                    }
+                    gst::MessageView::Warning(warning) if !options.quiet => {
+                        eprint!("warning: {}\r\n", warning.error());
+                    }
+                    _ => {}
+                }
+            }
+            recv(keys.receiver) -> command => {
+                match command {
+                    Ok(Command::Quit) => break Ok(()),
+                    Ok(Command::Recalibrate) => {
+                        if let Some(animate) = animate.as_ref().filter(|a| a.has_property("engine")) {
+                            animate.emit_by_name::<()>("recalibrate", &[]);
+                            eprint!("recalibrating: hold still, facing the camera\r\n");
+                        }
+                    }
+                    Ok(step @ (Command::NextPortrait | Command::PreviousPortrait)) => {
+                        if let (Some(animate), false) = (animate.as_ref(), portraits.is_empty()) {
+                            current = match step {
+                                Command::NextPortrait => (current + 1) % portraits.len(),
+                                _ => (current + portraits.len() - 1) % portraits.len(),
+                            };
+                            if animate.has_property("source") {
+                                animate.set_property("source", portraits[current].to_string_lossy().to_string());
+                                eprint!("portrait: {}\r\n", portraits[current].display());
+                            }
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            recv(seconds) -> _ => {
+                let frames = counters.frames.load(Ordering::Relaxed);
+                let latency = counters.latency_us.load(Ordering::Relaxed);
+                let new = frames - last_frames;
+                if !options.quiet {
+                    let mean = if new > 0 { (latency - last_latency) as f64 / new as f64 / 1000.0 } else { 0.0 };
+                    eprint!("{new:3} fps, latency {mean:6.1} ms\r\n");
+                }
+                (last_frames, last_latency) = (frames, latency);
+            }
+        }
+    };
+    drop(keys);
+    pipeline.set_state(gst::State::Null).ok();
+    bus.unset_sync_handler();
+    outcome.map(|()| counters.frames.load(Ordering::Relaxed))
+}
+
+/// The first error message waiting, formatted for the user.
+pub fn first_error(messages: &Receiver<gst::Message>) -> Option<String> {
+    messages
+        .try_iter()
+        .find_map(|message| match message.view() {
+            gst::MessageView::Error(error) => Some(error.error().to_string()),
+            _ => None,
+        })
+}
