@@ -12,6 +12,7 @@ use animecam::portrait::Portrait;
 use animecam::stylize::Stylizer;
 use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
 use animecam::warp::{warp_targets, LandmarkWarp};
+use gst::prelude::*;
 use serde::Serialize;
 
 #[derive(clap::Args, Clone)]
@@ -31,6 +32,10 @@ pub struct BenchArgs {
     /// Skip the Python reference loop.
     #[arg(long)]
     no_python: bool,
+    /// Instead of the stage table: run the live webcam pipeline in FOMM mode on a 30 fps test
+    /// source for this many seconds and report its latency against the inference time.
+    #[arg(long)]
+    live: Option<f64>,
 }
 
 #[derive(Serialize, Clone)]
@@ -142,6 +147,67 @@ fn media(name: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{} missing: run `make setup`", path.display()))
 }
 
+/// Live latency: a 30 fps live source, FOMM slower than real time, the webcam description's
+/// leaky queues. Glass-to-glass latency is capture timestamp to sink.
+fn live_latency(models: &Path, seconds: f64, threads: usize) -> Result<(), String> {
+    // FOMM needs the model folder layout models/<set>: point at the random set's parent with
+    // a vox-256 link made on the fly in a temporary folder.
+    let folder = std::env::temp_dir().join(format!("animecam-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+    let link = folder.join("vox-256");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(models.canonicalize().map_err(|e| e.to_string())?, &link)
+        .map_err(|e| e.to_string())?;
+    let mut variables = std::collections::HashMap::new();
+    variables.insert(
+        "PORTRAIT",
+        media("sylvie_green_normal.png")?
+            .to_string_lossy()
+            .to_string(),
+    );
+    variables.insert("MODELS", folder.to_string_lossy().to_string());
+    variables.insert("PROVIDER", "cpu".to_string());
+    let text = crate::pipeline::customise(
+        crate::pipeline::WEBCAM,
+        crate::pipeline::Mode::Fomm,
+        Some("videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1"),
+    )
+    .replace("autovideosink sync=false", "fakesink sync=false")
+    .replace("fommkeypoints model-dir", &format!("fommkeypoints threads={threads} model-dir"))
+    .replace("fommanimate name=animate model-dir", &format!("fommanimate name=animate threads={threads} model-dir"));
+    let description = crate::pipeline::expand(&text, &variables).map_err(|e| e.to_string())?;
+    let pipeline = gst::parse::launch(&description)
+        .map_err(|e| e.to_string())?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_string())?;
+    eprintln!("live latency: 30 fps test camera, FOMM (full-size random weights), {seconds} s");
+    let options = crate::live::LiveOptions {
+        portrait: None,
+        duration: Some(Duration::from_secs_f64(seconds)),
+        quiet: true,
+    };
+    let stats = crate::live::run_live(&pipeline, &options)?;
+    let _ = std::fs::remove_dir_all(&folder);
+    let inference_ms = 1000.0 * seconds / stats.frames.max(1) as f64;
+    let result = serde_json::json!({
+        "seconds": seconds,
+        "frames_shown": stats.frames,
+        "frame_interval_ms": inference_ms,
+        "mean_latency_ms": stats.mean_latency_ms,
+        "max_latency_ms": stats.max_latency_ms,
+        "max_latency_over_frame_interval": stats.max_latency_ms / inference_ms,
+    });
+    eprintln!(
+        "  {} frames shown in {seconds} s (one per {inference_ms:.0} ms); latency mean {:.0} ms, max {:.0} ms = {:.2}x the time per frame",
+        stats.frames, stats.mean_latency_ms, stats.max_latency_ms, stats.max_latency_ms / inference_ms
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let models = args
         .models
@@ -152,6 +218,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             "no benchmark models in {}: run `make random-models` (needs the exporters: make models-venv)",
             models.display()
         ));
+    }
+    if let Some(seconds) = args.live {
+        return live_latency(&models, seconds, args.threads);
     }
     let options = ProviderOptions {
         provider: Provider::Cpu,

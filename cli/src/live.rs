@@ -67,6 +67,16 @@ struct Counters {
     frames: AtomicU64,
     /// Sum of glass-to-glass latencies (capture timestamp to sink) in microseconds.
     latency_us: AtomicU64,
+    /// The largest latency seen, in microseconds.
+    max_latency_us: AtomicU64,
+}
+
+/// What a live run saw at its sink.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveStats {
+    pub frames: u64,
+    pub mean_latency_ms: f64,
+    pub max_latency_ms: f64,
 }
 
 /// Counts frames reaching `sink` and how late they are against the pipeline clock.
@@ -91,6 +101,9 @@ fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
                 shared
                     .latency_us
                     .fetch_add(late.useconds(), Ordering::Relaxed);
+                shared
+                    .max_latency_us
+                    .fetch_max(late.useconds(), Ordering::Relaxed);
             }
             gst::PadProbeReturn::Ok
         });
@@ -140,8 +153,8 @@ pub struct LiveOptions {
 }
 
 /// Runs a live pipeline until end of stream, an error, `q`, or the duration; prints FPS and
-/// latency once a second. Returns the frames shown.
-pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<u64, String> {
+/// latency once a second. Returns what the sink saw.
+pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
     let sink = pipeline
         .iterate_sinks()
         .into_iter()
@@ -239,7 +252,14 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<u64, 
     drop(keys);
     pipeline.set_state(gst::State::Null).ok();
     bus.unset_sync_handler();
-    outcome.map(|()| counters.frames.load(Ordering::Relaxed))
+    let frames = counters.frames.load(Ordering::Relaxed);
+    outcome.map(|()| LiveStats {
+        frames,
+        mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
+            / frames.max(1) as f64
+            / 1000.0,
+        max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
+    })
 }
 
 /// The first error message waiting, formatted for the user.

@@ -33,8 +33,9 @@ impl Mode {
         match self {
             Mode::Warp => WARP_CHAIN,
             Mode::Fomm => {
+                // No queue between the two: keypoints are computed only for the frames the
+                // generator will animate (the leaky queue before them drops the rest).
                 "fommkeypoints model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} ! \
-                 queue leaky=downstream max-size-buffers=1 ! \
                  fommanimate name=animate model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} \
                  source=${PORTRAIT:?set PORTRAIT to an anime portrait} output-size=${SIZE:-0}"
             }

@@ -54,3 +54,141 @@ impl From<ProviderChoice> for Provider {
         }
     }
 }
+
+/// Sink and src templates for packed RGB video, the same for every animecam element.
+pub fn video_pad_templates() -> Vec<gst::PadTemplate> {
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format_list(VIDEO_FORMATS)
+        .build();
+    [gst::PadDirection::Sink, gst::PadDirection::Src]
+        .into_iter()
+        .map(|direction| {
+            let name = if direction == gst::PadDirection::Sink {
+                "sink"
+            } else {
+                "src"
+            };
+            gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps)
+                .expect("static templates are valid")
+        })
+        .collect()
+}
+
+/// Caps of an element whose output is a square of `size` pixels (once known) and whose input may
+/// be any size: downstream of it the square, upstream of it any width and height.
+pub fn square_output_caps(
+    direction: gst::PadDirection,
+    caps: &gst::Caps,
+    filter: Option<&gst::Caps>,
+    size: Option<i32>,
+) -> gst::Caps {
+    let mut result = caps.clone();
+    for structure in result.make_mut().iter_mut() {
+        match (direction, size) {
+            (gst::PadDirection::Sink, Some(size)) => {
+                structure.set("width", size);
+                structure.set("height", size);
+                structure.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+            }
+            _ => {
+                structure.set("width", gst::IntRange::new(1, i32::MAX));
+                structure.set("height", gst::IntRange::new(1, i32::MAX));
+                structure.remove_field("pixel-aspect-ratio");
+            }
+        }
+    }
+    match filter {
+        Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
+        None => result,
+    }
+}
+
+/// The model folder and execution settings every inference element has, with their properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    pub model_dir: Option<String>,
+    pub provider: ProviderChoice,
+    pub threads: u32,
+}
+
+impl ModelSettings {
+    pub fn new(threads: u32) -> Self {
+        ModelSettings {
+            model_dir: None,
+            provider: ProviderChoice::default(),
+            threads,
+        }
+    }
+
+    /// `model-dir`, `provider`, `threads` and the read-only `provider-in-use`.
+    pub fn properties(model_dir_blurb: &str, default_threads: u32) -> Vec<glib::ParamSpec> {
+        use gst::prelude::*;
+        vec![
+            glib::ParamSpecString::builder("model-dir")
+                .nick("Model folder")
+                .blurb(model_dir_blurb)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
+                .nick("Execution provider")
+                .blurb("Where the network runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("threads")
+                .nick("Threads")
+                .blurb("ONNX Runtime threads (0: one per core)")
+                .maximum(64)
+                .default_value(default_threads)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("provider-in-use")
+                .nick("Provider in use")
+                .blurb("The execution provider the network actually runs on (empty before start)")
+                .read_only()
+                .build(),
+        ]
+    }
+
+    /// Sets one of the properties; false for a name that is not one of them.
+    pub fn set_property(&mut self, name: &str, value: &glib::Value) -> bool {
+        match name {
+            "model-dir" => {
+                self.model_dir = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|dir| !dir.is_empty())
+            }
+            "provider" => self.provider = value.get().expect("type checked upstream"),
+            "threads" => self.threads = value.get().expect("type checked upstream"),
+            _ => return false,
+        }
+        true
+    }
+
+    /// One of the properties (but `provider-in-use`, which the element keeps).
+    pub fn property(&self, name: &str) -> Option<glib::Value> {
+        use gst::prelude::*;
+        match name {
+            "model-dir" => Some(self.model_dir.to_value()),
+            "provider" => Some(self.provider.to_value()),
+            "threads" => Some(self.threads.to_value()),
+            _ => None,
+        }
+    }
+
+    /// The model folder: the property, else `default_set` under the models directory.
+    pub fn dir(&self, default_set: &str) -> std::path::PathBuf {
+        self.model_dir
+            .as_ref()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| animecam::inference::default_models_dir().join(default_set))
+    }
+
+    pub fn provider_options(&self) -> animecam::inference::ProviderOptions {
+        animecam::inference::ProviderOptions {
+            provider: self.provider.into(),
+            intra_threads: self.threads as usize,
+            ..animecam::inference::ProviderOptions::default()
+        }
+    }
+}

@@ -16,7 +16,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Detector;
-use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::glue::{pixel_format, video_pad_templates, ProviderChoice};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -345,27 +345,7 @@ impl ElementImpl for FaceTrack {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(VIDEO_FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(video_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }

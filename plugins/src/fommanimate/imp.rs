@@ -1,9 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::fomm::{Fomm, SourceEncoding};
-use animecam::inference::{default_models_dir, ProviderOptions};
 use animecam::motion::{relative_motion, Calibration, Keypoints, MotionOptions};
 use animecam::portrait::{canonical_landmarks, Portrait};
 use animecam::tensor::{crop_square, ImageViewMut, RgbImage};
@@ -16,7 +15,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Engine;
-use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -42,9 +41,7 @@ struct Settings {
     engine: Engine,
     source: Option<String>,
     source_crop: Option<String>,
-    model_dir: Option<String>,
-    provider: ProviderChoice,
-    threads: u32,
+    model: ModelSettings,
     relative: bool,
     adapt_scale: bool,
     output_size: u32,
@@ -57,9 +54,7 @@ impl Default for Settings {
             engine: Engine::default(),
             source: None,
             source_crop: None,
-            model_dir: None,
-            provider: ProviderChoice::default(),
-            threads: DEFAULT_THREADS,
+            model: ModelSettings::new(DEFAULT_THREADS),
             relative: DEFAULT_RELATIVE,
             adapt_scale: DEFAULT_ADAPT_SCALE,
             output_size: DEFAULT_OUTPUT_SIZE,
@@ -115,14 +110,6 @@ pub struct FommAnimate {
 }
 
 impl FommAnimate {
-    fn model_dir(settings: &Settings) -> PathBuf {
-        settings
-            .model_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET))
-    }
-
     /// Decodes and crops the portrait and prepares it for the engine (FOMM: encodes it once;
     /// warp: finds its landmarks). Errors name the file; a portrait without a detectable face is
     /// taken by its centred square, with a warning on the bus.
@@ -353,7 +340,11 @@ impl ObjectImpl for FommAnimate {
 
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
+            let mut properties = ModelSettings::properties(
+                "engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
+                DEFAULT_THREADS,
+            );
+            properties.extend([
                 glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
                     .nick("Engine")
                     .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
@@ -377,28 +368,6 @@ impl ObjectImpl for FommAnimate {
                     .default_value(DEFAULT_MARGIN)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecString::builder("model-dir")
-                    .nick("Model folder")
-                    .blurb("engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
-                    .nick("Execution provider")
-                    .blurb("Where FOMM runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime threads (0: one per core)")
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("provider-in-use")
-                    .nick("Provider in use")
-                    .blurb("The execution provider the generator actually runs on (empty before start)")
-                    .read_only()
-                    .build(),
                 glib::ParamSpecBoolean::builder("relative")
                     .nick("Relative motion")
                     .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
@@ -418,7 +387,8 @@ impl ObjectImpl for FommAnimate {
                     .default_value(DEFAULT_OUTPUT_SIZE)
                     .mutable_ready()
                     .build(),
-            ]
+            ]);
+            properties
         });
         PROPERTIES.as_ref()
     }
@@ -431,14 +401,14 @@ impl ObjectImpl for FommAnimate {
                 .expect("type checked upstream")
                 .filter(|text| !text.is_empty())
         };
+        if settings.model.set_property(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
             "engine" => settings.engine = value.get().expect("type checked upstream"),
             "source" => settings.source = text(),
             "source-crop" => settings.source_crop = text(),
             "margin" => settings.margin = value.get().expect("type checked upstream"),
-            "model-dir" => settings.model_dir = text(),
-            "provider" => settings.provider = value.get().expect("type checked upstream"),
-            "threads" => settings.threads = value.get().expect("type checked upstream"),
             "relative" => settings.relative = value.get().expect("type checked upstream"),
             "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
             "output-size" => settings.output_size = value.get().expect("type checked upstream"),
@@ -448,14 +418,14 @@ impl ObjectImpl for FommAnimate {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap();
+        if let Some(value) = settings.model.property(pspec.name()) {
+            return value;
+        }
         match pspec.name() {
             "engine" => settings.engine.to_value(),
             "source" => settings.source.to_value(),
             "source-crop" => settings.source_crop.to_value(),
             "margin" => settings.margin.to_value(),
-            "model-dir" => settings.model_dir.to_value(),
-            "provider" => settings.provider.to_value(),
-            "threads" => settings.threads.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
             "relative" => settings.relative.to_value(),
             "adapt-scale" => settings.adapt_scale.to_value(),
@@ -481,27 +451,7 @@ impl ElementImpl for FommAnimate {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(VIDEO_FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(video_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -517,13 +467,8 @@ impl BaseTransformImpl for FommAnimate {
         let fomm = match settings.engine {
             Engine::Warp => None,
             Engine::Fomm => {
-                let dir = Self::model_dir(&settings);
-                let options = ProviderOptions {
-                    provider: settings.provider.into(),
-                    intra_threads: settings.threads as usize,
-                    ..ProviderOptions::default()
-                };
-                let fomm = Fomm::load(&dir, &options).map_err(|e| {
+                let dir = settings.model.dir(DEFAULT_MODEL_SET);
+                let fomm = Fomm::load(&dir, &settings.model.provider_options()).map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::OpenRead,
                         (
@@ -587,32 +532,7 @@ impl BaseTransformImpl for FommAnimate {
             .unwrap()
             .as_ref()
             .map(|state| state.output_size as i32);
-        let mut result = gst::Caps::new_empty();
-        {
-            let result = result.get_mut().unwrap();
-            for structure in caps.iter() {
-                let mut structure = structure.to_owned();
-                match (direction, output_size) {
-                    // Downstream of us: a square of the output size.
-                    (gst::PadDirection::Sink, Some(size)) => {
-                        structure.set("width", size);
-                        structure.set("height", size);
-                        structure.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
-                    }
-                    // Upstream of us, or before start: any size.
-                    _ => {
-                        structure.set("width", gst::IntRange::new(1, i32::MAX));
-                        structure.set("height", gst::IntRange::new(1, i32::MAX));
-                        structure.remove_field("pixel-aspect-ratio");
-                    }
-                }
-                result.append_structure(structure);
-            }
-        }
-        Some(match filter {
-            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
-            None => result,
-        })
+        Some(square_output_caps(direction, caps, filter, output_size))
     }
 }
 

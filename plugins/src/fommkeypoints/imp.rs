@@ -1,9 +1,7 @@
-use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{square_crop, Rect};
 use animecam::fomm::KeypointDetector;
-use animecam::inference::{default_models_dir, ProviderOptions};
 use animecam::motion::KeypointSet;
 use animecam::tensor::{crop_square, ImageView};
 use gst::glib;
@@ -13,7 +11,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::glue::{pixel_format, video_pad_templates, ModelSettings};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -31,18 +29,14 @@ const DEFAULT_THREADS: u32 = 0;
 
 #[derive(Debug, Clone)]
 struct Settings {
-    model_dir: Option<String>,
-    provider: ProviderChoice,
-    threads: u32,
+    model: ModelSettings,
     require_face: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            model_dir: None,
-            provider: ProviderChoice::default(),
-            threads: DEFAULT_THREADS,
+            model: ModelSettings::new(DEFAULT_THREADS),
             require_face: DEFAULT_REQUIRE_FACE,
         }
     }
@@ -76,51 +70,27 @@ impl ObjectSubclass for FommKeypoints {
 impl ObjectImpl for FommKeypoints {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model-dir")
-                    .nick("Model folder")
-                    .blurb("Folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
-                    .nick("Execution provider")
-                    .blurb("Where the keypoint detector runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime threads (0: one per core)")
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("provider-in-use")
-                    .nick("Provider in use")
-                    .blurb("The execution provider the detector actually runs on (empty before start)")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecBoolean::builder("require-face")
+            let mut properties = ModelSettings::properties(
+                "Folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
+                DEFAULT_THREADS,
+            );
+            properties.extend([glib::ParamSpecBoolean::builder("require-face")
                     .nick("Require a face")
                     .blurb("Attach keypoints only to frames where facetrack found a face; otherwise frames without a face are read from their centred square")
                     .default_value(DEFAULT_REQUIRE_FACE)
                     .mutable_playing()
-                    .build(),
-            ]
+                    .build()]);
+            properties
         });
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
+        if settings.model.set_property(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
-            "model-dir" => {
-                settings.model_dir = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|dir| !dir.is_empty())
-            }
-            "provider" => settings.provider = value.get().expect("type checked upstream"),
-            "threads" => settings.threads = value.get().expect("type checked upstream"),
             "require-face" => settings.require_face = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
@@ -128,10 +98,10 @@ impl ObjectImpl for FommKeypoints {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap();
+        if let Some(value) = settings.model.property(pspec.name()) {
+            return value;
+        }
         match pspec.name() {
-            "model-dir" => settings.model_dir.to_value(),
-            "provider" => settings.provider.to_value(),
-            "threads" => settings.threads.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
             "require-face" => settings.require_face.to_value(),
             _ => unimplemented!(),
@@ -155,27 +125,7 @@ impl ElementImpl for FommKeypoints {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(VIDEO_FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(video_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -188,17 +138,8 @@ impl BaseTransformImpl for FommKeypoints {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let dir = settings
-            .model_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET));
-        let options = ProviderOptions {
-            provider: settings.provider.into(),
-            intra_threads: settings.threads as usize,
-            ..ProviderOptions::default()
-        };
-        let detector = KeypointDetector::load(&dir, &options).map_err(|e| {
+        let dir = settings.model.dir(DEFAULT_MODEL_SET);
+        let detector = KeypointDetector::load(&dir, &settings.model.provider_options()).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (

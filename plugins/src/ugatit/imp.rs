@@ -1,8 +1,6 @@
-use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::square_crop;
-use animecam::inference::{default_models_dir, ProviderOptions};
 use animecam::stylize::{paste, FlickerFilter, Stylizer};
 use animecam::tensor::{crop_square, ImageView, ImageViewMut, RgbImage, SquareCrop};
 use gst::glib;
@@ -13,7 +11,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
-use crate::glue::{pixel_format, ProviderChoice, VIDEO_FORMATS};
+use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -35,9 +33,7 @@ struct Settings {
     region: Region,
     variant: Variant,
     frame_output: FrameOutput,
-    model_dir: Option<String>,
-    provider: ProviderChoice,
-    threads: u32,
+    model: ModelSettings,
     feather: f32,
     smoothing: f32,
     hold_frames: u32,
@@ -49,9 +45,7 @@ impl Default for Settings {
             region: Region::default(),
             variant: Variant::default(),
             frame_output: FrameOutput::default(),
-            model_dir: None,
-            provider: ProviderChoice::default(),
-            threads: DEFAULT_THREADS,
+            model: ModelSettings::new(DEFAULT_THREADS),
             feather: DEFAULT_FEATHER,
             smoothing: DEFAULT_SMOOTHING,
             hold_frames: DEFAULT_HOLD_FRAMES,
@@ -204,7 +198,11 @@ impl ObjectSubclass for Ugatit {
 impl ObjectImpl for Ugatit {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
+            let mut properties = ModelSettings::properties(
+                "Folder with the exported U-GAT-IT graph and its manifest.json (default: $ANIMECAM_MODELS/ugatit, else models/ugatit of the animecam checkout)",
+                DEFAULT_THREADS,
+            );
+            properties.extend([
                 glib::ParamSpecEnum::builder_with_default("region", Region::default())
                     .nick("Region")
                     .blurb("face: stylize the tracked face (needs facetrack upstream) and paste it back; frame: stylize the whole frame")
@@ -219,28 +217,6 @@ impl ObjectImpl for Ugatit {
                     .nick("Frame output")
                     .blurb("With region=frame: output at the model's square size, or at the input's size")
                     .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("model-dir")
-                    .nick("Model folder")
-                    .blurb("Folder with the exported U-GAT-IT graph and its manifest.json (default: $ANIMECAM_MODELS/ugatit, else models/ugatit of the animecam checkout)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
-                    .nick("Execution provider")
-                    .blurb("Where U-GAT-IT runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime threads (0: one per core)")
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("provider-in-use")
-                    .nick("Provider in use")
-                    .blurb("The execution provider the generator actually runs on (empty before start)")
-                    .read_only()
                     .build(),
                 glib::ParamSpecFloat::builder("feather")
                     .nick("Feather")
@@ -265,25 +241,21 @@ impl ObjectImpl for Ugatit {
                     .default_value(DEFAULT_HOLD_FRAMES)
                     .mutable_playing()
                     .build(),
-            ]
+            ]);
+            properties
         });
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
+        if settings.model.set_property(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
             "region" => settings.region = value.get().expect("type checked upstream"),
             "variant" => settings.variant = value.get().expect("type checked upstream"),
             "frame-output" => settings.frame_output = value.get().expect("type checked upstream"),
-            "model-dir" => {
-                settings.model_dir = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|dir| !dir.is_empty())
-            }
-            "provider" => settings.provider = value.get().expect("type checked upstream"),
-            "threads" => settings.threads = value.get().expect("type checked upstream"),
             "feather" => settings.feather = value.get().expect("type checked upstream"),
             "temporal-smoothing" => {
                 settings.smoothing = value.get().expect("type checked upstream")
@@ -295,13 +267,13 @@ impl ObjectImpl for Ugatit {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap();
+        if let Some(value) = settings.model.property(pspec.name()) {
+            return value;
+        }
         match pspec.name() {
             "region" => settings.region.to_value(),
             "variant" => settings.variant.to_value(),
             "frame-output" => settings.frame_output.to_value(),
-            "model-dir" => settings.model_dir.to_value(),
-            "provider" => settings.provider.to_value(),
-            "threads" => settings.threads.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
             "feather" => settings.feather.to_value(),
             "temporal-smoothing" => settings.smoothing.to_value(),
@@ -327,27 +299,7 @@ impl ElementImpl for Ugatit {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(VIDEO_FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(video_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -360,21 +312,12 @@ impl BaseTransformImpl for Ugatit {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let dir = settings
-            .model_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_SET));
+        let dir = settings.model.dir(DEFAULT_MODEL_SET);
         let model_id = match settings.variant {
             Variant::Full => "ugatit_full",
             Variant::Light => "ugatit_light",
         };
-        let options = ProviderOptions {
-            provider: settings.provider.into(),
-            intra_threads: settings.threads as usize,
-            ..ProviderOptions::default()
-        };
-        let stylizer = Stylizer::load(&dir, model_id, &options).map_err(|e| {
+        let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options()).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
@@ -422,27 +365,13 @@ impl BaseTransformImpl for Ugatit {
             .map(|state| state.stylizer.image_size() as i32);
         let resizes =
             settings.region == Region::Frame && settings.frame_output == FrameOutput::Model;
-        let mut result = caps.clone();
-        if resizes {
-            let result = result.make_mut();
-            for structure in result.iter_mut() {
-                match (direction, model_size) {
-                    (gst::PadDirection::Sink, Some(size)) => {
-                        structure.set("width", size);
-                        structure.set("height", size);
-                        structure.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
-                    }
-                    _ => {
-                        structure.set("width", gst::IntRange::new(1, i32::MAX));
-                        structure.set("height", gst::IntRange::new(1, i32::MAX));
-                        structure.remove_field("pixel-aspect-ratio");
-                    }
-                }
+        Some(if resizes {
+            square_output_caps(direction, caps, filter, model_size)
+        } else {
+            match filter {
+                Some(filter) => filter.intersect_with_mode(caps, gst::CapsIntersectMode::First),
+                None => caps.clone(),
             }
-        }
-        Some(match filter {
-            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
-            None => result,
         })
     }
 }
