@@ -2,32 +2,12 @@
 //! carphone_pristine.mp4, fetched by `make setup`), a synthetic source without a face, and bad
 //! configuration.
 
-use std::path::PathBuf;
-use std::sync::Once;
+mod common;
 
 use animecam::face::{FaceTrack, TrackState};
+use common::{init, media};
 use gst::prelude::*;
 use gstanimecam::meta;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstanimecam::plugin_register_static().expect("animecam plugin registers");
-    });
-}
-
-fn media(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../.cache/media")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `make setup`",
-        path.display()
-    );
-    path
-}
 
 #[derive(Debug)]
 struct Run {

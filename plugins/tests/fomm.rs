@@ -3,40 +3,16 @@
 //! fommanimate -> appsink. Checks frames, caps, timestamps, calibration, motion, swapping the
 //! portrait while playing, and the errors users see for bad input.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Once;
 
 use animecam::face::{portrait_crop, BlazeFace};
 use animecam::fomm::Fomm;
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
+use common::{init, media, root, tiny};
 use gst::prelude::*;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstanimecam::plugin_register_static().expect("animecam plugin registers");
-    });
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn media(name: &str) -> PathBuf {
-    let path = root().join(".cache/media").join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `make setup`",
-        path.display()
-    );
-    path
-}
-
-fn tiny() -> PathBuf {
-    root().join("models/tiny")
-}
 
 const SIZE: usize = 256;
 

@@ -2,24 +2,14 @@
 //! talking-face clip: caps, frames and timestamps kept, pixels outside the face crop untouched,
 //! frames without a face unchanged, the whole-frame mode, flicker, and bad configuration.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Once;
 
 use animecam::face::square_crop;
+use common::{init, root, tiny};
 use gst::prelude::*;
 use gstanimecam::meta;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstanimecam::plugin_register_static().expect("animecam plugin registers");
-    });
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn clip() -> PathBuf {
     let path = root().join(".cache/media/carphone_pristine.mp4");
@@ -101,10 +91,6 @@ fn run(description: &str, sinks: &[&str]) -> Result<Vec<Vec<Sample>>, String> {
     outcome.map(|()| results)
 }
 
-fn tiny() -> String {
-    root().join("models/tiny").display().to_string()
-}
-
 #[test]
 fn face_mode_redraws_only_the_face_crop() {
     let description = format!(
@@ -112,7 +98,7 @@ fn face_mode_redraws_only_the_face_crop() {
          t. ! queue ! ugatit model-dir={} variant=light ! appsink name=styled sync=false \
          t. ! queue ! appsink name=plain sync=false",
         clip().display(),
-        tiny()
+        tiny().display()
     );
     let results = run(&description, &["styled", "plain"]).unwrap();
     let (styled, plain) = (&results[0], &results[1]);
@@ -169,7 +155,7 @@ fn without_a_face_frames_pass_unchanged() {
     let description = format!(
         "{source} ! facetrack ! tee name=t t. ! queue ! ugatit model-dir={} ! appsink name=styled sync=false \
          t. ! queue ! appsink name=plain sync=false",
-        tiny()
+        tiny().display()
     );
     let results = run(&description, &["styled", "plain"]).unwrap();
     assert_eq!(results[0].len(), 8);
@@ -184,7 +170,7 @@ fn frame_mode_outputs_the_model_size_or_the_input_size() {
     let results = run(
         &format!(
             "{source} ! ugatit region=frame model-dir={} ! appsink name=sink",
-            tiny()
+            tiny().display()
         ),
         &["sink"],
     )
@@ -197,7 +183,7 @@ fn frame_mode_outputs_the_model_size_or_the_input_size() {
     let results = run(
         &format!(
             "{source} ! ugatit region=frame frame-output=input model-dir={} ! appsink name=sink",
-            tiny()
+            tiny().display()
         ),
         &["sink"],
     )
@@ -230,7 +216,7 @@ fn temporal_smoothing_reduces_flicker_on_a_still_face() {
         init();
         let pipeline = gst::parse::launch(&format!(
             "appsrc name=src format=time caps={caps} ! facetrack ! ugatit model-dir={} variant=light temporal-smoothing={smoothing} ! appsink name=sink sync=false",
-            tiny(),
+            tiny().display(),
             caps = caps.to_string().replace(' ', "")
         ))
         .unwrap()
