@@ -93,6 +93,13 @@ extract() {
   rm -rf "$tmp"
 }
 
+# apt-get download needs the package lists; a machine whose lists were cleaned gets them first.
+apt_download() {
+  apt-get download "$@" 2>/dev/null || {
+    [[ $(id -u) -eq 0 ]] && apt-get update -qq && apt-get download "$@"
+  }
+}
+
 pip_download() { "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: -d . "$@"; }
 
 assets() {
@@ -121,7 +128,7 @@ assets() {
   # Anime portraits (Expat licence) from Debian's Ren'Py demo game.
   fetch renpy-thequestion_8.0.3+dfsg-1_all.deb \
     aee15e3230dd4ea84295ffc98e2793ad9dd48780991b6a0e8a8db47fda1b0bfa \
-    apt-get download renpy-thequestion=8.0.3+dfsg-1
+    apt_download renpy-thequestion=8.0.3+dfsg-1
   for expression in normal smile surprised; do
     extract "$DOWNLOADS/renpy-thequestion_8.0.3+dfsg-1_all.deb" \
       "usr/share/games/renpy/the_question/game/images/sylvie green $expression.png" \

@@ -36,6 +36,10 @@ pub struct BenchArgs {
     /// source for this many seconds and report its latency against the inference time.
     #[arg(long)]
     live: Option<f64>,
+    /// With --live: no queue between tracking and animation, so every stage runs in the camera's
+    /// thread one after the other (to compare with the default, overlapped in threads).
+    #[arg(long)]
+    serial: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -149,7 +153,7 @@ fn media(name: &str) -> Result<PathBuf, String> {
 
 /// Live latency: a 30 fps live source, FOMM slower than real time, the webcam description's
 /// leaky queues. Glass-to-glass latency is capture timestamp to sink.
-fn live_latency(models: &Path, seconds: f64, threads: usize) -> Result<(), String> {
+fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Result<(), String> {
     // FOMM needs the model folder layout models/<set>: point at the random set's parent with
     // a vox-256 link made on the fly in a temporary folder.
     let folder = std::env::temp_dir().join(format!("animecam-bench-{}", std::process::id()));
@@ -175,12 +179,24 @@ fn live_latency(models: &Path, seconds: f64, threads: usize) -> Result<(), Strin
     .replace("autovideosink sync=false", "fakesink sync=false")
     .replace("fommkeypoints model-dir", &format!("fommkeypoints threads={threads} model-dir"))
     .replace("fommanimate name=animate model-dir", &format!("fommanimate name=animate threads={threads} model-dir"));
+    let text = if serial {
+        text.replace("queue leaky=downstream max-size-buffers=1 !", "")
+    } else {
+        text
+    };
     let description = crate::pipeline::expand(&text, &variables).map_err(|e| e.to_string())?;
     let pipeline = gst::parse::launch(&description)
         .map_err(|e| e.to_string())?
         .downcast::<gst::Pipeline>()
         .map_err(|_| "not a pipeline".to_string())?;
-    eprintln!("live latency: 30 fps test camera, FOMM (full-size random weights), {seconds} s");
+    eprintln!(
+        "live latency: 30 fps test camera, FOMM (full-size random weights), {seconds} s, {}",
+        if serial {
+            "stages in one thread"
+        } else {
+            "stages overlapped in threads"
+        }
+    );
     let options = crate::live::LiveOptions {
         portrait: None,
         duration: Some(Duration::from_secs_f64(seconds)),
@@ -190,6 +206,7 @@ fn live_latency(models: &Path, seconds: f64, threads: usize) -> Result<(), Strin
     let _ = std::fs::remove_dir_all(&folder);
     let inference_ms = 1000.0 * seconds / stats.frames.max(1) as f64;
     let result = serde_json::json!({
+        "serial": serial,
         "seconds": seconds,
         "frames_shown": stats.frames,
         "frame_interval_ms": inference_ms,
@@ -208,6 +225,26 @@ fn live_latency(models: &Path, seconds: f64, threads: usize) -> Result<(), Strin
     Ok(())
 }
 
+/// One FOMM frame as fommkeypoints and fommanimate make it: keypoints, relative motion, generator.
+fn fomm_frame(
+    fomm: &mut Fomm,
+    source: &animecam::fomm::SourceEncoding,
+    crop: &RgbImage,
+    initial: &animecam::motion::Keypoints,
+) -> Result<(), String> {
+    let driving = fomm.keypoints(crop).map_err(|e| e.to_string())?;
+    let moved = relative_motion(
+        &source.keypoints,
+        &driving,
+        initial,
+        MotionOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    fomm.animate(source, &moved)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let models = args
         .models
@@ -220,7 +257,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ));
     }
     if let Some(seconds) = args.live {
-        return live_latency(&models, seconds, args.threads);
+        return live_latency(&models, seconds, args.threads, args.serial);
     }
     let options = ProviderOptions {
         provider: Provider::Cpu,
@@ -343,20 +380,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     stages.push(measure(
         "fomm frame, source encoded once",
         args.frames.min(10),
-        |t| {
-            let mut fomm = fomm.borrow_mut();
-            let driving = fomm.keypoints(&crops[t]).map_err(|e| e.to_string())?;
-            let moved = relative_motion(
-                &source.keypoints,
-                &driving,
-                &initial,
-                MotionOptions::default(),
-            )
-            .map_err(|e| e.to_string())?;
-            fomm.animate(&source, &moved)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
+        |t| fomm_frame(&mut fomm.borrow_mut(), &source, &crops[t], &initial),
         &inference,
     )?);
     stages.push(measure(
@@ -367,17 +391,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             let encoded = fomm
                 .encode_source(&source_crop)
                 .map_err(|e| e.to_string())?;
-            let driving = fomm.keypoints(&crops[t]).map_err(|e| e.to_string())?;
-            let moved = relative_motion(
-                &encoded.keypoints,
-                &driving,
-                &initial,
-                MotionOptions::default(),
-            )
-            .map_err(|e| e.to_string())?;
-            fomm.animate(&encoded, &moved)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            fomm_frame(&mut fomm, &encoded, &crops[t], &initial)
         },
         &inference,
     )?);

@@ -443,7 +443,7 @@ impl ElementImpl for FommAnimate {
             gst::subclass::ElementMetadata::new(
                 "FOMM animation",
                 "Filter/Effect/Video",
-                "Animates a source portrait with the First Order Motion Model from the driving face's keypoints",
+                "Animates a source portrait from the driving face: First Order Motion Model, or a landmark warp",
                 "animecam developers",
             )
         });
