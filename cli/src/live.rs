@@ -26,9 +26,17 @@ struct Keys {
 
 impl Keys {
     fn start() -> Keys {
-        let (sender, receiver) = unbounded();
         let raw = std::io::stdin().is_terminal() && crossterm::terminal::enable_raw_mode().is_ok();
-        if raw {
+        if !raw {
+            // No keys will come: a receiver that never yields (a disconnected one would make the
+            // select loop spin and eat a core).
+            return Keys {
+                receiver: crossbeam_channel::never(),
+                raw,
+            };
+        }
+        let (sender, receiver) = unbounded();
+        {
             std::thread::spawn(move || loop {
                 use crossterm::event::{self, Event, KeyCode, KeyModifiers};
                 let Ok(Event::Key(key)) = event::read() else {
