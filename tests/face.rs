@@ -2,6 +2,8 @@
 //! scikit-image) moved by known transforms, and anime portraits (Ren'Py's Sylvie, Expat licence).
 //! The media come from `scripts/setup.sh assets` (run by `make test`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use animecam::face::{
@@ -10,8 +12,6 @@ use animecam::face::{
 };
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::tensor::{read_image, ImageView, PixelFormat, RgbImage};
-use opencv::core::{Mat, Point2f, Scalar, Size, BORDER_CONSTANT};
-use opencv::prelude::*;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,37 +50,16 @@ fn synthetic_frame(
     noise: u8,
     seed: u64,
 ) -> Vec<u8> {
-    let source = Mat::new_rows_cols_with_data(
-        photo.height() as i32,
-        (photo.width() * 3) as i32,
-        photo.data(),
-    )
-    .unwrap()
-    .reshape(3, photo.height() as i32)
-    .unwrap()
-    .try_clone()
-    .unwrap();
-    let mut matrix = opencv::imgproc::get_rotation_matrix_2d(
-        Point2f::new(pivot.0 - PHOTO_OFFSET.0, pivot.1 - PHOTO_OFFSET.1),
-        degrees as f64,
-        scale as f64,
-    )
-    .unwrap();
-    // The rotation matrix works in photo coordinates; move into canvas coordinates and shift.
-    *matrix.at_2d_mut::<f64>(0, 2).unwrap() += (PHOTO_OFFSET.0 + shift.0) as f64;
-    *matrix.at_2d_mut::<f64>(1, 2).unwrap() += (PHOTO_OFFSET.1 + shift.1) as f64;
-    let mut canvas = Mat::default();
-    opencv::imgproc::warp_affine(
-        &source,
-        &mut canvas,
-        &matrix,
-        Size::new(WIDTH as i32, HEIGHT as i32),
-        opencv::imgproc::INTER_LINEAR,
-        BORDER_CONSTANT,
-        Scalar::all(128.0),
-    )
-    .unwrap();
-    let mut data = canvas.data_bytes().unwrap().to_vec();
+    // Pivot given on the canvas; the transform works in photo coordinates.
+    let mut data = common::move_photo(
+        photo,
+        (pivot.0 - PHOTO_OFFSET.0, pivot.1 - PHOTO_OFFSET.1),
+        PHOTO_OFFSET,
+        shift,
+        scale,
+        degrees,
+        (WIDTH, HEIGHT),
+    );
     let mut state = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);

@@ -2,6 +2,8 @@
 //! transforms drives an anime portrait (Ren'Py's Sylvie); BlazeFace re-detects the portrait's
 //! landmarks on the output and they must have moved where relative motion sends them.
 
+mod common;
+
 use std::path::PathBuf;
 
 use animecam::face::{BlazeFace, Detection, FaceDetector};
@@ -10,7 +12,7 @@ use animecam::motion::{centroid, Point, Similarity};
 use animecam::portrait::Portrait;
 use animecam::tensor::{crop_square, read_image, RgbImage};
 use animecam::warp::{warp_targets, LandmarkWarp};
-use opencv::core::{Mat, Point2f, Scalar, Size, BORDER_CONSTANT};
+use opencv::core::{Mat, Scalar, Size};
 use opencv::prelude::*;
 
 fn root() -> PathBuf {
@@ -38,42 +40,17 @@ fn detector() -> BlazeFace {
 
 /// The photo rotated by `degrees` and scaled by `scale` about `pivot`, then shifted.
 fn transformed(photo: &RgbImage, pivot: Point, shift: Point, scale: f32, degrees: f32) -> RgbImage {
-    let source = Mat::new_rows_cols_with_data(
-        photo.height() as i32,
-        (photo.width() * 3) as i32,
-        photo.data(),
-    )
-    .unwrap()
-    .reshape(3, photo.height() as i32)
-    .unwrap()
-    .try_clone()
-    .unwrap();
-    let mut matrix = opencv::imgproc::get_rotation_matrix_2d(
-        Point2f::new(pivot[0], pivot[1]),
-        degrees as f64,
-        scale as f64,
-    )
-    .unwrap();
-    *matrix.at_2d_mut::<f64>(0, 2).unwrap() += shift[0] as f64;
-    *matrix.at_2d_mut::<f64>(1, 2).unwrap() += shift[1] as f64;
-    let mut out = Mat::default();
-    let size = Size::new(photo.width() as i32, photo.height() as i32);
-    opencv::imgproc::warp_affine(
-        &source,
-        &mut out,
-        &matrix,
+    let size = (photo.width(), photo.height());
+    let data = common::move_photo(
+        photo,
+        (pivot[0], pivot[1]),
+        (0.0, 0.0),
+        (shift[0], shift[1]),
+        scale,
+        degrees,
         size,
-        opencv::imgproc::INTER_LINEAR,
-        BORDER_CONSTANT,
-        Scalar::all(128.0),
-    )
-    .unwrap();
-    RgbImage::new(
-        photo.width(),
-        photo.height(),
-        out.data_bytes().unwrap().to_vec(),
-    )
-    .unwrap()
+    );
+    RgbImage::new(size.0, size.1, data).unwrap()
 }
 
 fn gray(image: &RgbImage) -> Mat {

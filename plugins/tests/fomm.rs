@@ -38,12 +38,23 @@ struct Output {
 /// Pushes `frames` through `facetrack ! fommkeypoints ! fommanimate` configured by `animate`,
 /// calling `between(index, pipeline)` before each frame.
 fn run(frames: &[RgbImage], animate: &str, between: impl Fn(usize, &gst::Pipeline)) -> Output {
+    let tiny = tiny();
+    let tiny = tiny.display();
+    run_chain(
+        frames,
+        &format!(
+            "fommkeypoints model-dir={tiny} ! fommanimate name=animate model-dir={tiny} {animate}"
+        ),
+        between,
+    )
+}
+
+/// Pushes `frames` through `facetrack ! <chain>`, calling `between(index, pipeline)` before each.
+fn run_chain(frames: &[RgbImage], chain: &str, between: impl Fn(usize, &gst::Pipeline)) -> Output {
     init();
     let description = format!(
         "appsrc name=src format=time caps=video/x-raw,format=RGB,width={SIZE},height={SIZE},framerate=25/1 ! \
-         videoconvert ! facetrack ! fommkeypoints model-dir={tiny} ! fommanimate name=animate model-dir={tiny} {animate} ! \
-         video/x-raw,format=RGB ! appsink name=sink sync=false",
-        tiny = tiny().display()
+         videoconvert ! facetrack ! {chain} ! video/x-raw,format=RGB ! appsink name=sink sync=false"
     );
     let pipeline = gst::parse::launch(&description)
         .unwrap()
@@ -371,48 +382,16 @@ fn write_png(image: &RgbImage, path: &std::path::Path) {
 fn the_warp_engine_animates_from_facetrack_landmarks_alone() {
     let photo = read_image(&media("astronaut.png")).unwrap();
     let frames: Vec<RgbImage> = (0..8).map(|t| driving_frame(&photo, 2 * t)).collect();
-    init();
-    let description = format!(
-        "appsrc name=src format=time caps=video/x-raw,format=RGB,width={SIZE},height={SIZE},framerate=25/1 ! \
-         videoconvert ! facetrack ! fommanimate engine=warp name=animate source={} ! \
-         video/x-raw,format=RGB ! appsink name=sink sync=false",
+    let chain = format!(
+        "fommanimate engine=warp name=animate source={}",
         portrait().display()
     );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut outputs = Vec::new();
-    let mut caps = None;
-    for (index, frame) in frames.iter().enumerate() {
-        let mut buffer = gst::Buffer::from_slice(frame.data().to_vec());
-        buffer
-            .get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_mseconds(40 * index as u64));
-        src.push_buffer(buffer).unwrap();
-        let sample = sink
-            .try_pull_sample(gst::ClockTime::from_seconds(10))
-            .expect("a frame");
-        caps = sample.caps().map(|c| c.to_owned());
-        outputs.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    let caps = caps.unwrap();
-    let structure = caps.structure(0).unwrap();
+    let output = run_chain(&frames, &chain, |_, _| {});
+    assert_eq!(output.error, None);
+    assert_eq!(output.frames.len(), 8);
+    let caps = output.caps.unwrap();
     assert_eq!(
-        structure.get::<i32>("width").unwrap(),
+        caps.structure(0).unwrap().get::<i32>("width").unwrap(),
         512,
         "the warp's default size"
     );
@@ -420,12 +399,12 @@ fn the_warp_engine_animates_from_facetrack_landmarks_alone() {
     let still = animecam::portrait::Portrait::load(&portrait(), None, 0.4).unwrap();
     let crop = crop_square(&still.image.view(), still.crop, 512).unwrap();
     assert!(
-        differs(&outputs[0], crop.data()) < 0.01,
+        differs(&output.frames[0].1, crop.data()) < 0.01,
         "calibration frame is not the portrait"
     );
     // The driving window drifts and zooms: the portrait moves.
     assert!(
-        differs(&outputs[0], &outputs[7]) > 1.0,
+        differs(&output.frames[0].1, &output.frames[7].1) > 1.0,
         "the warp did not follow the face"
     );
 }
