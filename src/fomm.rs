@@ -133,8 +133,17 @@ fn keypoints_from(value: &ArrayD<f32>, jacobian: &ArrayD<f32>) -> Keypoints {
     Keypoints { values, jacobians }
 }
 
-fn keypoint_arrays(keypoints: &Keypoints) -> (ArrayD<f32>, ArrayD<f32>) {
+fn keypoint_arrays(keypoints: &Keypoints) -> Result<(ArrayD<f32>, ArrayD<f32>), FommError> {
     let count = keypoints.values.len();
+    if keypoints.jacobians.len() != count {
+        return Err(FommError::Inconsistent {
+            dir: "keypoints".into(),
+            reason: format!(
+                "{count} keypoints but {} Jacobians",
+                keypoints.jacobians.len()
+            ),
+        });
+    }
     let values: Vec<f32> = keypoints.values.iter().flatten().copied().collect();
     let jacobians: Vec<f32> = keypoints
         .jacobians
@@ -143,10 +152,10 @@ fn keypoint_arrays(keypoints: &Keypoints) -> (ArrayD<f32>, ArrayD<f32>) {
         .flatten()
         .copied()
         .collect();
-    (
+    Ok((
         ArrayD::from_shape_vec(IxDyn(&[1, count, 2]), values).expect("2 values per keypoint"),
         ArrayD::from_shape_vec(IxDyn(&[1, count, 2, 2]), jacobians).expect("4 values per Jacobian"),
-    )
+    ))
 }
 
 impl Fomm {
@@ -233,8 +242,8 @@ impl Fomm {
         source: &SourceEncoding,
         driving: &Keypoints,
     ) -> Result<RgbImage, FommError> {
-        let (source_value, source_jacobian) = keypoint_arrays(&source.keypoints);
-        let (driving_value, driving_jacobian) = keypoint_arrays(driving);
+        let (source_value, source_jacobian) = keypoint_arrays(&source.keypoints)?;
+        let (driving_value, driving_jacobian) = keypoint_arrays(driving)?;
         let outputs = self.generator.run(&[
             ("source", source.image.view().into_dyn()),
             ("features", source.features.view()),

@@ -21,7 +21,7 @@ pub struct BenchArgs {
     #[arg(long)]
     models: Option<PathBuf>,
     /// Frames per stage (after one warm-up frame).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = parse_frames)]
     frames: usize,
     /// ONNX Runtime threads (the Python reference uses the same).
     #[arg(long, default_value_t = 2)]
@@ -34,12 +34,19 @@ pub struct BenchArgs {
     no_python: bool,
     /// Instead of the stage table: run the live webcam pipeline in FOMM mode on a 30 fps test
     /// source for this many seconds and report its latency against the inference time.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::positive_seconds)]
     live: Option<f64>,
     /// With --live: no queue between tracking and animation, so every stage runs in the camera's
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
     serial: bool,
+}
+
+fn parse_frames(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(frames) if (2..=10_000).contains(&frames) => Ok(frames),
+        _ => Err(format!("'{text}' is not a frame count from 2 to 10000")),
+    }
 }
 
 #[derive(Serialize, Clone)]

@@ -124,7 +124,11 @@ fn portrait_list(portrait: &Path) -> Vec<PathBuf> {
     let folder = if portrait.is_dir() {
         portrait.to_path_buf()
     } else {
-        portrait.parent().map(PathBuf::from).unwrap_or_default()
+        // A bare file name has an empty parent: the current folder.
+        portrait
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
     };
     let mut images: Vec<PathBuf> = std::fs::read_dir(&folder)
         .into_iter()
@@ -180,7 +184,12 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
         .portrait
         .as_deref()
         .and_then(first_portrait)
-        .and_then(|p| portraits.iter().position(|q| *q == p))
+        .and_then(|p| {
+            let wanted = p.canonicalize().ok()?;
+            portraits
+                .iter()
+                .position(|q| q.canonicalize().ok().as_ref() == Some(&wanted))
+        })
         .unwrap_or(0);
 
     let bus = pipeline.bus().expect("pipelines have a bus");

@@ -65,8 +65,18 @@ struct Live {
     #[arg(long)]
     no_mirror: bool,
     /// Stop after this many seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_seconds)]
     seconds: Option<f64>,
+}
+
+/// A duration in seconds: positive and finite.
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 1e7 => Ok(seconds),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 and 10000000"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

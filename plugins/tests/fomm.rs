@@ -408,3 +408,34 @@ fn the_warp_engine_animates_from_facetrack_landmarks_alone() {
         "the warp did not follow the face"
     );
 }
+
+#[test]
+fn a_bad_portrait_swapped_in_while_playing_keeps_the_current_one() {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames = vec![driving_frame(&photo, 0); 6];
+    let output = run(
+        &frames,
+        &format!("source={}", portrait().display()),
+        |index, pipeline| {
+            if index == 3 {
+                let animate = pipeline.by_name("animate").unwrap();
+                animate.set_property("source", "/nonexistent/next-portrait.png");
+            }
+        },
+    );
+    assert_eq!(output.error, None, "one bad file must not end the session");
+    assert_eq!(output.frames.len(), 6);
+    assert!(
+        output
+            .warnings
+            .iter()
+            .any(|w| w.contains("/nonexistent/next-portrait.png")
+                && w.contains("keeping the current portrait")),
+        "{:?}",
+        output.warnings
+    );
+    assert_eq!(
+        output.frames[2].1, output.frames[5].1,
+        "the avatar did not change"
+    );
+}

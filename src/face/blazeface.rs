@@ -47,6 +47,30 @@ impl BlazeFace {
                 })
             }
         };
+        // The decoder knows the short-range model's two anchor grids; any other layout (the
+        // full-range model, say) would misread every box.
+        let expected: Vec<Vec<Option<i64>>> = GRIDS
+            .iter()
+            .map(|&(cells, per_cell)| {
+                vec![Some(1), Some((cells * cells * per_cell) as i64), Some(1)]
+            })
+            .chain(GRIDS.iter().map(|&(cells, per_cell)| {
+                vec![
+                    Some(1),
+                    Some((cells * cells * per_cell) as i64),
+                    Some(VALUES_PER_ANCHOR as i64),
+                ]
+            }))
+            .collect();
+        let found: Vec<Vec<Option<i64>>> = spec.outputs.iter().map(|o| o.shape.clone()).collect();
+        if found != expected {
+            return Err(FaceError::DetectorFile {
+                path: model.path().display().to_string(),
+                reason: format!(
+                    "not the BlazeFace short-range layout: outputs {found:?}, expected {expected:?} (scores 16x16x2 and 8x8x6, then boxes)"
+                ),
+            });
+        }
         let name = |index: usize| spec.outputs[index].name.clone();
         let anchors = GRIDS
             .iter()
@@ -204,6 +228,11 @@ impl FaceDetector for BlazeFace {
                 detection.face.width.max(detection.face.height) >= self.min_face_size
             })
             .collect())
+    }
+
+    fn set_limits(&mut self, score_threshold: f32, min_face_size: f32) {
+        self.score_threshold = score_threshold;
+        self.min_face_size = min_face_size;
     }
 
     fn name(&self) -> &'static str {

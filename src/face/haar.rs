@@ -86,6 +86,11 @@ impl FaceDetector for HaarCascade {
             .collect())
     }
 
+    fn set_limits(&mut self, _score_threshold: f32, min_face_size: f32) {
+        // Haar has no probability to threshold; its neighbour count plays that part.
+        self.min_face_size = min_face_size;
+    }
+
     fn name(&self) -> &'static str {
         "haar"
     }

@@ -70,6 +70,10 @@ pub trait FaceDetector: Send {
             .collect())
     }
 
+    /// Minimum confidence (for detectors that give one) and minimum face size in pixels; may
+    /// change between frames.
+    fn set_limits(&mut self, score_threshold: f32, min_face_size: f32);
+
     /// Short name for logs and stats (`blazeface`, `haar`).
     fn name(&self) -> &'static str;
 

@@ -151,6 +151,14 @@ impl Tracker {
         }
     }
 
+    /// Forgets the face (as after a change of resolution); track ids keep counting.
+    pub fn reset(&mut self) {
+        self.current = None;
+        self.flow = None;
+        self.filters.clear();
+        self.frames_since_detection = 0;
+    }
+
     pub fn config(&self) -> &TrackerConfig {
         &self.config
     }

@@ -397,6 +397,10 @@ impl BaseTransformImpl for FaceTrack {
         if state.tracker.config() != &settings.tracker_config() {
             state.tracker.set_config(settings.tracker_config());
         }
+        state
+            .tracker
+            .detector_mut()
+            .set_limits(settings.score_threshold, settings.min_face_size as f32);
         // Seconds for the smoothing: the buffer's timestamp, else the frame count at the caps'
         // frame rate (30 fps when unknown).
         let fps = info.fps();
@@ -471,6 +475,15 @@ impl VideoFilterImpl for FaceTrack {
         let state = state
             .as_mut()
             .ok_or_else(|| gst::loggable_error!(CAT, "Caps set before start"))?;
+        let resized = state
+            .info
+            .as_ref()
+            .is_some_and(|old| (old.width(), old.height()) != (in_info.width(), in_info.height()));
+        if resized {
+            // Boxes and optical flow of the old size mean nothing at the new one.
+            state.tracker.reset();
+            state.announced = None;
+        }
         state.info = Some(in_info.clone());
         Ok(())
     }

@@ -1,5 +1,5 @@
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::fomm::{Fomm, SourceEncoding};
@@ -97,6 +97,8 @@ struct State {
     /// The driving face's size at calibration (warp only).
     initial_face_size: f32,
     last_output: Option<RgbImage>,
+    /// The portrait settings that last failed to load, not retried every frame.
+    failed_source: Option<(String, Option<String>, f32)>,
     output_size: usize,
     out_info: Option<gst_video::VideoInfo>,
 }
@@ -107,6 +109,11 @@ pub struct FommAnimate {
     state: Mutex<Option<State>>,
     recalibrate: AtomicBool,
     provider_in_use: Mutex<String>,
+    /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
+    warned_no_landmarks: AtomicBool,
+    /// The output side once started (0 before): read by caps negotiation, which must not wait
+    /// for the state lock a generator run holds.
+    output_size: AtomicU32,
 }
 
 impl FommAnimate {
@@ -118,19 +125,17 @@ impl FommAnimate {
         state: &mut State,
         settings: &Settings,
         path: &str,
-    ) -> Result<Source, gst::ErrorMessage> {
+    ) -> Result<Source, String> {
         let portrait = Portrait::load(
             Path::new(path),
             settings.source_crop.as_deref(),
             settings.margin,
         )
-        .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
+        .map_err(|e| e.to_string())?;
         if let Some(warning) = portrait.warning(path) {
             gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
         }
-        let failed = |e: &dyn std::fmt::Display| {
-            gst::error_msg!(gst::LibraryError::Failed, ("Cannot prepare '{path}': {e}"))
-        };
+        let failed = |e: &dyn std::fmt::Display| format!("Cannot prepare '{path}': {e}");
         let (prepared, crop) = match state.fomm.as_mut() {
             Some(fomm) => {
                 let crop = crop_square(&portrait.image.view(), portrait.crop, fomm.image_size())
@@ -194,6 +199,23 @@ impl FommAnimate {
     ) -> Option<Driving> {
         match engine {
             Engine::Fomm => match meta::read_keypoints(buffer)? {
+                // Keypoints of a frame where facetrack saw no face (fommkeypoints then reads the
+                // centred square) must neither calibrate nor drive: they follow the background.
+                // Without facetrack upstream there is no face meta, and the keypoints are used.
+                Ok(_)
+                    if meta::read_face(buffer)
+                        .is_some_and(|t| t.is_ok_and(|t| !t.state.has_face())) =>
+                {
+                    None
+                }
+                Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
+                    gst::warning!(
+                        CAT,
+                        imp = self,
+                        "ignoring keypoints without a Jacobian each"
+                    );
+                    None
+                }
                 Ok(set) => Some(Driving {
                     keypoints: set.keypoints,
                     face_size: 1.0,
@@ -218,7 +240,18 @@ impl FommAnimate {
                         face_size: face.width.max(face.height),
                     })
                 }
-                Ok(_) => None,
+                Ok(track) => {
+                    if track.state.has_face()
+                        && !self.warned_no_landmarks.swap(true, Ordering::SeqCst)
+                    {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::StreamError::Failed,
+                            ("The face has no landmarks, so the warp cannot follow it: use facetrack detector=blazeface")
+                        );
+                    }
+                    None
+                }
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "ignoring a malformed face meta: {e}");
                     None
@@ -245,12 +278,30 @@ impl FommAnimate {
                 || source.crop_spec != settings.source_crop
                 || source.margin != settings.margin
         });
-        if stale {
-            let source = self.load_source(state, settings, &path)?;
-            // A new avatar keeps the calibration (the driving face did not change) but drops the
-            // old avatar's last frame.
-            state.last_output = None;
-            state.source = Some(source);
+        let wanted = (path.clone(), settings.source_crop.clone(), settings.margin);
+        if stale && state.failed_source.as_ref() != Some(&wanted) {
+            match self.load_source(state, settings, &path) {
+                Ok(source) => {
+                    // A new avatar keeps the calibration (the driving face did not change) but
+                    // drops the old avatar's last frame.
+                    state.last_output = None;
+                    state.source = Some(source);
+                    state.failed_source = None;
+                }
+                // While playing, a bad file (say, the next one of a folder) must not end the
+                // session: keep the current avatar and say why.
+                Err(error) if state.source.is_some() => {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::ResourceError::OpenRead,
+                        ("{error}; keeping the current portrait")
+                    );
+                    state.failed_source = Some(wanted);
+                }
+                Err(error) => {
+                    return Err(gst::error_msg!(gst::ResourceError::OpenRead, ("{error}")))
+                }
+            }
         }
         if self.recalibrate.swap(false, Ordering::SeqCst) {
             gst::info!(
@@ -497,6 +548,7 @@ impl BaseTransformImpl for FommAnimate {
         if fomm.is_none() {
             *self.provider_in_use.lock().unwrap() = "cpu (warp, no network)".to_owned();
         }
+        self.output_size.store(output_size as u32, Ordering::SeqCst);
         let mut state = State {
             engine: settings.engine,
             fomm,
@@ -504,12 +556,16 @@ impl BaseTransformImpl for FommAnimate {
             calibration: Calibration::default(),
             initial_face_size: 1.0,
             last_output: None,
+            failed_source: None,
             output_size,
             out_info: None,
         };
         // Load the portrait now, so that a bad file fails the start rather than the first frame.
         if let Some(path) = settings.source.clone() {
-            state.source = Some(self.load_source(&mut state, &settings, &path)?);
+            state.source = Some(
+                self.load_source(&mut state, &settings, &path)
+                    .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?,
+            );
         }
         *self.state.lock().unwrap() = Some(state);
         Ok(())
@@ -517,6 +573,7 @@ impl BaseTransformImpl for FommAnimate {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap() = None;
+        self.output_size.store(0, Ordering::SeqCst);
         Ok(())
     }
 
@@ -526,12 +583,10 @@ impl BaseTransformImpl for FommAnimate {
         caps: &gst::Caps,
         filter: Option<&gst::Caps>,
     ) -> Option<gst::Caps> {
-        let output_size = self
-            .state
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|state| state.output_size as i32);
+        let output_size = match self.output_size.load(Ordering::SeqCst) {
+            0 => None,
+            size => Some(size as i32),
+        };
         Some(square_output_caps(direction, caps, filter, output_size))
     }
 }

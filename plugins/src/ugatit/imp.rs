@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::square_crop;
@@ -67,6 +68,9 @@ pub struct Ugatit {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     provider_in_use: Mutex<String>,
+    /// The model's side once started (0 before): read by caps negotiation, which must not wait
+    /// for the state lock a stylization holds.
+    model_size: AtomicU32,
 }
 
 fn view<'a>(
@@ -328,6 +332,8 @@ impl BaseTransformImpl for Ugatit {
             )
         })?;
         *self.provider_in_use.lock().unwrap() = stylizer.provider().to_string();
+        self.model_size
+            .store(stylizer.image_size() as u32, Ordering::SeqCst);
         gst::info!(
             CAT,
             imp = self,
@@ -347,6 +353,7 @@ impl BaseTransformImpl for Ugatit {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap() = None;
+        self.model_size.store(0, Ordering::SeqCst);
         Ok(())
     }
 
@@ -357,12 +364,10 @@ impl BaseTransformImpl for Ugatit {
         filter: Option<&gst::Caps>,
     ) -> Option<gst::Caps> {
         let settings = self.settings.lock().unwrap().clone();
-        let model_size = self
-            .state
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|state| state.stylizer.image_size() as i32);
+        let model_size = match self.model_size.load(Ordering::SeqCst) {
+            0 => None,
+            size => Some(size as i32),
+        };
         let resizes =
             settings.region == Region::Frame && settings.frame_output == FrameOutput::Model;
         Some(if resizes {
@@ -385,8 +390,20 @@ impl VideoFilterImpl for Ugatit {
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
-        let input = view(inframe)?;
-        let mut output = view_mut(outframe)?;
+        let input = view(inframe).inspect_err(|_| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ["Cannot read the input frame"]
+            );
+        })?;
+        let mut output = view_mut(outframe).inspect_err(|_| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ["Cannot write the output frame"]
+            );
+        })?;
         let result = match settings.region {
             Region::Face => {
                 self.stylize_face(state, &settings, inframe.buffer(), &input, &mut output)
