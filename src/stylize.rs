@@ -111,27 +111,33 @@ pub fn paste(
     feather: f32,
 ) -> Result<(), TensorError> {
     let side = crop.side.round().max(1.0) as usize;
-    let resized = image.resized(side, side)?;
     let left = crop.left().round() as i64;
     let top = crop.top().round() as i64;
     let ramp = (feather.clamp(0.0, 0.5) * side as f32).max(f32::EPSILON);
     let view = frame.as_view();
     let (width, height) = (view.width() as i64, view.height() as i64);
+    // A crop many frames wide (a huge margin) is not resized whole: its pixels are read from the
+    // stylized image directly, nearest neighbour, and only where the frame shows them.
+    let resized = if side as i64 <= 3 * width.max(height) {
+        Some(image.resized(side, side)?)
+    } else {
+        None
+    };
+    let pixel = |x: usize, y: usize| match &resized {
+        Some(resized) => resized.rgb(x, y),
+        None => image.rgb(x * image.width() / side, y * image.height() / side),
+    };
     let mut writes = Vec::new();
-    for y in 0..side as i64 {
+    let visible =
+        |origin: i64, extent: i64| (-origin).max(0)..(extent - origin).min(side as i64).max(0);
+    for y in visible(top, height) {
         let frame_y = top + y;
-        if !(0..height).contains(&frame_y) {
-            continue;
-        }
-        for x in 0..side as i64 {
+        for x in visible(left, width) {
             let frame_x = left + x;
-            if !(0..width).contains(&frame_x) {
-                continue;
-            }
             // Distance to the nearest edge of the crop, in pixel centres.
             let edge = (x.min(side as i64 - 1 - x).min(y).min(side as i64 - 1 - y)) as f32 + 0.5;
             let alpha = (edge / ramp).min(1.0);
-            let new = resized.rgb(x as usize, y as usize);
+            let new = pixel(x as usize, y as usize);
             let old = view.rgb(frame_x as usize, frame_y as usize);
             let mixed = [0, 1, 2]
                 .map(|c| (alpha * new[c] as f32 + (1.0 - alpha) * old[c] as f32).round() as u8);

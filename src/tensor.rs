@@ -494,6 +494,9 @@ impl SquareCrop {
     }
 }
 
+/// Crops wider than this many frames are not padded whole (see [`crop_square`]).
+const PADDING_LIMIT: i64 = 3;
+
 /// Past this shrink factor bilinear sampling aliases; crops then go through area averaging.
 const MAX_BILINEAR_SHRINK: f32 = 2.0;
 
@@ -542,38 +545,83 @@ pub fn crop_square(
         let y0 = top.clamp(0, height);
         let x1 = (left + side).clamp(0, width);
         let y1 = (top + side).clamp(0, height);
-        let mut padded = Mat::default();
-        if x1 > x0 && y1 > y0 {
-            let inside = Mat::roi(
-                &source,
-                opencv::core::Rect::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32),
-            )?;
-            opencv::core::copy_make_border(
-                &inside,
-                &mut padded,
-                (y0 - top) as i32,
-                (top + side - y1) as i32,
-                (x0 - left) as i32,
-                (left + side - x1) as i32,
-                BORDER_CONSTANT,
-                Scalar::all(0.0),
-            )?;
-        } else {
-            padded = Mat::new_rows_cols_with_default(
-                side as i32,
-                side as i32,
+        let frame_side = width.max(height);
+        if side > PADDING_LIMIT * frame_side {
+            // A crop many frames wide (a huge margin): padding it whole would allocate its full
+            // area. Shrink only what is visible into its place in a black output instead.
+            sampled = Mat::new_rows_cols_with_default(
+                size as i32,
+                size as i32,
                 view.format.cv_type(),
                 Scalar::all(0.0),
             )?;
+            let scale = size as f64 / side as f64;
+            let to = |v: i64, origin: i64| ((v - origin) as f64 * scale).round() as i32;
+            let (tx0, ty0, tx1, ty1) = (to(x0, left), to(y0, top), to(x1, left), to(y1, top));
+            if x1 > x0 && y1 > y0 && tx1 > tx0 && ty1 > ty0 {
+                let inside = Mat::roi(
+                    &source,
+                    opencv::core::Rect::new(
+                        x0 as i32,
+                        y0 as i32,
+                        (x1 - x0) as i32,
+                        (y1 - y0) as i32,
+                    ),
+                )?;
+                let mut shrunk = Mat::default();
+                opencv::imgproc::resize(
+                    &inside,
+                    &mut shrunk,
+                    Size::new(tx1 - tx0, ty1 - ty0),
+                    0.0,
+                    0.0,
+                    opencv::imgproc::INTER_AREA,
+                )?;
+                let mut target = Mat::roi_mut(
+                    &mut sampled,
+                    opencv::core::Rect::new(tx0, ty0, tx1 - tx0, ty1 - ty0),
+                )?;
+                shrunk.copy_to(&mut target)?;
+            }
+        } else {
+            let mut padded = Mat::default();
+            if x1 > x0 && y1 > y0 {
+                let inside = Mat::roi(
+                    &source,
+                    opencv::core::Rect::new(
+                        x0 as i32,
+                        y0 as i32,
+                        (x1 - x0) as i32,
+                        (y1 - y0) as i32,
+                    ),
+                )?;
+                opencv::core::copy_make_border(
+                    &inside,
+                    &mut padded,
+                    (y0 - top) as i32,
+                    (top + side - y1) as i32,
+                    (x0 - left) as i32,
+                    (left + side - x1) as i32,
+                    BORDER_CONSTANT,
+                    Scalar::all(0.0),
+                )?;
+            } else {
+                padded = Mat::new_rows_cols_with_default(
+                    side as i32,
+                    side as i32,
+                    view.format.cv_type(),
+                    Scalar::all(0.0),
+                )?;
+            }
+            opencv::imgproc::resize(
+                &padded,
+                &mut sampled,
+                Size::new(size as i32, size as i32),
+                0.0,
+                0.0,
+                opencv::imgproc::INTER_AREA,
+            )?;
         }
-        opencv::imgproc::resize(
-            &padded,
-            &mut sampled,
-            Size::new(size as i32, size as i32),
-            0.0,
-            0.0,
-            opencv::imgproc::INTER_AREA,
-        )?;
     }
     rgb_from_mat(&sampled, view.format)
 }
@@ -762,6 +810,24 @@ mod tests {
         assert_eq!(image.rgb(1, 0), [60, 60, 60]);
         assert_eq!(image.rgb(0, 1), [20, 20, 20]);
         assert_eq!(image.rgb(1, 1), [60, 60, 60]);
+    }
+
+    #[test]
+    fn crops_many_frames_wide_keep_the_frame_in_its_place() {
+        // A 4x4 white frame in a 64-pixel crop centred on it, shrunk to 16: the frame becomes one
+        // pixel in the middle (it spans output pixels 7.5 to 8.5, rounded to whole pixels).
+        let data = vec![255u8; 4 * 4 * 3];
+        let view = ImageView::new(&data, 4, 4, 12, PixelFormat::Rgb).unwrap();
+        let crop = SquareCrop {
+            center_x: 2.0,
+            center_y: 2.0,
+            side: 64.0,
+        };
+        let image = crop_square(&view, crop, 16).unwrap();
+        assert_eq!(image.rgb(8, 8), [255, 255, 255]);
+        assert_eq!(image.rgb(7, 8), [0, 0, 0]);
+        assert_eq!(image.rgb(8, 9), [0, 0, 0]);
+        assert_eq!(image.rgb(0, 0), [0, 0, 0]);
     }
 
     #[test]
