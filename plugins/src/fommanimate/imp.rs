@@ -577,6 +577,17 @@ impl BaseTransformImpl for FommAnimate {
         Ok(())
     }
 
+    /// The output is a new picture (the portrait): no meta of the camera frame describes it, and
+    /// face boxes in fractions of the frame would point at the wrong places.
+    fn transform_meta<'a>(
+        &self,
+        _outbuf: &mut gst::BufferRef,
+        _meta: gst::MetaRef<'a, gst::Meta>,
+        _inbuf: &'a gst::BufferRef,
+    ) -> bool {
+        false
+    }
+
     fn transform_caps(
         &self,
         direction: gst::PadDirection,

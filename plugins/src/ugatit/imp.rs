@@ -357,6 +357,18 @@ impl BaseTransformImpl for Ugatit {
         Ok(())
     }
 
+    /// In frame mode the output is the letterboxed square: the face metas of the input frame no
+    /// longer describe it. In face mode the frame keeps its geometry, and its metas.
+    fn transform_meta<'a>(
+        &self,
+        outbuf: &mut gst::BufferRef,
+        meta: gst::MetaRef<'a, gst::Meta>,
+        inbuf: &'a gst::BufferRef,
+    ) -> bool {
+        let region = self.settings.lock().unwrap().region;
+        region == Region::Face && self.parent_transform_meta(outbuf, meta, inbuf)
+    }
+
     fn transform_caps(
         &self,
         direction: gst::PadDirection,
