@@ -57,6 +57,8 @@ struct Stage {
     fps: f64,
     /// Share of the stage's time outside ONNX Runtime's run calls (our glue).
     glue_percent: f64,
+    /// Rust heap allocations per frame in steady state (ONNX Runtime's own are not counted).
+    allocations_per_frame: f64,
 }
 
 #[derive(Serialize)]
@@ -84,11 +86,14 @@ fn measure(
     step(0)?;
     let before = inference();
     let mut times = Vec::with_capacity(frames);
+    let allocations_before = crate::alloc_count::allocations();
     for index in 1..=frames {
         let started = Instant::now();
         step(index)?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    // The timing vector was reserved up front: what is counted here is the stage's own.
+    let allocations = crate::alloc_count::allocations() - allocations_before;
     let inside = (inference() - before).as_secs_f64() * 1000.0;
     let total: f64 = times.iter().sum();
     times.sort_by(f64::total_cmp);
@@ -98,6 +103,7 @@ fn measure(
         median_ms: median,
         p95_ms: percentile(&times, 0.95),
         fps: 1000.0 / median,
+        allocations_per_frame: allocations as f64 / frames as f64,
         glue_percent: if inside > 0.0 {
             100.0 * (total - inside).max(0.0) / total
         } else {
@@ -105,8 +111,13 @@ fn measure(
         },
     };
     eprintln!(
-        "  {:<34} {:>9.2} {:>9.2} {:>8.1} {:>7.1}%",
-        stage.name, stage.median_ms, stage.p95_ms, stage.fps, stage.glue_percent
+        "  {:<34} {:>9.2} {:>9.2} {:>8.1} {:>7.1}% {:>8.1}",
+        stage.name,
+        stage.median_ms,
+        stage.p95_ms,
+        stage.fps,
+        stage.glue_percent,
+        stage.allocations_per_frame
     );
     Ok(stage)
 }
@@ -284,8 +295,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         args.frames
     );
     eprintln!(
-        "  {:<34} {:>9} {:>9} {:>8} {:>8}",
-        "stage", "median ms", "p95 ms", "fps", "glue"
+        "  {:<34} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "stage", "median ms", "p95 ms", "fps", "glue", "allocs"
     );
     let mut stages = Vec::new();
 

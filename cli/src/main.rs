@@ -12,6 +12,7 @@ use animecam::inference::{default_models_dir, Provider, ProviderOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gst::prelude::*;
 
+mod alloc_count;
 mod bench;
 mod clip;
 mod doctor;
@@ -20,6 +21,9 @@ mod models;
 mod pipeline;
 
 use pipeline::Mode;
+
+#[global_allocator]
+static ALLOCATOR: alloc_count::CountingAllocator = alloc_count::CountingAllocator;
 
 #[derive(Parser)]
 #[command(
