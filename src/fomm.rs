@@ -74,7 +74,7 @@ impl KeypointDetector {
 
     /// Keypoints of a face crop (resized to the model's size when it is not).
     pub fn keypoints(&mut self, crop: &RgbImage) -> Result<Keypoints, FommError> {
-        let crop = crop.resized(self.size, self.size)?;
+        let crop = crop.at_size(self.size, self.size)?;
         fill_tensor(
             &crop,
             Layout::Nchw,

@@ -283,12 +283,13 @@ pub fn relative_landmarks(
     let head = Similarity::fit(initial, driving);
     let ratio = source_face_size / initial_face_size.max(f32::EPSILON);
     let shift = head.shift();
+    let source_centre = centroid(source);
     let source_head = Similarity {
-        from_centre: centroid(source),
-        to_centre: {
-            let c = centroid(source);
-            [c[0] + shift[0] * ratio, c[1] + shift[1] * ratio]
-        },
+        from_centre: source_centre,
+        to_centre: [
+            source_centre[0] + shift[0] * ratio,
+            source_centre[1] + shift[1] * ratio,
+        ],
         cos: head.cos,
         sin: head.sin,
     };

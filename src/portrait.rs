@@ -52,14 +52,6 @@ pub fn parse_crop(text: &str) -> Result<SquareCrop, PortraitError> {
     }
 }
 
-fn centred_square(image: &RgbImage) -> SquareCrop {
-    SquareCrop {
-        center_x: image.width() as f32 / 2.0,
-        center_y: image.height() as f32 / 2.0,
-        side: image.width().min(image.height()) as f32,
-    }
-}
-
 impl Portrait {
     /// Decodes `path` and decides the square to animate: `crop` when given ("x,y,side"), else
     /// around the face BlazeFace finds (with `margin`), else the centred square.
@@ -91,7 +83,7 @@ impl Portrait {
             Ok((crop, Some(face))) => (crop, FaceSearch::Found(face)),
             Ok((crop, None)) => (crop, FaceSearch::NoFace),
             Err(reason) => (
-                centred_square(&image),
+                SquareCrop::centred(image.width(), image.height()),
                 FaceSearch::DetectorUnavailable(reason),
             ),
         };

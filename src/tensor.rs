@@ -349,6 +349,20 @@ impl RgbImage {
         }
     }
 
+    /// The image at `width` x `height`: borrowed when it already is, else resized (see
+    /// [`RgbImage::resized`]). Per-frame paths take crops already at the model's size.
+    pub fn at_size(
+        &self,
+        width: usize,
+        height: usize,
+    ) -> Result<std::borrow::Cow<'_, RgbImage>, TensorError> {
+        if (width, height) == (self.width, self.height) {
+            Ok(std::borrow::Cow::Borrowed(self))
+        } else {
+            self.resized(width, height).map(std::borrow::Cow::Owned)
+        }
+    }
+
     /// Resized copy: area averaging when shrinking (no aliasing), bilinear when growing.
     pub fn resized(&self, width: usize, height: usize) -> Result<RgbImage, TensorError> {
         if (width, height) == (self.width, self.height) {
@@ -477,6 +491,15 @@ impl SquareCrop {
             center_x: width as f32 / 2.0,
             center_y: height as f32 / 2.0,
             side: width.max(height) as f32,
+        }
+    }
+
+    /// The largest square centred in the frame.
+    pub fn centred(width: usize, height: usize) -> Self {
+        SquareCrop {
+            center_x: width as f32 / 2.0,
+            center_y: height as f32 / 2.0,
+            side: width.min(height) as f32,
         }
     }
 

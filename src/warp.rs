@@ -5,7 +5,7 @@
 use opencv::core::{Mat, BORDER_REPLICATE};
 use opencv::prelude::*;
 
-use crate::motion::{relative_landmarks, MotionError, Point, Similarity};
+use crate::motion::{centroid, relative_landmarks, MotionError, Point, Similarity};
 use crate::tensor::{RgbImage, TensorError};
 
 /// A thin-plate spline: the smoothest map (least bending energy) that sends each control point
@@ -188,11 +188,7 @@ impl LandmarkWarp {
         .iter()
         .map(|(u, v)| [centre + u * reach, centre + v * reach])
         .collect();
-        let n = landmarks.len().max(1) as f32;
-        let centre = [
-            landmarks.iter().map(|p| p[0]).sum::<f32>() / n,
-            landmarks.iter().map(|p| p[1]).sum::<f32>() / n,
-        ];
+        let centre = centroid(&landmarks);
         let radius = RING_RADIUS * face_size;
         let ring = (0..RING_POINTS)
             .map(|i| {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use animecam::face::{portrait_crop, BlazeFace};
 use animecam::fomm::Fomm;
 use animecam::inference::{Provider, ProviderOptions};
+use animecam::stylize::mean_abs_difference;
 use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
 use common::{init, media, root, tiny};
 use gst::prelude::*;
@@ -137,14 +138,6 @@ fn portrait() -> PathBuf {
     media("sylvie_green_normal.png")
 }
 
-fn differs(a: &[u8], b: &[u8]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (*x as i32 - *y as i32).abs() as f64)
-        .sum::<f64>()
-        / a.len() as f64
-}
-
 #[test]
 fn animates_the_portrait_frame_for_frame() {
     let photo = read_image(&media("astronaut.png")).unwrap();
@@ -198,15 +191,15 @@ fn animates_the_portrait_frame_for_frame() {
         .resized(96, 96)
         .unwrap();
     assert!(
-        differs(&output.frames[0].1, at_rest.data()) < 0.5,
+        mean_abs_difference(&output.frames[0].1, at_rest.data()) < 0.5,
         "calibration frame differs from the portrait at rest by {}",
-        differs(&output.frames[0].1, at_rest.data())
+        mean_abs_difference(&output.frames[0].1, at_rest.data())
     );
     // The face moves and grows through the clip: the animation follows.
     let drift: Vec<f64> = output
         .frames
         .iter()
-        .map(|f| differs(&output.frames[0].1, &f.1))
+        .map(|f| mean_abs_difference(&output.frames[0].1, &f.1))
         .collect();
     eprintln!("mean |frame - calibration frame| per frame: {drift:.3?}");
     // Random-weight tiny models respond weakly, but every moved pose must show.
@@ -236,7 +229,7 @@ fn swapping_the_portrait_while_playing_changes_the_output() {
     assert_eq!(output.frames.len(), 8);
     // A still driving face gives a still output, until the portrait changes.
     assert_eq!(output.frames[1].1, output.frames[3].1);
-    assert!(differs(&output.frames[3].1, &output.frames[4].1) > 1.0);
+    assert!(mean_abs_difference(&output.frames[3].1, &output.frames[4].1) > 1.0);
     assert_eq!(output.frames[5].1, output.frames[7].1);
 }
 
@@ -264,7 +257,7 @@ fn recalibrating_takes_the_next_frame_as_the_rest_pose() {
         .count();
     assert_eq!(calibrations, 2);
     // Both calibration frames show the portrait at rest, whatever the driving pose.
-    assert!(differs(&output.frames[0].1, &output.frames[3].1) < 0.5);
+    assert!(mean_abs_difference(&output.frames[0].1, &output.frames[3].1) < 0.5);
 }
 
 #[test]
@@ -399,12 +392,12 @@ fn the_warp_engine_animates_from_facetrack_landmarks_alone() {
     let still = animecam::portrait::Portrait::load(&portrait(), None, 0.4).unwrap();
     let crop = crop_square(&still.image.view(), still.crop, 512).unwrap();
     assert!(
-        differs(&output.frames[0].1, crop.data()) < 0.01,
+        mean_abs_difference(&output.frames[0].1, crop.data()) < 0.01,
         "calibration frame is not the portrait"
     );
     // The driving window drifts and zooms: the portrait moves.
     assert!(
-        differs(&output.frames[0].1, &output.frames[7].1) > 1.0,
+        mean_abs_difference(&output.frames[0].1, &output.frames[7].1) > 1.0,
         "the warp did not follow the face"
     );
 }

@@ -7,6 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use animecam::face::square_crop;
+use animecam::stylize::mean_abs_difference;
 use common::{init, root, tiny};
 use gst::prelude::*;
 use gstanimecam::meta;
@@ -257,13 +258,7 @@ fn temporal_smoothing_reduces_flicker_on_a_still_face() {
         pipeline.set_state(gst::State::Null).unwrap();
         let mean: f64 = outputs[10..]
             .windows(2)
-            .map(|w| {
-                w[0].iter()
-                    .zip(&w[1])
-                    .map(|(a, b)| (*a as i32 - *b as i32).abs() as f64)
-                    .sum::<f64>()
-                    / w[0].len() as f64
-            })
+            .map(|w| mean_abs_difference(&w[0], &w[1]))
             .sum::<f64>()
             / (outputs.len() - 11) as f64;
         flicker.push(mean);

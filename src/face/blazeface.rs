@@ -195,16 +195,16 @@ impl FaceDetector for BlazeFace {
         let outputs = self
             .model
             .run(&[(self.input_name.as_str(), self.tensor.view().into_dyn())])?;
-        let slice = |name: &str| {
+        let slice = |name: &String| {
             outputs
                 .get(name)
                 .as_slice()
                 .expect("ONNX Runtime returns contiguous outputs")
-                .to_vec()
         };
-        let scores = [slice(&self.score_names[0]), slice(&self.score_names[1])];
-        let boxes = [slice(&self.box_names[0]), slice(&self.box_names[1])];
-        let raw = self.decode([&scores[0], &scores[1]], [&boxes[0], &boxes[1]]);
+        let raw = self.decode(
+            self.score_names.each_ref().map(slice),
+            self.box_names.each_ref().map(slice),
+        );
         let to_frame = |[u, v]: [f32; 2]| {
             let (x, y) = letterbox.to_frame(u, v);
             [x, y]

@@ -147,11 +147,7 @@ pub fn portrait_crop(
         .max_by(|a, b| (a.face.area() * a.score).total_cmp(&(b.face.area() * b.score)));
     let crop = match &face {
         Some(face) => square_crop(&crop_box(&face.face, margin)),
-        None => SquareCrop {
-            center_x: image.width() as f32 / 2.0,
-            center_y: image.height() as f32 / 2.0,
-            side: image.width().min(image.height()) as f32,
-        },
+        None => SquareCrop::centred(image.width(), image.height()),
     };
     Ok((crop, face))
 }

@@ -59,10 +59,6 @@ impl Outputs {
             .map(|(_, value)| value)
             .unwrap_or_else(|| panic!("model has no output '{name}'"))
     }
-
-    pub fn into_vec(self) -> Vec<(String, ArrayD<f32>)> {
-        self.0
-    }
 }
 
 /// A loaded model. Not `Sync`: ONNX Runtime sessions run one call at a time (see `ort`'s docs).

@@ -61,11 +61,6 @@ pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
     RUNTIME.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
-/// Providers of the loaded runtime, or only `Cpu` naming nothing when it cannot be loaded.
-pub fn available_providers() -> Result<Vec<Provider>, RuntimeError> {
-    runtime().map(|runtime| runtime.providers().to_vec())
-}
-
 fn load() -> Result<Runtime, RuntimeError> {
     let library = locate_library()?;
     let display = library.display().to_string();

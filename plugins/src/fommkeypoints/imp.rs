@@ -3,7 +3,7 @@ use std::sync::{LazyLock, Mutex};
 use animecam::face::{square_crop, Rect};
 use animecam::fomm::KeypointDetector;
 use animecam::motion::KeypointSet;
-use animecam::tensor::{crop_square, ImageView};
+use animecam::tensor::{crop_square, ImageView, SquareCrop};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -56,8 +56,9 @@ pub struct FommKeypoints {
 
 /// The centred square of a frame, in fractions of it.
 fn centred_square(width: usize, height: usize) -> Rect {
-    let side = width.min(height) as f32;
-    Rect::from_center(width as f32 / 2.0, height as f32 / 2.0, side, side).normalized(width, height)
+    let square = SquareCrop::centred(width, height);
+    Rect::from_center(square.center_x, square.center_y, square.side, square.side)
+        .normalized(width, height)
 }
 
 #[glib::object_subclass]
