@@ -260,13 +260,15 @@ impl FommAnimate {
         }
     }
 
-    fn frame(
+    /// The output picture of this buffer, borrowed from the state (the last output is kept for
+    /// frames without a face, so it is not copied on the way out).
+    fn frame<'s>(
         &self,
-        state: &mut State,
+        state: &'s mut State,
         settings: &Settings,
         buffer: &gst::BufferRef,
         (width, height): (usize, usize),
-    ) -> Result<RgbImage, gst::ErrorMessage> {
+    ) -> Result<&'s RgbImage, gst::ErrorMessage> {
         let Some(path) = settings.source.clone() else {
             return Err(gst::error_msg!(
                 gst::ResourceError::Settings,
@@ -313,10 +315,7 @@ impl FommAnimate {
         }
         let source = state.source.as_ref().expect("loaded above");
         let Some(driving) = self.driving(state.engine, buffer, width, height) else {
-            return Ok(state
-                .last_output
-                .clone()
-                .unwrap_or_else(|| source.still.clone()));
+            return Ok(state.last_output.as_ref().unwrap_or(&source.still));
         };
         let (initial, calibrated_now) = state.calibration.observe(&driving.keypoints);
         if calibrated_now {
@@ -361,8 +360,7 @@ impl FommAnimate {
                 warp.warp(&targets).map_err(|e| failed(&e))?
             }
         };
-        state.last_output = Some(image.clone());
-        Ok(image)
+        Ok(state.last_output.insert(image))
     }
 }
 
@@ -647,7 +645,7 @@ impl VideoFilterImpl for FommAnimate {
             .map_err(|_| gst::FlowError::Error)?;
         let mut out = ImageViewMut::new(data, width, height, stride, format)
             .map_err(|_| gst::FlowError::Error)?;
-        out.write_rgb(&image).map_err(|e| {
+        out.write_rgb(image).map_err(|e| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Output frame: {e}"]);
             gst::FlowError::Error
         })?;
