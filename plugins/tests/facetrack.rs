@@ -22,29 +22,13 @@ struct Run {
 /// Runs `description` (ending in `appsink name=sink`) to EOS; collects face metas and messages.
 fn run(description: &str) -> Result<Run, String> {
     init();
-    let pipeline = gst::parse::launch(description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let pipeline = common::launch(description);
+    let sink = common::appsink(&pipeline, "sink");
     sink.set_property("sync", false);
     let bus = pipeline.bus().unwrap();
     if let Err(failure) = pipeline.set_state(gst::State::Playing) {
         // The element said why on the bus.
-        let error = bus
-            .iter_filtered(&[gst::MessageType::Error])
-            .next()
-            .map(|message| match message.view() {
-                gst::MessageView::Error(error) => {
-                    format!("{} ({:?})", error.error(), error.debug())
-                }
-                _ => unreachable!(),
-            })
-            .unwrap_or_else(|| failure.to_string());
+        let error = common::bus_error(&bus).unwrap_or_else(|| failure.to_string());
         pipeline.set_state(gst::State::Null).unwrap();
         return Err(error);
     }

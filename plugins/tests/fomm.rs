@@ -57,20 +57,9 @@ fn run_chain(frames: &[RgbImage], chain: &str, between: impl Fn(usize, &gst::Pip
         "appsrc name=src format=time caps=video/x-raw,format=RGB,width={SIZE},height={SIZE},framerate=25/1 ! \
          videoconvert ! facetrack ! {chain} ! video/x-raw,format=RGB ! appsink name=sink sync=false"
     );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let pipeline = common::launch(&description);
+    let src = common::appsrc(&pipeline, "src");
+    let sink = common::appsink(&pipeline, "sink");
     let bus = pipeline.bus().unwrap();
     let mut output = Output {
         frames: Vec::new(),
@@ -325,16 +314,7 @@ fn a_model_breaking_its_contract_fails_at_start_naming_expected_and_found() {
     .unwrap();
     drop(photo);
     assert!(pipeline.set_state(gst::State::Playing).is_err());
-    let error = pipeline
-        .bus()
-        .unwrap()
-        .iter_filtered(&[gst::MessageType::Error])
-        .next()
-        .map(|m| match m.view() {
-            gst::MessageView::Error(e) => e.error().to_string(),
-            _ => unreachable!(),
-        })
-        .unwrap();
+    let error = common::bus_error(&pipeline.bus().unwrap()).unwrap();
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(
         error.contains(
@@ -347,20 +327,13 @@ fn a_model_breaking_its_contract_fails_at_start_naming_expected_and_found() {
 
 fn write_png(image: &RgbImage, path: &std::path::Path) {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=1/1 ! videoconvert ! pngenc ! filesink location={}",
         image.width(),
         image.height(),
         path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    ));
+    let src = common::appsrc(&pipeline, "src");
     pipeline.set_state(gst::State::Playing).unwrap();
     let _ = src.push_buffer(gst::Buffer::from_slice(image.data().to_vec()));
     let _ = src.end_of_stream();

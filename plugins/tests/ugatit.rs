@@ -32,31 +32,14 @@ struct Sample {
 /// Runs `description` with appsinks named in `sinks` to EOS; returns each sink's samples.
 fn run(description: &str, sinks: &[&str]) -> Result<Vec<Vec<Sample>>, String> {
     init();
-    let pipeline = gst::parse::launch(description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
+    let pipeline = common::launch(description);
     let appsinks: Vec<gst_app::AppSink> = sinks
         .iter()
-        .map(|name| {
-            pipeline
-                .by_name(name)
-                .unwrap()
-                .downcast::<gst_app::AppSink>()
-                .unwrap()
-        })
+        .map(|name| common::appsink(&pipeline, name))
         .collect();
     let bus = pipeline.bus().unwrap();
-    let error = |bus: &gst::Bus| {
-        bus.iter_filtered(&[gst::MessageType::Error])
-            .next()
-            .map(|m| match m.view() {
-                gst::MessageView::Error(e) => format!("{} ({:?})", e.error(), e.debug()),
-                _ => unreachable!(),
-            })
-    };
     if pipeline.set_state(gst::State::Playing).is_err() {
-        let message = error(&bus).unwrap_or_else(|| "state change failed".into());
+        let message = common::bus_error(&bus).unwrap_or_else(|| "state change failed".into());
         pipeline.set_state(gst::State::Null).unwrap();
         return Err(message);
     }
@@ -215,24 +198,13 @@ fn temporal_smoothing_reduces_flicker_on_a_still_face() {
     let mut flicker = Vec::new();
     for smoothing in [0.0f32, 0.7] {
         init();
-        let pipeline = gst::parse::launch(&format!(
+        let pipeline = common::launch(&format!(
             "appsrc name=src format=time caps={caps} ! facetrack ! ugatit model-dir={} variant=light temporal-smoothing={smoothing} ! appsink name=sink sync=false",
             tiny().display(),
             caps = caps.to_string().replace(' ', "")
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let src = pipeline
-            .by_name("src")
-            .unwrap()
-            .downcast::<gst_app::AppSrc>()
-            .unwrap();
-        let sink = pipeline
-            .by_name("sink")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
+        ));
+        let src = common::appsrc(&pipeline, "src");
+        let sink = common::appsink(&pipeline, "sink");
         pipeline.set_state(gst::State::Playing).unwrap();
         let mut outputs: Vec<Vec<u8>> = Vec::new();
         let mut seed = 12345u64;

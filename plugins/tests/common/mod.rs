@@ -33,3 +33,40 @@ pub fn media(name: &str) -> PathBuf {
 pub fn tiny() -> PathBuf {
     root().join("models/tiny")
 }
+
+/// A pipeline from a gst-launch description (tests write valid ones).
+pub fn launch(description: &str) -> gst::Pipeline {
+    use gst::prelude::*;
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{e}: {description}"))
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline")
+}
+
+/// The appsrc named `name` in `pipeline`.
+pub fn appsrc(pipeline: &gst::Pipeline, name: &str) -> gst_app::AppSrc {
+    use gst::prelude::*;
+    pipeline
+        .by_name(name)
+        .and_then(|element| element.downcast::<gst_app::AppSrc>().ok())
+        .unwrap_or_else(|| panic!("no appsrc named {name}"))
+}
+
+/// The appsink named `name` in `pipeline`.
+pub fn appsink(pipeline: &gst::Pipeline, name: &str) -> gst_app::AppSink {
+    use gst::prelude::*;
+    pipeline
+        .by_name(name)
+        .and_then(|element| element.downcast::<gst_app::AppSink>().ok())
+        .unwrap_or_else(|| panic!("no appsink named {name}"))
+}
+
+/// The first error waiting on the bus, with its debug text (why a start failed, say).
+pub fn bus_error(bus: &gst::Bus) -> Option<String> {
+    bus.iter_filtered(&[gst::MessageType::Error])
+        .next()
+        .map(|message| match message.view() {
+            gst::MessageView::Error(error) => format!("{} ({:?})", error.error(), error.debug()),
+            _ => unreachable!("filtered to errors"),
+        })
+}
