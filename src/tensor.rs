@@ -568,6 +568,14 @@ pub fn crop_square(
         let y0 = top.clamp(0, height);
         let x1 = (left + side).clamp(0, width);
         let y1 = (top + side).clamp(0, height);
+        // The part of the crop inside the frame, if any.
+        let visible = if x1 > x0 && y1 > y0 {
+            let rect =
+                opencv::core::Rect::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32);
+            Some(Mat::roi(&source, rect)?)
+        } else {
+            None
+        };
         let frame_side = width.max(height);
         if side > PADDING_LIMIT * frame_side {
             // A crop many frames wide (a huge margin): padding it whole would allocate its full
@@ -581,19 +589,10 @@ pub fn crop_square(
             let scale = size as f64 / side as f64;
             let to = |v: i64, origin: i64| ((v - origin) as f64 * scale).round() as i32;
             let (tx0, ty0, tx1, ty1) = (to(x0, left), to(y0, top), to(x1, left), to(y1, top));
-            if x1 > x0 && y1 > y0 && tx1 > tx0 && ty1 > ty0 {
-                let inside = Mat::roi(
-                    &source,
-                    opencv::core::Rect::new(
-                        x0 as i32,
-                        y0 as i32,
-                        (x1 - x0) as i32,
-                        (y1 - y0) as i32,
-                    ),
-                )?;
+            if let (Some(inside), true) = (&visible, tx1 > tx0 && ty1 > ty0) {
                 let mut shrunk = Mat::default();
                 opencv::imgproc::resize(
-                    &inside,
+                    inside,
                     &mut shrunk,
                     Size::new(tx1 - tx0, ty1 - ty0),
                     0.0,
@@ -608,18 +607,9 @@ pub fn crop_square(
             }
         } else {
             let mut padded = Mat::default();
-            if x1 > x0 && y1 > y0 {
-                let inside = Mat::roi(
-                    &source,
-                    opencv::core::Rect::new(
-                        x0 as i32,
-                        y0 as i32,
-                        (x1 - x0) as i32,
-                        (y1 - y0) as i32,
-                    ),
-                )?;
+            if let Some(inside) = &visible {
                 opencv::core::copy_make_border(
-                    &inside,
+                    inside,
                     &mut padded,
                     (y0 - top) as i32,
                     (top + side - y1) as i32,

@@ -34,32 +34,32 @@ def ugatit_command(args):
     return checks
 
 
-def tiny_command(args):
-    """Every graph at small widths with seeded random weights: the models Rust tests use."""
-    out = Path(args.out)
-    checks = []
-    entries, found = export.export_fomm(out, None, fomm.TINY, seed=1)
-    checks += found
-    for config in (ugatit.TINY_FULL, ugatit.TINY_LIGHT):
+def export_random_set(out, fomm_config, ugatit_configs, name, description):
+    """FOMM and U-GAT-IT graphs with seeded random weights into one model folder."""
+    out = Path(out)
+    entries, checks = export.export_fomm(out, None, fomm_config, seed=1)
+    for config in ugatit_configs:
         more, found = export.export_ugatit(out, config, None, seed=2)
         entries.update(more)
         checks += found
-    export.write_manifest(out, "tiny", entries, "tiny random-weight graphs for tests (python -m animecam_models tiny)")
+    export.write_manifest(out, name, entries, description)
     return checks
+
+
+def tiny_command(args):
+    """Every graph at small widths with seeded random weights: the models Rust tests use."""
+    return export_random_set(
+        args.out, fomm.TINY, (ugatit.TINY_FULL, ugatit.TINY_LIGHT),
+        "tiny", "tiny random-weight graphs for tests (python -m animecam_models tiny)",
+    )
 
 
 def random_command(args):
     """Full-size graphs with random weights, for benchmarks (not committed)."""
-    out = Path(args.out)
-    checks = []
-    entries, found = export.export_fomm(out, None, fomm.VOX_256, seed=1)
-    checks += found
-    for config in (ugatit.FULL, ugatit.LIGHT):
-        more, found = export.export_ugatit(out, config, None, seed=2)
-        entries.update(more)
-        checks += found
-    export.write_manifest(out, "random-full-size", entries, "full-size random-weight graphs for benchmarks")
-    return checks
+    return export_random_set(
+        args.out, fomm.VOX_256, (ugatit.FULL, ugatit.LIGHT),
+        "random-full-size", "full-size random-weight graphs for benchmarks",
+    )
 
 
 def main(argv=None):
