@@ -103,11 +103,7 @@ fn image_size(model: &Model, input: &str, dir: &Path) -> Result<usize, FommError
     model
         .spec()
         .input(input)
-        .and_then(|spec| spec.image_size())
-        .filter(|(h, w)| {
-            h == w && model.spec().input(input).and_then(|s| s.layout) == Some(Layout::Nchw)
-        })
-        .map(|(h, _)| h)
+        .and_then(|spec| spec.square_size(Layout::Nchw))
         .ok_or_else(|| FommError::Inconsistent {
             dir: dir.display().to_string(),
             reason: format!(

@@ -44,11 +44,10 @@ impl Stylizer {
             ([input], [output]) => (input, output),
             _ => return Err(contract("expected one image input and one image output")),
         };
-        let size = match input.image_size() {
-            Some((h, w)) if h == w && input.layout == Some(Layout::Nchw) => h,
-            _ => return Err(contract("the input must be a square NCHW image")),
-        };
-        if output.image_size() != Some((size, size)) || output.layout != Some(Layout::Nchw) {
+        let size = input
+            .square_size(Layout::Nchw)
+            .ok_or_else(|| contract("the input must be a square NCHW image"))?;
+        if output.square_size(Layout::Nchw) != Some(size) {
             return Err(contract(
                 "the output must be an NCHW image of the input's size",
             ));

@@ -38,15 +38,13 @@ impl BlazeFace {
         let model = Model::load(&manifest, BLAZEFACE_MODEL_ID, options)?;
         let spec = model.spec();
         let input = &spec.inputs[0];
-        let input_size = match input.image_size() {
-            Some((height, width)) if height == width && input.layout == Some(Layout::Nhwc) => width,
-            _ => {
-                return Err(FaceError::DetectorFile {
+        let input_size =
+            input
+                .square_size(Layout::Nhwc)
+                .ok_or_else(|| FaceError::DetectorFile {
                     path: model.path().display().to_string(),
                     reason: "the manifest must describe a square NHWC image input".into(),
-                })
-            }
-        };
+                })?;
         // The decoder knows the short-range model's two anchor grids; any other layout (the
         // full-range model, say) would misread every box.
         let expected: Vec<Vec<Option<i64>>> = GRIDS

@@ -111,6 +111,14 @@ pub struct TensorSpec {
 }
 
 impl TensorSpec {
+    /// The side of a square image tensor of this layout; `None` for anything else.
+    pub fn square_size(&self, layout: Layout) -> Option<usize> {
+        match self.image_size() {
+            Some((height, width)) if height == width && self.layout == Some(layout) => Some(width),
+            _ => None,
+        }
+    }
+
     /// Height and width of an image tensor with fixed spatial dimensions.
     pub fn image_size(&self) -> Option<(usize, usize)> {
         let dim = |i: usize| {
