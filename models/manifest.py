@@ -48,9 +48,14 @@ def model(folder, file, inputs, outputs, source, license="", exporter="", notes=
     return entry
 
 
-def write(folder, name, models, description="", fetch_hint=""):
-    """Writes folder/manifest.json; stable key order so regenerated manifests diff cleanly."""
+def write(folder, name, models, description="", fetch_hint="", test_fixture=False):
+    """Writes folder/manifest.json; stable key order so regenerated manifests diff cleanly.
+
+    `test_fixture` marks graphs made for the tests (random weights): `animecam models` and
+    `doctor` do not list them as the user's model sets."""
     manifest = {"format": FORMAT, "name": name, "models": models}
+    if test_fixture:
+        manifest["test_fixture"] = True
     if description:
         manifest["description"] = description
     if fetch_hint:

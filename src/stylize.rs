@@ -18,6 +18,19 @@ pub enum StylizeError {
     Contract { model: String, reason: String },
 }
 
+/// The manifest ids of the two U-GAT-IT generators the exporter writes.
+pub const FULL_MODEL: &str = "ugatit_full";
+pub const LIGHT_MODEL: &str = "ugatit_light";
+
+/// The generator to run when the user did not choose: the full one when the folder has it, else
+/// the light one (people often convert only one of the two checkpoints).
+pub fn converted_model(dir: &Path) -> &'static str {
+    match Manifest::load(dir) {
+        Ok(manifest) if !manifest.models.contains_key(FULL_MODEL) => LIGHT_MODEL,
+        _ => FULL_MODEL,
+    }
+}
+
 pub struct Stylizer {
     model: Model,
     size: usize,

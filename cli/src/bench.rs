@@ -193,6 +193,7 @@ fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Re
         crate::pipeline::WEBCAM,
         crate::pipeline::Mode::Fomm,
         Some("videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1"),
+        false,
     )
     .replace("autovideosink sync=false", "fakesink sync=false")
     .replace("fommkeypoints model-dir", &format!("fommkeypoints threads={threads} model-dir"))
@@ -219,6 +220,7 @@ fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Re
         portrait: None,
         duration: Some(Duration::from_secs_f64(seconds)),
         quiet: true,
+        status: String::new(),
     };
     let stats = crate::live::run_live(&pipeline, &options)?;
     let _ = std::fs::remove_dir_all(&folder);

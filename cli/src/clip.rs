@@ -1,14 +1,84 @@
 //! Clip mode: a recorded clip drives the portrait into an MP4, with a progress bar.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gst::prelude::*;
 
+/// Side of each half of the clip when `--size` is not given.
+pub const DEFAULT_SIZE: u32 = 512;
+
+/// How long finishing the file may take after Ctrl-C before the partial file is given up.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Checks what the user asked for before any work, and returns the partial file to write: the
+/// input exists, the output is an .mp4 in an existing folder, is not the input, and is not
+/// overwritten without `force`.
+pub fn check_paths(input: &Path, output: &Path, force: bool) -> Result<PathBuf, String> {
+    if !input.is_file() {
+        return Err(format!(
+            "clip {} not found: pass an existing video file",
+            input.display()
+        ));
+    }
+    let is_mp4 = output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mp4"));
+    if !is_mp4 {
+        return Err(format!(
+            "{} does not end in .mp4: animecam writes MP4 files (H.264, AAC); name the output *.mp4",
+            output.display()
+        ));
+    }
+    let folder = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "folder {} does not exist: create it first (mkdir -p '{}') or write the clip elsewhere",
+            folder.display(),
+            folder.display()
+        ));
+    }
+    if output.is_dir() {
+        return Err(format!(
+            "{} is a folder: name the .mp4 file to write",
+            output.display()
+        ));
+    }
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same(input, output) {
+        return Err(format!(
+            "{} is the input clip: animecam never writes over its input, even with --force; choose another output",
+            output.display()
+        ));
+    }
+    if output.exists() && !force {
+        return Err(format!(
+            "{} exists: animecam does not overwrite it; pass --force or another path",
+            output.display()
+        ));
+    }
+    let name = output.file_name().expect("an .mp4 path has a file name");
+    let partial = folder.join(format!(".{}.part", name.to_string_lossy()));
+    if same(input, &partial) {
+        return Err(format!(
+            "{} is the input clip and animecam's working file for {}: rename the input",
+            partial.display(),
+            output.display()
+        ));
+    }
+    Ok(partial)
+}
+
 /// Whether the file has an audio track, and its duration.
 pub fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
-    let uri =
-        gst::glib::filename_to_uri(input, None).map_err(|e| format!("{}: {e}", input.display()))?;
+    // A URI needs an absolute path; the user may well have typed a relative one.
+    let absolute = std::path::absolute(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let uri = gst::glib::filename_to_uri(&absolute, None)
+        .map_err(|e| format!("{}: {e}", input.display()))?;
     let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(15))
         .map_err(|e| e.to_string())?;
     let info = discoverer.discover_uri(&uri).map_err(|e| {
@@ -20,12 +90,23 @@ pub fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
     Ok((!info.audio_streams().is_empty(), info.duration()))
 }
 
-/// Runs the clip pipeline to the end, showing progress with an ETA.
+/// How a clip run ended well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    Complete,
+    /// Ctrl-C: the file was finished at this position of the clip and is playable.
+    Interrupted(gst::ClockTime),
+}
+
+/// Runs the clip pipeline to the end, showing progress with an ETA. Ctrl-C (or SIGTERM) ends the
+/// clip early but cleanly: end of stream is sent so that the MP4 is finished and playable; a
+/// second one, or a finish that takes too long, gives up (the caller removes the partial file).
 pub fn run(
     pipeline: &gst::Pipeline,
     duration: Option<gst::ClockTime>,
     quiet: bool,
-) -> Result<(), String> {
+) -> Result<Finished, String> {
+    let interrupts = crate::signals::interrupts();
     let bus = pipeline.bus().expect("pipelines have a bus");
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
@@ -47,10 +128,34 @@ pub fn run(
         pipeline.set_state(gst::State::Null).ok();
         return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
     }
+    let mut interrupted: Option<(std::time::Instant, gst::ClockTime)> = None;
     let outcome = loop {
+        if interrupts.try_recv().is_ok() {
+            if interrupted.is_some() {
+                break Err("interrupted twice: the partial clip was removed".into());
+            }
+            let at = pipeline
+                .query_position::<gst::ClockTime>()
+                .unwrap_or_default();
+            bar.println(format!(
+                "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
+                at.mseconds() as f64 / 1000.0
+            ));
+            pipeline.send_event(gst::event::Eos::new());
+            interrupted = Some((std::time::Instant::now(), at));
+        }
+        if let Some((since, _)) = interrupted {
+            if since.elapsed() > FINISH_TIMEOUT {
+                break Err("interrupted, and the file could not be finished in time: the partial clip was removed".into());
+            }
+        }
         if let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) {
             match message.view() {
-                gst::MessageView::Eos(..) => break Ok(()),
+                gst::MessageView::Eos(..) => {
+                    break Ok(
+                        interrupted.map_or(Finished::Complete, |(_, at)| Finished::Interrupted(at))
+                    )
+                }
                 gst::MessageView::Error(error) => {
                     break Err(format!(
                         "{} (from {})",
@@ -71,7 +176,6 @@ pub fn run(
             bar.set_position(position.mseconds());
             bar.set_message(format!("{:.1} s", position.mseconds() as f64 / 1000.0));
         }
-        std::thread::sleep(Duration::from_millis(1));
     };
     bar.finish_and_clear();
     pipeline.set_state(gst::State::Null).ok();

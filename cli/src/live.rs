@@ -162,18 +162,33 @@ pub struct LiveOptions {
     /// Stop after this long (tests, benchmarks); None runs until quit or end of stream.
     pub duration: Option<Duration>,
     pub quiet: bool,
+    /// Said once when the pipeline runs: where the picture goes.
+    pub status: String,
 }
 
-/// Runs a live pipeline until end of stream, an error, `q`, or the duration; prints FPS and
-/// latency once a second. Returns what the sink saw.
+/// Where frames leave for the viewer: the encoder's input where the picture is encoded (a muxer
+/// downstream of it pushes packets, not frames), else the sink.
+fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
+    pipeline
+        .by_name("encoder")
+        .or_else(|| pipeline.iterate_sinks().into_iter().flatten().next())
+}
+
+/// Runs a live pipeline until end of stream, an error, `q`, Ctrl-C or the duration; prints FPS
+/// and latency once a second. Returns what the viewer was shown. The pipeline is back in NULL
+/// whatever happened, so that no element is torn down while it streams.
 pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
-    let sink = pipeline
-        .iterate_sinks()
-        .into_iter()
-        .flatten()
-        .next()
-        .ok_or("the pipeline has no sink")?;
-    let counters = watch_sink(pipeline, &sink);
+    let outcome = run_until_stopped(pipeline, options);
+    pipeline.set_state(gst::State::Null).ok();
+    if let Some(bus) = pipeline.bus() {
+        bus.unset_sync_handler();
+    }
+    outcome
+}
+
+fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
+    let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
+    let counters = watch_sink(pipeline, &shown);
     let animate = pipeline.by_name("animate");
     let portraits = options
         .portrait
@@ -198,12 +213,25 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
         let _ = messages_tx.send(message.clone());
         gst::BusSyncReply::Drop
     });
-    pipeline.set_state(gst::State::Playing).map_err(|_| {
-        first_error(&messages).unwrap_or_else(|| "the pipeline could not start".into())
-    })?;
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The element that failed posts its error on the bus, possibly from another thread.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let error =
+            std::iter::from_fn(|| messages.recv_deadline(deadline).ok()).find_map(|message| {
+                match message.view() {
+                    gst::MessageView::Error(error) => Some(describe_error(&error)),
+                    _ => None,
+                }
+            });
+        return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
+    }
+    let interrupts = crate::signals::interrupts();
     let keys = Keys::start();
-    if keys.raw && !options.quiet {
-        eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
+    if !options.quiet {
+        eprint!("{}\r\n", options.status);
+        if keys.raw {
+            eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
+        }
     }
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
@@ -217,19 +245,14 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
                 let Ok(message) = message else { break Ok(()) };
                 match message.view() {
                     gst::MessageView::Eos(..) => break Ok(()),
-                    gst::MessageView::Error(error) => {
-                        break Err(format!(
-                            "{} (from {})",
-                            error.error(),
-                            error.src().map(|s| s.path_string().to_string()).unwrap_or_default()
-                        ))
-                    }
+                    gst::MessageView::Error(error) => break Err(describe_error(&error)),
                     gst::MessageView::Warning(warning) if !options.quiet => {
                         eprint!("warning: {}\r\n", warning.error());
                     }
                     _ => {}
                 }
             }
+            recv(interrupts) -> _ => break Ok(()),
             recv(keys.receiver) -> command => {
                 match command {
                     Ok(Command::Quit) => break Ok(()),
@@ -267,8 +290,6 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
         }
     };
     drop(keys);
-    pipeline.set_state(gst::State::Null).ok();
-    bus.unset_sync_handler();
     let frames = counters.frames.load(Ordering::Relaxed);
     outcome.map(|()| LiveStats {
         frames,
@@ -279,12 +300,14 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
     })
 }
 
-/// The first error message waiting, formatted for the user.
-pub fn first_error(messages: &Receiver<gst::Message>) -> Option<String> {
-    messages
-        .try_iter()
-        .find_map(|message| match message.view() {
-            gst::MessageView::Error(error) => Some(error.error().to_string()),
-            _ => None,
-        })
+/// An error message for the user: what failed, and which element said so.
+fn describe_error(error: &gst::message::Error) -> String {
+    format!(
+        "{} (from {})",
+        error.error(),
+        error
+            .src()
+            .map(|s| s.path_string().to_string())
+            .unwrap_or_default()
+    )
 }

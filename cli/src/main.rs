@@ -19,6 +19,8 @@ mod doctor;
 mod live;
 mod models;
 mod pipeline;
+mod signals;
+mod window;
 
 use pipeline::Mode;
 
@@ -51,9 +53,41 @@ struct Animation {
     /// Where the networks run.
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
-    /// Side of the animated picture in pixels (default: 512 for warp, the model's for fomm).
-    #[arg(long)]
+    /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
+    #[arg(long, value_parser = picture_side)]
     size: Option<u32>,
+    /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
+    #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
+    variant: VariantArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VariantArg {
+    Auto,
+    Full,
+    Light,
+}
+
+impl VariantArg {
+    /// The ugatit element's `variant` value.
+    fn nick(self) -> &'static str {
+        match self {
+            VariantArg::Auto => "auto",
+            VariantArg::Full => "full",
+            VariantArg::Light => "light",
+        }
+    }
+}
+
+/// The side of a square picture: what the elements and the H.264 encoder accept (even, so that
+/// 4:2:0 video keeps every pixel row; at most 2048, as a clip is two of them side by side).
+pub fn picture_side(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(side) if (64..=2048).contains(&side) && side % 2 == 0 => Ok(side),
+        _ => Err(format!(
+            "'{text}' is not an even number of pixels from 64 to 2048"
+        )),
+    }
 }
 
 /// Where the live picture comes from and goes to.
@@ -78,7 +112,7 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(seconds) if seconds > 0.0 && seconds <= 1e7 => Ok(seconds),
         _ => Err(format!(
-            "'{text}' is not a number of seconds between 0 and 10000000"
+            "'{text}' is not a number of seconds: more than 0, at most 10000000"
         )),
     }
 }
@@ -113,9 +147,9 @@ enum Command {
         /// Show the camera beside the animation.
         #[arg(long)]
         preview: bool,
-        /// A GStreamer sink to use instead of a window (e.g. fakesink).
-        #[arg(long, default_value = "autovideosink sync=false")]
-        sink: String,
+        /// A GStreamer sink to use instead of the window animecam picks (e.g. "fakesink").
+        #[arg(long)]
+        sink: Option<String>,
     },
     /// Virtual camera for video calls, on a v4l2loopback device.
     Virtualcam {
@@ -145,8 +179,8 @@ enum Command {
         animation: Animation,
         #[command(flatten)]
         live: Live,
-        /// The SRT port to listen on.
-        #[arg(long, default_value_t = 8888)]
+        /// The SRT port to listen on (1 to 65535).
+        #[arg(long, default_value_t = 8888, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
     /// List the model sets, check their files, show where each graph would run.
@@ -162,12 +196,27 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// A user-facing failure: the message, and the exit code.
-struct Failure(String);
+/// A user-facing failure: the message (empty when it was printed already) and the exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    /// Ctrl-C: the shell's convention for a run ended by SIGINT.
+    const INTERRUPTED: u8 = 130;
+
+    fn with_code(message: impl Into<String>, code: u8) -> Self {
+        Failure {
+            message: message.into(),
+            code,
+        }
+    }
+}
 
 impl<T: std::fmt::Display> From<T> for Failure {
     fn from(value: T) -> Self {
-        Failure(value.to_string())
+        Failure::with_code(value.to_string(), 1)
     }
 }
 
@@ -198,7 +247,7 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
     };
     if let Some(set) = needed {
         if !models.join(set).join("manifest.json").is_file() {
-            return Err(Failure(format!(
+            return Err(Failure::from(format!(
                 "--mode {} needs the converted {set} models in {}: convert the official checkpoint (README, Models), or use --mode warp",
                 format!("{:?}", animation.mode).to_lowercase(),
                 models.join(set).display()
@@ -208,17 +257,29 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
     variables.insert("MODELS", models.to_string_lossy().to_string());
     let provider: Provider = animation.provider.into();
     variables.insert("PROVIDER", provider.to_string());
+    variables.insert("VARIANT", animation.variant.nick().to_owned());
     if let Some(size) = animation.size {
         variables.insert("SIZE", size.to_string());
     }
     Ok(variables)
 }
 
-fn launch(description: &str) -> Result<gst::Pipeline, Failure> {
-    gst::parse::launch(description)
+/// Parses a description whose user values were escaped by [`pipeline::expand`], and sets what no
+/// description names: the face detector's folder when `--models` points elsewhere.
+fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Failure> {
+    let pipeline = gst::parse::launch(description)
         .map_err(|e| format!("cannot build the pipeline: {e}\n  {description}"))?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| Failure("not a pipeline".into()))
+        .map_err(|_| Failure::from("not a pipeline"))?;
+    if let Some(models) = &animation.models {
+        let detector = models.join("blazeface").to_string_lossy().to_string();
+        for element in pipeline.iterate_recurse().into_iter().flatten() {
+            if element.factory().is_some_and(|f| f.name() == "facetrack") {
+                element.set_property("model-path", &detector);
+            }
+        }
+    }
+    Ok(pipeline)
 }
 
 fn live_source(
@@ -226,7 +287,7 @@ fn live_source(
     variables: &mut HashMap<&'static str, String>,
 ) -> Result<Option<String>, Failure> {
     if live.camera.is_none() && !std::path::Path::new(&live.device).exists() {
-        return Err(Failure(format!(
+        return Err(Failure::from(format!(
             "camera {} not found: plug a webcam in, pick another with --device (see `animecam doctor`), or use --camera \"videotestsrc is-live=true\" to try without one",
             live.device
         )));
@@ -242,11 +303,20 @@ fn live_description(
     variables: &mut HashMap<&'static str, String>,
 ) -> Result<String, Failure> {
     let camera = live_source(live, variables)?;
-    let mut text = pipeline::customise(base, animation.mode, camera.as_deref());
+    let mut text = pipeline::customise(base, animation.mode, camera.as_deref(), false);
     if live.no_mirror {
         text = text.replace(" ! videoflip method=horizontal-flip", "");
     }
     Ok(pipeline::expand(&text, variables).map_err(|e| format!("pipeline variable {e}"))?)
+}
+
+fn live_options(animation: &Animation, live: &Live, status: String) -> live::LiveOptions {
+    live::LiveOptions {
+        portrait: animation.portrait.clone(),
+        duration: live.seconds.map(Duration::from_secs_f64),
+        quiet: false,
+        status,
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -258,10 +328,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             preview,
             sink,
         } => {
+            // Checked before anything is built: without a display a window sink can only crash.
+            let (sink, status) = match sink {
+                Some(sink) => (sink.clone(), format!("output: {sink}")),
+                None => {
+                    let window = window::choose()?;
+                    (format!("{window} sync=false"), format!("window: {window}"))
+                }
+            };
             let mut variables = variables(&animation)?;
             let mut description =
                 live_description(pipeline::WEBCAM, &animation, &live, &mut variables)?;
-            description = description.replace("autovideosink sync=false", &sink);
+            description = description.replace(pipeline::WINDOW, &sink);
             if preview {
                 // The camera beside the animation: tee before the animation, compose after it.
                 description = description
@@ -269,16 +347,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .replacen(&format!(" ! videoconvert ! {sink}"), " ! compose.sink_1 ", 1)
                     + &format!(
                         " camera. ! queue leaky=downstream max-size-buffers=1 ! videoscale ! video/x-raw,height=512 ! compose.sink_0 \
-                         compositor name=compose sink_1::xpos=683 ! videoconvert ! {sink}"
+                         compositor name=compose background=black sink_1::xpos=683 ! videoconvert ! {sink}"
                     );
             }
-            let pipeline = launch(&description)?;
-            let options = live::LiveOptions {
-                portrait: animation.portrait.clone(),
-                duration: live.seconds.map(Duration::from_secs_f64),
-                quiet: false,
-            };
-            live::run_live(&pipeline, &options)?;
+            let pipeline = launch(&description, &animation)?;
+            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
         }
         Command::Virtualcam {
             animation,
@@ -286,7 +359,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output,
         } => {
             if !std::path::Path::new(&output).exists() {
-                return Err(Failure(format!(
+                return Err(Failure::from(format!(
                     "{output} not found: load v4l2loopback first: sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1"
                 )));
             }
@@ -294,84 +367,85 @@ fn run(cli: Cli) -> Result<(), Failure> {
             variables.insert("OUTPUT", output.clone());
             let description =
                 live_description(pipeline::VIRTUALCAM, &animation, &live, &mut variables)?;
-            let pipeline = launch(&description)?;
-            eprintln!(
+            let pipeline = launch(&description, &animation)?;
+            let status = format!(
                 "virtual camera on {output}: pick \"animecam\" as the camera in your call app"
             );
-            let options = live::LiveOptions {
-                portrait: animation.portrait.clone(),
-                duration: live.seconds.map(Duration::from_secs_f64),
-                quiet: false,
-            };
-            live::run_live(&pipeline, &options)?;
+            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
         }
         Command::Stream {
             animation,
             live,
             port,
         } => {
+            // SRT listens on UDP: a port another program holds would fail deep inside libsrt.
+            if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port)) {
+                return Err(Failure::from(format!(
+                    "port {port} is in use ({e}): stop the program using it, or pick another with --port"
+                )));
+            }
             let mut variables = variables(&animation)?;
             variables.insert("PORT", port.to_string());
             let description =
                 live_description(pipeline::STREAM, &animation, &live, &mut variables)?;
-            let pipeline = launch(&description)?;
-            eprintln!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
-            let options = live::LiveOptions {
-                portrait: animation.portrait.clone(),
-                duration: live.seconds.map(Duration::from_secs_f64),
-                quiet: false,
-            };
-            live::run_live(&pipeline, &options)?;
+            let pipeline = launch(&description, &animation)?;
+            let status = format!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
+            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
         }
         Command::Clip {
             input,
             output,
-            animation,
+            mut animation,
             force,
         } => {
-            if !input.is_file() {
-                return Err(Failure(format!(
-                    "clip {} not found: pass an existing video file",
-                    input.display()
-                )));
-            }
-            if output.exists() && !force {
-                return Err(Failure(format!(
-                    "{} exists: animecam does not overwrite it; pass --force or another path",
-                    output.display()
-                )));
-            }
+            let partial = clip::check_paths(&input, &output, force)?;
             let (has_audio, duration) = clip::probe(&input)?;
+            // Both halves of the clip are --size: the animation chains fill theirs.
+            animation.size.get_or_insert(clip::DEFAULT_SIZE);
             let mut variables = variables(&animation)?;
             variables.insert("INPUT", input.to_string_lossy().to_string());
             // Written beside the target and renamed at the end: an interrupted run leaves no
             // half-written file under the user's name.
-            let partial = output.with_extension("part.mp4");
             variables.insert("OUTPUT", partial.to_string_lossy().to_string());
             let base = if has_audio {
                 pipeline::CLIP
             } else {
                 pipeline::CLIP_SILENT
             };
-            let text = pipeline::customise(base, animation.mode, None);
+            let text = pipeline::customise(base, animation.mode, None, true);
             let description = pipeline::expand(&text, &variables)
                 .map_err(|e| format!("pipeline variable {e}"))?;
-            let pipeline = launch(&description)?;
-            let result = clip::run(&pipeline, duration, false);
-            if let Err(e) = result {
-                let _ = std::fs::remove_file(&partial);
-                return Err(Failure(e));
-            }
-            std::fs::rename(&partial, &output)?;
-            eprintln!(
-                "wrote {}{}",
-                output.display(),
-                if has_audio {
-                    " (with the clip's audio)"
-                } else {
-                    ""
+            let pipeline = launch(&description, &animation)?;
+            let outcome = clip::run(&pipeline, duration, false);
+            let finished = match outcome {
+                Ok(finished) => finished,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(Failure::from(e));
                 }
-            );
+            };
+            std::fs::rename(&partial, &output).map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                format!("cannot write {}: {e}", output.display())
+            })?;
+            let audio = if has_audio {
+                " (with the clip's audio)"
+            } else {
+                ""
+            };
+            match finished {
+                clip::Finished::Complete => eprintln!("wrote {}{audio}", output.display()),
+                clip::Finished::Interrupted(at) => {
+                    return Err(Failure::with_code(
+                        format!(
+                            "interrupted: wrote the first {:.1} s to {}{audio}",
+                            at.mseconds() as f64 / 1000.0,
+                            output.display()
+                        ),
+                        Failure::INTERRUPTED,
+                    ))
+                }
+            }
         }
         Command::Models { models, provider } => {
             let dir = models.unwrap_or_else(default_models_dir);
@@ -381,12 +455,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let code = models::run(&dir, &options);
             if code != 0 {
-                return Err(Failure(String::new()));
+                return Err(Failure::from(""));
             }
         }
         Command::Doctor => {
             if doctor::run() != 0 {
-                return Err(Failure(String::new()));
+                return Err(Failure::from(""));
             }
         }
         Command::Bench(args) => bench::run(&args)?,
@@ -395,14 +469,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // ONNX Runtime latches its telemetry opt-out when it initialises: set it while the process
+    // has one thread, before anything can load it.
+    animecam::inference::disable_telemetry();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(message)) => {
+        Err(Failure { message, code }) => {
             if !message.is_empty() {
                 eprintln!("error: {message}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
 }

@@ -16,6 +16,14 @@ pub const WARP_CHAIN: &str =
 /// The camera every live description starts with; `--camera` replaces it.
 pub const CAMERA: &str = "v4l2src device=${DEVICE:-/dev/video0}";
 
+/// The window of webcam.gst; `animecam webcam` puts the sink that works on this desktop there.
+pub const WINDOW: &str = "autovideosink sync=false";
+
+/// Scales U-GAT-IT's picture (the input's shape) into a square of the clip's size, as the other
+/// chains output.
+const SQUARE: &str =
+    " ! videoscale add-borders=true ! video/x-raw,width=${SIZE:-512},height=${SIZE:-512},pixel-aspect-ratio=1/1";
+
 /// How the portrait (or the face) is animated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -40,7 +48,7 @@ impl Mode {
                  source=${PORTRAIT:?set PORTRAIT to an anime portrait} output-size=${SIZE:-0}"
             }
             Mode::Ugatit => {
-                "ugatit name=animate model-dir=${MODELS}/ugatit provider=${PROVIDER:-auto}"
+                "ugatit name=animate model-dir=${MODELS}/ugatit provider=${PROVIDER:-auto} variant=${VARIANT:-auto}"
             }
         }
     }
@@ -62,8 +70,26 @@ impl std::fmt::Display for MissingVariable {
     }
 }
 
+/// A value as one literal token of gst-launch syntax: every character the parser could read as
+/// syntax (spaces, `!`, `=`, quotes, `$`, commas, ...) is escaped with a backslash, which the
+/// parser removes again. File names the user typed therefore always reach the element as the
+/// property's value, never as pipeline elements. scripts/pipeline.sh applies the same rule.
+pub fn escape(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for character in value.chars() {
+        if !(character.is_ascii_alphanumeric() || matches!(character, '/' | '.' | '-' | '_'))
+            && character.is_ascii()
+        {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
 /// Drops comment lines, joins the rest and expands `${NAME}`, `${NAME:-default}` and
 /// `${NAME:?message}` (the shell's rules, so that scripts/pipeline.sh reads the same files).
+/// Values are [`escape`]d; defaults, written by us in the description, are taken as they are.
 pub fn expand(
     description: &str,
     variables: &HashMap<&str, String>,
@@ -86,7 +112,7 @@ pub fn expand(
             None => (inner, None),
         };
         let value = match (variables.get(name).filter(|v| !v.is_empty()), rule) {
-            (Some(value), _) => value.clone(),
+            (Some(value), _) => escape(value),
             (None, Some(rule)) if rule.starts_with('-') => rule[1..].to_owned(),
             (None, rule) => {
                 return Err(MissingVariable {
@@ -103,9 +129,14 @@ pub fn expand(
     Ok(text)
 }
 
-/// A description with its animation chain and camera replaced as asked.
-pub fn customise(description: &str, mode: Mode, camera: Option<&str>) -> String {
-    let mut text = description.replace(WARP_CHAIN, mode.chain());
+/// A description with its animation chain and camera replaced as asked; `square` makes every
+/// mode's picture a square of `${SIZE}` (a clip's right half).
+pub fn customise(description: &str, mode: Mode, camera: Option<&str>, square: bool) -> String {
+    let chain = match (mode, square) {
+        (Mode::Ugatit, true) => format!("{}{SQUARE}", mode.chain()),
+        _ => mode.chain().to_owned(),
+    };
+    let mut text = description.replace(WARP_CHAIN, &chain);
     if let Some(camera) = camera {
         text = text.replace(CAMERA, camera);
     }
@@ -124,7 +155,8 @@ mod tests {
         for description in [WEBCAM, VIRTUALCAM, STREAM] {
             assert!(description.contains(CAMERA));
         }
-        let fomm = customise(WEBCAM, Mode::Fomm, Some("videotestsrc is-live=true"));
+        assert!(WEBCAM.contains(WINDOW));
+        let fomm = customise(WEBCAM, Mode::Fomm, Some("videotestsrc is-live=true"), false);
         assert!(
             fomm.contains("fommkeypoints")
                 && fomm.contains("videotestsrc")
@@ -146,5 +178,20 @@ mod tests {
         assert_eq!(expand("${SIZE:-${OTHER:-1}}", &variables).unwrap(), "256");
         let missing = expand("x ${INPUT:?set INPUT to a video file}", &HashMap::new()).unwrap_err();
         assert_eq!(missing.to_string(), "INPUT: set INPUT to a video file");
+    }
+
+    #[test]
+    fn values_are_escaped_into_one_literal_token() {
+        let name = "a b!c=d\"e$f'g,h;(i)\\j.png";
+        let mut variables = HashMap::new();
+        variables.insert("PORTRAIT", name.to_owned());
+        variables.insert("HOME", "${PORTRAIT}".to_owned());
+        assert_eq!(escape("dir/file-1_2.png"), "dir/file-1_2.png");
+        assert_eq!(escape("Müller é.png"), "Müller\\ é.png");
+        let text = expand("x location=${PORTRAIT} y=${HOME}", &variables).unwrap();
+        assert_eq!(
+            text,
+            "x location=a\\ b\\!c\\=d\\\"e\\$f\\'g\\,h\\;\\(i\\)\\\\j.png y=\\$\\{PORTRAIT\\}"
+        );
     }
 }

@@ -34,7 +34,7 @@ def ugatit_command(args):
     return checks
 
 
-def export_random_set(out, fomm_config, ugatit_configs, name, description):
+def export_random_set(out, fomm_config, ugatit_configs, name, description, test_fixture=False):
     """FOMM and U-GAT-IT graphs with seeded random weights into one model folder."""
     out = Path(out)
     entries, checks = export.export_fomm(out, None, fomm_config, seed=1)
@@ -42,7 +42,7 @@ def export_random_set(out, fomm_config, ugatit_configs, name, description):
         more, found = export.export_ugatit(out, config, None, seed=2)
         entries.update(more)
         checks += found
-    export.write_manifest(out, name, entries, description)
+    export.write_manifest(out, name, entries, description, test_fixture=test_fixture)
     return checks
 
 
@@ -51,6 +51,7 @@ def tiny_command(args):
     return export_random_set(
         args.out, fomm.TINY, (ugatit.TINY_FULL, ugatit.TINY_LIGHT),
         "tiny", "tiny random-weight graphs for tests (python -m animecam_models tiny)",
+        test_fixture=True,
     )
 
 

@@ -7,6 +7,7 @@ seeded random inputs go through PyTorch and through ONNX Runtime, output by outp
 
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+# ONNX Runtime reads its telemetry opt-out once, when it initialises: set it before the import.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import onnxruntime
 import torch
 
@@ -215,7 +218,7 @@ def export_ugatit(out_dir, config, checkpoint=None, seed=0, log=print, tf_checkp
     return {graph: entry}, checks
 
 
-def write_manifest(out_dir, name, entries, description):
+def write_manifest(out_dir, name, entries, description, test_fixture=False):
     """Merges entries into out_dir/manifest.json (keeps graphs exported by an earlier command)."""
     path = Path(out_dir) / "manifest.json"
     models = {}
@@ -223,4 +226,5 @@ def write_manifest(out_dir, name, entries, description):
         models = json.loads(path.read_text()).get("models", {})
     models.update(entries)
     return manifest.write(out_dir, name, models, description=description,
-                          fetch_hint="export it with `make models` (see README, Models)")
+                          fetch_hint="export it with `make models` (see README, Models)",
+                          test_fixture=test_fixture)

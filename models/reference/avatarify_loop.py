@@ -15,6 +15,8 @@ import time
 import cv2
 import numpy as np
 import onnx
+# ONNX Runtime reads its telemetry opt-out once, when it initialises: set it before the import.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import onnxruntime as ort
 from onnx import helper, shape_inference, TensorProto
 from scipy.spatial import ConvexHull

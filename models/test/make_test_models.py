@@ -54,7 +54,7 @@ def main():
             HERE, "scale_bias_8x8.onnx", contract_inputs, contract_outputs, source
         ),
     }
-    manifest.write(HERE, "test", models, description="graphs for the inference tests")
+    manifest.write(HERE, "test", models, description="graphs for the inference tests", test_fixture=True)
 
 
 if __name__ == "__main__":

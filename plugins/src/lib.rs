@@ -17,6 +17,8 @@ mod ugatit;
 pub use facetrack::Detector as FaceTrackDetector;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    // Before any element loads ONNX Runtime, whoever loaded the plugin.
+    animecam::inference::disable_telemetry();
     meta::register();
     facetrack::register(plugin)?;
     fommkeypoints::register(plugin)?;

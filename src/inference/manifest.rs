@@ -34,6 +34,8 @@ pub enum ManifestError {
         id: String,
         available: String,
     },
+    #[error("model manifest {path} names the file '{file}', which is outside its folder: a manifest may only name files inside the folder it is in (no absolute paths, no '..')")]
+    OutsideFolder { path: PathBuf, file: String },
     #[error("model file {path} is missing{hint}")]
     MissingFile { path: PathBuf, hint: String },
     #[error("model file {path} has sha256 {found}, the manifest expects {expected}: the file is damaged or from another export{hint}")]
@@ -190,6 +192,9 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fetch_hint: String,
     pub models: BTreeMap<String, ModelSpec>,
+    /// Graphs made for the tests (random weights), not a model set a user converted or fetched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test_fixture: bool,
     /// The folder the manifest was read from; files are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -218,6 +223,17 @@ impl Manifest {
             return Err(ManifestError::Format {
                 path: file,
                 found: manifest.format,
+            });
+        }
+        let outside = manifest.models.values().find_map(|spec| {
+            std::iter::once(&spec.file)
+                .chain(spec.data_files.iter().map(|data| &data.file))
+                .find(|name| !inside_folder(name))
+        });
+        if let Some(name) = outside {
+            return Err(ManifestError::OutsideFolder {
+                path: file,
+                file: name.clone(),
             });
         }
         manifest.dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -277,6 +293,15 @@ impl Manifest {
             format!("; {}", self.fetch_hint)
         }
     }
+}
+
+/// Whether a file name of a manifest stays inside the manifest's folder: relative, and made of
+/// plain names only (a manifest copied from elsewhere must not make us open or hash other files).
+fn inside_folder(name: &str) -> bool {
+    !name.is_empty()
+        && Path::new(name)
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_)))
 }
 
 /// Lower-case hex sha256 of a file, streamed so large generators do not sit in memory twice.
@@ -367,6 +392,37 @@ mod tests {
         .unwrap();
         let error = Manifest::load(&dir).unwrap_err().to_string();
         assert!(error.contains("manifest.json has format 7"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_files_outside_the_manifests_folder() {
+        let dir = temp_dir("manifest-outside");
+        std::fs::write(dir.join("kp.onnx"), b"foo").unwrap();
+        for name in [
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "sub/../../x.onnx",
+            "",
+        ] {
+            std::fs::write(
+                dir.join(MANIFEST_FILE),
+                MANIFEST.replace("\"kp.onnx\"", &format!("{name:?}")),
+            )
+            .unwrap();
+            let error = Manifest::load(&dir).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("'{name}'")) && error.contains("outside its folder"),
+                "{name}: {error}"
+            );
+        }
+        // Sub-folders of the manifest's folder are fine.
+        std::fs::write(
+            dir.join(MANIFEST_FILE),
+            MANIFEST.replace("\"kp.onnx\"", "\"graphs/kp.onnx\""),
+        )
+        .unwrap();
+        assert!(Manifest::load(&dir).is_ok());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -26,4 +26,6 @@ pub fn default_models_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
 }
 
-pub use runtime::{runtime, Runtime, RuntimeError, ORT_LIBRARY_ENV};
+pub use runtime::{
+    disable_telemetry, runtime, Runtime, RuntimeError, ORT_LIBRARY_ENV, TELEMETRY_OPT_OUT_ENV,
+};

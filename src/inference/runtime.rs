@@ -55,6 +55,20 @@ impl Runtime {
 
 static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
 
+/// ONNX Runtime's opt-out of its telemetry (the Linux wheels upload usage events and keep a device
+/// id under ~/.cache/Microsoft since 1.29). ORT reads it once, when its environment initialises;
+/// `with_telemetry(false)` only mutes events after the uploader has started.
+pub const TELEMETRY_OPT_OUT_ENV: &str = "ORT_DISABLE_TELEMETRY";
+
+/// Switches ONNX Runtime's telemetry off for this process: nothing of ours leaves the machine.
+/// Call it early, while the process has one thread (the CLI's `main`, the plugin's init); loading
+/// the runtime calls it again in case a library user did not.
+pub fn disable_telemetry() {
+    if std::env::var(TELEMETRY_OPT_OUT_ENV).as_deref() != Ok("1") {
+        std::env::set_var(TELEMETRY_OPT_OUT_ENV, "1");
+    }
+}
+
 /// The process-wide ONNX Runtime, loaded on first use from the first place [`candidate_libraries`]
 /// names that exists. Later calls return the same runtime (or the same error).
 pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
@@ -62,6 +76,7 @@ pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
 }
 
 fn load() -> Result<Runtime, RuntimeError> {
+    disable_telemetry();
     let library = locate_library()?;
     let display = library.display().to_string();
     let builder = ort::init_from(&library).map_err(|e| RuntimeError::LoadFailed {

@@ -115,10 +115,12 @@ impl FaceTrack {
                 let mut detector = BlazeFace::load(&dir, &options).map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::OpenRead,
-                        [
-                            "Cannot load the BlazeFace detector from {}: {e}",
+                        (
+                            "Cannot load the BlazeFace face detector from {}: {e}. Run `make setup` in the \
+                             animecam checkout (it fetches the detector), set model-path to a folder holding \
+                             its manifest.json, or use detector=haar",
                             dir.display()
-                        ]
+                        )
                     )
                 })?;
                 detector.score_threshold = settings.score_threshold;
@@ -130,8 +132,14 @@ impl FaceTrack {
                     .model_path
                     .clone()
                     .unwrap_or_else(|| DEFAULT_HAAR_CASCADE.to_owned());
-                let mut detector = HaarCascade::load(path.as_ref())
-                    .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ["{e}"]))?;
+                let mut detector = HaarCascade::load(path.as_ref()).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::OpenRead,
+                        (
+                            "{e}. Set model-path to an OpenCV cascade XML file, or use detector=blazeface"
+                        )
+                    )
+                })?;
                 detector.min_face_size = settings.min_face_size as f32;
                 Ok(Box::new(detector))
             }

@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::square_crop;
-use animecam::stylize::{paste, FlickerFilter, Stylizer};
+use animecam::stylize::{converted_model, paste, FlickerFilter, Stylizer, FULL_MODEL, LIGHT_MODEL};
 use animecam::tensor::{crop_square, ImageView, ImageViewMut, RgbImage, SquareCrop};
 use gst::glib;
 use gst::prelude::*;
@@ -214,7 +214,7 @@ impl ObjectImpl for Ugatit {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("variant", Variant::default())
                     .nick("Variant")
-                    .blurb("Which exported generator to run: full or light (ugatit_full / ugatit_light in the manifest)")
+                    .blurb("Which exported generator to run: full or light (ugatit_full / ugatit_light in the manifest), or auto: full when the folder has it, else light")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("frame-output", FrameOutput::default())
@@ -318,8 +318,9 @@ impl BaseTransformImpl for Ugatit {
         let settings = self.settings.lock().unwrap().clone();
         let dir = settings.model.dir(DEFAULT_MODEL_SET);
         let model_id = match settings.variant {
-            Variant::Full => "ugatit_full",
-            Variant::Light => "ugatit_light",
+            Variant::Full => FULL_MODEL,
+            Variant::Light => LIGHT_MODEL,
+            Variant::Auto => converted_model(&dir),
         };
         let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options()).map_err(|e| {
             gst::error_msg!(

@@ -30,11 +30,13 @@ pub enum Region {
 #[repr(u32)]
 #[enum_type(name = "GstUgatitVariant")]
 pub enum Variant {
-    #[default]
     #[enum_value(name = "Full U-GAT-IT generator", nick = "full")]
     Full = 0,
     #[enum_value(name = "Light U-GAT-IT generator (smaller MLP)", nick = "light")]
     Light = 1,
+    #[default]
+    #[enum_value(name = "Whichever the model folder holds, full first", nick = "auto")]
+    Auto = 2,
 }
 
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
