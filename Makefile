@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache models-venv tiny-models random-models test-models
+.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench tiny-models random-models test-models
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -31,6 +31,17 @@ test: lint build
 ## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints
 models-venv: setup
 	.venv/bin/pip install -r models/requirements.txt
+
+## bench-venv: what the bench's Python reference loop needs (no PyTorch)
+bench-venv: setup
+	.venv/bin/pip install -q --disable-pip-version-check -r models/requirements-bench.txt
+
+## bench: per-stage cost and the Python reference ratio on full-size random-weight graphs (made
+## once by the exporters, which need PyTorch: make models-venv random-models), into out/bench.json
+bench: build bench-venv
+	@test -f .cache/models/random/manifest.json || $(MAKE) --no-print-directory models-venv random-models
+	@mkdir -p out
+	target/release/animecam bench --json out/bench.json
 
 ## tiny-models: regenerate models/tiny (committed) byte for byte
 tiny-models:

@@ -4,11 +4,41 @@
 # required variable stops with its message.
 #
 #   PORTRAIT=portrait.png scripts/pipeline.sh pipelines/webcam.gst
+#
+# Values (file names above all) are escaped with gst-launch's own rule, a backslash before every
+# character its parser could read as syntax, as the animecam CLI does: a file named
+# "a.png ! filesink location=x" is a file name, never pipeline elements.
 set -euo pipefail
 file="${1:?usage: scripts/pipeline.sh pipelines/NAME.gst}"
 description="$(grep -v '^\s*#' "$file" | tr '\n' ' ')"
-# The descriptions are ours and hold no quotes or command substitutions: expanding them is safe.
+
+# escape VALUE: the value as one literal token of gst-launch syntax.
+escape() {
+  local value="$1" escaped="" character i
+  local LC_ALL=C
+  for ((i = 0; i < ${#value}; i++)); do
+    character="${value:i:1}"
+    # Bytes >= 0x80 (parts of UTF-8 names) pass as they are, as in the CLI.
+    if [[ "$character" =~ [A-Za-z0-9/._-] || "$character" > $'\x7f' ]]; then
+      escaped+="$character"
+    else
+      escaped+="\\$character"
+    fi
+  done
+  printf '%s' "$escaped"
+}
+
+for name in $(grep -o '\${[A-Z_][A-Z_0-9]*' <<<"$description" | cut -c3- | sort -u); do
+  if [[ -n "${!name:-}" ]]; then
+    printf -v "$name" '%s' "$(escape "${!name}")"
+  fi
+done
+# The descriptions are ours and hold no quotes or command substitutions: expanding them is safe,
+# and the values' own characters are not evaluated again.
 expanded="$(eval "printf '%s' \"$description\"")"
-# Word splitting is wanted: gst-launch-1.0 takes the description as separate arguments.
+# gst-launch-1.0 joins its arguments with single spaces and parses the result: split on spaces
+# only (an escaped space, "\ ", is rejoined as it was) and never expand * or ? in file names.
+set -f
+IFS=' '
 # shellcheck disable=SC2086
 exec gst-launch-1.0 -e $expanded

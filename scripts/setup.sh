@@ -20,8 +20,14 @@ DEBIAN_PACKAGES=(
   pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav gstreamer1.0-opencv
+  # The window of `animecam webcam`: OpenGL and X11 sinks (without them autovideosink picks a
+  # DirectFB sink that crashes), and Mesa's drivers for GL without a GPU.
+  gstreamer1.0-gl gstreamer1.0-x libgl1-mesa-dri
   libopencv-dev opencv-data clang libclang-dev
   python3-venv npm
+  # For the tests only: a real X server for the window tests, a terminal to type keys into, and
+  # strace to watch that nothing connects anywhere.
+  xvfb tmux strace
 )
 
 system_packages() {

@@ -495,7 +495,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let python = if args.no_python {
         None
     } else {
-        python_reference(&models, args)
+        Some(python_reference(&models, args)?)
     };
     let report = Report {
         machine: machine(),
@@ -530,10 +530,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs models/reference/avatarify_loop.py with the project's .venv; its JSON, or None (said).
-fn python_reference(models: &Path, args: &BenchArgs) -> Option<serde_json::Value> {
+/// Runs models/reference/avatarify_loop.py with the project's .venv: its JSON, or why it could
+/// not run (the ratio to the Python reference is part of the report, so that is an error).
+fn python_reference(models: &Path, args: &BenchArgs) -> Result<serde_json::Value, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = root.join(".venv/bin/python");
+    let missing = |why: String| {
+        format!(
+            "the Python reference loop could not run: {why}\n  fix: `make bench` (installs models/requirements-bench.txt into .venv), or pass --no-python"
+        )
+    };
     let output = std::process::Command::new(&python)
         .arg(root.join("models/reference/avatarify_loop.py"))
         .args([
@@ -554,22 +560,13 @@ fn python_reference(models: &Path, args: &BenchArgs) -> Option<serde_json::Value
             "--photo",
             &root.join(".cache/media/astronaut.png").to_string_lossy(),
         ])
-        .output();
-    match output {
-        Ok(output) if output.status.success() => serde_json::from_slice(&output.stdout).ok(),
-        Ok(output) => {
-            eprintln!(
-                "  Python reference skipped: {}",
-                String::from_utf8_lossy(&output.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!("  Python reference skipped: {}: {e}", python.display());
-            None
-        }
+        .output()
+        .map_err(|e| missing(format!("{}: {e}", python.display())))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(missing(
+            stderr.lines().last().unwrap_or("no output").to_owned(),
+        ));
     }
+    serde_json::from_slice(&output.stdout).map_err(|e| missing(format!("its output: {e}")))
 }

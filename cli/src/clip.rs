@@ -90,6 +90,30 @@ pub fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
     Ok((!info.audio_streams().is_empty(), info.duration()))
 }
 
+/// Ends the clip where it is: end of stream straight into the compositor and the muxer's audio
+/// input, so that the encoder and the muxer finish the file at once. (An end of stream at the
+/// source would only come out after every frame already decoded and queued, which is most of a
+/// short clip.)
+fn end_early(pipeline: &gst::Pipeline) {
+    let mut pads = Vec::new();
+    if let Some(compose) = pipeline.by_name("compose") {
+        pads.extend(compose.sink_pads());
+    }
+    if let Some(mux) = pipeline.by_name("mux") {
+        pads.extend(
+            mux.sink_pads()
+                .into_iter()
+                .filter(|pad| pad.name().starts_with("audio")),
+        );
+    }
+    if pads.is_empty() {
+        pipeline.send_event(gst::event::Eos::new());
+    }
+    for pad in pads {
+        pad.send_event(gst::event::Eos::new());
+    }
+}
+
 /// How a clip run ended well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finished {
@@ -141,7 +165,7 @@ pub fn run(
                 "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
                 at.mseconds() as f64 / 1000.0
             ));
-            pipeline.send_event(gst::event::Eos::new());
+            end_early(pipeline);
             interrupted = Some((std::time::Instant::now(), at));
         }
         if let Some((since, _)) = interrupted {

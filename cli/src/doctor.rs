@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use animecam::inference::{default_models_dir, runtime, Manifest};
+use animecam::inference::{
+    default_models_dir, runtime, Manifest, Model, Provider, ProviderOptions,
+};
 
 struct Report {
     failures: usize,
@@ -34,7 +36,8 @@ const ELEMENTS: &[(&str, &str)] = &[
     ("videoconvert", "apt-get install gstreamer1.0-plugins-base"),
     ("compositor", "apt-get install gstreamer1.0-plugins-base"),
     ("decodebin", "apt-get install gstreamer1.0-plugins-base"),
-    ("autovideosink", "apt-get install gstreamer1.0-plugins-good"),
+    ("glimagesink", "apt-get install gstreamer1.0-gl"),
+    ("ximagesink", "apt-get install gstreamer1.0-x"),
     ("openh264enc", "apt-get install gstreamer1.0-plugins-bad"),
     ("mp4mux", "apt-get install gstreamer1.0-plugins-good"),
     ("avenc_aac", "apt-get install gstreamer1.0-libav"),
@@ -98,15 +101,25 @@ pub fn run() -> i32 {
         let dir = default_models_dir().join(set);
         match Manifest::load(&dir) {
             Ok(manifest) => {
+                // The same check the elements make when they start: checksums, a session, and
+                // the graph's inputs and outputs against the manifest's contract.
+                let options = ProviderOptions {
+                    provider: Provider::Cpu,
+                    ..ProviderOptions::default()
+                };
                 let broken: Vec<String> = manifest
                     .models
-                    .values()
-                    .filter_map(|spec| manifest.verify(spec).err().map(|e| e.to_string()))
+                    .keys()
+                    .filter_map(|id| Model::load(&manifest, id, &options).err())
+                    .map(|e| e.to_string())
                     .collect();
                 if broken.is_empty() {
                     report.ok(
                         set,
-                        format!("{} graph(s), checksums match", manifest.models.len()),
+                        format!(
+                            "{} graph(s), checksums and contracts match",
+                            manifest.models.len()
+                        ),
                     );
                 } else {
                     report.fail(set, broken.join("; "), fix);
@@ -114,6 +127,25 @@ pub fn run() -> i32 {
             }
             Err(_) if !needed => report.note(set, format!("not converted ({fix})")),
             Err(e) => report.fail(set, e, fix),
+        }
+    }
+
+    println!("Window (webcam mode)");
+    match crate::window::display() {
+        None => report.note(
+            "display",
+            "none (DISPLAY and WAYLAND_DISPLAY unset): webcam mode needs a desktop session; virtualcam, stream and clip do not",
+        ),
+        Some(display) => {
+            report.ok("display", &display);
+            match crate::window::choose() {
+                Ok(sink) => report.ok("window sink", sink),
+                Err(e) => report.fail(
+                    "window sink",
+                    e,
+                    &format!("sudo apt-get install {}", crate::window::PACKAGES),
+                ),
+            }
         }
     }
 

@@ -219,7 +219,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
         let error =
             std::iter::from_fn(|| messages.recv_deadline(deadline).ok()).find_map(|message| {
                 match message.view() {
-                    gst::MessageView::Error(error) => Some(describe_error(&error)),
+                    gst::MessageView::Error(error) => Some(describe_error(error)),
                     _ => None,
                 }
             });
@@ -245,7 +245,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                 let Ok(message) = message else { break Ok(()) };
                 match message.view() {
                     gst::MessageView::Eos(..) => break Ok(()),
-                    gst::MessageView::Error(error) => break Err(describe_error(&error)),
+                    gst::MessageView::Error(error) => break Err(describe_error(error)),
                     gst::MessageView::Warning(warning) if !options.quiet => {
                         eprint!("warning: {}\r\n", warning.error());
                     }

@@ -328,7 +328,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             preview,
             sink,
         } => {
-            // Checked before anything is built: without a display a window sink can only crash.
+            let mut variables = variables(&animation)?;
+            let mut description =
+                live_description(pipeline::WEBCAM, &animation, &live, &mut variables)?;
+            // Checked before the pipeline is built: without a display a window sink can only
+            // crash.
             let (sink, status) = match sink {
                 Some(sink) => (sink.clone(), format!("output: {sink}")),
                 None => {
@@ -336,9 +340,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     (format!("{window} sync=false"), format!("window: {window}"))
                 }
             };
-            let mut variables = variables(&animation)?;
-            let mut description =
-                live_description(pipeline::WEBCAM, &animation, &live, &mut variables)?;
             description = description.replace(pipeline::WINDOW, &sink);
             if preview {
                 // The camera beside the animation: tee before the animation, compose after it.

@@ -21,8 +21,14 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
         return 1;
     }
     let mut problems = 0;
+    let mut fixtures = Vec::new();
     for set in sets {
         let manifest = match Manifest::load(&set) {
+            // Graphs made for the tests are not the user's model sets.
+            Ok(manifest) if manifest.test_fixture => {
+                fixtures.push(manifest.name);
+                continue;
+            }
             Ok(manifest) => manifest,
             Err(e) => {
                 problems += 1;
@@ -53,6 +59,9 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
             println!("  {id:<16} {:<36} {state}", spec.file);
             println!("  {:<16} from {}", "", spec.provenance.source);
         }
+    }
+    if !fixtures.is_empty() {
+        println!("(not listed: the test fixtures {})", fixtures.join(", "));
     }
     i32::from(problems > 0)
 }

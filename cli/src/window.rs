@@ -30,6 +30,12 @@ pub fn choose() -> Result<&'static str, String> {
                 .into(),
         );
     };
+    if std::env::var_os("WAYLAND_DISPLAY").is_none() && std::env::var_os("GST_GL_WINDOW").is_none()
+    {
+        // On X11 alone, GStreamer's GL would first try Wayland and print an alarming
+        // "error: XDG_RUNTIME_DIR is invalid" on the way.
+        std::env::set_var("GST_GL_WINDOW", "x11");
+    }
     CANDIDATES
         .into_iter()
         .find(|factory| opens(factory))

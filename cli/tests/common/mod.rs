@@ -1,0 +1,171 @@
+//! What the CLI tests share: running the built `animecam` as a user runs it, temporary folders,
+//! model folders laid out as users have them, and reading written clips back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gst::prelude::*;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn media(name: &str) -> PathBuf {
+    let path = root().join(".cache/media").join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: run `make setup`",
+        path.display()
+    );
+    path
+}
+
+/// The built `animecam`, ready to run.
+pub fn command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_animecam"))
+}
+
+pub fn animecam(args: &[&str]) -> Output {
+    command().args(args).output().expect("animecam runs")
+}
+
+/// `animecam` run from `dir`, as a user in another working directory runs it.
+pub fn animecam_in(dir: &Path, args: &[&str]) -> Output {
+    command()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("animecam runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// A new empty folder for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("animecam-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A models folder laid out as `--models` expects it, over the committed tiny random-weight
+/// graphs: blazeface/, vox-256/ and ugatit/.
+pub fn tiny_models(dir: &Path) -> PathBuf {
+    let models = dir.join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    for (name, target) in [
+        ("blazeface", "models/blazeface"),
+        ("vox-256", "models/tiny"),
+        ("ugatit", "models/tiny"),
+    ] {
+        std::os::unix::fs::symlink(root().join(target), models.join(name)).unwrap();
+    }
+    models
+}
+
+/// A decoded video frame, packed RGB.
+pub struct Frame {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+impl Frame {
+    pub fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+/// A written clip read back by decoding it.
+pub struct Clip {
+    /// Video frames decoded.
+    pub frames: usize,
+    /// Width and height of the video.
+    pub size: (usize, usize),
+    pub audio: bool,
+    /// The frames asked for, by index.
+    pub kept: Vec<Frame>,
+}
+
+/// Decodes a file: counts its video frames and keeps the ones at the indices in `keep`.
+pub fn decode(path: &Path, keep: &[usize]) -> Clip {
+    gst::init().unwrap();
+    let pipeline = gst::parse::launch(
+        "filesrc name=file ! decodebin name=decode decode. ! videoconvert ! video/x-raw,format=RGB ! \
+         appsink name=sink sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    // Set as a property: file names with spaces or quotes need no escaping.
+    pipeline
+        .by_name("file")
+        .unwrap()
+        .set_property("location", path.to_str().unwrap());
+    let audio = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = audio.clone();
+    let bin = pipeline.downgrade();
+    pipeline
+        .by_name("decode")
+        .unwrap()
+        .connect_pad_added(move |_, pad| {
+            let is_audio = pad
+                .current_caps()
+                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/")))
+                .unwrap_or(false);
+            if let (true, Some(bin)) = (is_audio, bin.upgrade()) {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                // Audio is only noted: it goes to a fakesink so that it does not stall the video.
+                let sink = gst::ElementFactory::make("fakesink").build().unwrap();
+                bin.add(&sink).unwrap();
+                sink.sync_state_with_parent().unwrap();
+                pad.link(&sink.static_pad("sink").unwrap()).unwrap();
+            }
+        });
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut clip = Clip {
+        frames: 0,
+        size: (0, 0),
+        audio: false,
+        kept: Vec::new(),
+    };
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+        let (width, height): (i32, i32) = (caps.get("width").unwrap(), caps.get("height").unwrap());
+        clip.frames += 1;
+        clip.size = (width as usize, height as usize);
+        if !keep.contains(&(clip.frames - 1)) {
+            continue;
+        }
+        let map = sample.buffer().unwrap().map_readable().unwrap();
+        let stride = map.len() / height as usize;
+        let mut data = Vec::with_capacity(width as usize * height as usize * 3);
+        for row in map.chunks(stride) {
+            data.extend_from_slice(&row[..width as usize * 3]);
+        }
+        clip.kept.push(Frame {
+            width: width as usize,
+            height: height as usize,
+            data,
+        });
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    clip.audio = audio.load(std::sync::atomic::Ordering::SeqCst);
+    clip
+}
