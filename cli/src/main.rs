@@ -196,6 +196,9 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// Side of the avatar beside the camera with --preview when --size is not given.
+const PREVIEW_SIDE: u32 = 512;
+
 /// A user-facing failure: the message (empty when it was printed already) and the exit code.
 struct Failure {
     message: String,
@@ -323,11 +326,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
     init()?;
     match cli.command {
         Command::Webcam {
-            animation,
+            mut animation,
             live,
             preview,
             sink,
         } => {
+            // The preview needs the avatar's side to lay the camera beside it.
+            let side = animation.size.unwrap_or(PREVIEW_SIDE);
+            if preview {
+                animation.size = Some(side);
+            }
             let mut variables = variables(&animation)?;
             let mut description =
                 live_description(pipeline::WEBCAM, &animation, &live, &mut variables)?;
@@ -342,13 +350,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             description = description.replace(pipeline::WINDOW, &sink);
             if preview {
-                // The camera beside the animation: tee before the animation, compose after it.
+                // The camera (4:3 box, letterboxed) beside the animation: tee before the
+                // animation, compose after it. Every size is fixed so that the window opens at
+                // its final size.
+                let camera_width = (side * 4 / 3) & !1;
                 description = description
                     .replacen(" ! facetrack ! ", " ! facetrack ! tee name=camera ! ", 1)
                     .replacen(&format!(" ! videoconvert ! {sink}"), " ! compose.sink_1 ", 1)
                     + &format!(
-                        " camera. ! queue leaky=downstream max-size-buffers=1 ! videoscale ! video/x-raw,height=512 ! compose.sink_0 \
-                         compositor name=compose background=black sink_1::xpos=683 ! videoconvert ! {sink}"
+                        " camera. ! queue leaky=downstream max-size-buffers=1 ! videoscale add-borders=true ! \
+                         video/x-raw,width={camera_width},height={side},pixel-aspect-ratio=1/1 ! compose.sink_0 \
+                         compositor name=compose background=black sink_1::xpos={camera_width} ! \
+                         video/x-raw,width={},height={side} ! videoconvert ! {sink}",
+                        camera_width + side
                     );
             }
             let pipeline = launch(&description, &animation)?;

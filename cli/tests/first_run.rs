@@ -289,6 +289,30 @@ fn a_live_start_that_fails_exits_1_without_crashing() {
         );
     }
 
+    // --models reaches the face detector too: a folder without one is named, with the fix.
+    let empty = dir.join("no detector");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = animecam(&[
+        "webcam",
+        "--models",
+        empty.to_str().unwrap(),
+        "--portrait",
+        portrait.to_str().unwrap(),
+        "--camera",
+        TEST_CAMERA,
+        "--sink",
+        "fakesink",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let text = stderr(&run);
+    assert!(
+        text.contains(&format!(
+            "Cannot load the BlazeFace face detector from {}",
+            empty.join("blazeface").display()
+        )) && text.contains("make setup"),
+        "{text}"
+    );
+
     // A portrait that is no picture: the file is named, exit 1.
     let fake = dir.join("portrait.png");
     std::fs::write(&fake, "hello").unwrap();

@@ -169,3 +169,41 @@ pub fn decode(path: &Path, keep: &[usize]) -> Clip {
     clip.audio = audio.load(std::sync::atomic::Ordering::SeqCst);
     clip
 }
+
+/// Writes a frame as a PNG, for a person to look at when a picture test fails.
+pub fn save_png(frame: &Frame, path: &Path) {
+    gst::init().unwrap();
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=0/1 ! videoconvert ! pngenc ! filesink name=file",
+        frame.width, frame.height
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline
+        .by_name("file")
+        .unwrap()
+        .set_property("location", path.to_str().unwrap());
+    let source = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    // GStreamer's RGB rows start on 4-byte boundaries.
+    let stride = (frame.width * 3).div_ceil(4) * 4;
+    let mut data = vec![0u8; stride * frame.height];
+    for (row, pixels) in data
+        .chunks_mut(stride)
+        .zip(frame.data.chunks(frame.width * 3))
+    {
+        row[..pixels.len()].copy_from_slice(pixels);
+    }
+    source.push_buffer(gst::Buffer::from_slice(data)).unwrap();
+    source.end_of_stream().unwrap();
+    pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos]);
+    pipeline.set_state(gst::State::Null).unwrap();
+}

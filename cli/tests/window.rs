@@ -1,0 +1,375 @@
+//! `animecam webcam` opens a real window on a real X server (Xvfb): the screen is grabbed with
+//! GStreamer's ximagesrc and compared with the portraits at rest, and the keys are typed into a
+//! real terminal (tmux) as a person types them.
+//!
+//! Stand-in: the webcam, which cannot exist on a build machine, is a recorded clip of a real face
+//! (the carphone clip, three times over) played at its own pace through `--camera`.
+//! Without Xvfb or tmux (`make setup` installs both) the tests say so and pass without checking.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use gst::prelude::*;
+
+fn installed(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// An X server of our own, stopped when dropped.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Option<Xvfb> {
+        if !installed("Xvfb") {
+            eprintln!("Xvfb not installed (make setup installs it): window test skipped");
+            return None;
+        }
+        // Tests of one binary run in parallel: each takes its own display number.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let number = std::iter::repeat_with(|| {
+            100 + (std::process::id() % 100) * 3
+                + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        })
+        .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .unwrap();
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = format!("/tmp/.X11-unix/X{number}");
+        let started = Instant::now();
+        while !Path::new(&socket).exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "Xvfb did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Xvfb { child, display })
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a one-frame pipeline and returns its frame as packed RGB.
+fn one_frame(description: &str) -> Frame {
+    gst::init().unwrap();
+    gstanimecam::plugin_register_static().unwrap();
+    let pipeline = gst::parse::launch(&format!(
+        "{description} ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink
+        .try_pull_sample(gst::ClockTime::from_seconds(20))
+        .expect("a frame");
+    pipeline.set_state(gst::State::Null).unwrap();
+    let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+    let (width, height): (i32, i32) = (caps.get("width").unwrap(), caps.get("height").unwrap());
+    let map = sample.buffer().unwrap().map_readable().unwrap();
+    let stride = map.len() / height as usize;
+    let data = map
+        .chunks(stride)
+        .flat_map(|row| row[..width as usize * 3].to_vec())
+        .collect();
+    Frame {
+        width: width as usize,
+        height: height as usize,
+        data,
+    }
+}
+
+/// The top-left `width` x `height` pixels of the screen, where a window without a window manager
+/// opens.
+fn grab(display: &str, width: usize, height: usize) -> Frame {
+    one_frame(&format!(
+        "ximagesrc display-name={display} startx=0 starty=0 endx={} endy={} use-damage=false num-buffers=1",
+        width - 1,
+        height - 1
+    ))
+}
+
+/// The portrait at rest, as fommanimate shows it before the face moves: a camera without a face.
+fn at_rest(portrait: &Path, size: usize) -> Frame {
+    one_frame(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! videoconvert ! facetrack ! \
+         fommanimate engine=warp source=\"{}\" output-size={size}",
+        portrait.display()
+    ))
+}
+
+/// How different two pictures look, whatever moved where: the L1 distance of their colour
+/// histograms (4 levels per channel), from 0 (the same colours) to 1 (no colour in common). A
+/// moving avatar keeps its portrait's colours; another portrait has others. `a` is read from
+/// column `x0` on, over `b`'s size.
+fn difference(a: &Frame, b: &Frame, (x0, width): (usize, usize)) -> f64 {
+    let histogram = |frame: &Frame, x0: usize| {
+        let mut bins = [0f64; 64];
+        for y in 0..b.height {
+            for x in 0..width {
+                let [r, g, b] = frame.rgb(x0 + x, y).map(|c| (c / 64) as usize);
+                bins[r * 16 + g * 4 + b] += 1.0;
+            }
+        }
+        bins.map(|count| count / (width * b.height) as f64)
+    };
+    let (p, q) = (histogram(a, x0), histogram(b, 0));
+    p.iter().zip(q).map(|(u, v)| (u - v).abs()).sum::<f64>() / 2.0
+}
+
+/// A face clip long enough for a session: the carphone clip three times over (no re-encoding).
+fn long_face_clip(dir: &Path) -> PathBuf {
+    gst::init().unwrap();
+    let output = dir.join("face.mp4");
+    let clip = media("carphone_pristine.mp4");
+    let part = format!(
+        "filesrc location={} ! qtdemux ! h264parse ! c. ",
+        clip.display()
+    );
+    let pipeline = gst::parse::launch(&format!(
+        "concat name=c ! h264parse ! mp4mux ! filesink location={} {}",
+        output.display(),
+        part.repeat(3)
+    ))
+    .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let message = pipeline.bus().unwrap().timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(matches!(
+        message.as_ref().map(|m| m.view()),
+        Some(gst::MessageView::Eos(..))
+    ));
+    output
+}
+
+fn camera(clip: &Path) -> String {
+    format!(
+        "filesrc location={} ! decodebin ! videoconvert ! clocksync",
+        clip.display()
+    )
+}
+
+/// A tmux server of our own with one terminal running a command; killed when dropped.
+struct Terminal {
+    socket: String,
+}
+
+impl Terminal {
+    fn start(command: &str, display: &str) -> Terminal {
+        let socket = format!("animecam-test-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40"])
+            .args(["-e", &format!("DISPLAY={display}"), command])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Terminal { socket }
+    }
+
+    fn screen(&self) -> String {
+        let output = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).to_string()
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits until the screen shows `text`.
+    fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "'{text}' did not appear:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
+    let folder = dir.join("my portraits");
+    std::fs::create_dir_all(&folder).unwrap();
+    let first = folder.join("1 sylvie.png");
+    let second = folder.join("2 astronaut.png");
+    std::fs::copy(media("sylvie_green_normal.png"), &first).unwrap();
+    std::fs::copy(media("astronaut.png"), &second).unwrap();
+    (first, second)
+}
+
+#[test]
+fn the_window_shows_the_avatar_and_the_keys_work() {
+    let Some(x) = Xvfb::start() else { return };
+    if !installed("tmux") {
+        eprintln!("tmux not installed (make setup installs it): window test skipped");
+        return;
+    }
+    let dir = temp_dir("window");
+    let (first, second) = portraits(&dir);
+    let clip = long_face_clip(&dir);
+    const SIZE: usize = 256;
+    let script = dir.join("run.sh");
+    let exit_file = dir.join("exit code");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' webcam --portrait '{}' --size {SIZE} --camera '{}'; echo $? > '{}'; sleep 60\n",
+            env!("CARGO_BIN_EXE_animecam"),
+            first.display(),
+            camera(&clip),
+            exit_file.display()
+        ),
+    )
+    .unwrap();
+    let terminal = Terminal::start(&format!("bash '{}'", script.display()), &x.display);
+    let screen = terminal.wait_for("fps, latency", Duration::from_secs(30));
+    assert!(screen.contains("window: glimagesink"), "{screen}");
+    assert!(!screen.contains("error"), "{screen}");
+
+    let (rest_first, rest_second) = (at_rest(&first, SIZE), at_rest(&second, SIZE));
+    save_png(&rest_first, &dir.join("at rest 1.png"));
+    let mut grabs = Vec::new();
+    for _ in 0..6 {
+        grabs.push(grab(&x.display, SIZE, SIZE));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (index, window) in grabs.iter().enumerate() {
+        save_png(window, &dir.join(format!("grab {index}.png")));
+        let (to_first, to_second) = (
+            difference(window, &rest_first, (0, SIZE)),
+            difference(window, &rest_second, (0, SIZE)),
+        );
+        eprintln!("grab {index}: colour difference to the portrait {to_first:.2}, to the other {to_second:.2}");
+        assert!(
+            to_first < 0.3 && to_first < 0.5 * to_second,
+            "grab {index}: the window is not the first portrait (difference {to_first:.2}, to the other {to_second:.2})"
+        );
+    }
+    // The talking face moves the avatar: the window changes from grab to grab.
+    let moved = grabs
+        .windows(2)
+        .map(|pair| {
+            let pixels = pair[0].data.iter().zip(&pair[1].data);
+            pixels.map(|(u, v)| u.abs_diff(*v) as f64).sum::<f64>() / pair[0].data.len() as f64
+        })
+        .fold(0.0, f64::max);
+    eprintln!("largest mean pixel change between grabs 0.3 s apart: {moved:.1}");
+    assert!(moved > 3.0, "the avatar stands still: {moved:.1}");
+
+    terminal.keys("n");
+    terminal.wait_for("portrait: ", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1500));
+    let window = grab(&x.display, SIZE, SIZE);
+    let (to_first, to_second) = (
+        difference(&window, &rest_first, (0, SIZE)),
+        difference(&window, &rest_second, (0, SIZE)),
+    );
+    assert!(
+        to_second < 0.3 && to_second < 0.5 * to_first,
+        "after n the window is not the next portrait (difference {to_second:.2}, to the first {to_first:.2})"
+    );
+
+    terminal.keys("r");
+    terminal.wait_for("recalibrating", Duration::from_secs(5));
+
+    terminal.keys("q");
+    let started = Instant::now();
+    while !exit_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "q did not quit:\n{}",
+            terminal.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let code = std::fs::read_to_string(&exit_file).unwrap();
+    assert_eq!(code.trim(), "0", "{}", terminal.screen());
+}
+
+#[test]
+fn preview_shows_the_camera_beside_the_avatar() {
+    let Some(x) = Xvfb::start() else { return };
+    let dir = temp_dir("preview");
+    let (first, second) = portraits(&dir);
+    let clip = long_face_clip(&dir);
+    let mut child = command()
+        .env("DISPLAY", &x.display)
+        .args(["webcam", "--preview", "--portrait"])
+        .arg(&first)
+        .args(["--camera", &camera(&clip), "--seconds", "8"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    // The camera (176x144, scaled to 512 high) on the left, the 512 avatar from x=682.
+    let screen = grab(&x.display, 682 + 512, 512);
+    save_png(&screen, &dir.join("preview.png"));
+    let output = child.wait().unwrap();
+    assert!(output.success());
+    let screen_ref = &screen;
+    let camera_side: Vec<u8> = (0..512)
+        .flat_map(|y| (0..600).flat_map(move |x| screen_ref.rgb(x, y)))
+        .collect();
+    let brightness = camera_side.iter().map(|&v| v as f64).sum::<f64>() / camera_side.len() as f64;
+    assert!(
+        brightness > 40.0,
+        "the camera side is dark: {brightness:.1}"
+    );
+    let (to_first, to_second) = (
+        difference(&screen, &at_rest(&first, 512), (682, 512)),
+        difference(&screen, &at_rest(&second, 512), (682, 512)),
+    );
+    assert!(
+        to_first < 0.3 && to_first < 0.5 * to_second,
+        "the avatar side is not the portrait (difference {to_first:.2}, to another {to_second:.2})"
+    );
+}
