@@ -6,6 +6,7 @@
 //! - [`tensor`]: frames as plain image views, square crops with padding, conversion to and from
 //!   NCHW/NHWC tensors.
 
+pub mod activity;
 pub mod face;
 pub mod fomm;
 pub mod inference;

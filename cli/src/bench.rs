@@ -15,6 +15,8 @@ use animecam::warp::{warp_targets, LandmarkWarp};
 use gst::prelude::*;
 use serde::Serialize;
 
+use crate::pipeline::Mode;
+
 #[derive(clap::Args, Clone)]
 pub struct BenchArgs {
     /// Folder of the full-size random-weight graphs (`make random-models`).
@@ -32,10 +34,17 @@ pub struct BenchArgs {
     /// Skip the Python reference loop.
     #[arg(long)]
     no_python: bool,
-    /// Instead of the stage table: run the live webcam pipeline in FOMM mode on a 30 fps test
-    /// source for this many seconds and report its latency against the inference time.
+    /// Instead of the stage table: run the live webcam pipeline for this many seconds on a live
+    /// 30 fps 640x480 camera showing a real talking face, and report the pictures the network
+    /// made, the frames repeated and dropped, and the latency against the network's time.
     #[arg(long, value_parser = crate::positive_seconds)]
     live: Option<f64>,
+    /// With --live: the animation to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Fomm)]
+    mode: Mode,
+    /// With --live: a camera without a face (the run then fails, saying why).
+    #[arg(long)]
+    faceless: bool,
     /// With --live: no queue between tracking and animation, so every stage runs in the camera's
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
@@ -169,17 +178,74 @@ fn media(name: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{} missing: run `make setup`", path.display()))
 }
 
-/// Live latency: a 30 fps live source, FOMM slower than real time, the webcam description's
-/// leaky queues. Glass-to-glass latency is capture timestamp to sink.
-fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Result<(), String> {
-    // FOMM needs the model folder layout models/<set>: point at the random set's parent with
-    // a vox-256 link made on the fly in a temporary folder.
+/// The talking-face clip played `copies` times in a row (no re-encoding): a face for a live run.
+fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), String> {
+    let part = format!(
+        "filesrc location={} ! qtdemux ! h264parse ! c. ",
+        crate::pipeline::escape(&clip.to_string_lossy())
+    );
+    let pipeline = gst::parse::launch(&format!(
+        "concat name=c ! h264parse ! mp4mux ! filesink location={} {}",
+        crate::pipeline::escape(&output.to_string_lossy()),
+        part.repeat(copies)
+    ))
+    .map_err(|e| e.to_string())?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| e.to_string())?;
+    let message = pipeline
+        .bus()
+        .expect("pipelines have a bus")
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        );
+    pipeline.set_state(gst::State::Null).ok();
+    match message.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(..)) => Ok(()),
+        _ => Err(format!(
+            "could not loop {} into {}",
+            clip.display(),
+            output.display()
+        )),
+    }
+}
+
+/// The live run: the webcam description with a live 30 fps camera (a real talking face, or a
+/// faceless test pattern), the leaky queue before the networks as users run it (or none with
+/// `serial`). Glass-to-glass latency is capture timestamp to sink.
+fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), String> {
+    let (threads, serial, mode) = (args.threads, args.serial, args.mode);
+    // The model folder layout models/<set>: links to the random set in a temporary folder.
     let folder = std::env::temp_dir().join(format!("animecam-bench-{}", std::process::id()));
     std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
-    let link = folder.join("vox-256");
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(models.canonicalize().map_err(|e| e.to_string())?, &link)
-        .map_err(|e| e.to_string())?;
+    let models = models.canonicalize().map_err(|e| e.to_string())?;
+    for (set, target) in [
+        ("vox-256", models.clone()),
+        ("ugatit", models.clone()),
+        ("blazeface", default_models_dir().join("blazeface")),
+    ] {
+        let link = folder.join(set);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(target, &link).map_err(|e| e.to_string())?;
+    }
+    let camera = if args.faceless {
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1"
+            .to_owned()
+    } else {
+        let clip = folder.join("face.mp4");
+        // The carphone clip is 4 s long.
+        looped_clip(
+            &media("carphone_pristine.mp4")?,
+            (seconds / 4.0).ceil() as usize + 2,
+            &clip,
+        )?;
+        format!(
+            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate ! \
+             video/x-raw,width=640,height=480,pixel-aspect-ratio=1/1,framerate=30/1 ! clocksync",
+            crate::pipeline::escape(&clip.to_string_lossy())
+        )
+    };
     let mut variables = std::collections::HashMap::new();
     variables.insert(
         "PORTRAIT",
@@ -189,15 +255,20 @@ fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Re
     );
     variables.insert("MODELS", folder.to_string_lossy().to_string());
     variables.insert("PROVIDER", "cpu".to_string());
-    let text = crate::pipeline::customise(
-        crate::pipeline::WEBCAM,
-        crate::pipeline::Mode::Fomm,
-        Some("videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1"),
-        false,
-    )
-    .replace("autovideosink sync=false", "fakesink sync=false")
-    .replace("fommkeypoints model-dir", &format!("fommkeypoints threads={threads} model-dir"))
-    .replace("fommanimate name=animate model-dir", &format!("fommanimate name=animate threads={threads} model-dir"));
+    let text = crate::pipeline::customise(crate::pipeline::WEBCAM, mode, Some(&camera), false)
+        .replace(crate::pipeline::WINDOW, "fakesink sync=false")
+        .replace(
+            "fommkeypoints model-dir",
+            &format!("fommkeypoints threads={threads} model-dir"),
+        )
+        .replace(
+            "fommanimate name=animate model-dir",
+            &format!("fommanimate name=animate threads={threads} model-dir"),
+        )
+        .replace(
+            "ugatit name=animate",
+            &format!("ugatit name=animate threads={threads}"),
+        );
     let text = if serial {
         text.replace("queue leaky=downstream max-size-buffers=1 !", "")
     } else {
@@ -209,7 +280,17 @@ fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Re
         .downcast::<gst::Pipeline>()
         .map_err(|_| "not a pipeline".to_string())?;
     eprintln!(
-        "live latency: 30 fps test camera, FOMM (full-size random weights), {seconds} s, {}",
+        "live: 30 fps 640x480 camera ({}), {}, {seconds} s, {}",
+        if args.faceless {
+            "no face"
+        } else {
+            "a real talking face"
+        },
+        match mode {
+            Mode::Warp => "landmark warp",
+            Mode::Fomm => "FOMM (full-size random weights)",
+            Mode::Ugatit => "U-GAT-IT (full-size random weights)",
+        },
         if serial {
             "stages in one thread"
         } else {
@@ -222,27 +303,123 @@ fn live_latency(models: &Path, seconds: f64, threads: usize, serial: bool) -> Re
         quiet: true,
         status: String::new(),
     };
-    let stats = crate::live::run_live(&pipeline, &options)?;
+    let stats = crate::live::run_live(&pipeline, &options);
     let _ = std::fs::remove_dir_all(&folder);
-    let inference_ms = 1000.0 * seconds / stats.frames.max(1) as f64;
-    let result = serde_json::json!({
-        "serial": serial,
-        "seconds": seconds,
-        "frames_shown": stats.frames,
-        "frame_interval_ms": inference_ms,
-        "mean_latency_ms": stats.mean_latency_ms,
-        "max_latency_ms": stats.max_latency_ms,
-        "max_latency_over_frame_interval": stats.max_latency_ms / inference_ms,
-    });
+    let stats = stats?;
+    let (engine, activity) = stats
+        .activity
+        .clone()
+        .ok_or("the animation element published no stats")?;
+    let camera_frames = stats.camera_frames.unwrap_or(activity.frames);
+    let report = LiveReport::new(seconds, &stats, &activity, camera_frames);
+    let pace = match activity.time_per_picture() {
+        Some(time) => format!(
+            "{:.0} ms each, so at most {:.2} per second",
+            time.as_secs_f64() * 1000.0,
+            1.0 / time.as_secs_f64()
+        ),
+        None => "none made".to_owned(),
+    };
     eprintln!(
-        "  {} frames shown in {seconds} s (one per {inference_ms:.0} ms); latency mean {:.0} ms, max {:.0} ms = {:.2}x the time per frame",
-        stats.frames, stats.mean_latency_ms, stats.max_latency_ms, stats.max_latency_ms / inference_ms
+        "  camera {camera_frames} frames; {engine} made {} pictures ({:.2} per second; {pace}), \
+         repeated {} without a face, {} dropped by the leaky queue",
+        activity.generated,
+        report.generated_per_second,
+        activity.repeated_without_face,
+        report.dropped_by_queue
+    );
+    eprintln!(
+        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms = {:.2}x the time per picture",
+        stats.frames,
+        stats.mean_latency_ms,
+        stats.max_latency_ms,
+        report.max_latency_over_time_per_picture
     );
     println!(
         "{}",
-        serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
     );
-    Ok(())
+    report.check(&engine, &activity)
+}
+
+/// What a live run measured.
+#[derive(Serialize)]
+struct LiveReport {
+    seconds: f64,
+    camera_frames: u64,
+    frames_into_animation: u64,
+    dropped_by_queue: u64,
+    generated: u64,
+    repeated_without_face: u64,
+    generated_per_second: f64,
+    time_per_picture_ms: f64,
+    /// The pictures the network could make in the run, at its own time per picture, with no more
+    /// than the camera gave.
+    expected_pictures: f64,
+    frames_shown: u64,
+    mean_latency_ms: f64,
+    max_latency_ms: f64,
+    max_latency_over_time_per_picture: f64,
+}
+
+impl LiveReport {
+    fn new(
+        seconds: f64,
+        stats: &crate::live::LiveStats,
+        activity: &animecam::activity::ActivitySnapshot,
+        camera_frames: u64,
+    ) -> LiveReport {
+        let time_per_picture_ms = activity
+            .time_per_picture()
+            .map_or(0.0, |t| t.as_secs_f64() * 1000.0);
+        let expected_pictures = if time_per_picture_ms > 0.0 {
+            (seconds * 1000.0 / time_per_picture_ms).min(camera_frames as f64)
+        } else {
+            camera_frames as f64
+        };
+        LiveReport {
+            seconds,
+            camera_frames,
+            frames_into_animation: activity.frames,
+            dropped_by_queue: camera_frames.saturating_sub(activity.frames),
+            generated: activity.generated,
+            repeated_without_face: activity.repeated_without_face,
+            generated_per_second: activity.generated as f64 / seconds,
+            time_per_picture_ms,
+            expected_pictures,
+            frames_shown: stats.frames,
+            mean_latency_ms: stats.mean_latency_ms,
+            max_latency_ms: stats.max_latency_ms,
+            max_latency_over_time_per_picture: stats.max_latency_ms / time_per_picture_ms.max(1e-3),
+        }
+    }
+
+    /// The run measured the network only if the network really ran: at least 90% of the pictures
+    /// it could make in the time.
+    fn check(
+        &self,
+        engine: &str,
+        activity: &animecam::activity::ActivitySnapshot,
+    ) -> Result<(), String> {
+        if (self.generated as f64) >= 0.9 * self.expected_pictures {
+            return Ok(());
+        }
+        let why = if activity.repeated_without_face * 2 > activity.frames {
+            format!(
+                "no face in {} of the {} frames it was given: the camera shows no face, so this run measured a pass-through",
+                activity.repeated_without_face, activity.frames
+            )
+        } else {
+            format!(
+                "it was given {} of the camera's {} frames and sat idle the rest of the time",
+                activity.frames, self.camera_frames
+            )
+        };
+        Err(format!(
+            "{engine} made {} pictures where about {:.0} were expected: {why}",
+            self.generated, self.expected_pictures
+        ))
+    }
 }
 
 /// One FOMM frame as fommkeypoints and fommanimate make it: keypoints, relative motion, generator.
@@ -277,7 +454,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ));
     }
     if let Some(seconds) = args.live {
-        return live_latency(&models, seconds, args.threads, args.serial);
+        return live_latency(&models, seconds, args);
     }
     let options = ProviderOptions {
         provider: Provider::Cpu,

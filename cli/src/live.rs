@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use animecam::activity::{ActivitySnapshot, AvatarState};
 use crossbeam_channel::{select, tick, unbounded, Receiver};
 use gst::prelude::*;
 
@@ -80,11 +81,72 @@ struct Counters {
 }
 
 /// What a live run saw at its sink.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LiveStats {
     pub frames: u64,
     pub mean_latency_ms: f64,
     pub max_latency_ms: f64,
+    /// What the animation did over the whole run, and its engine's name.
+    pub activity: Option<(String, ActivitySnapshot)>,
+    /// Frames the face tracker saw: the camera's frames.
+    pub camera_frames: Option<u64>,
+}
+
+/// The counters the elements publish in their `stats` property.
+struct Watched {
+    animate: Option<gst::Element>,
+    tracker: Option<gst::Element>,
+}
+
+impl Watched {
+    fn find(pipeline: &gst::Pipeline) -> Watched {
+        let has_stats = |element: &gst::Element| element.has_property("stats");
+        Watched {
+            animate: pipeline.by_name("animate").filter(has_stats),
+            tracker: pipeline
+                .iterate_recurse()
+                .into_iter()
+                .flatten()
+                .find(|e| e.factory().is_some_and(|f| f.name() == "facetrack")),
+        }
+    }
+
+    fn activity(&self) -> Option<(String, ActivitySnapshot)> {
+        let stats = self.animate.as_ref()?.property::<gst::Structure>("stats");
+        gstanimecam::stats::activity_from_structure(&stats).ok()
+    }
+
+    fn camera_frames(&self) -> Option<u64> {
+        let stats = self.tracker.as_ref()?.property::<gst::Structure>("stats");
+        gstanimecam::stats::faces_from_structure(&stats)
+            .ok()
+            .map(|(frames, _)| frames)
+    }
+}
+
+/// What the avatar did in the last second, for the status line: its state, and the network's own
+/// rate when it is slower than the camera (then the picture cannot keep up, and the user should
+/// know it is the network and not the camera).
+pub fn avatar_summary(
+    engine: &str,
+    last_second: &ActivitySnapshot,
+    camera_frames: Option<u64>,
+) -> String {
+    let state = last_second.state();
+    match camera_frames {
+        Some(camera)
+            if state == AvatarState::Animating
+                && (last_second.generated as f64) < 0.9 * camera as f64 =>
+        {
+            // The network's rate from its own time per picture: frames the leaky queue dropped
+            // while it worked do not make it look slower than it is.
+            let rate = last_second
+                .time_per_picture()
+                .map_or(0.0, |t| 1.0 / t.as_secs_f64().max(1e-6));
+            format!("{state} ({engine} {rate:.1} fps, camera {camera} fps)")
+        }
+        _ => state.to_string(),
+    }
 }
 
 /// Counts frames reaching `sink` and how late they are against the pipeline clock.
@@ -236,6 +298,9 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
     let (mut last_frames, mut last_latency) = (0u64, 0u64);
+    let watched = Watched::find(pipeline);
+    let mut last_activity = watched.activity();
+    let mut last_camera = watched.camera_frames();
     let outcome = loop {
         if options.duration.is_some_and(|d| started.elapsed() >= d) {
             break Ok(());
@@ -281,17 +346,29 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                 let frames = counters.frames.load(Ordering::Relaxed);
                 let latency = counters.latency_us.load(Ordering::Relaxed);
                 let new = frames - last_frames;
+                let activity = watched.activity();
+                let camera = watched.camera_frames();
                 if !options.quiet {
                     let mean = if new > 0 { (latency - last_latency) as f64 / new as f64 / 1000.0 } else { 0.0 };
-                    eprint!("{new:3} fps, latency {mean:6.1} ms\r\n");
+                    let summary = match (&activity, &last_activity) {
+                        (Some((engine, now)), Some((_, before))) => format!(
+                            ", {}",
+                            avatar_summary(engine, &now.since(before), camera.zip(last_camera).map(|(n, b)| n - b))
+                        ),
+                        _ => String::new(),
+                    };
+                    eprint!("{new:3} fps, latency {mean:6.1} ms{summary}\r\n");
                 }
                 (last_frames, last_latency) = (frames, latency);
+                (last_activity, last_camera) = (activity, camera);
             }
         }
     };
     drop(keys);
     let frames = counters.frames.load(Ordering::Relaxed);
     outcome.map(|()| LiveStats {
+        activity: watched.activity(),
+        camera_frames: watched.camera_frames(),
         frames,
         mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
             / frames.max(1) as f64
@@ -310,4 +387,44 @@ fn describe_error(error: &gst::message::Error) -> String {
             .map(|s| s.path_string().to_string())
             .unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn second(frames: u64, generated: u64, without_face: u64, each_ms: u64) -> ActivitySnapshot {
+        ActivitySnapshot {
+            frames,
+            generated,
+            repeated_without_face: without_face,
+            calibrations: 0,
+            generate_time: Duration::from_millis(each_ms * generated),
+            loading: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_a_network_slower_than_the_camera() {
+        // FOMM at ~0.6 s a picture: two frames reach it while the camera gives 30.
+        assert_eq!(
+            avatar_summary("FOMM", &second(2, 2, 0, 600), Some(30)),
+            "animating (FOMM 1.7 fps, camera 30 fps)"
+        );
+        // The warp keeps up: no rates.
+        assert_eq!(
+            avatar_summary("warp", &second(30, 30, 0, 4), Some(30)),
+            "animating"
+        );
+        assert_eq!(
+            avatar_summary("warp", &second(30, 0, 30, 0), Some(30)),
+            "no face: looking at the camera helps"
+        );
+        let mut loading = second(0, 0, 0, 0);
+        loading.loading = true;
+        assert_eq!(
+            avatar_summary("FOMM", &loading, Some(30)),
+            "loading portrait"
+        );
+    }
 }

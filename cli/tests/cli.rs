@@ -96,9 +96,17 @@ fn clip_mode_keeps_the_clips_audio() {
     assert!(clip.audio, "the output has the clip's audio track");
 }
 
+/// Status lines of a live run (" 30 fps, latency 4.0 ms, animating").
+fn status_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.contains("fps, latency"))
+        .collect()
+}
+
 #[test]
-fn webcam_mode_runs_live_with_a_test_source() {
-    // No webcam on a build machine: videotestsrc stands in for v4l2src, fakesink for the window.
+fn webcam_status_says_why_the_avatar_stands_still() {
+    // No webcam on a build machine: videotestsrc (no face) stands in for v4l2src, fakesink for
+    // the window.
     let run = animecam(&[
         "webcam",
         "--portrait",
@@ -112,7 +120,44 @@ fn webcam_mode_runs_live_with_a_test_source() {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let text = stderr(&run);
-    assert!(text.contains("fps, latency"), "{text}");
+    let lines = status_lines(&text);
+    assert!(lines.len() >= 2, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with("no face: looking at the camera helps")),
+        "{text}"
+    );
+}
+
+#[test]
+fn webcam_status_says_animating_when_a_face_drives_it() {
+    // A recorded talking face played at its own pace stands in for the webcam.
+    let camera = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! clocksync",
+        media("carphone_pristine.mp4").display()
+    );
+    let run = animecam(&[
+        "webcam",
+        "--portrait",
+        media("sylvie_green_normal.png").to_str().unwrap(),
+        "--camera",
+        &camera,
+        "--sink",
+        "fakesink sync=false",
+        "--seconds",
+        "3.5",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = stderr(&run);
+    let lines = status_lines(&text);
+    assert!(lines.len() >= 3, "{text}");
+    // The first second calibrates on the first face; then the warp keeps up with the camera.
+    assert!(lines[0].contains("calibrating"), "{text}");
+    assert!(
+        lines[1..].iter().all(|l| l.ends_with(", animating")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod fommanimate;
 mod fommkeypoints;
 mod glue;
 pub mod meta;
+pub mod stats;
 mod ugatit;
 
 pub use facetrack::Detector as FaceTrackDetector;

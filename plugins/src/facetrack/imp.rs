@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{
@@ -17,7 +18,7 @@ use gst_video::subclass::prelude::*;
 
 use super::Detector;
 use crate::glue::{pixel_format, video_pad_templates, ProviderChoice};
-use crate::meta;
+use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -93,6 +94,9 @@ pub struct FaceTrack {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     provider_in_use: Mutex<String>,
+    /// Frames seen and frames with a face, for the `stats` property.
+    frames_seen: AtomicU64,
+    frames_with_face: AtomicU64,
 }
 
 impl FaceTrack {
@@ -213,6 +217,7 @@ impl ObjectImpl for FaceTrack {
                     .default_value(DEFAULT_THREADS)
                     .mutable_ready()
                     .build(),
+                stats::property(stats::FACES_BLURB),
                 glib::ParamSpecString::builder("provider-in-use")
                     .nick("Provider in use")
                     .blurb("The execution provider the detector actually runs on (empty before start, 'opencv' for haar)")
@@ -324,6 +329,11 @@ impl ObjectImpl for FaceTrack {
             "provider" => settings.provider.to_value(),
             "threads" => settings.threads.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            "stats" => stats::faces_to_structure(
+                self.frames_seen.load(Ordering::Relaxed),
+                self.frames_with_face.load(Ordering::Relaxed),
+            )
+            .to_value(),
             "score-threshold" => settings.score_threshold.to_value(),
             "min-face-size" => settings.min_face_size.to_value(),
             "detect-interval" => settings.detect_interval.to_value(),
@@ -458,6 +468,10 @@ impl BaseTransformImpl for FaceTrack {
             track
         };
         meta::attach_face(buffer, &track, width as u32, height as u32);
+        self.frames_seen.fetch_add(1, Ordering::Relaxed);
+        if track.state.has_face() {
+            self.frames_with_face.fetch_add(1, Ordering::Relaxed);
+        }
         let running_time = self
             .obj()
             .segment()

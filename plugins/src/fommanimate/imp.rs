@@ -2,6 +2,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
+use animecam::activity::Activity;
 use animecam::fomm::{Fomm, SourceEncoding};
 use animecam::motion::{relative_motion, Calibration, Keypoints, MotionOptions};
 use animecam::portrait::{canonical_landmarks, Portrait};
@@ -16,7 +17,7 @@ use gst_video::subclass::prelude::*;
 
 use super::Engine;
 use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
-use crate::meta;
+use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -114,6 +115,8 @@ pub struct FommAnimate {
     /// The output side once started (0 before): read by caps negotiation, which must not wait
     /// for the state lock a generator run holds.
     output_size: AtomicU32,
+    /// What happened to the frames, for the `stats` property.
+    activity: Activity,
 }
 
 impl FommAnimate {
@@ -282,7 +285,10 @@ impl FommAnimate {
         });
         let wanted = (path.clone(), settings.source_crop.clone(), settings.margin);
         if stale && state.failed_source.as_ref() != Some(&wanted) {
-            match self.load_source(state, settings, &path) {
+            self.activity.set_loading(true);
+            let loaded = self.load_source(state, settings, &path);
+            self.activity.set_loading(false);
+            match loaded {
                 Ok(source) => {
                     // A new avatar keeps the calibration (the driving face did not change) but
                     // drops the old avatar's last frame.
@@ -315,10 +321,13 @@ impl FommAnimate {
         }
         let source = state.source.as_ref().expect("loaded above");
         let Some(driving) = self.driving(state.engine, buffer, width, height) else {
+            self.activity.repeated_without_face();
             return Ok(state.last_output.as_ref().unwrap_or(&source.still));
         };
+        let started = std::time::Instant::now();
         let (initial, calibrated_now) = state.calibration.observe(&driving.keypoints);
         if calibrated_now {
+            self.activity.calibrated();
             state.initial_face_size = driving.face_size;
             let _ = self.obj().post_message(
                 gst::message::Element::builder(
@@ -360,6 +369,7 @@ impl FommAnimate {
                 warp.warp(&targets).map_err(|e| failed(&e))?
             }
         };
+        self.activity.generated(started.elapsed());
         Ok(state.last_output.insert(image))
     }
 }
@@ -394,6 +404,7 @@ impl ObjectImpl for FommAnimate {
                 DEFAULT_THREADS,
             );
             properties.extend([
+                stats::property(stats::ACTIVITY_BLURB),
                 glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
                     .nick("Engine")
                     .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
@@ -476,6 +487,13 @@ impl ObjectImpl for FommAnimate {
             "source-crop" => settings.source_crop.to_value(),
             "margin" => settings.margin.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            "stats" => {
+                let engine = match settings.engine {
+                    Engine::Fomm => "FOMM",
+                    Engine::Warp => "warp",
+                };
+                stats::activity_to_structure(engine, &self.activity.snapshot()).to_value()
+            }
             "relative" => settings.relative.to_value(),
             "adapt-scale" => settings.adapt_scale.to_value(),
             "output-size" => settings.output_size.to_value(),
@@ -560,10 +578,11 @@ impl BaseTransformImpl for FommAnimate {
         };
         // Load the portrait now, so that a bad file fails the start rather than the first frame.
         if let Some(path) = settings.source.clone() {
-            state.source = Some(
-                self.load_source(&mut state, &settings, &path)
-                    .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?,
-            );
+            self.activity.set_loading(true);
+            let loaded = self.load_source(&mut state, &settings, &path);
+            self.activity.set_loading(false);
+            state.source =
+                Some(loaded.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?);
         }
         *self.state.lock().unwrap() = Some(state);
         Ok(())
@@ -627,6 +646,7 @@ impl VideoFilterImpl for FommAnimate {
         inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.activity.frame();
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;

@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
+use animecam::activity::Activity;
 use animecam::face::square_crop;
 use animecam::stylize::{converted_model, paste, FlickerFilter, Stylizer, FULL_MODEL, LIGHT_MODEL};
 use animecam::tensor::{crop_square, ImageView, ImageViewMut, RgbImage, SquareCrop};
@@ -13,7 +14,7 @@ use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
 use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
-use crate::meta;
+use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -71,6 +72,8 @@ pub struct Ugatit {
     /// The model's side once started (0 before): read by caps negotiation, which must not wait
     /// for the state lock a stylization holds.
     model_size: AtomicU32,
+    /// What happened to the frames, for the `stats` property.
+    activity: Activity,
 }
 
 fn view<'a>(
@@ -120,6 +123,7 @@ impl Ugatit {
             _ => None,
         };
         let Some(track) = track else {
+            self.activity.repeated_without_face();
             state.frames_without_face += 1;
             if let Some((image, crop)) = &state.held {
                 if state.frames_without_face <= settings.hold_frames {
@@ -142,11 +146,13 @@ impl Ugatit {
             state.flicker.reset();
             state.last_track = Some(track.track_id);
         }
+        let started = std::time::Instant::now();
         let crop = square_crop(&track.crop.to_pixels(width, height));
         let face = crop_square(input, crop, state.stylizer.image_size())?;
         let stylized = state.stylizer.stylize(&face)?;
         let stylized = state.flicker.filter(&stylized, settings.smoothing);
         paste(output, &stylized, crop, settings.feather)?;
+        self.activity.generated(started.elapsed());
         state.held = Some((stylized, track.crop));
         Ok(())
     }
@@ -158,6 +164,7 @@ impl Ugatit {
         input: &ImageView<'_>,
         output: &mut ImageViewMut<'_>,
     ) -> Result<(), animecam::stylize::StylizeError> {
+        let started = std::time::Instant::now();
         let (width, height) = (input.width(), input.height());
         let letterbox = SquareCrop::letterbox(width, height);
         let size = state.stylizer.image_size();
@@ -188,6 +195,7 @@ impl Ugatit {
             }
         };
         output.write_rgb(&image)?;
+        self.activity.generated(started.elapsed());
         Ok(())
     }
 }
@@ -207,6 +215,7 @@ impl ObjectImpl for Ugatit {
                 DEFAULT_THREADS,
             );
             properties.extend([
+                stats::property(stats::ACTIVITY_BLURB),
                 glib::ParamSpecEnum::builder_with_default("region", Region::default())
                     .nick("Region")
                     .blurb("face: stylize the tracked face (needs facetrack upstream) and paste it back; frame: stylize the whole frame")
@@ -279,6 +288,9 @@ impl ObjectImpl for Ugatit {
             "variant" => settings.variant.to_value(),
             "frame-output" => settings.frame_output.to_value(),
             "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            "stats" => {
+                stats::activity_to_structure("U-GAT-IT", &self.activity.snapshot()).to_value()
+            }
             "feather" => settings.feather.to_value(),
             "temporal-smoothing" => settings.smoothing.to_value(),
             "hold-frames" => settings.hold_frames.to_value(),
@@ -400,6 +412,7 @@ impl VideoFilterImpl for Ugatit {
         inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.activity.frame();
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
