@@ -328,12 +328,17 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         activity.repeated_without_face,
         report.dropped_by_queue
     );
+    let against = if activity.generated > 0 {
+        format!(
+            " = {:.2}x the time per picture",
+            report.max_latency_over_time_per_picture
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms = {:.2}x the time per picture",
-        stats.frames,
-        stats.mean_latency_ms,
-        stats.max_latency_ms,
-        report.max_latency_over_time_per_picture
+        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms{against}",
+        stats.frames, stats.mean_latency_ms, stats.max_latency_ms
     );
     println!(
         "{}",

@@ -180,16 +180,7 @@ pub fn run(
                         interrupted.map_or(Finished::Complete, |(_, at)| Finished::Interrupted(at))
                     )
                 }
-                gst::MessageView::Error(error) => {
-                    break Err(format!(
-                        "{} (from {})",
-                        error.error(),
-                        error
-                            .src()
-                            .map(|s| s.path_string().to_string())
-                            .unwrap_or_default()
-                    ))
-                }
+                gst::MessageView::Error(error) => break Err(crate::live::describe_error(error)),
                 gst::MessageView::Warning(warning) => {
                     bar.println(format!("warning: {}", warning.error()))
                 }

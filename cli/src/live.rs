@@ -378,7 +378,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
 }
 
 /// An error message for the user: what failed, and which element said so.
-fn describe_error(error: &gst::message::Error) -> String {
+pub fn describe_error(error: &gst::message::Error) -> String {
     format!(
         "{} (from {})",
         error.error(),

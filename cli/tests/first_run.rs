@@ -235,16 +235,7 @@ fn stream_on_a_busy_port_says_so() {
 fn broken_models(dir: &Path) -> PathBuf {
     let models = dir.join("broken models");
     let set = models.join("vox-256");
-    std::fs::create_dir_all(&set).unwrap();
-    for file in [
-        "manifest.json",
-        "fomm_encoder.onnx",
-        "fomm_generator.onnx",
-        "ugatit_full.onnx",
-        "ugatit_light.onnx",
-    ] {
-        std::fs::copy(root().join("models/tiny").join(file), set.join(file)).unwrap();
-    }
+    tiny_set(&set, |id| id.starts_with("fomm"));
     std::fs::write(set.join("fomm_kp.onnx"), b"not a graph").unwrap();
     std::os::unix::fs::symlink(root().join("models/blazeface"), models.join("blazeface")).unwrap();
     models
@@ -487,25 +478,7 @@ fn every_mode_fills_both_halves_of_the_clip() {
     let models = tiny_models(&dir);
     // A light-only U-GAT-IT export, as someone who converted one checkpoint has.
     let light = dir.join("light models");
-    std::fs::create_dir_all(light.join("ugatit")).unwrap();
-    std::fs::copy(
-        root().join("models/tiny/ugatit_light.onnx"),
-        light.join("ugatit/ugatit_light.onnx"),
-    )
-    .unwrap();
-    let mut manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("models/tiny/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["models"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|id, _| id == "ugatit_light");
-    std::fs::write(
-        light.join("ugatit/manifest.json"),
-        serde_json::to_string(&manifest).unwrap(),
-    )
-    .unwrap();
+    tiny_set(&light.join("ugatit"), |id| id == "ugatit_light");
     std::os::unix::fs::symlink(root().join("models/blazeface"), light.join("blazeface")).unwrap();
 
     let portrait = media("sylvie_green_normal.png");
@@ -604,25 +577,9 @@ fn model_sets_are_checked_for_real() {
     // A set whose graph breaks its contract: checksums match, the input shape does not.
     let dir = temp_dir("models-contract");
     let set = dir.join("vox-256");
-    std::fs::create_dir_all(&set).unwrap();
-    for file in ["fomm_kp.onnx", "fomm_encoder.onnx", "fomm_generator.onnx"] {
-        std::fs::copy(root().join("models/tiny").join(file), set.join(file)).unwrap();
-    }
-    let mut manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("models/tiny/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["models"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|id, _| id.starts_with("fomm"));
-    manifest["test_fixture"] = false.into();
+    let mut manifest = tiny_set(&set, |id| id.starts_with("fomm"));
     manifest["models"]["fomm_kp"]["inputs"][0]["shape"][2] = 99.into();
-    std::fs::write(
-        set.join("manifest.json"),
-        serde_json::to_string(&manifest).unwrap(),
-    )
-    .unwrap();
+    write_manifest(&set, &manifest);
     std::os::unix::fs::symlink(root().join("models/blazeface"), dir.join("blazeface")).unwrap();
     let doctor = command()
         .env("ANIMECAM_MODELS", &dir)
@@ -647,11 +604,7 @@ fn model_sets_are_checked_for_real() {
 
     // A manifest naming a file outside its folder is refused, not opened.
     manifest["models"]["fomm_kp"]["file"] = "../../../../etc/passwd".into();
-    std::fs::write(
-        set.join("manifest.json"),
-        serde_json::to_string(&manifest).unwrap(),
-    )
-    .unwrap();
+    write_manifest(&set, &manifest);
     let models = animecam(&["models", "--models", dir.to_str().unwrap()]);
     assert_eq!(models.status.code(), Some(1));
     assert!(

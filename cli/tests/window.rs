@@ -89,19 +89,7 @@ fn one_frame(description: &str) -> Frame {
         .try_pull_sample(gst::ClockTime::from_seconds(20))
         .expect("a frame");
     pipeline.set_state(gst::State::Null).unwrap();
-    let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
-    let (width, height): (i32, i32) = (caps.get("width").unwrap(), caps.get("height").unwrap());
-    let map = sample.buffer().unwrap().map_readable().unwrap();
-    let stride = map.len() / height as usize;
-    let data = map
-        .chunks(stride)
-        .flat_map(|row| row[..width as usize * 3].to_vec())
-        .collect();
-    Frame {
-        width: width as usize,
-        height: height as usize,
-        data,
-    }
+    Frame::from_sample(&sample)
 }
 
 /// The top-left `width` x `height` pixels of the screen, where a window without a window manager

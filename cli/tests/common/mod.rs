@@ -73,6 +73,33 @@ pub fn tiny_models(dir: &Path) -> PathBuf {
     models
 }
 
+/// A model set in `set` made of the tiny graphs whose ids `keep` accepts, with their manifest,
+/// as a user's own export (not a test fixture); the manifest is returned for further edits.
+pub fn tiny_set(set: &Path, keep: impl Fn(&str) -> bool) -> serde_json::Value {
+    std::fs::create_dir_all(set).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("models/tiny/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let models = manifest["models"].as_object_mut().unwrap();
+    models.retain(|id, _| keep(id));
+    for spec in models.values() {
+        let file = spec["file"].as_str().unwrap();
+        std::fs::copy(root().join("models/tiny").join(file), set.join(file)).unwrap();
+    }
+    manifest["test_fixture"] = false.into();
+    write_manifest(set, &manifest);
+    manifest
+}
+
+pub fn write_manifest(set: &Path, manifest: &serde_json::Value) {
+    std::fs::write(
+        set.join("manifest.json"),
+        serde_json::to_string(manifest).unwrap(),
+    )
+    .unwrap();
+}
+
 /// A decoded video frame, packed RGB.
 pub struct Frame {
     pub width: usize,
@@ -81,6 +108,24 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame from an appsink's RGB sample (rows padded to GStreamer's stride are unpadded).
+    pub fn from_sample(sample: &gst::Sample) -> Frame {
+        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+        let (width, height): (i32, i32) = (caps.get("width").unwrap(), caps.get("height").unwrap());
+        let (width, height) = (width as usize, height as usize);
+        let map = sample.buffer().unwrap().map_readable().unwrap();
+        let stride = map.len() / height;
+        let data = map
+            .chunks(stride)
+            .flat_map(|row| row[..width * 3].iter().copied())
+            .collect();
+        Frame {
+            width,
+            height,
+            data,
+        }
+    }
+
     pub fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
         let i = (y * self.width + x) * 3;
         [self.data[i], self.data[i + 1], self.data[i + 2]]
@@ -146,24 +191,14 @@ pub fn decode(path: &Path, keep: &[usize]) -> Clip {
         kept: Vec::new(),
     };
     while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
-        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
-        let (width, height): (i32, i32) = (caps.get("width").unwrap(), caps.get("height").unwrap());
         clip.frames += 1;
-        clip.size = (width as usize, height as usize);
-        if !keep.contains(&(clip.frames - 1)) {
-            continue;
+        if clip.frames == 1 || keep.contains(&(clip.frames - 1)) {
+            let frame = Frame::from_sample(&sample);
+            clip.size = (frame.width, frame.height);
+            if keep.contains(&(clip.frames - 1)) {
+                clip.kept.push(frame);
+            }
         }
-        let map = sample.buffer().unwrap().map_readable().unwrap();
-        let stride = map.len() / height as usize;
-        let mut data = Vec::with_capacity(width as usize * height as usize * 3);
-        for row in map.chunks(stride) {
-            data.extend_from_slice(&row[..width as usize * 3]);
-        }
-        clip.kept.push(Frame {
-            width: width as usize,
-            height: height as usize,
-            data,
-        });
     }
     pipeline.set_state(gst::State::Null).unwrap();
     clip.audio = audio.load(std::sync::atomic::Ordering::SeqCst);
