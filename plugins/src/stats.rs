@@ -20,7 +20,7 @@ pub fn property(blurb: &'static str) -> glib::ParamSpec {
 }
 
 /// Documentation of the animation elements' `stats` property.
-pub const ACTIVITY_BLURB: &str = "What the element did since it started: animecam-activity with engine (string), \
+pub const ACTIVITY_BLURB: &str = "What the element did since it was created: animecam-activity with engine (string), \
      frames (frames received), generated (new pictures made), repeated-without-face (frames where the last picture \
      was shown again because no face was seen), calibrations, generate-ns (time spent making the pictures) and \
      loading (a portrait is loading). Frames a leaky queue dropped upstream never reach the element";
