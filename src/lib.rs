@@ -7,6 +7,7 @@
 //!   NCHW/NHWC tensors.
 
 pub mod activity;
+pub mod animate;
 pub mod face;
 pub mod fomm;
 pub mod inference;

@@ -1,7 +1,7 @@
 //! The source portrait of the animation elements: decoded, its face found (or a crop given), the
 //! square the engines animate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::face::{portrait_crop, BlazeFace, Detection};
 use crate::inference::{default_models_dir, Provider, ProviderOptions};
@@ -13,6 +13,28 @@ pub enum PortraitError {
     Unreadable { path: String, source: TensorError },
     #[error("crop '{0}' is not \"x,y,side\" in pixels with a positive side")]
     BadCrop(String),
+}
+
+/// Where the portrait's face is looked for: BlazeFace's folder and where it runs.
+#[derive(Debug, Clone)]
+pub struct DetectorSettings {
+    pub dir: PathBuf,
+    pub options: ProviderOptions,
+}
+
+impl Default for DetectorSettings {
+    /// The checkout's (or `$ANIMECAM_MODELS`') detector on one CPU thread: a portrait is searched
+    /// once, and a GPU session is not worth its start-up for that.
+    fn default() -> Self {
+        DetectorSettings {
+            dir: default_models_dir().join("blazeface"),
+            options: ProviderOptions {
+                provider: Provider::Cpu,
+                intra_threads: 1,
+                ..ProviderOptions::default()
+            },
+        }
+    }
 }
 
 /// Why the portrait's face was not found; the portrait's centred square is used instead.
@@ -56,6 +78,16 @@ impl Portrait {
     /// Decodes `path` and decides the square to animate: `crop` when given ("x,y,side"), else
     /// around the face BlazeFace finds (with `margin`), else the centred square.
     pub fn load(path: &Path, crop: Option<&str>, margin: f32) -> Result<Portrait, PortraitError> {
+        Self::load_with(path, crop, margin, &DetectorSettings::default())
+    }
+
+    /// [`Portrait::load`] with the face searched by the given detector settings.
+    pub fn load_with(
+        path: &Path,
+        crop: Option<&str>,
+        margin: f32,
+        detector: &DetectorSettings,
+    ) -> Result<Portrait, PortraitError> {
         let image = read_image(path).map_err(|source| PortraitError::Unreadable {
             path: path.display().to_string(),
             source,
@@ -68,13 +100,7 @@ impl Portrait {
                 face: FaceSearch::Given,
             });
         }
-        // The portrait is searched once, on the CPU: a GPU session is not worth its start-up here.
-        let options = ProviderOptions {
-            provider: Provider::Cpu,
-            intra_threads: 1,
-            ..ProviderOptions::default()
-        };
-        let found = BlazeFace::load(&default_models_dir().join("blazeface"), &options)
+        let found = BlazeFace::load(&detector.dir, &detector.options)
             .map_err(|e| e.to_string())
             .and_then(|mut detector| {
                 portrait_crop(&image, &mut detector, margin).map_err(|e| e.to_string())

@@ -198,6 +198,22 @@ fn animates_the_portrait_frame_for_frame() {
     );
 }
 
+/// Waits until a portrait swap, prepared off the streaming thread, is ready.
+fn wait_for_portrait(animate: &gst::Element) {
+    let started = std::time::Instant::now();
+    while animate
+        .property::<gst::Structure>("stats")
+        .get::<bool>("loading")
+        .unwrap()
+    {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the portrait never loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn swapping_the_portrait_while_playing_changes_the_output() {
     let photo = read_image(&media("astronaut.png")).unwrap();
@@ -211,6 +227,7 @@ fn swapping_the_portrait_while_playing_changes_the_output() {
             if index == 4 {
                 let animate = pipeline.by_name("animate").unwrap();
                 animate.set_property("source", other.to_str().unwrap());
+                wait_for_portrait(&animate);
             }
         },
     );

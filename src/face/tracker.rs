@@ -106,6 +106,13 @@ const SEARCH_REGION_FACES: f32 = 3.0;
 const REGION_GRID: f32 = 16.0;
 /// Optical flow runs on frames no wider than this: enough for face-sized motion, cheap to compute.
 const FLOW_WIDTH: usize = 640;
+/// Side of the grey thumbnails compared frame to frame to find scene cuts.
+const CUT_THUMBNAIL: (usize, usize) = (32, 24);
+/// A scene cut: the thumbnail changed by this much on average (of 255)...
+const CUT_MEAN_DIFFERENCE: f32 = 30.0;
+/// ...and its pattern no longer correlates with the last one's (a camera's exposure change or a
+/// person moving leaves the correlation high).
+const CUT_MAX_CORRELATION: f32 = 0.5;
 const MAX_FLOW_POINTS: i32 = 60;
 const MIN_FLOW_POINTS: usize = 8;
 /// A point whose backward flow misses its start by more pixels than this was lost.
@@ -136,6 +143,34 @@ pub struct Tracker {
     frames_since_detection: u32,
     last_track_id: u64,
     filters: Vec<OneEuroFilter>,
+    /// The last frame's thumbnail, for scene cuts.
+    thumbnail: Option<Vec<f32>>,
+}
+
+/// Whether two frames' grey thumbnails belong to different shots: a large change whose pattern
+/// does not correlate.
+fn is_scene_cut(before: &[f32], after: &[f32]) -> bool {
+    let count = before.len() as f32;
+    let mean_difference = before
+        .iter()
+        .zip(after)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / count;
+    if mean_difference < CUT_MEAN_DIFFERENCE {
+        return false;
+    }
+    let mean = |values: &[f32]| values.iter().sum::<f32>() / count;
+    let (mean_before, mean_after) = (mean(before), mean(after));
+    let (mut covariance, mut variance_before, mut variance_after) = (0.0, 0.0, 0.0);
+    for (a, b) in before.iter().zip(after) {
+        let (a, b) = (a - mean_before, b - mean_after);
+        covariance += a * b;
+        variance_before += a * a;
+        variance_after += b * b;
+    }
+    let correlation = covariance / (variance_before * variance_after).sqrt().max(1e-6);
+    correlation < CUT_MAX_CORRELATION
 }
 
 impl Tracker {
@@ -148,6 +183,7 @@ impl Tracker {
             frames_since_detection: 0,
             last_track_id: 0,
             filters: Vec::new(),
+            thumbnail: None,
         }
     }
 
@@ -157,6 +193,7 @@ impl Tracker {
         self.flow = None;
         self.filters.clear();
         self.frames_since_detection = 0;
+        self.thumbnail = None;
     }
 
     pub fn config(&self) -> &TrackerConfig {
@@ -188,6 +225,23 @@ impl Tracker {
             ((width as f32 * flow_scale).round() as usize).max(1),
             ((height as f32 * flow_scale).round() as usize).max(1),
         )?;
+
+        // A cut in an edited video (or anything that replaces the whole picture) ends the track:
+        // whoever is seen next is another face, with a new id.
+        let thumbnail = gray(frame, CUT_THUMBNAIL.0, CUT_THUMBNAIL.1)?
+            .data_bytes()?
+            .iter()
+            .map(|&v| v as f32)
+            .collect::<Vec<f32>>();
+        if self
+            .thumbnail
+            .as_ref()
+            .is_some_and(|before| is_scene_cut(before, &thumbnail))
+        {
+            log::debug!("scene cut: the track ends");
+            self.reset();
+        }
+        self.thumbnail = Some(thumbnail);
 
         let due = self.frames_since_detection + 1 >= self.config.detect_interval.max(1);
         let mut observation = None;
@@ -371,8 +425,10 @@ impl Tracker {
         let new_track = match &self.current {
             None => true,
             Some(current) => {
+                // No overlap with where the face just was: a face cannot move its whole width
+                // between two frames, so this is someone else.
                 current.raw.landmarks.len() != raw.landmarks.len()
-                    || current.held_for > 0 && current.raw.face.iou(&raw.face) == 0.0
+                    || current.raw.face.iou(&raw.face) == 0.0
             }
         };
         if new_track || self.filters.len() != values {
@@ -549,6 +605,19 @@ mod tests {
         // Median displacement of a scaled grid: the shift plus the scale's effect at the median point.
         assert!((dx - (5.0 + 0.1 * 15.0)).abs() < 1.0, "{dx}");
         assert!((dy - (-3.0 + 0.1 * 10.0)).abs() < 1.0, "{dy}");
+    }
+
+    #[test]
+    fn scene_cuts_are_new_pictures_not_brighter_ones() {
+        let pattern: Vec<f32> = (0..768).map(|i| ((i * 37) % 200) as f32).collect();
+        let brighter: Vec<f32> = pattern.iter().map(|v| v + 45.0).collect();
+        let other: Vec<f32> = (0..768).map(|i| ((i * 91 + 50) % 255) as f32).collect();
+        assert!(!is_scene_cut(&pattern, &pattern));
+        assert!(
+            !is_scene_cut(&pattern, &brighter),
+            "an exposure change is no cut"
+        );
+        assert!(is_scene_cut(&pattern, &other));
     }
 
     #[test]

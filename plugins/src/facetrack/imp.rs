@@ -402,6 +402,21 @@ impl BaseTransformImpl for FaceTrack {
         Ok(())
     }
 
+    /// A flush (a seek) or a new segment is a new stream: the face is searched afresh, and the
+    /// optical flow does not follow it from a frame of the old stream.
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(
+            event.view(),
+            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
+        ) {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                gst::debug!(CAT, imp = self, "new stream: the track ends");
+                state.tracker.reset();
+            }
+        }
+        self.parent_sink_event(event)
+    }
+
     fn transform_ip(
         &self,
         buffer: &mut gst::BufferRef,

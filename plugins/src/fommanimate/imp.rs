@@ -1,13 +1,15 @@
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
-use animecam::fomm::{Fomm, SourceEncoding};
-use animecam::motion::{relative_motion, Calibration, Keypoints, MotionOptions};
-use animecam::portrait::{canonical_landmarks, Portrait};
-use animecam::tensor::{crop_square, ImageViewMut, RgbImage};
-use animecam::warp::{warp_targets, LandmarkWarp};
+use animecam::animate::{
+    Animator, Avatar, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine as AnimateEngine,
+    Outcome,
+};
+use animecam::fomm::Fomm;
+use animecam::motion::{Keypoints, MotionOptions};
+use animecam::tensor::ImageViewMut;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -34,8 +36,6 @@ const DEFAULT_OUTPUT_SIZE: u32 = 0;
 const DEFAULT_MARGIN: f32 = 0.4;
 const DEFAULT_THREADS: u32 = 0;
 const MAX_OUTPUT_SIZE: u32 = 4096;
-/// The warp has no model size; this is a sharp window or virtual camera picture.
-const DEFAULT_WARP_SIZE: usize = 512;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -64,50 +64,58 @@ impl Default for Settings {
     }
 }
 
-/// What each engine keeps of the portrait.
-enum Prepared {
-    /// Its FOMM encoding, computed once.
-    Fomm(Box<SourceEncoding>),
-    /// Its warp and the size of its face, in output pixels.
-    Warp { warp: LandmarkWarp, face_size: f32 },
-}
+impl Settings {
+    /// The portrait the properties ask for.
+    fn avatar_spec(&self) -> Option<AvatarSpec> {
+        Some(AvatarSpec {
+            path: PathBuf::from(self.source.as_ref()?),
+            crop: self.source_crop.clone(),
+            margin: self.margin,
+        })
+    }
 
-/// The portrait as loaded: what it was loaded from, and what the engine made of it.
-struct Source {
-    path: String,
-    crop_spec: Option<String>,
-    margin: f32,
-    prepared: Prepared,
-    /// The portrait at the output size: the output until calibration.
-    still: RgbImage,
-}
-
-/// The driving pose of one frame, as the engine reads it.
-struct Driving {
-    keypoints: Keypoints,
-    /// The face's larger side in frame pixels (warp only).
-    face_size: f32,
+    /// The portrait's face search: BlazeFace beside the model folder (where `animecam` and the
+    /// exporters put it), else the default one, on this element's provider with one thread.
+    fn portrait_detector(&self) -> DetectorSettings {
+        let mut detector = DetectorSettings::default();
+        if let Some(beside) = self
+            .model
+            .model_dir
+            .as_deref()
+            .and_then(|dir| Path::new(dir).parent())
+            .map(|parent| parent.join("blazeface"))
+            .filter(|dir| dir.join("manifest.json").is_file())
+        {
+            detector.dir = beside;
+        }
+        detector.options.provider = self.model.provider.into();
+        detector
+    }
 }
 
 struct State {
-    engine: Engine,
-    /// Loaded for the FOMM engine only.
-    fomm: Option<Fomm>,
-    source: Option<Source>,
-    calibration: Calibration,
-    /// The driving face's size at calibration (warp only).
-    initial_face_size: f32,
-    last_output: Option<RgbImage>,
-    /// The portrait settings that last failed to load, not retried every frame.
-    failed_source: Option<(String, Option<String>, f32)>,
-    output_size: usize,
+    animator: Animator,
     out_info: Option<gst_video::VideoInfo>,
+}
+
+/// A portrait being made ready off the streaming thread: the newest request wins.
+#[derive(Default)]
+struct Swap {
+    /// The request being prepared (or last prepared), by number.
+    requested: u64,
+    /// A prepared result waiting for the streaming thread, with its request number.
+    ready: Option<(u64, Result<Avatar, String>)>,
 }
 
 #[derive(Default)]
 pub struct FommAnimate {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    /// Makes portraits ready once started; kept apart from the state, which a generator run
+    /// holds, so that setting a property never waits for the network.
+    maker: Mutex<Option<AvatarMaker>>,
+    swap: Arc<Mutex<Swap>>,
+    swaps_started: AtomicU64,
     recalibrate: AtomicBool,
     provider_in_use: Mutex<String>,
     /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
@@ -116,83 +124,81 @@ pub struct FommAnimate {
     /// for the state lock a generator run holds.
     output_size: AtomicU32,
     /// What happened to the frames, for the `stats` property.
-    activity: Activity,
+    activity: Arc<Activity>,
 }
 
 impl FommAnimate {
-    /// Decodes and crops the portrait and prepares it for the engine (FOMM: encodes it once;
-    /// warp: finds its landmarks). Errors name the file; a portrait without a detectable face is
-    /// taken by its centred square, with a warning on the bus.
-    fn load_source(
-        &self,
-        state: &mut State,
-        settings: &Settings,
-        path: &str,
-    ) -> Result<Source, String> {
-        let portrait = Portrait::load(
-            Path::new(path),
-            settings.source_crop.as_deref(),
-            settings.margin,
-        )
-        .map_err(|e| e.to_string())?;
-        if let Some(warning) = portrait.warning(path) {
+    fn post_warnings(&self, avatar: &Avatar) {
+        for warning in avatar.warnings() {
             gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
         }
-        let failed = |e: &dyn std::fmt::Display| format!("Cannot prepare '{path}': {e}");
-        let (prepared, crop) = match state.fomm.as_mut() {
-            Some(fomm) => {
-                let crop = crop_square(&portrait.image.view(), portrait.crop, fomm.image_size())
-                    .map_err(|e| failed(&e))?;
-                (
-                    Prepared::Fomm(Box::new(fomm.encode_source(&crop).map_err(|e| failed(&e))?)),
-                    crop,
-                )
-            }
-            None => {
-                let size = state.output_size;
-                let crop = crop_square(&portrait.image.view(), portrait.crop, size)
-                    .map_err(|e| failed(&e))?;
-                let (landmarks, face_size) = match (
-                    portrait.landmarks_in_crop(size),
-                    portrait.face_size_in_crop(size),
-                ) {
-                    (Some(landmarks), Some(face_size)) if !landmarks.is_empty() => {
-                        (landmarks, face_size)
-                    }
-                    _ => {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::StreamError::Failed,
-                            ("No landmarks in the source portrait '{path}': warping it as a frontal face centred in its crop")
-                        );
-                        canonical_landmarks(size, settings.margin)
-                    }
-                };
-                let warp =
-                    LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
-                (Prepared::Warp { warp, face_size }, crop)
-            }
+    }
+
+    fn progress(&self, kind: gst::ProgressType, text: &str) {
+        let _ = self.obj().post_message(
+            gst::message::Progress::builder(kind, "start", text)
+                .src(&*self.obj())
+                .build(),
+        );
+    }
+
+    /// Prepares the portrait the properties now ask for on a thread of its own; the current
+    /// avatar plays until it is ready. Before start, the start loads it.
+    fn request_swap(&self) {
+        let Some(maker) = self.maker.lock().unwrap().clone() else {
+            return;
         };
-        let still = crop
-            .resized(state.output_size, state.output_size)
-            .map_err(|e| failed(&e))?;
+        let Some(spec) = self.settings.lock().unwrap().avatar_spec() else {
+            return;
+        };
+        let number = self.swaps_started.fetch_add(1, Ordering::SeqCst) + 1;
+        self.swap.lock().unwrap().requested = number;
+        let (swap, activity) = (self.swap.clone(), self.activity.clone());
+        activity.set_loading(true);
         gst::info!(
             CAT,
             imp = self,
-            "source portrait {path}, crop {:?}",
-            portrait.crop
+            "preparing portrait {}",
+            spec.path.display()
         );
-        Ok(Source {
-            path: path.to_owned(),
-            crop_spec: settings.source_crop.clone(),
-            margin: settings.margin,
-            prepared,
-            still,
-        })
+        std::thread::spawn(move || {
+            let result = maker.make(&spec).map_err(|e| e.to_string());
+            let mut swap = swap.lock().unwrap();
+            // A newer request supersedes this one: its result is not wanted.
+            if swap.requested == number {
+                swap.ready = Some((number, result));
+                activity.set_loading(false);
+            }
+        });
+    }
+
+    /// The avatar prepared off the streaming thread, swapped in; a portrait that failed keeps the
+    /// current avatar, with a warning.
+    fn take_prepared(&self, animator: &mut Animator) {
+        let Some((_, result)) = self.swap.lock().unwrap().ready.take() else {
+            return;
+        };
+        match result {
+            Ok(avatar) => {
+                self.post_warnings(&avatar);
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "portrait {} swapped in",
+                    avatar.spec().path.display()
+                );
+                animator.swap(avatar);
+            }
+            Err(error) => gst::element_imp_warning!(
+                self,
+                gst::ResourceError::OpenRead,
+                ("{error}; keeping the current portrait")
+            ),
+        }
     }
 
     /// The driving pose on this buffer: FOMM keypoints from `fommkeypoints`, or the face
-    /// landmarks from `facetrack` for the warp.
+    /// landmarks from `facetrack` for the warp; with facetrack's track id.
     fn driving(
         &self,
         engine: Engine,
@@ -200,17 +206,20 @@ impl FommAnimate {
         width: usize,
         height: usize,
     ) -> Option<Driving> {
+        let face = meta::read_face(buffer).and_then(|face| {
+            face.inspect_err(|e| {
+                gst::warning!(CAT, imp = self, "ignoring a malformed face meta: {e}")
+            })
+            .ok()
+        });
+        // A frame where facetrack saw no face neither calibrates nor drives (fommkeypoints reads
+        // the centred square there, which follows the background).
+        if face.as_ref().is_some_and(|track| !track.state.has_face()) {
+            return None;
+        }
+        let track = face.as_ref().map(|face| face.track_id);
         match engine {
             Engine::Fomm => match meta::read_keypoints(buffer)? {
-                // Keypoints of a frame where facetrack saw no face (fommkeypoints then reads the
-                // centred square) must neither calibrate nor drive: they follow the background.
-                // Without facetrack upstream there is no face meta, and the keypoints are used.
-                Ok(_)
-                    if meta::read_face(buffer)
-                        .is_some_and(|t| t.is_ok_and(|t| !t.state.has_face())) =>
-                {
-                    None
-                }
                 Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
                     gst::warning!(
                         CAT,
@@ -222,155 +231,52 @@ impl FommAnimate {
                 Ok(set) => Some(Driving {
                     keypoints: set.keypoints,
                     face_size: 1.0,
+                    track,
                 }),
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
                     None
                 }
             },
-            Engine::Warp => match meta::read_face(buffer)? {
-                Ok(track) if track.state.has_face() && !track.landmarks.is_empty() => {
-                    let face = track.face.to_pixels(width, height);
-                    Some(Driving {
-                        keypoints: Keypoints {
-                            values: track
-                                .landmarks
-                                .iter()
-                                .map(|[u, v]| [u * width as f32, v * height as f32])
-                                .collect(),
-                            jacobians: Vec::new(),
-                        },
-                        face_size: face.width.max(face.height),
-                    })
-                }
-                Ok(track) => {
-                    if track.state.has_face()
-                        && !self.warned_no_landmarks.swap(true, Ordering::SeqCst)
-                    {
+            Engine::Warp => {
+                let face = face?;
+                if face.landmarks.is_empty() {
+                    if !self.warned_no_landmarks.swap(true, Ordering::SeqCst) {
                         gst::element_imp_warning!(
                             self,
                             gst::StreamError::Failed,
                             ("The face has no landmarks, so the warp cannot follow it: use facetrack detector=blazeface")
                         );
                     }
-                    None
+                    return None;
                 }
-                Err(e) => {
-                    gst::warning!(CAT, imp = self, "ignoring a malformed face meta: {e}");
-                    None
-                }
-            },
+                let pixels = face.face.to_pixels(width, height);
+                Some(Driving {
+                    keypoints: Keypoints {
+                        values: face
+                            .landmarks
+                            .iter()
+                            .map(|[u, v]| [u * width as f32, v * height as f32])
+                            .collect(),
+                        jacobians: Vec::new(),
+                    },
+                    face_size: pixels.width.max(pixels.height),
+                    track,
+                })
+            }
         }
     }
 
-    /// The output picture of this buffer, borrowed from the state (the last output is kept for
-    /// frames without a face, so it is not copied on the way out).
-    fn frame<'s>(
-        &self,
-        state: &'s mut State,
-        settings: &Settings,
-        buffer: &gst::BufferRef,
-        (width, height): (usize, usize),
-    ) -> Result<&'s RgbImage, gst::ErrorMessage> {
-        let Some(path) = settings.source.clone() else {
-            return Err(gst::error_msg!(
-                gst::ResourceError::Settings,
-                ("No source portrait: set the source property to a PNG or JPEG file")
-            ));
-        };
-        let stale = state.source.as_ref().is_none_or(|source| {
-            source.path != path
-                || source.crop_spec != settings.source_crop
-                || source.margin != settings.margin
-        });
-        let wanted = (path.clone(), settings.source_crop.clone(), settings.margin);
-        if stale && state.failed_source.as_ref() != Some(&wanted) {
-            self.activity.set_loading(true);
-            let loaded = self.load_source(state, settings, &path);
-            self.activity.set_loading(false);
-            match loaded {
-                Ok(source) => {
-                    // A new avatar keeps the calibration (the driving face did not change) but
-                    // drops the old avatar's last frame.
-                    state.last_output = None;
-                    state.source = Some(source);
-                    state.failed_source = None;
-                }
-                // While playing, a bad file (say, the next one of a folder) must not end the
-                // session: keep the current avatar and say why.
-                Err(error) if state.source.is_some() => {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::ResourceError::OpenRead,
-                        ("{error}; keeping the current portrait")
-                    );
-                    state.failed_source = Some(wanted);
-                }
-                Err(error) => {
-                    return Err(gst::error_msg!(gst::ResourceError::OpenRead, ("{error}")))
-                }
-            }
-        }
-        if self.recalibrate.swap(false, Ordering::SeqCst) {
-            gst::info!(
-                CAT,
-                imp = self,
-                "recalibrating on the next frame with a face"
-            );
-            state.calibration.reset();
-        }
-        let source = state.source.as_ref().expect("loaded above");
-        let Some(driving) = self.driving(state.engine, buffer, width, height) else {
-            self.activity.repeated_without_face();
-            return Ok(state.last_output.as_ref().unwrap_or(&source.still));
-        };
-        let started = std::time::Instant::now();
-        let (initial, calibrated_now) = state.calibration.observe(&driving.keypoints);
-        if calibrated_now {
-            self.activity.calibrated();
-            state.initial_face_size = driving.face_size;
-            let _ = self.obj().post_message(
-                gst::message::Element::builder(
-                    gst::Structure::builder("fommanimate-calibrated")
-                        .field("pts", buffer.pts())
-                        .build(),
-                )
-                .src(&*self.obj())
-                .build(),
-            );
-        }
-        let failed = |e: &dyn std::fmt::Display| {
-            gst::error_msg!(gst::LibraryError::Failed, ("Animation failed: {e}"))
-        };
-        let image = match &source.prepared {
-            Prepared::Fomm(encoding) => {
-                let options = MotionOptions {
-                    relative: settings.relative,
-                    adapt_scale: settings.adapt_scale,
-                };
-                let moved =
-                    relative_motion(&encoding.keypoints, &driving.keypoints, initial, options)
-                        .map_err(|e| failed(&e))?;
-                let fomm = state.fomm.as_mut().expect("the FOMM engine loads FOMM");
-                fomm.animate(encoding, &moved)
-                    .map_err(|e| failed(&e))?
-                    .resized(state.output_size, state.output_size)
-                    .map_err(|e| failed(&e))?
-            }
-            Prepared::Warp { warp, face_size } => {
-                let targets = warp_targets(
-                    warp.landmarks(),
-                    *face_size,
-                    &driving.keypoints.values,
-                    &initial.values,
-                    state.initial_face_size,
-                )
-                .map_err(|e| failed(&e))?;
-                warp.warp(&targets).map_err(|e| failed(&e))?
-            }
-        };
-        self.activity.generated(started.elapsed());
-        Ok(state.last_output.insert(image))
+    fn announce_calibration(&self, pts: Option<gst::ClockTime>) {
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(
+                gst::Structure::builder("fommanimate-calibrated")
+                    .field("pts", pts)
+                    .build(),
+            )
+            .src(&*self.obj())
+            .build(),
+        );
     }
 }
 
@@ -464,6 +370,7 @@ impl ObjectImpl for FommAnimate {
         if settings.model.set_property(pspec.name(), value) {
             return;
         }
+        let before = settings.avatar_spec();
         match pspec.name() {
             "engine" => settings.engine = value.get().expect("type checked upstream"),
             "source" => settings.source = text(),
@@ -473,6 +380,11 @@ impl ObjectImpl for FommAnimate {
             "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
             "output-size" => settings.output_size = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
+        }
+        let changed = settings.avatar_spec() != before;
+        drop(settings);
+        if changed {
+            self.request_swap();
         }
     }
 
@@ -531,11 +443,22 @@ impl BaseTransformImpl for FommAnimate {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let fomm = match settings.engine {
-            Engine::Warp => None,
+        let spec = settings.avatar_spec().ok_or_else(|| {
+            gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("No source portrait: set the source property to a PNG or JPEG file")
+            )
+        })?;
+        let engine = match settings.engine {
+            Engine::Warp => {
+                *self.provider_in_use.lock().unwrap() = "cpu (warp, no network)".to_owned();
+                AnimateEngine::Warp
+            }
             Engine::Fomm => {
                 let dir = settings.model.dir(DEFAULT_MODEL_SET);
+                self.progress(gst::ProgressType::Start, "Loading the FOMM models");
                 let fomm = Fomm::load(&dir, &settings.model.provider_options()).map_err(|e| {
+                    self.progress(gst::ProgressType::Error, "The FOMM models did not load");
                     gst::error_msg!(
                         gst::ResourceError::OpenRead,
                         (
@@ -545,6 +468,7 @@ impl BaseTransformImpl for FommAnimate {
                         )
                     )
                 })?;
+                self.progress(gst::ProgressType::Complete, "FOMM models loaded");
                 gst::info!(
                     CAT,
                     imp = self,
@@ -553,45 +477,58 @@ impl BaseTransformImpl for FommAnimate {
                     fomm.providers()
                 );
                 *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
-                Some(fomm)
+                AnimateEngine::Fomm(Arc::new(Mutex::new(fomm)))
             }
         };
-        let output_size = match (settings.output_size, &fomm) {
-            (0, Some(fomm)) => fomm.image_size(),
-            (0, None) => DEFAULT_WARP_SIZE,
-            (size, _) => size as usize,
+        let maker = AvatarMaker::new(
+            engine,
+            settings.output_size as usize,
+            settings.portrait_detector(),
+        );
+        // The first portrait is prepared now, so that a bad file fails the start rather than
+        // the first frame.
+        self.activity.set_loading(true);
+        let avatar = maker.make(&spec);
+        self.activity.set_loading(false);
+        let avatar = avatar.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
+        self.post_warnings(&avatar);
+        let mut animator = Animator::new(&maker, avatar);
+        animator.motion = MotionOptions {
+            relative: settings.relative,
+            adapt_scale: settings.adapt_scale,
         };
-        if fomm.is_none() {
-            *self.provider_in_use.lock().unwrap() = "cpu (warp, no network)".to_owned();
-        }
-        self.output_size.store(output_size as u32, Ordering::SeqCst);
-        let mut state = State {
-            engine: settings.engine,
-            fomm,
-            source: None,
-            calibration: Calibration::default(),
-            initial_face_size: 1.0,
-            last_output: None,
-            failed_source: None,
-            output_size,
+        self.output_size
+            .store(maker.output_size() as u32, Ordering::SeqCst);
+        *self.maker.lock().unwrap() = Some(maker);
+        *self.swap.lock().unwrap() = Swap::default();
+        *self.state.lock().unwrap() = Some(State {
+            animator,
             out_info: None,
-        };
-        // Load the portrait now, so that a bad file fails the start rather than the first frame.
-        if let Some(path) = settings.source.clone() {
-            self.activity.set_loading(true);
-            let loaded = self.load_source(&mut state, &settings, &path);
-            self.activity.set_loading(false);
-            state.source =
-                Some(loaded.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?);
-        }
-        *self.state.lock().unwrap() = Some(state);
+        });
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.maker.lock().unwrap() = None;
         *self.state.lock().unwrap() = None;
+        self.activity.set_loading(false);
         self.output_size.store(0, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// A flush (a seek) or a new segment is a new stream: the next face calibrates again, and
+    /// nothing of the old stream's pictures is shown.
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(
+            event.view(),
+            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
+        ) {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                gst::debug!(CAT, imp = self, "new stream: resetting the calibration");
+                state.animator.reset();
+            }
+        }
+        self.parent_sink_event(event)
     }
 
     /// The output is a new picture (the portrait): no meta of the camera frame describes it, and
@@ -647,16 +584,46 @@ impl VideoFilterImpl for FommAnimate {
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         self.activity.frame();
-        let settings = self.settings.lock().unwrap().clone();
+        let (engine, motion) = {
+            let settings = self.settings.lock().unwrap();
+            (
+                settings.engine,
+                MotionOptions {
+                    relative: settings.relative,
+                    adapt_scale: settings.adapt_scale,
+                },
+            )
+        };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let animator = &mut state.animator;
+        self.take_prepared(animator);
+        if self.recalibrate.swap(false, Ordering::SeqCst) {
+            gst::info!(
+                CAT,
+                imp = self,
+                "recalibrating on the next frame with a face"
+            );
+            animator.recalibrate();
+        }
+        animator.motion = motion;
         let size = (inframe.width() as usize, inframe.height() as usize);
-        let image = self
-            .frame(state, &settings, inframe.buffer(), size)
-            .map_err(|message| {
-                self.post_error_message(message);
-                gst::FlowError::Error
-            })?;
+        let driving = self.driving(engine, inframe.buffer(), size.0, size.1);
+        let started = std::time::Instant::now();
+        let (picture, outcome) = animator.frame(driving.as_ref()).map_err(|e| {
+            gst::element_imp_error!(self, gst::LibraryError::Failed, ("Animation failed: {e}"));
+            gst::FlowError::Error
+        })?;
+        match outcome {
+            Outcome::NoFace => self.activity.repeated_without_face(),
+            Outcome::Generated { calibrated } => {
+                self.activity.generated(started.elapsed());
+                if calibrated {
+                    self.activity.calibrated();
+                    self.announce_calibration(inframe.buffer().pts());
+                }
+            }
+        }
         let format = pixel_format(outframe.format()).ok_or(gst::FlowError::NotNegotiated)?;
         let (width, height) = (outframe.width() as usize, outframe.height() as usize);
         let stride = outframe.plane_stride()[0] as usize;
@@ -665,7 +632,7 @@ impl VideoFilterImpl for FommAnimate {
             .map_err(|_| gst::FlowError::Error)?;
         let mut out = ImageViewMut::new(data, width, height, stride, format)
             .map_err(|_| gst::FlowError::Error)?;
-        out.write_rgb(image).map_err(|e| {
+        out.write_rgb(picture).map_err(|e| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Output frame: {e}"]);
             gst::FlowError::Error
         })?;

@@ -1,0 +1,306 @@
+//! The animation session: a portrait made ready for an engine (First Order Motion Model or the
+//! landmark warp), the calibration, the last picture, and the per-frame policy. The fommanimate
+//! element, the benchmark and the tests run this same code; the element only maps buffers to it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::fomm::{Fomm, FommError, SourceEncoding};
+use crate::motion::{relative_motion, Calibration, Keypoints, MotionError, MotionOptions};
+pub use crate::portrait::DetectorSettings;
+use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
+use crate::tensor::{crop_square, RgbImage, TensorError};
+use crate::warp::{warp_targets, LandmarkWarp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnimateError {
+    #[error(transparent)]
+    Portrait(#[from] PortraitError),
+    #[error(transparent)]
+    Fomm(#[from] FommError),
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    #[error(transparent)]
+    Motion(#[from] MotionError),
+    #[error("cannot prepare '{path}': {reason}")]
+    Prepare { path: String, reason: String },
+}
+
+/// The portrait a user asked for: the file, an optional crop ("x,y,side") and the margin
+/// around a detected face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvatarSpec {
+    pub path: PathBuf,
+    pub crop: Option<String>,
+    pub margin: f32,
+}
+
+/// What each engine keeps of the portrait.
+enum Prepared {
+    /// Its FOMM encoding, computed once.
+    Fomm(Box<SourceEncoding>),
+    /// Its warp and the size of its face, in output pixels.
+    Warp { warp: LandmarkWarp, face_size: f32 },
+}
+
+/// A portrait made ready for the engine.
+pub struct Avatar {
+    spec: AvatarSpec,
+    prepared: Prepared,
+    /// The portrait at the output size: what is shown until the face moves it.
+    still: RgbImage,
+    warnings: Vec<String>,
+}
+
+impl Avatar {
+    pub fn spec(&self) -> &AvatarSpec {
+        &self.spec
+    }
+
+    pub fn still(&self) -> &RgbImage {
+        &self.still
+    }
+
+    /// What the user should know about how the portrait was framed (no face found, say).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// How frames are animated. FOMM's sessions are shared with whoever prepares portraits (another
+/// thread, during a swap), so they sit behind a lock held for one network run at a time.
+#[derive(Clone)]
+pub enum Engine {
+    Fomm(Arc<Mutex<Fomm>>),
+    Warp,
+}
+
+impl Engine {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Fomm(_) => "FOMM",
+            Engine::Warp => "warp",
+        }
+    }
+}
+
+/// The warp has no model size; this is a sharp window or virtual camera picture.
+pub const DEFAULT_WARP_SIZE: usize = 512;
+
+/// Makes portraits ready for an engine; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct AvatarMaker {
+    engine: Engine,
+    output_size: usize,
+    detector: DetectorSettings,
+}
+
+impl AvatarMaker {
+    /// `output_size` 0 takes the engine's own: FOMM's model size, or 512 for the warp.
+    pub fn new(engine: Engine, output_size: usize, detector: DetectorSettings) -> Self {
+        let output_size = match (&engine, output_size) {
+            (Engine::Fomm(fomm), 0) => fomm.lock().unwrap().image_size(),
+            (Engine::Warp, 0) => DEFAULT_WARP_SIZE,
+            (_, size) => size,
+        };
+        AvatarMaker {
+            engine,
+            output_size,
+            detector,
+        }
+    }
+
+    pub fn output_size(&self) -> usize {
+        self.output_size
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Decodes and frames the portrait and prepares it for the engine (FOMM: encodes it; warp:
+    /// finds its landmarks). Slow (a face search, a network run): call it off the streaming thread.
+    pub fn make(&self, spec: &AvatarSpec) -> Result<Avatar, AnimateError> {
+        let portrait = Portrait::load_with(
+            &spec.path,
+            spec.crop.as_deref(),
+            spec.margin,
+            &self.detector,
+        )?;
+        let path = spec.path.display().to_string();
+        let mut warnings: Vec<String> = portrait.warning(&path).into_iter().collect();
+        let failed = |e: &dyn std::fmt::Display| AnimateError::Prepare {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let size = self.output_size;
+        let (prepared, crop) = match &self.engine {
+            Engine::Fomm(fomm) => {
+                let model_size = fomm.lock().unwrap().image_size();
+                let crop = crop_square(&portrait.image.view(), portrait.crop, model_size)
+                    .map_err(|e| failed(&e))?;
+                let encoding = fomm
+                    .lock()
+                    .unwrap()
+                    .encode_source(&crop)
+                    .map_err(|e| failed(&e))?;
+                (Prepared::Fomm(Box::new(encoding)), crop)
+            }
+            Engine::Warp => {
+                let crop = crop_square(&portrait.image.view(), portrait.crop, size)
+                    .map_err(|e| failed(&e))?;
+                let (landmarks, face_size) = match (
+                    portrait.landmarks_in_crop(size),
+                    portrait.face_size_in_crop(size),
+                ) {
+                    (Some(landmarks), Some(face_size)) if !landmarks.is_empty() => {
+                        (landmarks, face_size)
+                    }
+                    _ => {
+                        warnings.push(format!(
+                            "No landmarks in the source portrait '{path}': warping it as a frontal face centred in its crop"
+                        ));
+                        canonical_landmarks(size, spec.margin)
+                    }
+                };
+                let warp =
+                    LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
+                (Prepared::Warp { warp, face_size }, crop)
+            }
+        };
+        let still = crop.resized(size, size).map_err(|e| failed(&e))?;
+        Ok(Avatar {
+            spec: spec.clone(),
+            prepared,
+            still,
+            warnings,
+        })
+    }
+}
+
+/// The driving pose of one frame.
+#[derive(Debug, Clone)]
+pub struct Driving {
+    /// FOMM keypoints of the face crop, or the face landmarks in frame pixels for the warp.
+    pub keypoints: Keypoints,
+    /// The face's larger side in frame pixels (the warp's scale; 1 for FOMM).
+    pub face_size: f32,
+    /// The tracker's id of the face: another id is another person, who needs a calibration.
+    pub track: Option<u64>,
+}
+
+/// What a frame did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No face: the last picture (or the portrait at rest) again.
+    NoFace,
+    /// A new picture; `calibrated` when this frame's face became the rest pose.
+    Generated { calibrated: bool },
+}
+
+/// One animation session: the avatar, the driving face's rest pose, the last picture.
+pub struct Animator {
+    engine: Engine,
+    avatar: Avatar,
+    calibration: Calibration,
+    /// The driving face's size at calibration (warp only).
+    initial_face_size: f32,
+    /// The face being followed, by track id.
+    track: Option<u64>,
+    last: Option<RgbImage>,
+    output_size: usize,
+    pub motion: MotionOptions,
+}
+
+impl Animator {
+    pub fn new(maker: &AvatarMaker, avatar: Avatar) -> Self {
+        Animator {
+            engine: maker.engine.clone(),
+            avatar,
+            calibration: Calibration::default(),
+            initial_face_size: 1.0,
+            track: None,
+            last: None,
+            output_size: maker.output_size,
+            motion: MotionOptions::default(),
+        }
+    }
+
+    pub fn avatar(&self) -> &Avatar {
+        &self.avatar
+    }
+
+    /// A new avatar: the calibration stays (the driving face did not change), the old avatar's
+    /// last picture goes.
+    pub fn swap(&mut self, avatar: Avatar) {
+        self.avatar = avatar;
+        self.last = None;
+    }
+
+    /// The next frame with a face becomes the rest pose.
+    pub fn recalibrate(&mut self) {
+        self.calibration.reset();
+    }
+
+    /// A new stream (a flush, a seek, a new segment): nothing of the old one carries over.
+    pub fn reset(&mut self) {
+        self.calibration.reset();
+        self.track = None;
+        self.last = None;
+    }
+
+    pub fn is_calibrated(&self) -> bool {
+        self.calibration.is_calibrated()
+    }
+
+    /// The picture for a frame with this driving pose (`None`: no face on the frame).
+    pub fn frame(
+        &mut self,
+        driving: Option<&Driving>,
+    ) -> Result<(&RgbImage, Outcome), AnimateError> {
+        let Some(driving) = driving else {
+            let picture = self.last.as_ref().unwrap_or(&self.avatar.still);
+            return Ok((picture, Outcome::NoFace));
+        };
+        if driving.track.is_some() && self.track.is_some() && driving.track != self.track {
+            // Another person (or a cut in an edited video): their pose relative to the last
+            // person's rest pose means nothing.
+            self.calibration.reset();
+        }
+        self.track = driving.track;
+        let (initial, calibrated) = self.calibration.observe(&driving.keypoints);
+        if calibrated {
+            self.initial_face_size = driving.face_size;
+        }
+        let picture = match &self.avatar.prepared {
+            Prepared::Fomm(encoding) => {
+                let Engine::Fomm(fomm) = &self.engine else {
+                    unreachable!("FOMM avatars are made by the FOMM engine")
+                };
+                let moved = relative_motion(
+                    &encoding.keypoints,
+                    &driving.keypoints,
+                    initial,
+                    self.motion,
+                )?;
+                let generated = fomm.lock().unwrap().animate(encoding, &moved)?;
+                if generated.width() == self.output_size {
+                    generated
+                } else {
+                    generated.resized(self.output_size, self.output_size)?
+                }
+            }
+            Prepared::Warp { warp, face_size } => {
+                let targets = warp_targets(
+                    warp.landmarks(),
+                    *face_size,
+                    &driving.keypoints.values,
+                    &initial.values,
+                    self.initial_face_size,
+                )?;
+                warp.warp(&targets)?
+            }
+        };
+        Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
+    }
+}
