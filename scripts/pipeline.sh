@@ -28,9 +28,20 @@ escape() {
   printf '%s' "$escaped"
 }
 
+# The variables that hold paths: made absolute (a file named NULL, or one in quotes, would
+# otherwise be one of the parser's special values), with no control characters.
+PATHS=" INPUT OUTPUT PORTRAIT MODELS DEVICE "
 for name in $(grep -o '\${[A-Z_][A-Z_0-9]*' <<<"$description" | cut -c3- | sort -u); do
   if [[ -n "${!name:-}" ]]; then
-    printf -v "$name" '%s' "$(escape "${!name}")"
+    value="${!name}"
+    if [[ "$PATHS" == *" $name "* ]]; then
+      [[ "$value" == /* ]] || value="$PWD/$value"
+      if [[ "$value" =~ [[:cntrl:]] ]]; then
+        echo "pipeline.sh: $name holds a control character (a line break or a tab): rename the file" >&2
+        exit 1
+      fi
+    fi
+    printf -v "$name" '%s' "$(escape "$value")"
   fi
 done
 # The descriptions are ours and hold no quotes or command substitutions: expanding them is safe,

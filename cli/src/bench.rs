@@ -178,6 +178,27 @@ fn media(name: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{} missing: run `make setup`", path.display()))
 }
 
+/// A folder of this process's, removed with everything in it when dropped (on errors too).
+struct TempFolder(PathBuf);
+
+impl TempFolder {
+    fn new() -> Result<TempFolder, String> {
+        let path = std::env::temp_dir().join(format!("animecam-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(TempFolder(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The talking-face clip played `copies` times in a row (no re-encoding): a face for a live run.
 fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), String> {
     let part = format!(
@@ -217,9 +238,9 @@ fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), String> 
 fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), String> {
     let (threads, serial, mode) = (args.threads, args.serial, args.mode);
     // The model folder layout models/<set>: links to the random set in a temporary folder.
-    let folder = std::env::temp_dir().join(format!("animecam-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
-    let models = models.canonicalize().map_err(|e| e.to_string())?;
+    let folder = TempFolder::new()?;
+    let folder = folder.path();
+    let models = std::path::absolute(models).map_err(|e| e.to_string())?;
     for (set, target) in [
         ("vox-256", models.clone()),
         ("ugatit", models.clone()),
@@ -303,9 +324,7 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         quiet: true,
         status: String::new(),
     };
-    let stats = crate::live::run_live(&pipeline, &options);
-    let _ = std::fs::remove_dir_all(&folder);
-    let stats = stats?;
+    let stats = crate::live::run_live(&pipeline, &options)?;
     let (engine, activity) = stats
         .activity
         .clone()
@@ -416,7 +435,8 @@ impl LiveReport {
             )
         } else {
             format!(
-                "it was given {} of the camera's {} frames and sat idle the rest of the time",
+                "it was given {} of the camera's {} frames: the others were dropped while the \
+                 machine was busy with other work",
                 activity.frames, self.camera_frames
             )
         };
@@ -452,7 +472,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .models
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models/random"));
-    if !models.join("manifest.json").is_file() {
+    // The live warp needs no network, so no benchmark models.
+    let needs_models = args.live.is_none() || args.mode != Mode::Warp;
+    if needs_models && !models.join("manifest.json").is_file() {
         return Err(format!(
             "no benchmark models in {}: run `make random-models` (needs the exporters: make models-venv)",
             models.display()

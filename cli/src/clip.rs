@@ -120,6 +120,8 @@ pub enum Finished {
     Complete,
     /// Ctrl-C: the file was finished at this position of the clip and is playable.
     Interrupted(gst::ClockTime),
+    /// Ctrl-C, and the file could not be finished (why): the partial file is to be removed.
+    Abandoned(&'static str),
 }
 
 /// Runs the clip pipeline to the end, showing progress with an ETA. Ctrl-C (or SIGTERM) ends the
@@ -156,7 +158,7 @@ pub fn run(
     let outcome = loop {
         if interrupts.try_recv().is_ok() {
             if interrupted.is_some() {
-                break Err("interrupted twice: the partial clip was removed".into());
+                break Ok(Finished::Abandoned("interrupted twice"));
             }
             let at = pipeline
                 .query_position::<gst::ClockTime>()
@@ -170,7 +172,9 @@ pub fn run(
         }
         if let Some((since, _)) = interrupted {
             if since.elapsed() > FINISH_TIMEOUT {
-                break Err("interrupted, and the file could not be finished in time: the partial clip was removed".into());
+                break Ok(Finished::Abandoned(
+                    "interrupted, and the file could not be finished in time",
+                ));
             }
         }
         if let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) {

@@ -230,6 +230,23 @@ fn init() -> Result<(), Failure> {
     Ok(())
 }
 
+/// A path as a description's value: absolute, so that no file name can be one of the parser's
+/// special values (a bare `NULL`, or a quoted string whose quotes it strips), and without control
+/// characters, which no element's property reads back as they were.
+fn path_value(path: &std::path::Path) -> Result<String, Failure> {
+    let text = std::path::absolute(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .to_string_lossy()
+        .to_string();
+    if text.chars().any(char::is_control) {
+        return Err(Failure::from(format!(
+            "{:?} holds a control character (a line break or a tab): rename it",
+            path.display().to_string()
+        )));
+    }
+    Ok(text)
+}
+
 /// The variables of a description, checked: the portrait exists, the models do for the mode.
 fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Failure> {
     let mut variables = HashMap::new();
@@ -241,7 +258,7 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
         let first = live::first_portrait(portrait)
             .filter(|p| p.is_file())
             .ok_or_else(|| format!("portrait {} not found: pass an existing PNG or JPEG file, or a folder holding some", portrait.display()))?;
-        variables.insert("PORTRAIT", first.to_string_lossy().to_string());
+        variables.insert("PORTRAIT", path_value(&first)?);
     }
     let needed = match animation.mode {
         Mode::Fomm => Some("vox-256"),
@@ -257,7 +274,7 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
             )));
         }
     }
-    variables.insert("MODELS", models.to_string_lossy().to_string());
+    variables.insert("MODELS", path_value(&models)?);
     let provider: Provider = animation.provider.into();
     variables.insert("PROVIDER", provider.to_string());
     variables.insert("VARIANT", animation.variant.nick().to_owned());
@@ -295,18 +312,20 @@ fn live_source(
             live.device
         )));
     }
-    variables.insert("DEVICE", live.device.clone());
+    variables.insert("DEVICE", path_value(std::path::Path::new(&live.device))?);
     Ok(live.camera.clone())
 }
 
+/// A live description; `square` makes the animation a square of `--size` (beside the camera).
 fn live_description(
     base: &str,
     animation: &Animation,
     live: &Live,
     variables: &mut HashMap<&'static str, String>,
+    square: bool,
 ) -> Result<String, Failure> {
     let camera = live_source(live, variables)?;
-    let mut text = pipeline::customise(base, animation.mode, camera.as_deref(), false);
+    let mut text = pipeline::customise(base, animation.mode, camera.as_deref(), square);
     if live.no_mirror {
         text = text.replace(" ! videoflip method=horizontal-flip", "");
     }
@@ -338,7 +357,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let mut variables = variables(&animation)?;
             let mut description =
-                live_description(pipeline::WEBCAM, &animation, &live, &mut variables)?;
+                live_description(pipeline::WEBCAM, &animation, &live, &mut variables, preview)?;
             // Checked before the pipeline is built: without a display a window sink can only
             // crash.
             let (sink, status) = match sink {
@@ -379,9 +398,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 )));
             }
             let mut variables = variables(&animation)?;
-            variables.insert("OUTPUT", output.clone());
-            let description =
-                live_description(pipeline::VIRTUALCAM, &animation, &live, &mut variables)?;
+            variables.insert("OUTPUT", path_value(std::path::Path::new(&output))?);
+            let description = live_description(
+                pipeline::VIRTUALCAM,
+                &animation,
+                &live,
+                &mut variables,
+                false,
+            )?;
             let pipeline = launch(&description, &animation)?;
             let status = format!(
                 "virtual camera on {output}: pick \"animecam\" as the camera in your call app"
@@ -402,7 +426,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut variables = variables(&animation)?;
             variables.insert("PORT", port.to_string());
             let description =
-                live_description(pipeline::STREAM, &animation, &live, &mut variables)?;
+                live_description(pipeline::STREAM, &animation, &live, &mut variables, false)?;
             let pipeline = launch(&description, &animation)?;
             let status = format!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
             live::run_live(&pipeline, &live_options(&animation, &live, status))?;
@@ -418,10 +442,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // Both halves of the clip are --size: the animation chains fill theirs.
             animation.size.get_or_insert(clip::DEFAULT_SIZE);
             let mut variables = variables(&animation)?;
-            variables.insert("INPUT", input.to_string_lossy().to_string());
+            variables.insert("INPUT", path_value(&input)?);
             // Written beside the target and renamed at the end: an interrupted run leaves no
             // half-written file under the user's name.
-            variables.insert("OUTPUT", partial.to_string_lossy().to_string());
+            variables.insert("OUTPUT", path_value(&partial)?);
             let base = if has_audio {
                 pipeline::CLIP
             } else {
@@ -433,6 +457,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let pipeline = launch(&description, &animation)?;
             let outcome = clip::run(&pipeline, duration, false);
             let finished = match outcome {
+                Ok(clip::Finished::Abandoned(why)) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(Failure::with_code(
+                        format!("{why}: nothing was written"),
+                        Failure::INTERRUPTED,
+                    ));
+                }
                 Ok(finished) => finished,
                 Err(e) => {
                     let _ = std::fs::remove_file(&partial);
@@ -450,6 +481,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             match finished {
                 clip::Finished::Complete => eprintln!("wrote {}{audio}", output.display()),
+                clip::Finished::Abandoned(_) => unreachable!("handled above"),
                 clip::Finished::Interrupted(at) => {
                     return Err(Failure::with_code(
                         format!(

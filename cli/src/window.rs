@@ -36,15 +36,21 @@ pub fn choose() -> Result<&'static str, String> {
         // "error: XDG_RUNTIME_DIR is invalid" on the way.
         std::env::set_var("GST_GL_WINDOW", "x11");
     }
-    CANDIDATES
+    let installed: Vec<&'static str> = CANDIDATES
         .into_iter()
-        .find(|factory| opens(factory))
-        .ok_or_else(|| {
-            format!(
-                "no window sink opens on {display}: install them with `sudo apt-get install {PACKAGES}` \
-                 (or run `animecam doctor`)"
-            )
-        })
+        .filter(|factory| gst::ElementFactory::find(factory).is_some())
+        .collect();
+    if installed.is_empty() {
+        return Err(format!(
+            "no window sink is installed: `sudo apt-get install {PACKAGES}` (or run `animecam doctor`)"
+        ));
+    }
+    installed.into_iter().find(|factory| opens(factory)).ok_or_else(|| {
+        format!(
+            "cannot open a window on {display}: is the display running, and may this user open windows \
+             on it (xhost, XAUTHORITY)? Or use --sink to send the picture elsewhere"
+        )
+    })
 }
 
 /// Whether the sink exists and connects to the display (its NULL to READY step does that).

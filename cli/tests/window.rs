@@ -305,8 +305,20 @@ fn the_window_shows_the_avatar_and_the_keys_work() {
         "after n the window is not the next portrait (difference {to_second:.2}, to the first {to_first:.2})"
     );
 
+    // r: the element takes the next face as the rest pose, and the status line says so.
+    let calibrations = |screen: &str| screen.matches(", calibrating:").count();
+    let before = calibrations(&terminal.screen());
     terminal.keys("r");
     terminal.wait_for("recalibrating", Duration::from_secs(5));
+    let started = Instant::now();
+    while calibrations(&terminal.screen()) <= before {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no calibration after r:\n{}",
+            terminal.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     terminal.keys("q");
     let started = Instant::now();
@@ -334,13 +346,22 @@ fn preview_shows_the_camera_beside_the_avatar() {
         .args(["webcam", "--preview", "--portrait"])
         .arg(&first)
         .args(["--camera", &camera(&clip), "--seconds", "8"])
+        .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    // The second status line: frames have been shown for a second.
+    let mut status = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let shown = status
+        .by_ref()
+        .map_while(Result::ok)
+        .filter(|line| line.contains("fps, latency"))
+        .nth(1);
+    assert!(shown.is_some(), "webcam --preview printed no status");
     // The camera (176x144, scaled to 512 high) on the left, the 512 avatar from x=682.
     let screen = grab(&x.display, 682 + 512, 512);
     save_png(&screen, &dir.join("preview.png"));
+    status.for_each(drop);
     let output = child.wait().unwrap();
     assert!(output.success());
     let screen_ref = &screen;

@@ -61,8 +61,9 @@ static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
 pub const TELEMETRY_OPT_OUT_ENV: &str = "ORT_DISABLE_TELEMETRY";
 
 /// Switches ONNX Runtime's telemetry off for this process: nothing of ours leaves the machine.
-/// Call it early, while the process has one thread (the CLI's `main`, the plugin's init); loading
-/// the runtime calls it again in case a library user did not.
+/// Call it early, while the process has one thread (the CLI's `main`, the plugin's init): setting
+/// the environment races with threads reading it. Loading the runtime calls it again, for a
+/// library user who did not; it writes only when the variable is not already "1".
 pub fn disable_telemetry() {
     if std::env::var(TELEMETRY_OPT_OUT_ENV).as_deref() != Ok("1") {
         std::env::set_var(TELEMETRY_OPT_OUT_ENV, "1");
