@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::fomm::{Fomm, FommError, SourceEncoding};
+use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{relative_motion, Calibration, Keypoints, MotionError, MotionOptions};
 pub use crate::portrait::DetectorSettings;
 use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
@@ -67,18 +67,29 @@ impl Avatar {
     }
 }
 
-/// How frames are animated. FOMM's sessions are shared with whoever prepares portraits (another
-/// thread, during a swap), so they sit behind a lock held for one network run at a time.
+/// How frames are animated. FOMM's encoder and generator have locks of their own: a portrait is
+/// encoded on another thread while the streaming thread generates frames.
 #[derive(Clone)]
 pub enum Engine {
-    Fomm(Arc<Mutex<Fomm>>),
+    Fomm {
+        encoder: Arc<Mutex<SourceEncoder>>,
+        generator: Arc<Mutex<Generator>>,
+    },
     Warp,
 }
 
 impl Engine {
+    pub fn fomm(fomm: Fomm) -> Engine {
+        let (encoder, generator) = fomm.into_parts();
+        Engine::Fomm {
+            encoder: Arc::new(Mutex::new(encoder)),
+            generator: Arc::new(Mutex::new(generator)),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
-            Engine::Fomm(_) => "FOMM",
+            Engine::Fomm { .. } => "FOMM",
             Engine::Warp => "warp",
         }
     }
@@ -99,7 +110,7 @@ impl AvatarMaker {
     /// `output_size` 0 takes the engine's own: FOMM's model size, or 512 for the warp.
     pub fn new(engine: Engine, output_size: usize, detector: DetectorSettings) -> Self {
         let output_size = match (&engine, output_size) {
-            (Engine::Fomm(fomm), 0) => fomm.lock().unwrap().image_size(),
+            (Engine::Fomm { generator, .. }, 0) => generator.lock().unwrap().image_size(),
             (Engine::Warp, 0) => DEFAULT_WARP_SIZE,
             (_, size) => size,
         };
@@ -135,15 +146,11 @@ impl AvatarMaker {
         };
         let size = self.output_size;
         let (prepared, crop) = match &self.engine {
-            Engine::Fomm(fomm) => {
-                let model_size = fomm.lock().unwrap().image_size();
-                let crop = crop_square(&portrait.image.view(), portrait.crop, model_size)
+            Engine::Fomm { encoder, .. } => {
+                let mut encoder = encoder.lock().unwrap();
+                let crop = crop_square(&portrait.image.view(), portrait.crop, encoder.image_size())
                     .map_err(|e| failed(&e))?;
-                let encoding = fomm
-                    .lock()
-                    .unwrap()
-                    .encode_source(&crop)
-                    .map_err(|e| failed(&e))?;
+                let encoding = encoder.encode(&crop).map_err(|e| failed(&e))?;
                 (Prepared::Fomm(Box::new(encoding)), crop)
             }
             Engine::Warp => {
@@ -274,7 +281,7 @@ impl Animator {
         }
         let picture = match &self.avatar.prepared {
             Prepared::Fomm(encoding) => {
-                let Engine::Fomm(fomm) = &self.engine else {
+                let Engine::Fomm { generator, .. } = &self.engine else {
                     unreachable!("FOMM avatars are made by the FOMM engine")
                 };
                 let moved = relative_motion(
@@ -283,7 +290,7 @@ impl Animator {
                     initial,
                     self.motion,
                 )?;
-                let generated = fomm.lock().unwrap().animate(encoding, &moved)?;
+                let generated = generator.lock().unwrap().animate(encoding, &moved)?;
                 if generated.width() == self.output_size {
                     generated
                 } else {

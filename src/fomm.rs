@@ -93,8 +93,19 @@ impl KeypointDetector {
 
 /// The whole model set: keypoints, source encoder and generator.
 pub struct Fomm {
+    source_encoder: SourceEncoder,
+    generator: Generator,
+}
+
+/// What a portrait needs once: the encoder and the keypoint detector.
+pub struct SourceEncoder {
     keypoint_detector: KeypointDetector,
     encoder: Model,
+    size: usize,
+}
+
+/// What every driving frame needs: the generator.
+pub struct Generator {
     generator: Model,
     size: usize,
 }
@@ -175,41 +186,70 @@ impl Fomm {
             }
         }
         Ok(Fomm {
-            keypoint_detector,
-            encoder,
-            generator,
-            size,
+            source_encoder: SourceEncoder {
+                keypoint_detector,
+                encoder,
+                size,
+            },
+            generator: Generator { generator, size },
         })
+    }
+
+    /// The encoder (once per portrait) and the generator (every frame) apart, so that a portrait
+    /// can be encoded on another thread while frames are generated.
+    pub fn into_parts(self) -> (SourceEncoder, Generator) {
+        (self.source_encoder, self.generator)
     }
 
     /// The side of the square images the models take.
     pub fn image_size(&self) -> usize {
-        self.size
+        self.generator.size
     }
 
     /// Provider of each graph, in order kp, encoder, generator.
     pub fn providers(&self) -> [crate::inference::Provider; 3] {
         [
-            self.keypoint_detector.provider(),
-            self.encoder.provider(),
-            self.generator.provider(),
+            self.source_encoder.keypoint_detector.provider(),
+            self.source_encoder.encoder.provider(),
+            self.generator.generator.provider(),
         ]
     }
 
     /// Time spent inside ONNX Runtime since loading, all three graphs.
     pub fn inference_time(&self) -> std::time::Duration {
-        self.keypoint_detector.inference_time()
-            + self.encoder.inference_time()
-            + self.generator.inference_time()
+        self.source_encoder.keypoint_detector.inference_time()
+            + self.source_encoder.encoder.inference_time()
+            + self.generator.generator.inference_time()
     }
 
     /// Keypoints of a face crop.
     pub fn keypoints(&mut self, crop: &RgbImage) -> Result<Keypoints, FommError> {
-        self.keypoint_detector.keypoints(crop)
+        self.source_encoder.keypoint_detector.keypoints(crop)
     }
 
     /// Encodes a source portrait crop once: its features and keypoints.
     pub fn encode_source(&mut self, portrait: &RgbImage) -> Result<SourceEncoding, FommError> {
+        self.source_encoder.encode(portrait)
+    }
+
+    /// The portrait animated to the driving keypoints (after relative motion).
+    pub fn animate(
+        &mut self,
+        source: &SourceEncoding,
+        driving: &Keypoints,
+    ) -> Result<RgbImage, FommError> {
+        self.generator.animate(source, driving)
+    }
+}
+
+impl SourceEncoder {
+    /// The side of the square images the models take.
+    pub fn image_size(&self) -> usize {
+        self.size
+    }
+
+    /// Encodes a source portrait crop once: its features and keypoints.
+    pub fn encode(&mut self, portrait: &RgbImage) -> Result<SourceEncoding, FommError> {
         let portrait = portrait.resized(self.size, self.size)?;
         let mut image = Array4::zeros([1, 3, self.size, self.size]);
         fill_tensor(
@@ -223,13 +263,20 @@ impl Fomm {
             .run(&[("source", image.view().into_dyn())])?
             .get("features")
             .clone();
-        let keypoints = self.keypoints(&portrait)?;
+        let keypoints = self.keypoint_detector.keypoints(&portrait)?;
         Ok(SourceEncoding {
             portrait,
             image,
             features,
             keypoints,
         })
+    }
+}
+
+impl Generator {
+    /// The side of the square images the generator makes.
+    pub fn image_size(&self) -> usize {
+        self.size
     }
 
     /// The portrait animated to the driving keypoints (after relative motion).

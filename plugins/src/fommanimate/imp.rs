@@ -477,7 +477,7 @@ impl BaseTransformImpl for FommAnimate {
                     fomm.providers()
                 );
                 *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
-                AnimateEngine::Fomm(Arc::new(Mutex::new(fomm)))
+                AnimateEngine::fomm(fomm)
             }
         };
         let maker = AvatarMaker::new(
