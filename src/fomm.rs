@@ -49,7 +49,8 @@ impl KeypointDetector {
     }
 
     fn from_manifest(manifest: &Manifest, options: &ProviderOptions) -> Result<Self, FommError> {
-        let model = Model::load(manifest, KEYPOINT_MODEL, options)?;
+        let mut model = Model::load(manifest, KEYPOINT_MODEL, options)?;
+        model.expect(&[("image", 4)], &[("kp_value", 3), ("kp_jacobian", 4)])?;
         let size = image_size(&model, "image", &manifest.dir)?;
         Ok(KeypointDetector {
             model,
@@ -170,8 +171,20 @@ impl Fomm {
     pub fn load(dir: &Path, options: &ProviderOptions) -> Result<Self, FommError> {
         let manifest = Manifest::load(dir).map_err(ModelError::from)?;
         let keypoint_detector = KeypointDetector::from_manifest(&manifest, options)?;
-        let encoder = Model::load(&manifest, ENCODER_MODEL, options)?;
-        let generator = Model::load(&manifest, GENERATOR_MODEL, options)?;
+        let mut encoder = Model::load(&manifest, ENCODER_MODEL, options)?;
+        encoder.expect(&[("source", 4)], &[("features", 4)])?;
+        let mut generator = Model::load(&manifest, GENERATOR_MODEL, options)?;
+        generator.expect(
+            &[
+                ("source", 4),
+                ("features", 4),
+                ("source_value", 3),
+                ("source_jacobian", 4),
+                ("driving_value", 3),
+                ("driving_jacobian", 4),
+            ],
+            &[("prediction", 4)],
+        )?;
         let size = keypoint_detector.image_size();
         for (model, input) in [(&encoder, "source"), (&generator, "source")] {
             let other = image_size(model, input, dir)?;

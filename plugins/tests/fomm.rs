@@ -342,6 +342,56 @@ fn a_model_breaking_its_contract_fails_at_start_naming_expected_and_found() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn a_graph_exported_with_other_output_names_fails_at_start_naming_expected_and_found() {
+    // The generator's output renamed in the graph and in its manifest alike: the contract holds,
+    // but animecam reads 'prediction'. Same-length names keep the protobuf valid.
+    let dir = std::env::temp_dir().join(format!("animecam-renamed-fomm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["fomm_kp.onnx", "fomm_encoder.onnx"] {
+        std::fs::copy(tiny().join(file), dir.join(file)).unwrap();
+    }
+    let graph = std::fs::read(tiny().join("fomm_generator.onnx")).unwrap();
+    let (old, new) = (b"prediction", b"frame_out0");
+    let mut renamed = Vec::with_capacity(graph.len());
+    let mut at = 0;
+    while at < graph.len() {
+        if graph[at..].starts_with(old) {
+            renamed.extend_from_slice(new);
+            at += old.len();
+        } else {
+            renamed.push(graph[at]);
+            at += 1;
+        }
+    }
+    assert_ne!(renamed, graph);
+    let generator = dir.join("fomm_generator.onnx");
+    std::fs::write(&generator, renamed).unwrap();
+    let manifest = std::fs::read_to_string(tiny().join("manifest.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let spec = &mut manifest["models"]["fomm_generator"];
+    spec["outputs"][0]["name"] = "frame_out0".into();
+    spec["sha256"] = animecam::inference::sha256_file(&generator).unwrap().into();
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 ! fommanimate model-dir=\"{}\" source=\"{}\" ! fakesink",
+        dir.display(),
+        portrait().display()
+    ))
+    .unwrap();
+    assert!(pipeline.set_state(gst::State::Playing).is_err());
+    let error = common::bus_error(&pipeline.bus().unwrap()).unwrap();
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(
+        error.contains(
+            "animecam reads output 'prediction' of rank 4, the manifest has 'frame_out0' of rank 4"
+        ),
+        "{error}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 fn write_png(image: &RgbImage, path: &std::path::Path) {
     init();
     let pipeline = common::launch(&format!(

@@ -43,6 +43,17 @@ pub enum ModelError {
     },
     #[error("running {model}: {reason}")]
     Run { model: String, reason: String },
+    #[error(
+        "{path}: animecam reads {kind} '{name}' of rank {rank}, the manifest has {found}: \
+         export the graph with animecam's exporter (README, Models)"
+    )]
+    Unexpected {
+        path: PathBuf,
+        kind: &'static str,
+        name: String,
+        rank: usize,
+        found: String,
+    },
 }
 
 /// Outputs of one run, in the manifest's order, copied out of ONNX Runtime.
@@ -71,6 +82,8 @@ pub struct Model {
     fallbacks: Vec<String>,
     /// Time spent inside ONNX Runtime's run calls, for the benchmark's glue share.
     inference_time: std::time::Duration,
+    /// The outputs the caller reads (see [`Model::expect`]); empty: all of them.
+    read: Vec<String>,
 }
 
 impl std::fmt::Debug for Model {
@@ -108,7 +121,42 @@ impl Model {
             provider,
             fallbacks,
             inference_time: std::time::Duration::ZERO,
+            read: Vec::new(),
         })
+    }
+
+    /// Checks that the contract has the inputs and outputs the caller feeds and reads, by name
+    /// and rank: the contract is the graph's, so a graph exported with other names is an error
+    /// at load, naming what was expected and found, not a panic on the first frame.
+    /// From then on, only those outputs are copied out of ONNX Runtime.
+    pub fn expect(
+        &mut self,
+        inputs: &[(&str, usize)],
+        outputs: &[(&str, usize)],
+    ) -> Result<(), ModelError> {
+        for (kind, wanted, specs) in [
+            ("input", inputs, &self.spec.inputs),
+            ("output", outputs, &self.spec.outputs),
+        ] {
+            for &(name, rank) in wanted {
+                let found = specs.iter().find(|spec| spec.name == name);
+                if found.is_none_or(|spec| spec.shape.len() != rank) {
+                    let found: Vec<String> = specs
+                        .iter()
+                        .map(|spec| format!("'{}' of rank {}", spec.name, spec.shape.len()))
+                        .collect();
+                    return Err(ModelError::Unexpected {
+                        path: self.path.clone(),
+                        kind,
+                        name: name.to_owned(),
+                        rank,
+                        found: found.join(", "),
+                    });
+                }
+            }
+        }
+        self.read = outputs.iter().map(|(name, _)| (*name).to_owned()).collect();
+        Ok(())
     }
 
     /// Total time spent inside ONNX Runtime's run calls since loading.
@@ -158,7 +206,8 @@ impl Model {
             .map_err(|e| run_error(e.to_string()))?;
         let elapsed = started.elapsed();
         let mut copied = Vec::with_capacity(self.spec.outputs.len());
-        for spec in &self.spec.outputs {
+        let wanted = |name: &str| self.read.is_empty() || self.read.iter().any(|r| r == name);
+        for spec in self.spec.outputs.iter().filter(|spec| wanted(&spec.name)) {
             let value = outputs[spec.name.as_str()]
                 .try_extract_array::<f32>()
                 .map_err(|e| run_error(format!("output '{}': {e}", spec.name)))?;
