@@ -11,8 +11,14 @@ use crate::tensor::{read_image, RgbImage, SquareCrop, TensorError};
 pub enum PortraitError {
     #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
     Unreadable { path: String, source: TensorError },
-    #[error("crop '{0}' is not \"x,y,side\" in pixels with a positive side")]
+    #[error("crop '{0}' is not \"x,y,side\" in pixels: three finite numbers, the side positive")]
     BadCrop(String),
+    #[error("crop '{crop}' is outside the {width}x{height} portrait: its centre must lie in the picture")]
+    CropOutside {
+        crop: String,
+        width: usize,
+        height: usize,
+    },
 }
 
 /// Where the portrait's face is looked for: BlazeFace's folder and where it runs.
@@ -65,11 +71,13 @@ pub fn parse_crop(text: &str) -> Result<SquareCrop, PortraitError> {
         .collect::<Result<_, _>>()
         .map_err(|_| PortraitError::BadCrop(text.to_owned()))?;
     match numbers[..] {
-        [x, y, side] if side > 0.0 => Ok(SquareCrop {
-            center_x: x + side / 2.0,
-            center_y: y + side / 2.0,
-            side,
-        }),
+        [x, y, side] if x.is_finite() && y.is_finite() && side.is_finite() && side > 0.0 => {
+            Ok(SquareCrop {
+                center_x: x + side / 2.0,
+                center_y: y + side / 2.0,
+                side,
+            })
+        }
         _ => Err(PortraitError::BadCrop(text.to_owned())),
     }
 }
@@ -94,6 +102,14 @@ impl Portrait {
         })?;
         if let Some(text) = crop {
             let crop = parse_crop(text)?;
+            let inside = |centre: f32, side: usize| (0.0..side as f32).contains(&centre);
+            if !inside(crop.center_x, image.width()) || !inside(crop.center_y, image.height()) {
+                return Err(PortraitError::CropOutside {
+                    crop: text.to_owned(),
+                    width: image.width(),
+                    height: image.height(),
+                });
+            }
             return Ok(Portrait {
                 image,
                 crop,
@@ -195,6 +211,12 @@ mod tests {
         );
         assert!(parse_crop("10,20").is_err());
         assert!(parse_crop("10,20,-5").is_err());
+        for bad in ["NaN,0,10", "0,inf,10", "0,0,0", "0,0,inf", "0,0,NaN"] {
+            assert!(
+                parse_crop(bad).unwrap_err().to_string().contains(bad),
+                "{bad}"
+            );
+        }
         assert!(parse_crop("a,b,c")
             .unwrap_err()
             .to_string()

@@ -396,7 +396,19 @@ pub fn read_image(path: &std::path::Path) -> Result<RgbImage, TensorError> {
     if !path.is_file() {
         return Err(unreadable("no such file"));
     }
-    let mat = opencv::imgcodecs::imread(path.as_os_str(), opencv::imgcodecs::IMREAD_UNCHANGED)?;
+    // JPEGs (phone photos above all) are turned upright by their EXIF orientation, which only
+    // IMREAD_COLOR applies; other files keep their alpha channel with IMREAD_UNCHANGED.
+    let mut magic = [0u8; 2];
+    let is_jpeg = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
+        .is_ok()
+        && magic == [0xFF, 0xD8];
+    let flags = if is_jpeg {
+        opencv::imgcodecs::IMREAD_COLOR
+    } else {
+        opencv::imgcodecs::IMREAD_UNCHANGED
+    };
+    let mat = opencv::imgcodecs::imread(path.as_os_str(), flags)?;
     if mat.empty() {
         return Err(unreadable(
             "not an image OpenCV can decode (expected PNG or JPEG)",

@@ -1,0 +1,95 @@
+//! Portraits as people have them: a phone JPEG stored sideways with an EXIF orientation is used
+//! upright, and a crop that cannot frame anything is an error naming the value.
+
+use std::path::PathBuf;
+
+use animecam::portrait::{FaceSearch, Portrait};
+use animecam::tensor::read_image;
+use opencv::core::{Mat, Vector};
+use opencv::prelude::*;
+
+fn media(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".cache/media")
+        .join(name);
+    assert!(path.is_file(), "{} missing: run `make setup`", path.display());
+    path
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("animecam-portrait-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// An EXIF APP1 segment holding only the orientation tag (big-endian TIFF).
+fn exif_orientation(orientation: u8) -> Vec<u8> {
+    let mut body = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    body.extend_from_slice(&[0, 1]); // one entry
+    body.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0]);
+    body.extend_from_slice(&[0, 0, 0, 0]); // no next IFD
+    let mut segment = vec![0xFF, 0xE1];
+    segment.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+    segment.extend(body);
+    segment
+}
+
+#[test]
+fn an_exif_rotated_jpeg_is_used_upright() {
+    let upright = read_image(&media("astronaut.png")).unwrap();
+    // As a phone stores a picture taken held sideways: the pixels turned a quarter
+    // counter-clockwise, and orientation 6 ("turn clockwise to show").
+    let bgr = opencv::imgcodecs::imread(
+        media("astronaut.png").to_str().unwrap(),
+        opencv::imgcodecs::IMREAD_COLOR,
+    )
+    .unwrap();
+    let mut sideways = Mat::default();
+    opencv::core::rotate(&bgr, &mut sideways, opencv::core::ROTATE_90_COUNTERCLOCKWISE).unwrap();
+    let mut jpeg = Vector::<u8>::new();
+    let quality = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_JPEG_QUALITY, 95]);
+    opencv::imgcodecs::imencode(".jpg", &sideways, &mut jpeg, &quality).unwrap();
+    let jpeg = jpeg.to_vec();
+    let mut file = jpeg[..2].to_vec();
+    file.extend(exif_orientation(6));
+    file.extend_from_slice(&jpeg[2..]);
+    let path = temp("phone photo.jpg");
+    std::fs::write(&path, file).unwrap();
+
+    let read = read_image(&path).unwrap();
+    assert_eq!((read.width(), read.height()), (upright.width(), upright.height()));
+    let difference = read
+        .data()
+        .iter()
+        .zip(upright.data())
+        .map(|(a, b)| a.abs_diff(*b) as f64)
+        .sum::<f64>()
+        / read.data().len() as f64;
+    assert!(difference < 6.0, "not upright: mean difference {difference:.1}");
+
+    let portrait = Portrait::load(&path, None, 0.4).unwrap();
+    let FaceSearch::Found(face) = &portrait.face else {
+        panic!("no face found in the upright photo: {:?}", portrait.face);
+    };
+    // The astronaut's face is in the upper middle of the upright photo.
+    let (x, y) = face.face.center();
+    assert!((150.0..350.0).contains(&x) && (50.0..250.0).contains(&y), "{x}, {y}");
+}
+
+#[test]
+fn crops_that_frame_nothing_are_errors_naming_the_value() {
+    let path = media("sylvie_green_normal.png");
+    let image = read_image(&path).unwrap();
+    for crop in ["NaN,0,100", "0,0,inf", "0,0,0", "5000,5000,100", "-300,10,100"] {
+        let error = Portrait::load(&path, Some(crop), 0.4).unwrap_err().to_string();
+        assert!(error.contains(crop), "{crop}: {error}");
+    }
+    let outside = Portrait::load(&path, Some("5000,5000,100"), 0.4)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        outside.contains(&format!("{}x{}", image.width(), image.height())),
+        "{outside}"
+    );
+    assert!(Portrait::load(&path, Some("10,10,100"), 0.4).is_ok());
+}
