@@ -77,7 +77,7 @@ impl ObjectImpl for FommKeypoints {
             );
             properties.extend([glib::ParamSpecBoolean::builder("require-face")
                     .nick("Require a face")
-                    .blurb("Attach keypoints only to frames where facetrack found a face; otherwise frames without a face are read from their centred square")
+                    .blurb("Without facetrack upstream: attach keypoints to no frame (on) or read each frame's centred square (off). With facetrack, frames where it saw no face never get keypoints")
                     .default_value(DEFAULT_REQUIRE_FACE)
                     .mutable_playing()
                     .build()]);
@@ -181,16 +181,16 @@ impl BaseTransformImpl for FommKeypoints {
         let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
         let (width, height) = (info.width() as usize, info.height() as usize);
 
-        let face = match meta::read_face(buffer) {
-            Some(Ok(track)) if track.state.has_face() => Some(track.crop),
+        let crop = match meta::read_face(buffer) {
+            Some(Ok(track)) if track.state.has_face() => track.crop,
+            // facetrack saw no face: the animation does not move on such a frame, so the
+            // network does not run for it.
+            Some(Ok(_)) => return Ok(gst::FlowSuccess::Ok),
             Some(Err(e)) => {
                 gst::warning!(CAT, imp = self, "ignoring a malformed face meta: {e}");
-                None
+                return Ok(gst::FlowSuccess::Ok);
             }
-            _ => None,
-        };
-        let crop = match face {
-            Some(crop) => crop,
+            // Without facetrack upstream: the centred square, unless a face is required.
             None if require_face => return Ok(gst::FlowSuccess::Ok),
             None => centred_square(width, height),
         };
