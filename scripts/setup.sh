@@ -131,6 +131,14 @@ assets() {
     pip_download --python-version 3.11 --implementation cp --abi cp311 \
       --platform manylinux_2_28_x86_64 scikit-image==0.26.0
   extract "$DOWNLOADS/scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl" skimage/data/astronaut.png "$MEDIA/astronaut.png"
+  # A second public-domain face photo (US Navy) from matplotlib's sample data: scene cuts
+  # between two different people.
+  fetch matplotlib-3.11.2-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl \
+    07d9b9fa60cd4c393692f50d0bb03123242ddf61c99bb0e95e75feb354e7c1a8 \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux2014_x86_64 matplotlib==3.11.2
+  extract "$DOWNLOADS/matplotlib-3.11.2-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl" \
+    matplotlib/mpl-data/sample_data/grace_hopper.jpg "$MEDIA/grace_hopper.jpg"
   # Anime portraits (Expat licence) from Debian's Ren'Py demo game.
   fetch renpy-thequestion_8.0.3+dfsg-1_all.deb \
     aee15e3230dd4ea84295ffc98e2793ad9dd48780991b6a0e8a8db47fda1b0bfa \

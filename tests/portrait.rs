@@ -12,7 +12,11 @@ fn media(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(".cache/media")
         .join(name);
-    assert!(path.is_file(), "{} missing: run `make setup`", path.display());
+    assert!(
+        path.is_file(),
+        "{} missing: run `make setup`",
+        path.display()
+    );
     path
 }
 
@@ -45,7 +49,12 @@ fn an_exif_rotated_jpeg_is_used_upright() {
     )
     .unwrap();
     let mut sideways = Mat::default();
-    opencv::core::rotate(&bgr, &mut sideways, opencv::core::ROTATE_90_COUNTERCLOCKWISE).unwrap();
+    opencv::core::rotate(
+        &bgr,
+        &mut sideways,
+        opencv::core::ROTATE_90_COUNTERCLOCKWISE,
+    )
+    .unwrap();
     let mut jpeg = Vector::<u8>::new();
     let quality = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_JPEG_QUALITY, 95]);
     opencv::imgcodecs::imencode(".jpg", &sideways, &mut jpeg, &quality).unwrap();
@@ -57,7 +66,10 @@ fn an_exif_rotated_jpeg_is_used_upright() {
     std::fs::write(&path, file).unwrap();
 
     let read = read_image(&path).unwrap();
-    assert_eq!((read.width(), read.height()), (upright.width(), upright.height()));
+    assert_eq!(
+        (read.width(), read.height()),
+        (upright.width(), upright.height())
+    );
     let difference = read
         .data()
         .iter()
@@ -65,7 +77,10 @@ fn an_exif_rotated_jpeg_is_used_upright() {
         .map(|(a, b)| a.abs_diff(*b) as f64)
         .sum::<f64>()
         / read.data().len() as f64;
-    assert!(difference < 6.0, "not upright: mean difference {difference:.1}");
+    assert!(
+        difference < 6.0,
+        "not upright: mean difference {difference:.1}"
+    );
 
     let portrait = Portrait::load(&path, None, 0.4).unwrap();
     let FaceSearch::Found(face) = &portrait.face else {
@@ -73,15 +88,26 @@ fn an_exif_rotated_jpeg_is_used_upright() {
     };
     // The astronaut's face is in the upper middle of the upright photo.
     let (x, y) = face.face.center();
-    assert!((150.0..350.0).contains(&x) && (50.0..250.0).contains(&y), "{x}, {y}");
+    assert!(
+        (150.0..350.0).contains(&x) && (50.0..250.0).contains(&y),
+        "{x}, {y}"
+    );
 }
 
 #[test]
 fn crops_that_frame_nothing_are_errors_naming_the_value() {
     let path = media("sylvie_green_normal.png");
     let image = read_image(&path).unwrap();
-    for crop in ["NaN,0,100", "0,0,inf", "0,0,0", "5000,5000,100", "-300,10,100"] {
-        let error = Portrait::load(&path, Some(crop), 0.4).unwrap_err().to_string();
+    for crop in [
+        "NaN,0,100",
+        "0,0,inf",
+        "0,0,0",
+        "5000,5000,100",
+        "-300,10,100",
+    ] {
+        let error = Portrait::load(&path, Some(crop), 0.4)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains(crop), "{crop}: {error}");
     }
     let outside = Portrait::load(&path, Some("5000,5000,100"), 0.4)

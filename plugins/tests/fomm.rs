@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use animecam::face::{portrait_crop, BlazeFace};
+use animecam::face::{portrait_crop, BlazeFace, FaceDetector};
 use animecam::fomm::Fomm;
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::stylize::mean_abs_difference;
@@ -470,5 +470,208 @@ fn a_bad_portrait_swapped_in_while_playing_keeps_the_current_one() {
     assert_eq!(
         output.frames[2].1, output.frames[5].1,
         "the avatar did not change"
+    );
+}
+
+/// A 256x256 view of `photo` around `(x, y)` with side `side`, drifting right by 2 px a frame.
+fn view_of(photo: &RgbImage, (x, y): (f32, f32), side: f32, t: usize) -> RgbImage {
+    let crop = SquareCrop {
+        center_x: x - 2.0 * t as f32,
+        center_y: y,
+        side,
+    };
+    crop_square(&photo.view(), crop, SIZE).unwrap()
+}
+
+/// Values of field `field` in the element messages named `name`.
+fn message_values(output: &Output, name: &str, field: &str) -> Vec<u64> {
+    output
+        .messages
+        .iter()
+        .filter(|m| m.name() == name)
+        .filter_map(|m| {
+            m.get::<Option<gst::ClockTime>>(field)
+                .ok()
+                .flatten()
+                .map(|t| t.mseconds())
+                .or_else(|| m.get::<u64>(field).ok())
+        })
+        .collect()
+}
+
+#[test]
+fn a_cut_to_another_person_starts_a_new_track_and_a_new_calibration() {
+    // An edited clip: the astronaut for 20 frames, then Grace Hopper, each moved by a known drift.
+    let astronaut = read_image(&media("astronaut.png")).unwrap();
+    let hopper = read_image(&media("grace_hopper.jpg")).unwrap();
+    let mut detector = BlazeFace::load(
+        &root().join("models/blazeface"),
+        &ProviderOptions {
+            provider: Provider::Cpu,
+            ..ProviderOptions::default()
+        },
+    )
+    .unwrap();
+    let face = detector.detect(&hopper.view()).unwrap()[0].face;
+    let (hx, hy) = face.center();
+    let side = 2.5 * face.width.max(face.height);
+    const CUT: usize = 20;
+    let frames: Vec<RgbImage> = (0..CUT)
+        .map(|t| view_of(&astronaut, (230.0, 150.0), 300.0, t))
+        .chain((0..20).map(|t| view_of(&hopper, (hx, hy), side, t)))
+        .collect();
+    let output = run_chain(
+        &frames,
+        &format!(
+            "fommanimate name=animate engine=warp output-size={SIZE} source=\"{}\"",
+            portrait().display()
+        ),
+        |_, _| {},
+    );
+    assert_eq!(output.error, None);
+    assert_eq!(output.frames.len(), frames.len());
+    let frame_ms = 40;
+    let cut_ms = (CUT as u64 * frame_ms)..=((CUT as u64 + 2) * frame_ms);
+    let ids = |name: &str| -> Vec<(u64, u64)> {
+        output
+            .messages
+            .iter()
+            .filter(|m| m.name() == name)
+            .map(|m| {
+                (
+                    m.get::<u64>("track-id").unwrap(),
+                    m.get::<Option<gst::ClockTime>>("running-time")
+                        .unwrap()
+                        .unwrap()
+                        .mseconds(),
+                )
+            })
+            .collect()
+    };
+    let (found, lost) = (ids("facetrack-face-found"), ids("facetrack-face-lost"));
+    let first = found[0];
+    assert_eq!(first.1, 0, "{found:?}");
+    assert!(
+        lost.iter()
+            .any(|(id, at)| *id == first.0 && cut_ms.contains(at)),
+        "the first face is lost at the cut: {lost:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(id, at)| *id != first.0 && cut_ms.contains(at)),
+        "another face is found at the cut: {found:?}"
+    );
+    let calibrations = message_values(&output, "fommanimate-calibrated", "pts");
+    assert!(
+        calibrations.iter().any(|at| cut_ms.contains(at)),
+        "the new face calibrates: {calibrations:?}"
+    );
+    // The avatar's face stays in the picture on every frame.
+    for (index, (_, pixels)) in output.frames.iter().enumerate() {
+        let picture = RgbImage::new(SIZE, SIZE, pixels.clone()).unwrap();
+        // The short-range detector misses faces that fill its input: the picture is searched
+        // shrunk to half, in the middle of a padded square, and the box mapped back.
+        let padded = crop_square(
+            &picture.view(),
+            SquareCrop {
+                center_x: SIZE as f32 / 2.0,
+                center_y: SIZE as f32 / 2.0,
+                side: 2.0 * SIZE as f32,
+            },
+            SIZE,
+        )
+        .unwrap();
+        let faces: Vec<_> = detector
+            .detect(&padded.view())
+            .unwrap()
+            .into_iter()
+            .map(|mut face| {
+                let (x, y) = face.face.center();
+                face.face = animecam::face::Rect::from_center(
+                    2.0 * x - SIZE as f32 / 2.0,
+                    2.0 * y - SIZE as f32 / 2.0,
+                    2.0 * face.face.width,
+                    2.0 * face.face.height,
+                );
+                face
+            })
+            .collect();
+        if std::env::var_os("ANIMECAM_DUMP").is_some() {
+            write_png(
+                &picture,
+                &std::env::temp_dir().join(format!("cut-{index}.png")),
+            );
+        }
+        let Some(face) = faces.first() else {
+            panic!("frame {index}: no face in the avatar");
+        };
+        let (x, y) = face.face.center();
+        let inside = 0.15 * SIZE as f32..0.85 * SIZE as f32;
+        assert!(
+            inside.contains(&x) && inside.contains(&y),
+            "frame {index}: the avatar's face is at {x:.0}, {y:.0}"
+        );
+    }
+}
+
+#[test]
+fn a_flushing_seek_resets_the_calibration() {
+    init();
+    let still = {
+        let output = run_chain(
+            &[RgbImage::new(SIZE, SIZE, vec![128; SIZE * SIZE * 3]).unwrap()],
+            &format!(
+                "fommanimate engine=warp output-size=128 source=\"{}\"",
+                portrait().display()
+            ),
+            |_, _| {},
+        );
+        output.frames[0].1.clone()
+    };
+    let pipeline = common::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! facetrack ! \
+         fommanimate engine=warp output-size=128 source=\"{}\" ! videoconvert ! \
+         video/x-raw,format=RGB ! appsink name=sink sync=false",
+        media("carphone_pristine.mp4").display(),
+        portrait().display()
+    ));
+    let sink = common::appsink(&pipeline, "sink");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let pull = || {
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(10))
+            .expect("a frame");
+        let buffer = sample.buffer().unwrap();
+        let frame = (
+            buffer.pts().unwrap(),
+            buffer.map_readable().unwrap().to_vec(),
+        );
+        frame
+    };
+    let before: Vec<_> = (0..45).map(|_| pull()).collect();
+    // Without a reset, the frame at 1 s is the face's motion since the first frame: visible.
+    let one_second = before
+        .iter()
+        .find(|(pts, _)| *pts >= gst::ClockTime::from_seconds(1))
+        .unwrap();
+    let moved = mean_abs_difference(&one_second.1, &still);
+    assert!(
+        moved > 2.0,
+        "the face did not move in the first second: {moved}"
+    );
+    assert!(pipeline
+        .seek_simple(
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+            gst::ClockTime::from_seconds(1),
+        )
+        .is_ok());
+    let (pts, after) = pull();
+    assert!(pts >= gst::ClockTime::from_seconds(1), "{pts}");
+    let difference = mean_abs_difference(&after, &still);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(
+        difference < 1.0,
+        "the first frame after the seek is not the portrait at rest: {difference:.2}"
     );
 }
