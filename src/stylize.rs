@@ -5,8 +5,12 @@ use std::path::Path;
 
 use ndarray::Array4;
 
+use crate::face::{square_crop, Rect};
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
-use crate::tensor::{fill_tensor, from_tensor, ImageViewMut, RgbImage, SquareCrop, TensorError};
+use crate::tensor::{
+    crop_square, fill_tensor, from_tensor, ImageView, ImageViewMut, RgbImage, SquareCrop,
+    TensorError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StylizeError {
@@ -192,6 +196,136 @@ impl FlickerFilter {
             .collect();
         self.previous = Some(mixed);
         RgbImage::new(image.width(), image.height(), bytes).expect("same size as the input")
+    }
+}
+
+/// How a stylization session draws: the pasted edge, the smoothing and the hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StylizeSettings {
+    /// Width of the blended edge of the pasted face, as a fraction of the crop's side.
+    pub feather: f32,
+    /// How much of the previous stylized face to mix into each new one (0: off).
+    pub smoothing: f32,
+    /// Frames without a face that keep showing the last stylized face.
+    pub hold_frames: u32,
+}
+
+/// What a frame got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaceOutcome {
+    /// The face was stylized and pasted.
+    Stylized,
+    /// No face: the last stylized face was pasted again (hold).
+    Held,
+    /// No face: the frame is left as it was.
+    Unchanged,
+}
+
+/// The face being followed: its track id and its square crop in fractions of the frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceCrop {
+    pub track: u64,
+    pub crop: Rect,
+}
+
+/// One stylization session, as the ugatit element runs it: the network, the flicker filter,
+/// the held face for frames without one, and the face being followed.
+pub struct FaceStylizer {
+    stylizer: Stylizer,
+    flicker: FlickerFilter,
+    /// The last stylized face and its crop (fractions of the frame), for the hold.
+    held: Option<(RgbImage, Rect)>,
+    frames_without_face: u32,
+    last_track: Option<u64>,
+}
+
+impl FaceStylizer {
+    pub fn new(stylizer: Stylizer) -> Self {
+        FaceStylizer {
+            stylizer,
+            flicker: FlickerFilter::default(),
+            held: None,
+            frames_without_face: 0,
+            last_track: None,
+        }
+    }
+
+    pub fn stylizer(&self) -> &Stylizer {
+        &self.stylizer
+    }
+
+    /// A new stream: nothing of the old one is held or mixed in.
+    pub fn reset(&mut self) {
+        self.flicker.reset();
+        self.held = None;
+        self.frames_without_face = 0;
+        self.last_track = None;
+    }
+
+    /// Stylizes the face of `input` into `output` (the same frame size), or holds or leaves the
+    /// frame when there is none; pixels outside the face's crop are the input's.
+    pub fn face(
+        &mut self,
+        input: &ImageView<'_>,
+        output: &mut ImageViewMut<'_>,
+        face: Option<FaceCrop>,
+        settings: &StylizeSettings,
+    ) -> Result<FaceOutcome, StylizeError> {
+        output.write_view(input)?;
+        let (width, height) = (input.width(), input.height());
+        let Some(face) = face else {
+            self.frames_without_face += 1;
+            if let Some((image, crop)) = &self.held {
+                if self.frames_without_face <= settings.hold_frames {
+                    paste(
+                        output,
+                        image,
+                        square_crop(&crop.to_pixels(width, height)),
+                        settings.feather,
+                    )?;
+                    return Ok(FaceOutcome::Held);
+                }
+            }
+            self.held = None;
+            self.flicker.reset();
+            return Ok(FaceOutcome::Unchanged);
+        };
+        self.frames_without_face = 0;
+        if self.last_track != Some(face.track) {
+            // Another face: the previous one's stylization must not bleed into it.
+            self.flicker.reset();
+            self.last_track = Some(face.track);
+        }
+        let crop = square_crop(&face.crop.to_pixels(width, height));
+        let cut = crop_square(input, crop, self.stylizer.image_size())?;
+        let stylized = self.stylizer.stylize(&cut)?;
+        let stylized = self.flicker.filter(&stylized, settings.smoothing);
+        paste(output, &stylized, crop, settings.feather)?;
+        self.held = Some((stylized, face.crop));
+        Ok(FaceOutcome::Stylized)
+    }
+
+    /// The whole frame stylized, letterboxed to the model's square: at the model's size, or
+    /// (`at_input_size`) back at the input's size with the letterbox cut away.
+    pub fn frame(
+        &mut self,
+        input: &ImageView<'_>,
+        settings: &StylizeSettings,
+        at_input_size: bool,
+    ) -> Result<RgbImage, StylizeError> {
+        let (width, height) = (input.width(), input.height());
+        let letterbox = SquareCrop::letterbox(width, height);
+        let size = self.stylizer.image_size();
+        let stylized = self
+            .stylizer
+            .stylize(&crop_square(input, letterbox, size)?)?;
+        let stylized = self.flicker.filter(&stylized, settings.smoothing);
+        if !at_input_size {
+            return Ok(stylized);
+        }
+        let side = letterbox.side.round() as usize;
+        let square = stylized.resized(side, side)?;
+        Ok(square.region((side - width) / 2, (side - height) / 2, width, height)?)
     }
 }
 

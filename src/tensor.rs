@@ -40,6 +40,8 @@ pub enum TensorError {
     Unreadable { path: String, reason: String },
     #[error("OpenCV: {0}")]
     OpenCv(String),
+    #[error("{0}")]
+    Geometry(String),
 }
 
 impl From<opencv::Error> for TensorError {
@@ -289,6 +291,32 @@ pub struct RgbImage {
 }
 
 impl RgbImage {
+    /// The `width` x `height` rectangle whose top-left pixel is (`left`, `top`), copied row by row.
+    pub fn region(
+        &self,
+        left: usize,
+        top: usize,
+        width: usize,
+        height: usize,
+    ) -> Result<RgbImage, TensorError> {
+        if left + width > self.width || top + height > self.height {
+            return Err(TensorError::Geometry(format!(
+                "region {width}x{height} at ({left}, {top}) is outside the {}x{} image",
+                self.width, self.height
+            )));
+        }
+        let mut data = Vec::with_capacity(width * height * 3);
+        for row in self
+            .data
+            .chunks_exact(self.width * 3)
+            .skip(top)
+            .take(height)
+        {
+            data.extend_from_slice(&row[left * 3..(left + width) * 3]);
+        }
+        RgbImage::new(width, height, data)
+    }
+
     pub fn new(width: usize, height: usize, data: Vec<u8>) -> Result<Self, TensorError> {
         check_layout(data.len(), width, height, width * 3, PixelFormat::Rgb)?;
         Ok(RgbImage {

@@ -2,9 +2,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::activity::Activity;
-use animecam::face::square_crop;
-use animecam::stylize::{converted_model, paste, FlickerFilter, Stylizer, FULL_MODEL, LIGHT_MODEL};
-use animecam::tensor::{crop_square, ImageView, ImageViewMut, RgbImage, SquareCrop};
+use animecam::stylize::{
+    converted_model, FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer, FULL_MODEL,
+    LIGHT_MODEL,
+};
+use animecam::tensor::{ImageView, ImageViewMut};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -56,12 +58,17 @@ impl Default for Settings {
 }
 
 struct State {
-    stylizer: Stylizer,
-    flicker: FlickerFilter,
-    /// The last stylized face and its crop (fractions of the frame), for hold-frames.
-    held: Option<(RgbImage, animecam::face::Rect)>,
-    frames_without_face: u32,
-    last_track: Option<u64>,
+    session: FaceStylizer,
+}
+
+impl Settings {
+    fn stylize(&self) -> StylizeSettings {
+        StylizeSettings {
+            feather: self.feather,
+            smoothing: self.smoothing,
+            hold_frames: self.hold_frames,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -104,100 +111,6 @@ fn view_mut<'a>(
         format,
     )
     .map_err(|_| gst::FlowError::Error)
-}
-
-impl Ugatit {
-    fn stylize_face(
-        &self,
-        state: &mut State,
-        settings: &Settings,
-        buffer: &gst::BufferRef,
-        input: &ImageView<'_>,
-        output: &mut ImageViewMut<'_>,
-    ) -> Result<(), animecam::stylize::StylizeError> {
-        // The output starts as the input: outside the face nothing changes.
-        output.write_view(input)?;
-        let (width, height) = (input.width(), input.height());
-        let track = match meta::read_face(buffer) {
-            Some(Ok(track)) if track.state.has_face() => Some(track),
-            _ => None,
-        };
-        let Some(track) = track else {
-            self.activity.repeated_without_face();
-            state.frames_without_face += 1;
-            if let Some((image, crop)) = &state.held {
-                if state.frames_without_face <= settings.hold_frames {
-                    paste(
-                        output,
-                        image,
-                        square_crop(&crop.to_pixels(width, height)),
-                        settings.feather,
-                    )?;
-                    return Ok(());
-                }
-            }
-            state.held = None;
-            state.flicker.reset();
-            return Ok(());
-        };
-        state.frames_without_face = 0;
-        if state.last_track != Some(track.track_id) {
-            // Another face: the previous one's stylization must not bleed into it.
-            state.flicker.reset();
-            state.last_track = Some(track.track_id);
-        }
-        let started = std::time::Instant::now();
-        let crop = square_crop(&track.crop.to_pixels(width, height));
-        let face = crop_square(input, crop, state.stylizer.image_size())?;
-        let stylized = state.stylizer.stylize(&face)?;
-        let stylized = state.flicker.filter(&stylized, settings.smoothing);
-        paste(output, &stylized, crop, settings.feather)?;
-        self.activity.generated(started.elapsed());
-        state.held = Some((stylized, track.crop));
-        Ok(())
-    }
-
-    fn stylize_frame(
-        &self,
-        state: &mut State,
-        settings: &Settings,
-        input: &ImageView<'_>,
-        output: &mut ImageViewMut<'_>,
-    ) -> Result<(), animecam::stylize::StylizeError> {
-        let started = std::time::Instant::now();
-        let (width, height) = (input.width(), input.height());
-        let letterbox = SquareCrop::letterbox(width, height);
-        let size = state.stylizer.image_size();
-        let stylized = state
-            .stylizer
-            .stylize(&crop_square(input, letterbox, size)?)?;
-        let stylized = state.flicker.filter(&stylized, settings.smoothing);
-        let image = match settings.frame_output {
-            FrameOutput::Model => stylized,
-            FrameOutput::Input => {
-                // Back to the letterbox's size, then cut the frame out of it.
-                let side = letterbox.side.round() as usize;
-                let square = stylized.resized(side, side)?;
-                let inner = SquareCrop {
-                    center_x: side as f32 / 2.0,
-                    center_y: side as f32 / 2.0,
-                    side: side as f32,
-                };
-                let cut = crop_square(&square.view(), inner, side)?;
-                let (left, top) = ((side - width) / 2, (side - height) / 2);
-                let mut data = Vec::with_capacity(width * height * 3);
-                for y in top..top + height {
-                    for x in left..left + width {
-                        data.extend_from_slice(&cut.rgb(x, y));
-                    }
-                }
-                RgbImage::new(width, height, data)?
-            }
-        };
-        output.write_rgb(&image)?;
-        self.activity.generated(started.elapsed());
-        Ok(())
-    }
 }
 
 #[glib::object_subclass]
@@ -355,11 +268,7 @@ impl BaseTransformImpl for Ugatit {
             stylizer.provider()
         );
         *self.state.lock().unwrap() = Some(State {
-            stylizer,
-            flicker: FlickerFilter::default(),
-            held: None,
-            frames_without_face: 0,
-            last_track: None,
+            session: FaceStylizer::new(stylizer),
         });
         Ok(())
     }
@@ -368,6 +277,20 @@ impl BaseTransformImpl for Ugatit {
         *self.state.lock().unwrap() = None;
         self.model_size.store(0, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// A flush (a seek) or a new segment is a new stream: no face of the old one is held or
+    /// mixed into the new one's.
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(
+            event.view(),
+            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
+        ) {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                state.session.reset();
+            }
+        }
+        self.parent_sink_event(event)
     }
 
     /// In frame mode the output is the letterboxed square: the face metas of the input frame no
@@ -430,20 +353,47 @@ impl VideoFilterImpl for Ugatit {
                 ["Cannot write the output frame"]
             );
         })?;
-        let result = match settings.region {
-            Region::Face => {
-                self.stylize_face(state, &settings, inframe.buffer(), &input, &mut output)
-            }
-            Region::Frame => self.stylize_frame(state, &settings, &input, &mut output),
-        };
-        result.map_err(|e| {
+        let failed = |e: animecam::stylize::StylizeError| {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Failed,
                 ["U-GAT-IT stylization failed: {e}"]
             );
             gst::FlowError::Error
-        })?;
+        };
+        let started = std::time::Instant::now();
+        match settings.region {
+            Region::Face => {
+                let face = match meta::read_face(inframe.buffer()) {
+                    Some(Ok(track)) if track.state.has_face() => Some(FaceCrop {
+                        track: track.track_id,
+                        crop: track.crop,
+                    }),
+                    _ => None,
+                };
+                let outcome = state
+                    .session
+                    .face(&input, &mut output, face, &settings.stylize())
+                    .map_err(failed)?;
+                match outcome {
+                    FaceOutcome::Stylized => self.activity.generated(started.elapsed()),
+                    FaceOutcome::Held | FaceOutcome::Unchanged => {
+                        self.activity.repeated_without_face()
+                    }
+                }
+            }
+            Region::Frame => {
+                let at_input_size = settings.frame_output == FrameOutput::Input;
+                let image = state
+                    .session
+                    .frame(&input, &settings.stylize(), at_input_size)
+                    .map_err(failed)?;
+                output
+                    .write_rgb(&image)
+                    .map_err(|e| failed(animecam::stylize::StylizeError::Tensor(e)))?;
+                self.activity.generated(started.elapsed());
+            }
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 }
