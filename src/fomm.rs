@@ -261,6 +261,11 @@ impl SourceEncoder {
         self.size
     }
 
+    /// Time spent inside ONNX Runtime since loading.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.keypoint_detector.inference_time() + self.encoder.inference_time()
+    }
+
     /// Encodes a source portrait crop once: its features and keypoints.
     pub fn encode(&mut self, portrait: &RgbImage) -> Result<SourceEncoding, FommError> {
         let portrait = portrait.resized(self.size, self.size)?;
@@ -290,6 +295,11 @@ impl Generator {
     /// The side of the square images the generator makes.
     pub fn image_size(&self) -> usize {
         self.size
+    }
+
+    /// Time spent inside ONNX Runtime since loading.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.generator.inference_time()
     }
 
     /// The portrait animated to the driving keypoints (after relative motion).
