@@ -68,6 +68,11 @@ impl KeypointDetector {
         self.model.provider()
     }
 
+    /// Providers `auto` tried before the one in use, with why each failed.
+    pub fn fallbacks(&self) -> &[String] {
+        self.model.fallbacks()
+    }
+
     /// Time spent inside ONNX Runtime since loading.
     pub fn inference_time(&self) -> std::time::Duration {
         self.model.inference_time()
@@ -217,6 +222,16 @@ impl Fomm {
     /// The side of the square images the models take.
     pub fn image_size(&self) -> usize {
         self.generator.size
+    }
+
+    /// Providers `auto` tried before the ones in use, with why each failed, all three graphs.
+    pub fn fallbacks(&self) -> Vec<String> {
+        [
+            self.source_encoder.keypoint_detector.fallbacks(),
+            self.source_encoder.encoder.fallbacks(),
+            self.generator.generator.fallbacks(),
+        ]
+        .concat()
     }
 
     /// Provider of each graph, in order kp, encoder, generator.

@@ -89,6 +89,11 @@ impl Stylizer {
         self.model.provider()
     }
 
+    /// Providers `auto` tried before the one in use, with why each failed.
+    pub fn fallbacks(&self) -> &[String] {
+        self.model.fallbacks()
+    }
+
     /// Time spent inside ONNX Runtime since loading.
     pub fn inference_time(&self) -> std::time::Duration {
         self.model.inference_time()

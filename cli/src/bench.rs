@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use animecam::face::{BlazeFace, FaceDetector, Tracker, TrackerConfig};
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
+use animecam::face::{BlazeFace, FaceDetector, Tracker, TrackerConfig};
 use animecam::fomm::{Fomm, KeypointDetector};
 use animecam::inference::{default_models_dir, Provider, ProviderOptions};
 use animecam::motion::{relative_motion, MotionOptions};

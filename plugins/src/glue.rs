@@ -28,6 +28,19 @@ pub fn pixel_format(format: VideoFormat) -> Option<PixelFormat> {
     }
 }
 
+/// Says on the bus why `provider=auto` did not run a network where it first tried (TensorRT or
+/// CUDA missing, say): a user who expects the GPU learns it from the element, not from a log.
+pub fn warn_fallbacks(element: &gst::Element, fallbacks: &[String]) {
+    use gst::prelude::*;
+    for fallback in fallbacks {
+        let _ = element.post_message(
+            gst::message::Warning::builder(gst::CoreError::Failed, fallback)
+                .src(element)
+                .build(),
+        );
+    }
+}
+
 /// The `provider` property of our inference elements.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
 #[repr(u32)]

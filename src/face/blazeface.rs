@@ -241,6 +241,10 @@ impl FaceDetector for BlazeFace {
         Some(self.model.provider())
     }
 
+    fn fallbacks(&self) -> &[String] {
+        self.model.fallbacks()
+    }
+
     fn inference_time(&self) -> std::time::Duration {
         self.model.inference_time()
     }

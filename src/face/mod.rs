@@ -51,6 +51,11 @@ pub struct Detection {
 pub trait FaceDetector: Send {
     fn detect(&mut self, frame: &ImageView<'_>) -> Result<Vec<Detection>, FaceError>;
 
+    /// Execution providers `auto` tried before the one in use, with why each failed.
+    fn fallbacks(&self) -> &[String] {
+        &[]
+    }
+
     /// Faces inside a square region of the frame (which may extend past its edges). Detectors with
     /// a small fixed input see a face much larger this way than in the whole frame; the default
     /// runs on the whole frame and keeps faces centred in the region.

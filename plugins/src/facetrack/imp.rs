@@ -17,7 +17,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Detector;
-use crate::glue::{pixel_format, video_pad_templates, ProviderChoice};
+use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, ProviderChoice};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -388,6 +388,7 @@ impl BaseTransformImpl for FaceTrack {
             detector.name()
         );
         *self.provider_in_use.lock().unwrap() = provider;
+        warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
         *self.state.lock().unwrap() = Some(State {
             tracker: Tracker::new(detector, settings.tracker_config()),
             info: None,

@@ -18,7 +18,9 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Engine;
-use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
+use crate::glue::{
+    pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, ModelSettings,
+};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -477,6 +479,7 @@ impl BaseTransformImpl for FommAnimate {
                     fomm.providers()
                 );
                 *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
+                warn_fallbacks(self.obj().upcast_ref(), &fomm.fallbacks());
                 AnimateEngine::fomm(fomm)
             }
         };

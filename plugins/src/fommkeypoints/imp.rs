@@ -11,7 +11,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::glue::{pixel_format, video_pad_templates, ModelSettings};
+use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, ModelSettings};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -158,6 +158,7 @@ impl BaseTransformImpl for FommKeypoints {
             detector.provider()
         );
         *self.provider_in_use.lock().unwrap() = detector.provider().to_string();
+        warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
         *self.state.lock().unwrap() = Some(State {
             detector,
             info: None,

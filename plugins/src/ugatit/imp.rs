@@ -15,7 +15,9 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
-use crate::glue::{pixel_format, square_output_caps, video_pad_templates, ModelSettings};
+use crate::glue::{
+    pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, ModelSettings,
+};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -258,6 +260,7 @@ impl BaseTransformImpl for Ugatit {
             )
         })?;
         *self.provider_in_use.lock().unwrap() = stylizer.provider().to_string();
+        warn_fallbacks(self.obj().upcast_ref(), stylizer.fallbacks());
         self.model_size
             .store(stylizer.image_size() as u32, Ordering::SeqCst);
         gst::info!(
