@@ -113,6 +113,8 @@ const CUT_MEAN_DIFFERENCE: f32 = 30.0;
 /// ...and its pattern no longer correlates with the last one's (a camera's exposure change or a
 /// person moving leaves the correlation high).
 const CUT_MAX_CORRELATION: f32 = 0.5;
+/// Thumbnails with less contrast than this (standard deviation, of 255) show no scene.
+const CUT_MIN_CONTRAST: f32 = 8.0;
 const MAX_FLOW_POINTS: i32 = 60;
 const MIN_FLOW_POINTS: usize = 8;
 /// A point whose backward flow misses its start by more pixels than this was lost.
@@ -148,7 +150,8 @@ pub struct Tracker {
 }
 
 /// Whether two frames' grey thumbnails belong to different shots: a large change whose pattern
-/// does not correlate.
+/// does not correlate. A plain frame (a covered lens, a camera's black frame) is no shot: the
+/// face is held through it as through any frame without one.
 fn is_scene_cut(before: &[f32], after: &[f32]) -> bool {
     let count = before.len() as f32;
     let mean_difference = before
@@ -168,6 +171,10 @@ fn is_scene_cut(before: &[f32], after: &[f32]) -> bool {
         covariance += a * b;
         variance_before += a * a;
         variance_after += b * b;
+    }
+    let plain = |variance: f32| (variance / count).sqrt() < CUT_MIN_CONTRAST;
+    if plain(variance_before) || plain(variance_after) {
+        return false;
     }
     let correlation = covariance / (variance_before * variance_after).sqrt().max(1e-6);
     correlation < CUT_MAX_CORRELATION
@@ -618,6 +625,9 @@ mod tests {
             "an exposure change is no cut"
         );
         assert!(is_scene_cut(&pattern, &other));
+        let plain = vec![128.0; 768];
+        assert!(!is_scene_cut(&pattern, &plain), "a covered lens is no cut");
+        assert!(!is_scene_cut(&plain, &other));
     }
 
     #[test]
