@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// With --live: a camera without a face (the run then fails, saying why).
     #[arg(long)]
     faceless: bool,
+    /// With --live: swap the portrait every this many seconds (between Sylvie and the astronaut),
+    /// to see whether a swap stalls the picture (the largest gap between frames shown).
+    #[arg(long, value_parser = crate::positive_seconds)]
+    swap_every: Option<f64>,
     /// With --live: no queue between tracking and animation, so every stage runs in the camera's
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
@@ -324,7 +328,35 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         quiet: true,
         status: String::new(),
     };
-    let stats = crate::live::run_live(&pipeline, &options)?;
+    // Swaps from another thread, as a user pressing n does.
+    let stop_swapping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = args
+        .swap_every
+        .zip(pipeline.by_name("animate"))
+        .map(|(every, animate)| {
+            let stop = stop_swapping.clone();
+            let portraits = [
+                media("sylvie_green_normal.png").unwrap_or_default(),
+                media("astronaut.png").unwrap_or_default(),
+            ];
+            std::thread::spawn(move || {
+                let mut swaps = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_secs_f64(every));
+                    swaps += 1;
+                    let next = portraits[swaps % 2].to_string_lossy().to_string();
+                    animate.set_property("source", next);
+                }
+                swaps
+            })
+        });
+    let stats = crate::live::run_live(&pipeline, &options);
+    stop_swapping.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(swapper) = swapper {
+        let swaps = swapper.join().unwrap_or(0);
+        eprintln!("  {swaps} portrait swaps while running");
+    }
+    let stats = stats?;
     let (engine, activity) = stats
         .activity
         .clone()
@@ -356,8 +388,8 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         String::new()
     };
     eprintln!(
-        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms{against}",
-        stats.frames, stats.mean_latency_ms, stats.max_latency_ms
+        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms{against}; largest gap between frames shown {:.0} ms",
+        stats.frames, stats.mean_latency_ms, stats.max_latency_ms, stats.max_gap_ms
     );
     println!(
         "{}",
@@ -384,6 +416,7 @@ struct LiveReport {
     mean_latency_ms: f64,
     max_latency_ms: f64,
     max_latency_over_time_per_picture: f64,
+    max_gap_ms: f64,
 }
 
 impl LiveReport {
@@ -415,6 +448,7 @@ impl LiveReport {
             mean_latency_ms: stats.mean_latency_ms,
             max_latency_ms: stats.max_latency_ms,
             max_latency_over_time_per_picture: stats.max_latency_ms / time_per_picture_ms.max(1e-3),
+            max_gap_ms: stats.max_gap_ms,
         }
     }
 

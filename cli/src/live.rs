@@ -81,6 +81,10 @@ struct Counters {
     latency_us: AtomicU64,
     /// The largest latency seen, in microseconds.
     max_latency_us: AtomicU64,
+    /// Running time of the last frame shown, and the largest gap between two shown frames, in
+    /// microseconds (a stall shows here: a portrait loading on the streaming thread, say).
+    last_running_us: AtomicU64,
+    max_gap_us: AtomicU64,
 }
 
 /// What a live run saw at its sink.
@@ -89,6 +93,8 @@ pub struct LiveStats {
     pub frames: u64,
     pub mean_latency_ms: f64,
     pub max_latency_ms: f64,
+    /// The largest gap between the timestamps of two frames shown.
+    pub max_gap_ms: f64,
     /// What the animation did over the whole run, and its engine's name.
     pub activity: Option<(String, ActivitySnapshot)>,
     /// Frames the face tracker saw: the camera's frames.
@@ -169,6 +175,14 @@ fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
                     .and_then(|s| s.to_running_time(buffer.pts()))
             });
             if let (Some(running), Some(now)) = (running, pipeline.current_running_time()) {
+                let last = shared
+                    .last_running_us
+                    .swap(running.useconds(), Ordering::Relaxed);
+                if last > 0 {
+                    shared
+                        .max_gap_us
+                        .fetch_max(running.useconds().saturating_sub(last), Ordering::Relaxed);
+                }
                 let late = now.saturating_sub(running);
                 shared
                     .latency_us
@@ -378,6 +392,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
             / frames.max(1) as f64
             / 1000.0,
         max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        max_gap_ms: counters.max_gap_us.load(Ordering::Relaxed) as f64 / 1000.0,
     })
 }
 
