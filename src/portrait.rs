@@ -33,7 +33,7 @@ impl Default for DetectorSettings {
     /// once, and a GPU session is not worth its start-up for that.
     fn default() -> Self {
         DetectorSettings {
-            dir: default_models_dir().join("blazeface"),
+            dir: default_models_dir().join(crate::inference::sets::BLAZEFACE),
             options: ProviderOptions {
                 provider: Provider::Cpu,
                 intra_threads: 1,

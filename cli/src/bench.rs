@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
 use animecam::face::{BlazeFace, FaceDetector, Tracker, TrackerConfig};
 use animecam::fomm::{Fomm, KeypointDetector};
-use animecam::inference::{default_models_dir, Provider, ProviderOptions};
+use animecam::inference::{default_models_dir, sets, Provider, ProviderOptions};
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
 use animecam::stylize::Stylizer;
@@ -246,9 +246,9 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
     let folder = folder.path();
     let models = std::path::absolute(models).map_err(|e| e.to_string())?;
     for (set, target) in [
-        ("vox-256", models.clone()),
-        ("ugatit", models.clone()),
-        ("blazeface", default_models_dir().join("blazeface")),
+        (sets::FOMM, models.clone()),
+        (sets::UGATIT, models.clone()),
+        (sets::BLAZEFACE, default_models_dir().join(sets::BLAZEFACE)),
     ] {
         let link = folder.join(set);
         let _ = std::fs::remove_file(&link);
@@ -545,8 +545,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         intra_threads: 1,
         ..options.clone()
     };
-    let blazeface = BlazeFace::load(&default_models_dir().join("blazeface"), &detector_options)
-        .map_err(|e| e.to_string())?;
+    let blazeface = BlazeFace::load(
+        &default_models_dir().join(sets::BLAZEFACE),
+        &detector_options,
+    )
+    .map_err(|e| e.to_string())?;
     let mut tracker = Tracker::new(Box::new(blazeface), TrackerConfig::default());
     let tracker_cell = std::cell::RefCell::new(&mut tracker);
     stages.push(measure(
@@ -690,8 +693,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     drop(session);
 
     // The landmark warp at 512x512 (no network: all of it is ours).
-    let mut detector = BlazeFace::load(&default_models_dir().join("blazeface"), &detector_options)
-        .map_err(|e| e.to_string())?;
+    let mut detector = BlazeFace::load(
+        &default_models_dir().join(sets::BLAZEFACE),
+        &detector_options,
+    )
+    .map_err(|e| e.to_string())?;
     let landmarks: Vec<_> = frames
         .iter()
         .map(|f| {

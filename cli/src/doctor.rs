@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use animecam::inference::{
-    default_models_dir, runtime, Manifest, Model, Provider, ProviderOptions,
+    default_models_dir, runtime, sets, Manifest, Model, Provider, ProviderOptions,
 };
 
 struct Report {
@@ -86,14 +86,18 @@ pub fn run() -> i32 {
 
     println!("Models ({})", default_models_dir().display());
     for (set, needed, fix) in [
-        ("blazeface", true, "make setup (fetches the face detector)"),
         (
-            "vox-256",
+            sets::BLAZEFACE,
+            true,
+            "make setup (fetches the face detector)",
+        ),
+        (
+            sets::FOMM,
             false,
             "convert vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
         ),
         (
-            "ugatit",
+            sets::UGATIT,
             false,
             "convert a selfie2anime checkpoint (README, Models) for --mode ugatit",
         ),

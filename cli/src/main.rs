@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use animecam::inference::{default_models_dir, Provider, ProviderOptions};
+use animecam::inference::{default_models_dir, sets, Provider, ProviderOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gst::prelude::*;
 
@@ -261,8 +261,8 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
         variables.insert("PORTRAIT", path_value(&first)?);
     }
     let needed = match animation.mode {
-        Mode::Fomm => Some("vox-256"),
-        Mode::Ugatit => Some("ugatit"),
+        Mode::Fomm => Some(sets::FOMM),
+        Mode::Ugatit => Some(sets::UGATIT),
         Mode::Warp => None,
     };
     if let Some(set) = needed {
@@ -292,7 +292,7 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
         .downcast::<gst::Pipeline>()
         .map_err(|_| Failure::from("not a pipeline"))?;
     if let Some(models) = &animation.models {
-        let detector = models.join("blazeface").to_string_lossy().to_string();
+        let detector = models.join(sets::BLAZEFACE).to_string_lossy().to_string();
         for element in pipeline.iterate_recurse().into_iter().flatten() {
             if element.factory().is_some_and(|f| f.name() == "facetrack") {
                 element.set_property("model-path", &detector);

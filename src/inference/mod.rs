@@ -19,6 +19,16 @@ pub const MODELS_DIR_ENV: &str = "ANIMECAM_MODELS";
 
 /// Where model sets live: `$ANIMECAM_MODELS`, else the checkout's `models/` folder (fixed at build
 /// time, so an installed plugin still finds what `make setup` fetched).
+/// The model sets' folder names under the models directory, as set-up and the exporters write them.
+pub mod sets {
+    /// The face detector, fetched by set-up.
+    pub const BLAZEFACE: &str = "blazeface";
+    /// First Order Motion Model, converted from the official vox-256 checkpoint.
+    pub const FOMM: &str = "vox-256";
+    /// U-GAT-IT selfie2anime, converted from a checkpoint.
+    pub const UGATIT: &str = "ugatit";
+}
+
 pub fn default_models_dir() -> std::path::PathBuf {
     std::env::var_os(MODELS_DIR_ENV)
         .filter(|dir| !dir.is_empty())

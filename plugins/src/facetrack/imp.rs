@@ -6,7 +6,7 @@ use animecam::face::{
     draw_track, BlazeFace, FaceDetector, FaceTrack as Track, HaarCascade, OneEuroParams, Tracker,
     TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
-use animecam::inference::{default_models_dir, ProviderOptions};
+use animecam::inference::{default_models_dir, sets, ProviderOptions};
 use animecam::tensor::{ImageView, ImageViewMut};
 use gst::glib;
 use gst::prelude::*;
@@ -110,7 +110,7 @@ impl FaceTrack {
                     .model_path
                     .as_ref()
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| default_models_dir().join("blazeface"));
+                    .unwrap_or_else(|| default_models_dir().join(sets::BLAZEFACE));
                 let options = ProviderOptions {
                     provider: settings.provider.into(),
                     intra_threads: settings.threads as usize,

@@ -31,7 +31,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MODEL_SET: &str = "vox-256";
+const DEFAULT_MODEL_SET: &str = animecam::inference::sets::FOMM;
 const DEFAULT_RELATIVE: bool = true;
 const DEFAULT_ADAPT_SCALE: bool = true;
 const DEFAULT_OUTPUT_SIZE: u32 = 0;
@@ -85,7 +85,7 @@ impl Settings {
             .model_dir
             .as_deref()
             .and_then(|dir| Path::new(dir).parent())
-            .map(|parent| parent.join("blazeface"))
+            .map(|parent| parent.join(animecam::inference::sets::BLAZEFACE))
             .filter(|dir| dir.join("manifest.json").is_file())
         {
             detector.dir = beside;

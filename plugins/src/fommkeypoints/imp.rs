@@ -23,7 +23,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 /// The folder under the models directory that holds the converted vox-256 graphs.
-pub const DEFAULT_MODEL_SET: &str = "vox-256";
+pub const DEFAULT_MODEL_SET: &str = animecam::inference::sets::FOMM;
 const DEFAULT_REQUIRE_FACE: bool = false;
 const DEFAULT_THREADS: u32 = 0;
 

@@ -28,7 +28,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MODEL_SET: &str = "ugatit";
+const DEFAULT_MODEL_SET: &str = animecam::inference::sets::UGATIT;
 const DEFAULT_FEATHER: f32 = 0.1;
 const DEFAULT_SMOOTHING: f32 = 0.0;
 const DEFAULT_HOLD_FRAMES: u32 = 0;
