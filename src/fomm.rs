@@ -116,15 +116,18 @@ pub struct Generator {
     size: usize,
 }
 
+/// The side of a FOMM graph's square image input. FOMM takes pixels in [0, 1] (the official
+/// code's), which the manifest must say or leave unsaid.
 fn image_size(model: &Model, input: &str, dir: &Path) -> Result<usize, FommError> {
     model
         .spec()
         .input(input)
+        .filter(|spec| matches!(spec.normalization, None | Some(Normalization::Unit)))
         .and_then(|spec| spec.square_size(Layout::Nchw))
         .ok_or_else(|| FommError::Inconsistent {
             dir: dir.display().to_string(),
             reason: format!(
-                "{}: input '{input}' must be a square NCHW image",
+                "{}: input '{input}' must be a square NCHW image with normalization \"unit\" (pixels in [0, 1])",
                 model.id()
             ),
         })

@@ -34,37 +34,41 @@ impl Xvfb {
             eprintln!("Xvfb not installed (make setup installs it): window test skipped");
             return None;
         }
-        // Tests of one binary run in parallel: each takes its own display number.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let number = std::iter::repeat_with(|| {
-            100 + (std::process::id() % 100) * 3
-                + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        })
-        .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
-        .unwrap();
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
+        // Xvfb picks a free display itself and writes its number to the -displayfd descriptor
+        // once it accepts connections: no race on display numbers, no stale socket taken for a
+        // running server.
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x720x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let started = Instant::now();
-        while !Path::new(&socket).exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "Xvfb did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let number: u32 = line.trim().parse().expect("Xvfb says its display number");
+        let display = format!(":{number}");
         Some(Xvfb { child, display })
     }
 }
 
 impl Drop for Xvfb {
+    /// SIGTERM, so that the server removes its lock and socket (SIGKILL would leave them).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }

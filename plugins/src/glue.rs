@@ -41,6 +41,23 @@ pub fn warn_fallbacks(element: &gst::Element, fallbacks: &[String]) {
     }
 }
 
+/// Whether a sink event starts a new stream, whose per-stream state (calibration, track, held
+/// faces) must not carry over: a flush (a flushing seek), or a segment of another seqnum (a
+/// non-flushing seek, the next file of a playlist). A segment sent again with the same seqnum is
+/// the same stream. `last_segment` keeps the seqnum seen last.
+pub fn is_new_stream(event: &gst::Event, last_segment: &mut Option<gst::Seqnum>) -> bool {
+    match event.view() {
+        gst::EventView::FlushStop(..) => true,
+        gst::EventView::Segment(..) => {
+            let seqnum = event.seqnum();
+            last_segment
+                .replace(seqnum)
+                .is_some_and(|last| last != seqnum)
+        }
+        _ => false,
+    }
+}
+
 /// The `provider` property of our inference elements.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
 #[repr(u32)]
@@ -203,5 +220,30 @@ impl ModelSettings {
             intra_threads: self.threads as usize,
             ..animecam::inference::ProviderOptions::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_streams_are_flushes_and_segments_of_another_seqnum() {
+        gst::init().unwrap();
+        let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+        let first = gst::event::Segment::new(&segment);
+        let again = gst::event::Segment::builder(&segment)
+            .seqnum(first.seqnum())
+            .build();
+        let seek = gst::event::Segment::new(&segment);
+        let mut last = None;
+        assert!(!is_new_stream(&first, &mut last), "the first segment");
+        assert!(
+            !is_new_stream(&again, &mut last),
+            "the same segment sent again"
+        );
+        assert!(is_new_stream(&seek, &mut last), "a non-flushing seek");
+        assert!(is_new_stream(&gst::event::FlushStop::new(true), &mut last));
+        assert!(!is_new_stream(&gst::event::Eos::new(), &mut last));
     }
 }

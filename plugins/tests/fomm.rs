@@ -453,6 +453,7 @@ fn a_bad_portrait_swapped_in_while_playing_keeps_the_current_one() {
             if index == 3 {
                 let animate = pipeline.by_name("animate").unwrap();
                 animate.set_property("source", "/nonexistent/next-portrait.png");
+                wait_for_portrait(&animate);
             }
         },
     );

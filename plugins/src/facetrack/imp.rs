@@ -17,7 +17,9 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Detector;
-use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, ProviderChoice};
+use crate::glue::{
+    is_new_stream, pixel_format, video_pad_templates, warn_fallbacks, ProviderChoice,
+};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -87,6 +89,8 @@ struct State {
     frames: u64,
     /// Track id announced by the last found/lost message.
     announced: Option<u64>,
+    /// The seqnum of the last segment: a re-sent one is the same stream.
+    last_segment: Option<gst::Seqnum>,
 }
 
 #[derive(Default)]
@@ -394,6 +398,7 @@ impl BaseTransformImpl for FaceTrack {
             info: None,
             frames: 0,
             announced: None,
+            last_segment: None,
         });
         Ok(())
     }
@@ -406,11 +411,8 @@ impl BaseTransformImpl for FaceTrack {
     /// A flush (a seek) or a new segment is a new stream: the face is searched afresh, and the
     /// optical flow does not follow it from a frame of the old stream.
     fn sink_event(&self, event: gst::Event) -> bool {
-        if matches!(
-            event.view(),
-            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
-        ) {
-            if let Some(state) = self.state.lock().unwrap().as_mut() {
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            if is_new_stream(&event, &mut state.last_segment) {
                 gst::debug!(CAT, imp = self, "new stream: the track ends");
                 state.tracker.reset();
             }

@@ -1,5 +1,5 @@
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
@@ -19,7 +19,8 @@ use gst_video::subclass::prelude::*;
 
 use super::Engine;
 use crate::glue::{
-    pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, ModelSettings,
+    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks,
+    ModelSettings,
 };
 use crate::{meta, stats};
 
@@ -97,6 +98,10 @@ impl Settings {
 
 struct State {
     animator: Animator,
+    /// Fixed at start (the property is mutable in READY only).
+    engine: Engine,
+    /// The seqnum of the last segment: a re-sent one is the same stream.
+    last_segment: Option<gst::Seqnum>,
     out_info: Option<gst_video::VideoInfo>,
 }
 
@@ -117,7 +122,6 @@ pub struct FommAnimate {
     /// holds, so that setting a property never waits for the network.
     maker: Mutex<Option<AvatarMaker>>,
     swap: Arc<Mutex<Swap>>,
-    swaps_started: AtomicU64,
     recalibrate: AtomicBool,
     provider_in_use: Mutex<String>,
     /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
@@ -150,11 +154,18 @@ impl FommAnimate {
         let Some(maker) = self.maker.lock().unwrap().clone() else {
             return;
         };
-        let Some(spec) = self.settings.lock().unwrap().avatar_spec() else {
-            return;
+        // The spec is read and numbered under the swap lock: of two threads setting the source at
+        // once, the one that set it last gets the higher number.
+        let (spec, number) = {
+            let mut swap = self.swap.lock().unwrap();
+            let Some(spec) = self.settings.lock().unwrap().avatar_spec() else {
+                return;
+            };
+            swap.requested += 1;
+            // An older result not yet shown is superseded.
+            swap.ready = None;
+            (spec, swap.requested)
         };
-        let number = self.swaps_started.fetch_add(1, Ordering::SeqCst) + 1;
-        self.swap.lock().unwrap().requested = number;
         let (swap, activity) = (self.swap.clone(), self.activity.clone());
         activity.set_loading(true);
         gst::info!(
@@ -164,8 +175,12 @@ impl FommAnimate {
             spec.path.display()
         );
         std::thread::spawn(move || {
-            let result = maker.make(&spec).map_err(|e| e.to_string());
-            let mut swap = swap.lock().unwrap();
+            // Even a panic in there ends the loading and says why.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                maker.make(&spec).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|_| Err(format!("preparing {} failed", spec.path.display())));
+            let mut swap = swap.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             // A newer request supersedes this one: its result is not wanted.
             if swap.requested == number {
                 swap.ready = Some((number, result));
@@ -177,8 +192,12 @@ impl FommAnimate {
     /// The avatar prepared off the streaming thread, swapped in; a portrait that failed keeps the
     /// current avatar, with a warning.
     fn take_prepared(&self, animator: &mut Animator) {
-        let Some((_, result)) = self.swap.lock().unwrap().ready.take() else {
-            return;
+        let result = {
+            let mut swap = self.swap.lock().unwrap();
+            match swap.ready.take() {
+                Some((number, result)) if number == swap.requested => result,
+                _ => return,
+            }
         };
         match result {
             Ok(avatar) => {
@@ -502,12 +521,19 @@ impl BaseTransformImpl for FommAnimate {
         };
         self.output_size
             .store(maker.output_size() as u32, Ordering::SeqCst);
-        *self.maker.lock().unwrap() = Some(maker);
         *self.swap.lock().unwrap() = Swap::default();
         *self.state.lock().unwrap() = Some(State {
             animator,
+            engine: settings.engine,
+            last_segment: None,
             out_info: None,
         });
+        *self.maker.lock().unwrap() = Some(maker);
+        // A source set while the first portrait loaded (before the maker was there to prepare it)
+        // is prepared now.
+        if self.settings.lock().unwrap().avatar_spec() != Some(spec) {
+            self.request_swap();
+        }
         Ok(())
     }
 
@@ -522,11 +548,8 @@ impl BaseTransformImpl for FommAnimate {
     /// A flush (a seek) or a new segment is a new stream: the next face calibrates again, and
     /// nothing of the old stream's pictures is shown.
     fn sink_event(&self, event: gst::Event) -> bool {
-        if matches!(
-            event.view(),
-            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
-        ) {
-            if let Some(state) = self.state.lock().unwrap().as_mut() {
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            if is_new_stream(&event, &mut state.last_segment) {
                 gst::debug!(CAT, imp = self, "new stream: resetting the calibration");
                 state.animator.reset();
             }
@@ -587,18 +610,16 @@ impl VideoFilterImpl for FommAnimate {
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         self.activity.frame();
-        let (engine, motion) = {
+        let motion = {
             let settings = self.settings.lock().unwrap();
-            (
-                settings.engine,
-                MotionOptions {
-                    relative: settings.relative,
-                    adapt_scale: settings.adapt_scale,
-                },
-            )
+            MotionOptions {
+                relative: settings.relative,
+                adapt_scale: settings.adapt_scale,
+            }
         };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let engine = state.engine;
         let animator = &mut state.animator;
         self.take_prepared(animator);
         if self.recalibrate.swap(false, Ordering::SeqCst) {

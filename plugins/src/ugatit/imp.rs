@@ -16,7 +16,8 @@ use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
 use crate::glue::{
-    pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, ModelSettings,
+    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks,
+    ModelSettings,
 };
 use crate::{meta, stats};
 
@@ -61,6 +62,8 @@ impl Default for Settings {
 
 struct State {
     session: FaceStylizer,
+    /// The seqnum of the last segment: a re-sent one is the same stream.
+    last_segment: Option<gst::Seqnum>,
 }
 
 impl Settings {
@@ -272,6 +275,7 @@ impl BaseTransformImpl for Ugatit {
         );
         *self.state.lock().unwrap() = Some(State {
             session: FaceStylizer::new(stylizer),
+            last_segment: None,
         });
         Ok(())
     }
@@ -285,11 +289,8 @@ impl BaseTransformImpl for Ugatit {
     /// A flush (a seek) or a new segment is a new stream: no face of the old one is held or
     /// mixed into the new one's.
     fn sink_event(&self, event: gst::Event) -> bool {
-        if matches!(
-            event.view(),
-            gst::EventView::FlushStop(..) | gst::EventView::Segment(..)
-        ) {
-            if let Some(state) = self.state.lock().unwrap().as_mut() {
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            if is_new_stream(&event, &mut state.last_segment) {
                 state.session.reset();
             }
         }
