@@ -2,6 +2,8 @@
 //! new stream, another track recalibrating, and a swap keeping the calibration. The warp engine
 //! with a real portrait and the astronaut's real landmarks.
 
+mod common;
+
 use std::path::PathBuf;
 
 use animecam::animate::{
@@ -12,18 +14,7 @@ use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::Keypoints;
 use animecam::stylize::mean_abs_difference;
 use animecam::tensor::{crop_square, read_image, SquareCrop};
-
-fn media(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/media")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `make setup`",
-        path.display()
-    );
-    path
-}
+use common::media;
 
 /// The astronaut's landmarks in a 480x480 view shifted right by `shift` pixels.
 fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {

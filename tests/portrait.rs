@@ -1,24 +1,15 @@
 //! Portraits as people have them: a phone JPEG stored sideways with an EXIF orientation is used
 //! upright, and a crop that cannot frame anything is an error naming the value.
 
+mod common;
+
 use std::path::PathBuf;
 
 use animecam::portrait::{FaceSearch, Portrait};
 use animecam::tensor::read_image;
+use common::media;
 use opencv::core::{Mat, Vector};
 use opencv::prelude::*;
-
-fn media(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/media")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `make setup`",
-        path.display()
-    );
-    path
-}
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("animecam-portrait-{}", std::process::id()));

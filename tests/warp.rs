@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use animecam::face::{BlazeFace, Detection, FaceDetector};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::{centroid, Point, Similarity};
@@ -15,19 +13,7 @@ use animecam::warp::{warp_targets, LandmarkWarp};
 use opencv::core::{Mat, Scalar, Size};
 use opencv::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn media(name: &str) -> PathBuf {
-    let path = root().join(".cache/media").join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `make setup`",
-        path.display()
-    );
-    path
-}
+use common::{media, root};
 
 fn detector() -> BlazeFace {
     let options = ProviderOptions {

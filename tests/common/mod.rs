@@ -1,9 +1,27 @@
 //! What the library's integration tests share: moving a real photo by a known transform.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use animecam::tensor::RgbImage;
 use opencv::core::{Mat, Point2f, Scalar, Size, BORDER_CONSTANT};
 use opencv::prelude::*;
+
+/// The checkout's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file set-up fetched into .cache/media.
+pub fn media(name: &str) -> PathBuf {
+    let path = root().join(".cache/media").join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: run `make setup`",
+        path.display()
+    );
+    path
+}
 
 /// The photo turned by `degrees` (OpenCV's sense: counter-clockwise on screen) and scaled by
 /// `scale` about `pivot` (photo pixels), then placed at `offset + shift` on a grey canvas of
