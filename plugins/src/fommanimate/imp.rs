@@ -521,7 +521,13 @@ impl BaseTransformImpl for FommAnimate {
         };
         self.output_size
             .store(maker.output_size() as u32, Ordering::SeqCst);
-        *self.swap.lock().unwrap() = Swap::default();
+        {
+            // Preparations still running from before this start were made for another session
+            // (another engine, perhaps): their numbers are now out of date.
+            let mut swap = self.swap.lock().unwrap();
+            swap.requested += 1;
+            swap.ready = None;
+        }
         *self.state.lock().unwrap() = Some(State {
             animator,
             engine: settings.engine,
