@@ -104,3 +104,52 @@ fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
     assert_eq!(outcome, Outcome::Generated { calibrated: false });
     assert!(mean_abs_difference(picture.data(), smile_still.data()) > 3.0);
 }
+
+#[test]
+fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
+    use animecam::face::Rect;
+    use animecam::stylize::{FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer};
+    use animecam::tensor::{ImageViewMut, PixelFormat};
+
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        ..ProviderOptions::default()
+    };
+    let mut session = FaceStylizer::new(Stylizer::load(&tiny, "ugatit_light", &options).unwrap());
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let (width, height) = (photo.width(), photo.height());
+    let face = FaceCrop {
+        track: 1,
+        crop: Rect::from_center(0.45, 0.3, 0.4, 0.4),
+    };
+    let settings = StylizeSettings {
+        feather: 0.1,
+        smoothing: 0.0,
+        hold_frames: 2,
+    };
+    let mut run = |session: &mut FaceStylizer, face: Option<FaceCrop>| {
+        let mut data = vec![0u8; width * height * 3];
+        let mut output =
+            ImageViewMut::new(&mut data, width, height, width * 3, PixelFormat::Rgb).unwrap();
+        let outcome = session
+            .face(&photo.view(), &mut output, face, &settings)
+            .unwrap();
+        let changed = mean_abs_difference(&data, photo.data());
+        (outcome, changed)
+    };
+    let (outcome, changed) = run(&mut session, Some(face));
+    assert_eq!(outcome, FaceOutcome::Stylized);
+    assert!(changed > 1.0, "the face was redrawn: {changed}");
+    // Two frames without a face keep the stylized face; the third leaves the frame as it is.
+    for _ in 0..2 {
+        let (outcome, changed) = run(&mut session, None);
+        assert_eq!(outcome, FaceOutcome::Held);
+        assert!(changed > 1.0);
+    }
+    assert_eq!(run(&mut session, None), (FaceOutcome::Unchanged, 0.0));
+    // A new stream holds nothing of the old one.
+    run(&mut session, Some(face));
+    session.reset();
+    assert_eq!(run(&mut session, None), (FaceOutcome::Unchanged, 0.0));
+}

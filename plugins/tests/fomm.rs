@@ -676,3 +676,28 @@ fn a_flushing_seek_resets_the_calibration() {
         "the first frame after the seek is not the portrait at rest: {difference:.2}"
     );
 }
+
+#[test]
+fn loading_the_fomm_models_is_announced_with_progress_messages() {
+    init();
+    let pipeline = common::launch(&format!(
+        "videotestsrc num-buffers=2 ! fommanimate model-dir=\"{}\" source=\"{}\" ! fakesink",
+        tiny().display(),
+        portrait().display()
+    ));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let mut progress = Vec::new();
+    while let Some(message) = bus.timed_pop(gst::ClockTime::from_seconds(20)) {
+        match message.view() {
+            gst::MessageView::Progress(p) => progress.push(p.get().0),
+            gst::MessageView::Eos(..) | gst::MessageView::Error(..) => break,
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(
+        progress,
+        vec![gst::ProgressType::Start, gst::ProgressType::Complete]
+    );
+}
