@@ -128,7 +128,7 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
         smoothing: 0.0,
         hold_frames: 2,
     };
-    let mut run = |session: &mut FaceStylizer, face: Option<FaceCrop>| {
+    let run = |session: &mut FaceStylizer, face: Option<FaceCrop>| {
         let mut data = vec![0u8; width * height * 3];
         let mut output =
             ImageViewMut::new(&mut data, width, height, width * 3, PixelFormat::Rgb).unwrap();
