@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench tiny-models random-models test-models
+.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models test-models
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -42,6 +42,11 @@ bench: build bench-venv
 	@test -f .cache/models/random/manifest.json || $(MAKE) --no-print-directory models-venv random-models
 	@mkdir -p out
 	target/release/animecam bench --json out/bench.json
+
+## face-mesh: MediaPipe's face mesh converted to ONNX into models/face_mesh (verified against
+## the TFLite interpreter on real faces)
+face-mesh: setup
+	@scripts/setup.sh face-mesh
 
 ## tiny-models: regenerate models/tiny (committed) byte for byte
 tiny-models:

@@ -3,7 +3,7 @@
 # and the registry-shipped models and media. Each step checks first and does nothing when its work
 # is already there, so a second run takes a second or two.
 #
-#   scripts/setup.sh [system|venv|assets|all]
+#   scripts/setup.sh [system|venv|assets|all|face-mesh]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -150,11 +150,29 @@ assets() {
   done
 }
 
+# MediaPipe's face mesh (Apache-2.0), converted from its TFLite graph to ONNX into
+# models/face_mesh; the converter's packages (no TensorFlow) go into .venv. Not part of `all` yet:
+# the elements do not use the mesh so far.
+face_mesh() {
+  [[ -f "$ROOT/models/face_mesh/manifest.json" ]] && return
+  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
+    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
+  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+    mediapipe/modules/face_landmark/face_landmark.tflite "$DOWNLOADS/face_landmark.tflite"
+  say "installing the face mesh converter's packages into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
+  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_mesh \
+    --tflite "$DOWNLOADS/face_landmark.tflite" --out "$ROOT/models/face_mesh"
+}
+
 step="${1:-all}"
 case "$step" in
   system) system_packages ;;
   venv) venv ;;
   assets) venv; assets ;;
   all) system_packages; venv; assets ;;
-  *) die "unknown step '$step' (expected system, venv, assets or all)" ;;
+  face-mesh) venv; assets; face_mesh ;;
+  *) die "unknown step '$step' (expected system, venv, assets, all or face-mesh)" ;;
 esac

@@ -1,0 +1,307 @@
+"""MediaPipe's face landmark model (468 points, Apache-2.0) from TFLite to ONNX, without TensorFlow.
+
+ONNX Runtime does not run TFLite, and tflite2onnx fails on this graph; it uses seven op types
+only (DEQUANTIZE of fp16 weights, CONV_2D, DEPTHWISE_CONV_2D, PRELU, ADD, MAX_POOL_2D, PAD), so
+this reads the flatbuffer with the `tflite` package and writes the same computation with
+`onnx.helper`. Activations are kept NCHW from the input's one transpose to the outputs.
+
+    python -m animecam_models face-mesh --tflite face_landmark.tflite --out models/face_mesh
+
+Needs `tflite` and `onnx`; `verify()` also needs a TFLite interpreter (`ai-edge-litert`).
+"""
+
+import numpy as np
+import onnx
+import tflite
+from onnx import TensorProto, helper, numpy_helper
+
+# TFLite's fused activations.
+_ACTIVATIONS = {0: None, 1: "relu", 3: "relu6"}
+_DTYPES = {
+    tflite.TensorType.FLOAT32: np.float32,
+    tflite.TensorType.FLOAT16: np.float16,
+    tflite.TensorType.INT32: np.int32,
+}
+
+
+def _builtin(model, op):
+    code = model.OperatorCodes(op.OpcodeIndex())
+    return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
+
+def _options(op, kind):
+    table = op.BuiltinOptions()
+    options = kind()
+    options.Init(table.Bytes, table.Pos)
+    return options
+
+
+def _same_pads(size, kernel, stride, dilation=1):
+    """TensorFlow's SAME padding for one spatial axis: (before, after)."""
+    effective = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+class _Builder:
+    def __init__(self, model):
+        self.model = model
+        self.graph = model.Subgraphs(0)
+        self.nodes = []
+        self.initializers = []
+        self.constants = {}
+
+    def name(self, index):
+        return f"t{index}"
+
+    def shape(self, index):
+        return list(self.graph.Tensors(index).ShapeAsNumpy())
+
+    def constant(self, index):
+        """A tensor stored in the file (fp16 weights dequantised to fp32)."""
+        if index in self.constants:
+            return self.constants[index]
+        tensor = self.graph.Tensors(index)
+        data = self.model.Buffers(tensor.Buffer()).DataAsNumpy()
+        array = np.frombuffer(data.tobytes(), dtype=_DTYPES[tensor.Type()])
+        array = array.reshape(tensor.ShapeAsNumpy())
+        self.constants[index] = array
+        return array
+
+    def initializer(self, name, array):
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def activation(self, output, kind):
+        if kind is None:
+            return
+        raw = output + "_raw"
+        self.nodes[-1].output[0] = raw
+        if kind == "relu":
+            self.nodes.append(helper.make_node("Relu", [raw], [output]))
+        else:
+            low = self.initializer(output + "_min", np.array(0.0, np.float32))
+            high = self.initializer(output + "_max", np.array(6.0, np.float32))
+            self.nodes.append(helper.make_node("Clip", [raw, low, high], [output]))
+
+    def convolution(self, op, depthwise):
+        x, w, b = op.Inputs(0), op.Inputs(1), op.Inputs(2)
+        out = self.name(op.Outputs(0))
+        options = _options(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
+        weights = self.constant(w).astype(np.float32)
+        # TFLite: [out, kh, kw, in] (depthwise: [1, kh, kw, channels]); ONNX: [out, in/group, kh, kw].
+        if depthwise:
+            weights = weights.transpose(3, 0, 1, 2)
+            group = self.shape(x)[3]
+        else:
+            weights = weights.transpose(0, 3, 1, 2)
+            group = 1
+        kh, kw = weights.shape[2], weights.shape[3]
+        _, height, width, _ = self.shape(x)
+        strides = [options.StrideH(), options.StrideW()]
+        dilations = [options.DilationHFactor(), options.DilationWFactor()]
+        if options.Padding() == tflite.Padding.SAME:
+            top, bottom = _same_pads(height, kh, strides[0], dilations[0])
+            left, right = _same_pads(width, kw, strides[1], dilations[1])
+        else:
+            top = bottom = left = right = 0
+        inputs = [self.name(x), self.initializer(out + "_w", weights)]
+        if b >= 0:
+            inputs.append(self.initializer(out + "_b", self.constant(b).astype(np.float32)))
+        self.nodes.append(helper.make_node(
+            "Conv", inputs, [out], kernel_shape=[kh, kw], strides=strides, dilations=dilations,
+            pads=[top, left, bottom, right], group=group,
+        ))
+        self.activation(out, _ACTIVATIONS[options.FusedActivationFunction()])
+
+    def convert(self, op, code):
+        B = tflite.BuiltinOperator
+        out = self.name(op.Outputs(0))
+        if code == B.DEQUANTIZE:
+            self.constants[op.Outputs(0)] = self.constant(op.Inputs(0)).astype(np.float32)
+        elif code == B.CONV_2D:
+            self.convolution(op, depthwise=False)
+        elif code == B.DEPTHWISE_CONV_2D:
+            self.convolution(op, depthwise=True)
+        elif code == B.PRELU:
+            slope = self.constant(op.Inputs(1)).astype(np.float32).reshape(-1, 1, 1)
+            self.nodes.append(helper.make_node(
+                "PRelu", [self.name(op.Inputs(0)), self.initializer(out + "_slope", slope)], [out]))
+        elif code == B.ADD:
+            options = _options(op, tflite.AddOptions)
+            self.nodes.append(helper.make_node(
+                "Add", [self.name(op.Inputs(0)), self.name(op.Inputs(1))], [out]))
+            self.activation(out, _ACTIVATIONS[options.FusedActivationFunction()])
+        elif code == B.MAX_POOL_2D:
+            options = _options(op, tflite.Pool2DOptions)
+            kernel = [options.FilterHeight(), options.FilterWidth()]
+            strides = [options.StrideH(), options.StrideW()]
+            _, height, width, _ = self.shape(op.Inputs(0))
+            if options.Padding() == tflite.Padding.SAME:
+                top, bottom = _same_pads(height, kernel[0], strides[0])
+                left, right = _same_pads(width, kernel[1], strides[1])
+            else:
+                top = bottom = left = right = 0
+            self.nodes.append(helper.make_node(
+                "MaxPool", [self.name(op.Inputs(0))], [out], kernel_shape=kernel,
+                strides=strides, pads=[top, left, bottom, right]))
+        elif code == B.PAD:
+            # Paddings are NHWC (before, after) pairs; ONNX wants all befores (NCHW), then afters.
+            pairs = self.constant(op.Inputs(1)).astype(np.int64)[[0, 3, 1, 2]]
+            pads = np.concatenate([pairs[:, 0], pairs[:, 1]])
+            self.nodes.append(helper.make_node(
+                "Pad", [self.name(op.Inputs(0)), self.initializer(out + "_pads", pads)], [out],
+                mode="constant"))
+        else:
+            raise ValueError(f"unsupported TFLite operator {code}")
+
+
+def convert(tflite_path, onnx_path):
+    """Writes the ONNX graph: input `image` [1, 192, 192, 3] (NHWC RGB in [0, 1]), outputs
+    `landmarks` [1, 1404] (468 x, y, z in input pixels) and `face_score` [1, 1] (a logit)."""
+    buffer = open(tflite_path, "rb").read()
+    model = tflite.Model.GetRootAsModel(buffer, 0)
+    builder = _Builder(model)
+    graph = builder.graph
+    (image,) = [graph.Inputs(i) for i in range(graph.InputsLength())]
+    builder.nodes.append(helper.make_node(
+        "Transpose", ["image"], [builder.name(image)], perm=[0, 3, 1, 2]))
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        builder.convert(op, _builtin(model, op))
+    landmarks, score = [graph.Outputs(i) for i in range(graph.OutputsLength())]
+    for index, name, size in [(landmarks, "landmarks", 1404), (score, "face_score", 1)]:
+        shape = builder.initializer(name + "_shape", np.array([1, size], np.int64))
+        builder.nodes.append(helper.make_node("Reshape", [builder.name(index), shape], [name]))
+    onnx_graph = helper.make_graph(
+        builder.nodes, "face_mesh",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 192, 192, 3])],
+        [helper.make_tensor_value_info("landmarks", TensorProto.FLOAT, [1, 1404]),
+         helper.make_tensor_value_info("face_score", TensorProto.FLOAT, [1, 1])],
+        builder.initializers,
+    )
+    result = helper.make_model(
+        onnx_graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="animecam")
+    result.ir_version = 9
+    onnx.checker.check_model(result)
+    onnx.save(result, onnx_path)
+    return onnx_path
+
+
+def verify(tflite_path, onnx_path, images):
+    """Largest |TFLite - ONNX Runtime| over the outputs, per output, on `images` ([192, 192, 3]
+    float32 in [0, 1] each)."""
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    # The reference kernels on both sides: XNNPACK's and ONNX Runtime's fused kernels each
+    # reorder the sums (up to 1.2e-4 px apart here), which says nothing about the conversion.
+    interpreter = Interpreter(
+        model_path=str(tflite_path),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    (input_detail,) = interpreter.get_input_details()
+    outputs = interpreter.get_output_details()
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = onnxruntime.InferenceSession(
+        str(onnx_path), options, providers=["CPUExecutionProvider"])
+    worst = {"landmarks": 0.0, "face_score": 0.0}
+    for image in images:
+        batch = image[None].astype(np.float32)
+        interpreter.set_tensor(input_detail["index"], batch)
+        interpreter.invoke()
+        expected = {
+            "landmarks": interpreter.get_tensor(outputs[0]["index"]).reshape(1, -1),
+            "face_score": interpreter.get_tensor(outputs[1]["index"]).reshape(1, -1),
+        }
+        found = dict(zip(["landmarks", "face_score"], session.run(None, {"image": batch})))
+        for name in worst:
+            worst[name] = max(worst[name], float(np.abs(expected[name] - found[name]).max()))
+    return worst
+
+
+SOURCE = "PyPI mediapipe==0.10.14: mediapipe/modules/face_landmark/face_landmark.tflite"
+TFLITE_SHA256 = "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"
+TOLERANCE = 1e-4
+
+
+def _face_crops(paths):
+    """192x192 crops around the face of each photo (BlazeFace is not needed: the photos are
+    framed by hand in `FACES`), RGB in [0, 1]."""
+    import cv2
+
+    crops = []
+    for path, (x, y, side) in paths:
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        left, top = max(0, x - side // 2), max(0, y - side // 2)
+        crop = image[top:top + side, left:left + side]
+        crops.append(cv2.resize(crop, (192, 192)).astype(np.float32) / 255.0)
+    return crops
+
+
+# Real faces set-up fetches: centre and side of the face square, in pixels.
+FACES = [
+    ("astronaut.png", (230, 150, 260)),
+    ("grace_hopper.jpg", (260, 220, 320)),
+    ("sylvie_green_normal.png", (400, 300, 450)),
+]
+
+
+def main(argv=None):
+    import argparse
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import manifest  # noqa: E402  (models/manifest.py)
+
+    parser = argparse.ArgumentParser(prog="animecam_models.face_mesh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tflite", required=True, help="face_landmark.tflite from the mediapipe wheel")
+    parser.add_argument("--out", required=True, help="model folder to write (face_mesh.onnx + manifest.json)")
+    parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
+                        help="folder with the real face photos the conversion is verified on")
+    args = parser.parse_args(argv)
+    digest = hashlib.sha256(Path(args.tflite).read_bytes()).hexdigest()
+    if digest != TFLITE_SHA256:
+        print(f"error: {args.tflite} has sha256 {digest}, expected {TFLITE_SHA256} ({SOURCE})",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    graph = convert(args.tflite, out / "face_mesh.onnx")
+    print(f"wrote {graph}")
+    entry = manifest.model(
+        out, "face_mesh.onnx",
+        inputs=[manifest.tensor("image", [1, 192, 192, 3], layout="nhwc", normalization="unit",
+                                description="face crop, RGB")],
+        outputs=[manifest.tensor("landmarks", [1, 1404],
+                                 description="468 points: x, y in input pixels, z relative depth"),
+                 manifest.tensor("face_score", [1, 1], description="face presence, a logit")],
+        source=SOURCE, license="Apache-2.0",
+        exporter="animecam_models.face_mesh (tflite flatbuffer -> onnx.helper, opset 18)",
+    )
+    manifest.write(out, "face-mesh", {"face_mesh": entry},
+                   description="MediaPipe face landmarks (468 points)",
+                   fetch_hint="run `make setup`")
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        print("not verified: ai-edge-litert is not installed (pip install ai-edge-litert)")
+        return 0
+    faces = [(Path(args.media) / name, box) for name, box in FACES]
+    faces = [(path, box) for path, box in faces if path.is_file()]
+    worst = verify(args.tflite, graph, _face_crops(faces))
+    verdict = "ok" if max(worst.values()) <= TOLERANCE else "FAILED"
+    print(f"verified on {len(faces)} real faces: max |TFLite - ONNX Runtime| "
+          f"landmarks {worst['landmarks']:.2e}, face_score {worst['face_score']:.2e} "
+          f"(<= {TOLERANCE:.0e}) {verdict}")
+    return 0 if verdict == "ok" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
