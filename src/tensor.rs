@@ -516,6 +516,93 @@ pub fn gray(view: &ImageView<'_>, width: usize, height: usize) -> Result<Mat, Te
     Ok(scaled)
 }
 
+/// A square of side `side` centred at `(center_x, center_y)` and turned by `angle` radians
+/// (counter-clockwise in the picture), cut out of the frame and resized to `size` x `size`; what
+/// lies outside the frame is black. Returns the picture and the map from its pixels back to the
+/// frame's: `frame = origin + u * axis_u + v * axis_v`.
+pub fn crop_rotated(
+    view: &ImageView<'_>,
+    (center_x, center_y): (f32, f32),
+    side: f32,
+    angle: f32,
+    size: usize,
+) -> Result<(RgbImage, CropMap), TensorError> {
+    let code = match view.format {
+        PixelFormat::Rgb => None,
+        PixelFormat::Bgr => Some(opencv::imgproc::COLOR_BGR2RGB),
+        PixelFormat::Rgba | PixelFormat::Rgbx => Some(opencv::imgproc::COLOR_RGBA2RGB),
+        PixelFormat::Bgra | PixelFormat::Bgrx => Some(opencv::imgproc::COLOR_BGRA2RGB),
+    };
+    let source = view.as_mat()?;
+    let mut rgb = Mat::default();
+    let source = match code {
+        Some(code) => {
+            opencv::imgproc::cvt_color_def(&source, &mut rgb, code)?;
+            &rgb
+        }
+        None => &source,
+    };
+    let scale = side / size as f32;
+    let (cos, sin) = (angle.cos() * scale, angle.sin() * scale);
+    // Output pixel (u, v) -> frame point: the square's axes turned by the angle; a picture turned
+    // counter-clockwise on screen has its x axis going up-right (y grows downwards).
+    let half = size as f32 / 2.0;
+    let map = CropMap {
+        origin: [
+            center_x - half * cos - half * sin,
+            center_y + half * sin - half * cos,
+        ],
+        axis_u: [cos, -sin],
+        axis_v: [sin, cos],
+    };
+    let matrix = Mat::from_slice_2d(&[
+        [
+            map.axis_u[0] as f64,
+            map.axis_v[0] as f64,
+            map.origin[0] as f64,
+        ],
+        [
+            map.axis_u[1] as f64,
+            map.axis_v[1] as f64,
+            map.origin[1] as f64,
+        ],
+    ])?;
+    let mut cut = Mat::default();
+    opencv::imgproc::warp_affine(
+        source,
+        &mut cut,
+        &matrix,
+        opencv::core::Size::new(size as i32, size as i32),
+        opencv::imgproc::INTER_LINEAR | opencv::imgproc::WARP_INVERSE_MAP,
+        opencv::core::BORDER_CONSTANT,
+        opencv::core::Scalar::all(0.0),
+    )?;
+    Ok((rgb_from_mat(&cut, PixelFormat::Rgb)?, map))
+}
+
+/// Where a pixel of a cut-out picture lies in the frame it was cut from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropMap {
+    pub origin: [f32; 2],
+    pub axis_u: [f32; 2],
+    pub axis_v: [f32; 2],
+}
+
+impl CropMap {
+    /// The frame point of the picture's point `(u, v)`.
+    pub fn to_frame(&self, u: f32, v: f32) -> [f32; 2] {
+        [
+            self.origin[0] + u * self.axis_u[0] + v * self.axis_v[0],
+            self.origin[1] + u * self.axis_u[1] + v * self.axis_v[1],
+        ]
+    }
+
+    /// How many frame pixels one picture pixel spans.
+    pub fn scale(&self) -> f32 {
+        self.axis_u[0].hypot(self.axis_u[1])
+    }
+}
+
 /// A square region of a frame in pixel coordinates; it may extend past the frame's edges.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SquareCrop {

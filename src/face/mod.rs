@@ -5,12 +5,17 @@ mod blazeface;
 mod filter;
 mod geometry;
 mod haar;
+mod mesh;
 mod tracker;
 
 pub use blazeface::{BlazeFace, BLAZEFACE_MODEL_ID};
 pub use filter::{OneEuroFilter, OneEuroParams};
 pub use geometry::{crop_box, Rect};
 pub use haar::{HaarCascade, DEFAULT_HAAR_CASCADE};
+pub use mesh::{
+    points as mesh_points, Expression, FaceMesh, HeadPose, Mesh, MeshRegion, FACE_MESH_MODEL,
+    MESH_POINTS,
+};
 pub use tracker::{FaceTrack, TrackState, Tracker, TrackerConfig};
 
 use crate::inference::{ManifestError, ModelError};

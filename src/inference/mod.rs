@@ -27,6 +27,8 @@ pub mod sets {
     pub const FOMM: &str = "vox-256";
     /// U-GAT-IT selfie2anime, converted from a checkpoint.
     pub const UGATIT: &str = "ugatit";
+    /// MediaPipe's face mesh, converted by `make face-mesh`.
+    pub const FACE_MESH: &str = "face_mesh";
 }
 
 pub fn default_models_dir() -> std::path::PathBuf {
