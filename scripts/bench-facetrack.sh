@@ -37,8 +37,9 @@ row() {
   awk -v t="$total" -v b="$baseline" -v n="$FRAMES" -v name="$name" \
     'BEGIN { ms = (t - b) * 1000 / n; printf "%-48s %10.2f %10.1f\n", name, ms, 1000 / ms }'
 }
-row "facetrack detector=blazeface (default, detect every 5)" facetrack
-row "facetrack detector=blazeface detect-interval=1" facetrack detect-interval=1
+row "facetrack landmarks=blazeface (detect every 5)" facetrack landmarks=blazeface
+row "facetrack landmarks=mesh (detect every 5, mesh every frame)" facetrack landmarks=mesh
+row "facetrack detector=blazeface detect-interval=1" facetrack landmarks=blazeface detect-interval=1
 row "facetrack detector=haar (detect every 5)" facetrack detector=haar
 row "facetrack detector=haar detect-interval=1" facetrack detector=haar detect-interval=1
 row "facedetect (gst-plugins-bad OpenCV, every frame)" videoconvert ! facedetect display=false ! videoconvert

@@ -5,7 +5,7 @@
 //! rescale them. All meta code lives here, so a later move to GStreamer 1.24's analytics metas stays
 //! in this one file.
 
-use animecam::face::{FaceTrack, Rect, TrackState};
+use animecam::face::{Expression, FaceTrack, HeadPose, Rect, TrackState};
 use animecam::motion::{KeypointSet, Keypoints};
 use gst::glib;
 
@@ -70,7 +70,42 @@ pub fn face_to_structure(track: &FaceTrack) -> gst::Structure {
             "landmarks",
             gst::Array::new(track.landmarks.iter().flat_map(|[x, y]| [*x, *y])),
         )
+        .field(
+            "mesh",
+            gst::Array::new(track.mesh.iter().flat_map(|point| *point)),
+        )
+        .field(
+            "expression",
+            gst::Array::new(
+                track
+                    .expression
+                    .iter()
+                    .flat_map(|e| [e.right_eye, e.left_eye, e.mouth_open, e.mouth_width]),
+            ),
+        )
+        .field(
+            "pose",
+            gst::Array::new(track.pose.iter().flat_map(|p| [p.yaw, p.pitch, p.roll])),
+        )
         .build()
+}
+
+/// An optional float array field (metas from before the mesh have none): empty when absent.
+fn optional_floats(
+    structure: &gst::StructureRef,
+    name: &str,
+    stride: usize,
+) -> Result<Vec<f32>, glib::BoolError> {
+    if !structure.has_field(name) {
+        return Ok(Vec::new());
+    }
+    let values = floats_field(structure, name)?;
+    if values.len() % stride != 0 {
+        return Err(glib::bool_error!(
+            "field '{name}' must hold groups of {stride} values"
+        ));
+    }
+    Ok(values)
 }
 
 pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, glib::BoolError> {
@@ -104,6 +139,27 @@ pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, g
         face: rect_field(structure, "face")?,
         crop: rect_field(structure, "crop")?,
         landmarks: landmarks.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+        mesh: optional_floats(structure, "mesh", 3)?
+            .chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        expression: optional_floats(structure, "expression", 4)?
+            .chunks_exact(4)
+            .map(|e| Expression {
+                right_eye: e[0],
+                left_eye: e[1],
+                mouth_open: e[2],
+                mouth_width: e[3],
+            })
+            .next(),
+        pose: optional_floats(structure, "pose", 3)?
+            .chunks_exact(3)
+            .map(|p| HeadPose {
+                yaw: p[0],
+                pitch: p[1],
+                roll: p[2],
+            })
+            .next(),
     })
 }
 
@@ -229,6 +285,18 @@ mod tests {
                 height: 1.0,
             },
             landmarks: vec![[0.3, 0.2], [0.6, 0.25]],
+            mesh: vec![[0.3, 0.2, -0.01], [0.6, 0.25, 0.02]],
+            expression: Some(Expression {
+                right_eye: 0.3,
+                left_eye: 0.25,
+                mouth_open: 0.1,
+                mouth_width: 0.7,
+            }),
+            pose: Some(HeadPose {
+                yaw: 0.1,
+                pitch: -0.2,
+                roll: 0.05,
+            }),
         }
     }
 
@@ -241,6 +309,20 @@ mod tests {
         let text = structure.to_string();
         let parsed: gst::Structure = text.parse().unwrap();
         assert_eq!(face_from_structure(&parsed).unwrap(), track(), "{text}");
+    }
+
+    #[test]
+    fn face_metas_without_a_mesh_still_read() {
+        gst::init().unwrap();
+        let mut structure = face_to_structure(&track());
+        for field in ["mesh", "expression", "pose"] {
+            structure.remove_field(field);
+        }
+        let read = face_from_structure(&structure).unwrap();
+        assert_eq!(
+            (read.mesh.len(), read.expression, read.pose),
+            (0, None, None)
+        );
     }
 
     #[test]

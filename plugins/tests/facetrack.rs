@@ -216,3 +216,64 @@ fn provider_in_use_is_reported() {
     assert_eq!(element.property::<String>("provider-in-use"), "cpu");
     element.set_state(gst::State::Null).unwrap();
 }
+
+#[test]
+fn the_mesh_reads_the_talking_faces_mouth() {
+    if !common::root()
+        .join("models/face_mesh/manifest.json")
+        .is_file()
+    {
+        eprintln!("models/face_mesh missing (make face-mesh): mesh test skipped");
+        return;
+    }
+    let run = run(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! facetrack landmarks=mesh ! appsink name=sink",
+        media("carphone_pristine.mp4").display()
+    ))
+    .unwrap();
+    let faces: Vec<&FaceTrack> = run
+        .metas
+        .iter()
+        .flatten()
+        .filter(|t| t.state.has_face())
+        .collect();
+    assert_eq!(faces.len(), 120);
+    assert!(faces
+        .iter()
+        .all(|t| t.mesh.len() == 468 && t.expression.is_some()));
+    // The mesh lies on the face: its points' centre inside the face box.
+    for track in &faces {
+        let (x, y) = track
+            .mesh
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+        let (x, y) = (x / 468.0, y / 468.0);
+        let face = track.face;
+        assert!(
+            (face.x..face.x + face.width).contains(&x)
+                && (face.y..face.y + face.height).contains(&y),
+            "mesh centre {x:.3}, {y:.3} outside the face {face:?}"
+        );
+    }
+    // The man opens his mouth wide near frame 60: the widest opening is there, and it is far
+    // wider than his usual.
+    let mouth: Vec<f32> = faces
+        .iter()
+        .map(|t| t.expression.unwrap().mouth_open)
+        .collect();
+    let widest = (0..mouth.len())
+        .max_by(|&a, &b| mouth[a].total_cmp(&mouth[b]))
+        .unwrap();
+    let mut sorted = mouth.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    eprintln!(
+        "mouth opening: median {median:.3}, widest {:.3} at frame {widest}",
+        mouth[widest]
+    );
+    assert!(
+        (45..80).contains(&widest),
+        "widest opening at frame {widest}"
+    );
+    assert!(mouth[widest] > 2.0 * median, "{mouth:?}");
+}

@@ -4,7 +4,10 @@
 use opencv::core::{Mat, Point2f, Size, TermCriteria, Vector};
 use opencv::prelude::*;
 
-use super::{crop_box, Detection, FaceDetector, FaceError, OneEuroFilter, OneEuroParams, Rect};
+use super::{
+    crop_box, Detection, Expression, FaceDetector, FaceError, FaceMesh, HeadPose, MeshRegion,
+    OneEuroFilter, OneEuroParams, Rect,
+};
 use crate::tensor::{gray, ImageView, SquareCrop};
 
 /// Where the primary face's box came from on this frame.
@@ -62,6 +65,12 @@ pub struct FaceTrack {
     pub crop: Rect,
     /// Smoothed detector landmarks, when the detector gives them.
     pub landmarks: Vec<[f32; 2]>,
+    /// The face mesh's 468 points (x, y as fractions of the frame, z in fractions of its width),
+    /// when the tracker runs the mesh.
+    pub mesh: Vec<[f32; 3]>,
+    /// The expression and head pose read from the mesh.
+    pub expression: Option<Expression>,
+    pub pose: Option<HeadPose>,
 }
 
 impl FaceTrack {
@@ -74,6 +83,9 @@ impl FaceTrack {
             face: Rect::default(),
             crop: Rect::default(),
             landmarks: Vec::new(),
+            mesh: Vec::new(),
+            expression: None,
+            pose: None,
         }
     }
 }
@@ -147,6 +159,8 @@ pub struct Tracker {
     filters: Vec<OneEuroFilter>,
     /// The last frame's thumbnail, for scene cuts.
     thumbnail: Option<Vec<f32>>,
+    /// Run on the tracked face of every frame when set.
+    mesh: Option<FaceMesh>,
 }
 
 /// Whether two frames' grey thumbnails belong to different shots: a large change whose pattern
@@ -191,7 +205,18 @@ impl Tracker {
             last_track_id: 0,
             filters: Vec::new(),
             thumbnail: None,
+            mesh: None,
         }
+    }
+
+    /// Runs the face mesh on the tracked face of every frame (its points, expression and pose
+    /// go into the track), or stops running it.
+    pub fn set_mesh(&mut self, mesh: Option<FaceMesh>) {
+        self.mesh = mesh;
+    }
+
+    pub fn has_mesh(&self) -> bool {
+        self.mesh.is_some()
     }
 
     /// Forgets the face (as after a change of resolution); track ids keep counting.
@@ -274,7 +299,35 @@ impl Tracker {
             Some((raw, state)) => self.observe(raw, state, time),
             None => self.miss(),
         };
-        Ok(self.describe(track, width, height))
+        let mut described = self.describe(track, width, height);
+        if described.state.has_face() {
+            self.add_mesh(frame, &mut described)?;
+        }
+        Ok(described)
+    }
+
+    /// The mesh of the tracked face: searched in the square MediaPipe frames a face with, level
+    /// with the eyes of the detector's landmarks.
+    fn add_mesh(&mut self, frame: &ImageView<'_>, track: &mut FaceTrack) -> Result<(), FaceError> {
+        let (Some(mesh), Some(current)) = (self.mesh.as_mut(), self.current.as_ref()) else {
+            return Ok(());
+        };
+        let face = current.smoothed.face;
+        let eyes = match current.smoothed.landmarks.as_slice() {
+            [right, left, ..] => Some((*right, *left)),
+            _ => None,
+        };
+        let region = MeshRegion::around(face.center(), face.width.max(face.height), eyes);
+        let found = mesh.run(frame, region)?;
+        let (width, height) = (frame.width() as f32, frame.height() as f32);
+        track.expression = Some(found.expression());
+        track.pose = Some(found.pose());
+        track.mesh = found
+            .points
+            .iter()
+            .map(|[x, y, z]| [x / width, y / height, z / width])
+            .collect();
+        Ok(())
     }
 
     /// Moves the last raw box by the optical flow of its points; `None` when flow is unsure.
@@ -507,6 +560,9 @@ impl Tracker {
                 .iter()
                 .map(|[x, y]| [x / width as f32, y / height as f32])
                 .collect(),
+            mesh: Vec::new(),
+            expression: None,
+            pose: None,
         }
     }
 }

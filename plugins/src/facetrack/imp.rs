@@ -3,8 +3,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{
-    draw_track, BlazeFace, FaceDetector, FaceTrack as Track, HaarCascade, OneEuroParams, Tracker,
-    TrackerConfig, DEFAULT_HAAR_CASCADE,
+    draw_track, BlazeFace, FaceDetector, FaceMesh, FaceTrack as Track, HaarCascade, OneEuroParams,
+    Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
 use animecam::inference::{default_models_dir, sets, ProviderOptions};
 use animecam::tensor::{ImageView, ImageViewMut};
@@ -16,7 +16,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::Detector;
+use super::{Detector, Landmarks};
 use crate::glue::{
     is_new_stream, pixel_format, video_pad_templates, warn_fallbacks, ProviderChoice,
 };
@@ -52,6 +52,7 @@ struct Settings {
     margin: f32,
     smoothing: OneEuroParams,
     draw: bool,
+    landmarks: Landmarks,
 }
 
 impl Default for Settings {
@@ -68,6 +69,7 @@ impl Default for Settings {
             margin: DEFAULT_MARGIN,
             smoothing: OneEuroParams::default(),
             draw: DEFAULT_DRAW,
+            landmarks: Landmarks::default(),
         }
     }
 }
@@ -152,6 +154,47 @@ impl FaceTrack {
                 Ok(Box::new(detector))
             }
         }
+    }
+
+    /// The face mesh the `landmarks` setting asks for: found beside the detector's folder (where
+    /// `make face-mesh` and the CLI's --models put it), else in the default models folder.
+    fn load_mesh(&self, settings: &Settings) -> Result<Option<FaceMesh>, gst::ErrorMessage> {
+        if settings.landmarks == Landmarks::BlazeFace {
+            return Ok(None);
+        }
+        let beside = settings
+            .model_path
+            .as_deref()
+            .filter(|_| settings.detector == Detector::BlazeFace)
+            .and_then(|dir| std::path::Path::new(dir).parent())
+            .map(|parent| parent.join(sets::FACE_MESH));
+        let dir = beside
+            .filter(|dir| dir.join("manifest.json").is_file())
+            .unwrap_or_else(|| default_models_dir().join(sets::FACE_MESH));
+        if settings.landmarks == Landmarks::Auto && !dir.join("manifest.json").is_file() {
+            gst::info!(
+                CAT,
+                imp = self,
+                "no face mesh in {}: BlazeFace's landmarks only",
+                dir.display()
+            );
+            return Ok(None);
+        }
+        let options = ProviderOptions {
+            provider: settings.provider.into(),
+            intra_threads: settings.threads as usize,
+            ..ProviderOptions::default()
+        };
+        FaceMesh::load(&dir, &options).map(Some).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                (
+                    "Cannot load the face mesh from {}: {e}. Run `make face-mesh` in the animecam \
+                     checkout, or set landmarks=blazeface",
+                    dir.display()
+                )
+            )
+        })
     }
 
     /// Posts `facetrack-face-found` / `facetrack-face-lost` when the face comes or goes.
@@ -287,6 +330,11 @@ impl ObjectImpl for FaceTrack {
                     .default_value(DEFAULT_DRAW)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("landmarks", Landmarks::default())
+                    .nick("Landmarks")
+                    .blurb("auto: MediaPipe's 468-point face mesh (with each eye's openness, the mouth's opening and width and the head pose in the face meta) where it is converted (make face-mesh, models/face_mesh), else BlazeFace's six points; blazeface; mesh: the mesh, which must load")
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -320,6 +368,7 @@ impl ObjectImpl for FaceTrack {
                 settings.smoothing.beta = value.get().expect("type checked upstream")
             }
             "draw" => settings.draw = value.get().expect("type checked upstream"),
+            "landmarks" => settings.landmarks = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
@@ -346,6 +395,7 @@ impl ObjectImpl for FaceTrack {
             "smoothing-min-cutoff" => settings.smoothing.min_cutoff.to_value(),
             "smoothing-beta" => settings.smoothing.beta.to_value(),
             "draw" => settings.draw.to_value(),
+            "landmarks" => settings.landmarks.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -393,8 +443,10 @@ impl BaseTransformImpl for FaceTrack {
         );
         *self.provider_in_use.lock().unwrap() = provider;
         warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
+        let mut tracker = Tracker::new(detector, settings.tracker_config());
+        tracker.set_mesh(self.load_mesh(&settings)?);
         *self.state.lock().unwrap() = Some(State {
-            tracker: Tracker::new(detector, settings.tracker_config()),
+            tracker,
             info: None,
             frames: 0,
             announced: None,

@@ -32,6 +32,26 @@ pub enum Detector {
     Haar = 1,
 }
 
+/// Which landmarks the face meta carries beside BlazeFace's six.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstFaceTrackLandmarks")]
+pub enum Landmarks {
+    #[default]
+    #[enum_value(
+        name = "The face mesh where its model is converted (make face-mesh), else BlazeFace's",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "BlazeFace's six points only", nick = "blazeface")]
+    BlazeFace = 1,
+    #[enum_value(
+        name = "MediaPipe's 468-point face mesh with expression and head pose (fails without its model)",
+        nick = "mesh"
+    )]
+    Mesh = 2,
+}
+
 glib::wrapper! {
     pub struct FaceTrack(ObjectSubclass<imp::FaceTrack>)
         @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
