@@ -5,12 +5,16 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::face::{BlazeFace, FaceDetector};
+use crate::face::{Expression, HeadPose};
 use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
-use crate::motion::{relative_motion, Calibration, Keypoints, MotionError, MotionOptions};
+use crate::motion::{
+    relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Similarity,
+};
 pub use crate::portrait::DetectorSettings;
 use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
 use crate::tensor::{crop_square, RgbImage, TensorError};
-use crate::warp::{warp_targets, LandmarkWarp};
+use crate::warp::{warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnimateError {
@@ -156,9 +160,22 @@ impl AvatarMaker {
             Engine::Warp => {
                 let crop = crop_square(&portrait.image.view(), portrait.crop, size)
                     .map_err(|e| failed(&e))?;
+                // The face searched again in the crop, where it fills the detector's input: its
+                // landmarks there are far closer to the drawn eyes and mouth than those from the
+                // whole picture.
+                let refined = BlazeFace::load(&self.detector.dir, &self.detector.options)
+                    .ok()
+                    .and_then(|mut detector| detector.detect(&crop.view()).ok())
+                    .and_then(|faces| faces.into_iter().next());
                 let (landmarks, face_size) = match (
-                    portrait.landmarks_in_crop(size),
-                    portrait.face_size_in_crop(size),
+                    refined
+                        .as_ref()
+                        .map(|face| face.landmarks.clone())
+                        .or_else(|| portrait.landmarks_in_crop(size)),
+                    refined
+                        .as_ref()
+                        .map(|face| face.face.width.max(face.face.height))
+                        .or_else(|| portrait.face_size_in_crop(size)),
                 ) {
                     (Some(landmarks), Some(face_size)) if !landmarks.is_empty() => {
                         (landmarks, face_size)
@@ -194,13 +211,36 @@ pub struct Driving {
     pub face_size: f32,
     /// The tracker's id of the face: another id is another person, who needs a calibration.
     pub track: Option<u64>,
+    /// The face's expression and head pose, when the tracker runs the face mesh.
+    pub expression: Option<Expression>,
+    pub pose: Option<HeadPose>,
 }
+
+impl Driving {
+    /// Whether this face makes a good rest pose: facing the camera, eyes open, mouth closed
+    /// (when the mesh says; any face does without it). Calibrating on a face mid-blink or
+    /// mid-word would leave the avatar distorted until the next calibration.
+    pub fn is_neutral(&self) -> bool {
+        let facing = self
+            .pose
+            .is_none_or(|pose| pose.yaw.abs() < 0.35 && pose.pitch.abs() < 0.35);
+        let calm = self
+            .expression
+            .is_none_or(|e| e.right_eye > 0.15 && e.left_eye > 0.15 && e.mouth_open < 0.15);
+        facing && calm
+    }
+}
+
+/// Frames a face may be seen without a neutral pose before it is taken as the rest pose anyway.
+const MAX_CALIBRATION_WAIT: u32 = 60;
 
 /// What a frame did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// No face: the last picture (or the portrait at rest) again.
     NoFace,
+    /// A face, but not yet one to take as the rest pose (turned away, eyes closed, mouth open).
+    AwaitingRestPose,
     /// A new picture; `calibrated` when this frame's face became the rest pose.
     Generated { calibrated: bool },
 }
@@ -217,6 +257,14 @@ pub struct Animator {
     last: Option<RgbImage>,
     output_size: usize,
     pub motion: MotionOptions,
+    /// How far the warp's head may move.
+    pub limits: HeadLimits,
+    /// Frames seen since a calibration was asked for, without a neutral face.
+    calibration_wait: u32,
+    /// The driver's expression at calibration: eyes and mouth move relative to it.
+    rest_expression: Option<Expression>,
+    /// How the warp moved the eyes and mouth on the last frame (for measuring).
+    feature_motion: FeatureMotion,
 }
 
 impl Animator {
@@ -230,7 +278,16 @@ impl Animator {
             last: None,
             output_size: maker.output_size,
             motion: MotionOptions::default(),
+            limits: HeadLimits::default(),
+            calibration_wait: 0,
+            rest_expression: None,
+            feature_motion: FeatureMotion::default(),
         }
+    }
+
+    /// How the warp moved the portrait's eyes and mouth on the last generated frame.
+    pub fn feature_motion(&self) -> FeatureMotion {
+        self.feature_motion
     }
 
     pub fn avatar(&self) -> &Avatar {
@@ -244,9 +301,11 @@ impl Animator {
         self.last = None;
     }
 
-    /// The next frame with a face becomes the rest pose.
+    /// The next frame with a face becomes the rest pose, whatever its expression: the user
+    /// asked for it.
     pub fn recalibrate(&mut self) {
         self.calibration.reset();
+        self.calibration_wait = MAX_CALIBRATION_WAIT;
     }
 
     /// A new stream (a flush, a seek, a new segment): nothing of the old one carries over.
@@ -254,6 +313,7 @@ impl Animator {
         self.calibration.reset();
         self.track = None;
         self.last = None;
+        self.calibration_wait = 0;
     }
 
     pub fn is_calibrated(&self) -> bool {
@@ -275,9 +335,19 @@ impl Animator {
             self.calibration.reset();
         }
         self.track = driving.track;
+        if !self.calibration.is_calibrated() {
+            if !driving.is_neutral() && self.calibration_wait < MAX_CALIBRATION_WAIT {
+                // Waiting for the driver to face the camera, eyes open, mouth closed.
+                self.calibration_wait += 1;
+                let picture = self.last.as_ref().unwrap_or(&self.avatar.still);
+                return Ok((picture, Outcome::AwaitingRestPose));
+            }
+            self.calibration_wait = 0;
+        }
         let (initial, calibrated) = self.calibration.observe(&driving.keypoints);
         if calibrated {
             self.initial_face_size = driving.face_size;
+            self.rest_expression = driving.expression;
         }
         let picture = match &self.avatar.prepared {
             Prepared::Fomm(encoding) => {
@@ -305,7 +375,15 @@ impl Animator {
                     &initial.values,
                     self.initial_face_size,
                 )?;
-                warp.warp(&targets)?
+                // The head moves as one piece, bounded; only the lids and lips bend, by the
+                // expression (without the mesh they stay as drawn).
+                let head = warp.bounded(&Similarity::fit(warp.landmarks(), &targets), &self.limits);
+                let motion = match (driving.expression, self.rest_expression) {
+                    (Some(now), Some(rest)) => FeatureMotion::between(&now, &rest),
+                    _ => FeatureMotion::default(),
+                };
+                self.feature_motion = motion;
+                warp.warp_head(&head, &motion)?
             }
         };
         Ok((self.last.insert(picture), Outcome::Generated { calibrated }))

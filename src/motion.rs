@@ -223,6 +223,21 @@ impl Similarity {
         }
     }
 
+    /// Turns by `radians` (y down: positive is clockwise on screen) and scales by `scale` about
+    /// `from_centre`, which lands on `to_centre`.
+    pub fn new(from_centre: Point, to_centre: Point, scale: f32, radians: f32) -> Similarity {
+        Similarity {
+            from_centre,
+            to_centre,
+            cos: scale * radians.cos(),
+            sin: scale * radians.sin(),
+        }
+    }
+
+    pub fn from_centre(&self) -> Point {
+        self.from_centre
+    }
+
     pub fn apply(&self, [x, y]: Point) -> Point {
         let (dx, dy) = (x - self.from_centre[0], y - self.from_centre[1]);
         [

@@ -5,6 +5,7 @@
 use opencv::core::{Mat, BORDER_REPLICATE};
 use opencv::prelude::*;
 
+use crate::face::Expression;
 use crate::motion::{centroid, relative_landmarks, MotionError, Point, Similarity};
 use crate::tensor::{RgbImage, TensorError};
 
@@ -144,9 +145,177 @@ pub struct LandmarkWarp {
     portrait: Mat,
     size: usize,
     landmarks: Vec<Point>,
+    face_size: f32,
     /// Points around the face, in portrait coordinates.
     ring: Vec<Point>,
     anchors: Vec<Point>,
+    /// The eyes and mouth, when the landmarks are BlazeFace's six.
+    features: Option<Features>,
+}
+
+/// How far the portrait's eyes and mouth move from rest, from the driver's expression.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FeatureMotion {
+    /// 0 open as at rest, 1 closed.
+    pub right_eye_closure: f32,
+    pub left_eye_closure: f32,
+    /// 0 closed as at rest, 1 wide open.
+    pub mouth_opening: f32,
+    /// -1 narrow, 0 as at rest, 1 wide.
+    pub mouth_widening: f32,
+}
+
+impl FeatureMotion {
+    /// The portrait's eyes and mouth for the driver's expression `now`, relative to `rest` (at
+    /// calibration). An eye counts as open down to three quarters of its rest openness, so that
+    /// a still face's jitter moves nothing, and as closed from under a third; the expression is
+    /// not smoothed over time, so a blink (100 to 150 ms) stays crisp.
+    pub fn between(now: &Expression, rest: &Expression) -> FeatureMotion {
+        let closure = |now: f32, rest: f32| {
+            let ratio = now / rest.max(0.05);
+            ((0.75 - ratio) / (0.75 - 0.3)).clamp(0.0, 1.0)
+        };
+        FeatureMotion {
+            right_eye_closure: closure(now.right_eye, rest.right_eye),
+            left_eye_closure: closure(now.left_eye, rest.left_eye),
+            mouth_opening: ((now.mouth_open - rest.mouth_open - 0.02) / 0.35).clamp(0.0, 1.0),
+            mouth_widening: ((now.mouth_width / rest.mouth_width.max(0.05) - 1.0 - 0.03) / 0.3)
+                .clamp(-1.0, 1.0)
+                .max(0.0)
+                + ((now.mouth_width / rest.mouth_width.max(0.05) - 1.0 + 0.03) / 0.3)
+                    .clamp(-1.0, 0.0),
+        }
+    }
+}
+
+/// How far the head may move in the picture: the portrait's face never leaves it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadLimits {
+    pub min_zoom: f32,
+    pub max_zoom: f32,
+    pub max_roll_degrees: f32,
+    /// The face box keeps this much of the picture's side from each edge.
+    pub margin: f32,
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits {
+            min_zoom: 0.6,
+            max_zoom: 1.5,
+            max_roll_degrees: 35.0,
+            margin: 0.02,
+        }
+    }
+}
+
+/// The portrait's eyes and mouth, placed from BlazeFace's six landmarks with anime-face
+/// proportions (in eye distances along the eye line and across it): the lids and lips that
+/// move, and the eye corners, brows and chin that hold the motion to the features.
+#[derive(Debug, Clone)]
+struct Features {
+    /// Right upper lid, right lower lid, left upper lid, left lower lid, upper lip, lower lip,
+    /// right mouth corner, left mouth corner, then the points that only follow the head.
+    points: Vec<Point>,
+    /// The eye line's unit vector (from the right eye to the left) and the unit vector down the
+    /// face, in portrait pixels, and the distance between the eyes.
+    along: Point,
+    down: Point,
+    eyes: f32,
+}
+
+const RIGHT_UPPER: usize = 0;
+const RIGHT_LOWER: usize = 1;
+const LEFT_UPPER: usize = 2;
+const LEFT_LOWER: usize = 3;
+const LIP_UPPER: usize = 4;
+const LIP_LOWER: usize = 5;
+const MOUTH_RIGHT: usize = 6;
+const MOUTH_LEFT: usize = 7;
+const CHIN: usize = 8;
+/// How far the lower lip drops for a wide open mouth, in eye distances.
+const MOUTH_DROP: f32 = 0.28;
+/// How far each mouth corner moves out for a wide smile, in eye distances.
+const MOUTH_STRETCH: f32 = 0.06;
+
+impl Features {
+    /// From BlazeFace's order: right eye, left eye, nose, mouth, right ear, left ear.
+    fn place(landmarks: &[Point]) -> Option<Features> {
+        let [right, left, _, mouth, ..] = landmarks else {
+            return None;
+        };
+        let (dx, dy) = (left[0] - right[0], left[1] - right[1]);
+        let eyes = dx.hypot(dy);
+        if eyes < 1.0 {
+            return None;
+        }
+        let along = [dx / eyes, dy / eyes];
+        let down = [-along[1], along[0]];
+        let at = |origin: &Point, a: f32, d: f32| {
+            [
+                origin[0] + eyes * (a * along[0] + d * down[0]),
+                origin[1] + eyes * (a * along[1] + d * down[1]),
+            ]
+        };
+        // Anime eyes are large: about 0.55 eye distances high and 0.6 wide.
+        let points = vec![
+            at(right, 0.0, -0.26),
+            at(right, 0.0, 0.24),
+            at(left, 0.0, -0.26),
+            at(left, 0.0, 0.24),
+            at(mouth, 0.0, -0.02),
+            at(mouth, 0.0, 0.02),
+            at(mouth, -0.15, 0.0),
+            at(mouth, 0.15, 0.0),
+            at(mouth, 0.0, 0.45),
+            // Held with the head: eye corners and brows.
+            at(right, -0.32, 0.0),
+            at(right, 0.3, 0.0),
+            at(left, -0.3, 0.0),
+            at(left, 0.32, 0.0),
+            at(right, 0.0, -0.5),
+            at(left, 0.0, -0.5),
+        ];
+        Some(Features {
+            points,
+            along,
+            down,
+            eyes,
+        })
+    }
+
+    /// The feature points moved by `motion`, in portrait pixels.
+    fn moved(&self, motion: &FeatureMotion) -> Vec<Point> {
+        let mut points = self.points.clone();
+        let towards = |from: Point, to: Point, amount: f32| {
+            [
+                from[0] + amount * (to[0] - from[0]),
+                from[1] + amount * (to[1] - from[1]),
+            ]
+        };
+        // A closed lid rests just above the lower one: the eye is a line, not gone.
+        points[RIGHT_UPPER] = towards(
+            points[RIGHT_UPPER],
+            points[RIGHT_LOWER],
+            0.9 * motion.right_eye_closure.clamp(0.0, 1.0),
+        );
+        points[LEFT_UPPER] = towards(
+            points[LEFT_UPPER],
+            points[LEFT_LOWER],
+            0.9 * motion.left_eye_closure.clamp(0.0, 1.0),
+        );
+        let drop = MOUTH_DROP * self.eyes * motion.mouth_opening.clamp(0.0, 1.0);
+        let shift = |point: Point, amount: f32, axis: Point| {
+            [point[0] + amount * axis[0], point[1] + amount * axis[1]]
+        };
+        points[LIP_LOWER] = shift(points[LIP_LOWER], drop, self.down);
+        // The jaw drops with the lip, less far.
+        points[CHIN] = shift(points[CHIN], 0.5 * drop, self.down);
+        let stretch = MOUTH_STRETCH * self.eyes * motion.mouth_widening.clamp(-1.0, 1.0);
+        points[MOUTH_RIGHT] = shift(points[MOUTH_RIGHT], -stretch, self.along);
+        points[MOUTH_LEFT] = shift(points[MOUTH_LEFT], stretch, self.along);
+        points
+    }
 }
 
 /// The ring's radius around the landmarks' centre, in face sizes: the head, not the shoulders.
@@ -199,13 +368,134 @@ impl LandmarkWarp {
                 ]
             })
             .collect();
+        let features = Features::place(&landmarks);
         Ok(LandmarkWarp {
             portrait: mat,
             size,
             landmarks,
+            face_size,
             ring,
             anchors,
+            features,
         })
+    }
+
+    /// The head's motion kept inside `limits`: zoom and roll clamped, and the face box (of
+    /// the portrait's face size, zoomed) kept inside the picture.
+    pub fn bounded(&self, head: &Similarity, limits: &HeadLimits) -> Similarity {
+        let zoom = head.scale().clamp(limits.min_zoom, limits.max_zoom);
+        let roll = head
+            .angle_degrees()
+            .clamp(-limits.max_roll_degrees, limits.max_roll_degrees)
+            .to_radians();
+        let centre = centroid(&self.landmarks);
+        let moved = head.apply(centre);
+        let half = 0.5 * zoom * self.face_size + limits.margin * self.size as f32;
+        let keep = |value: f32| {
+            let (low, high) = (half, self.size as f32 - half);
+            if low <= high {
+                value.clamp(low, high)
+            } else {
+                self.size as f32 / 2.0
+            }
+        };
+        Similarity::new(centre, [keep(moved[0]), keep(moved[1])], zoom, roll)
+    }
+
+    /// The portrait moved as one piece by `head` (portrait pixels to output pixels), its eyes
+    /// and mouth by `motion`: nothing but the lids and lips bends, so noise in the driver's
+    /// points cannot drag the portrait's features into streaks.
+    pub fn warp_head(
+        &self,
+        head: &Similarity,
+        motion: &FeatureMotion,
+    ) -> Result<RgbImage, TensorError> {
+        let Some(features) = &self.features else {
+            let targets: Vec<Point> = self.landmarks.iter().map(|p| head.apply(*p)).collect();
+            return self.warp(&targets);
+        };
+        // The nose and ears hold the head; the eye and mouth landmarks give way to the lids and
+        // lips around them.
+        let held: Vec<Point> = self
+            .landmarks
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !matches!(index, 0 | 1 | 3))
+            .map(|(_, p)| *p)
+            .collect();
+        let moved = features.moved(motion);
+        let from: Vec<Point> = held
+            .iter()
+            .chain(&moved)
+            .chain(&self.ring)
+            .map(|p| head.apply(*p))
+            .chain(self.anchors.iter().copied())
+            .collect();
+        let to: Vec<Point> = held
+            .iter()
+            .chain(&features.points)
+            .chain(&self.ring)
+            .chain(&self.anchors)
+            .copied()
+            .collect();
+        let mut picture = self.remap(&from, &to)?;
+        // How far the lips parted beyond their drawn line, in output pixels.
+        let gap = MOUTH_DROP * features.eyes * motion.mouth_opening.clamp(0.0, 1.0) * head.scale();
+        if gap > 2.0 {
+            self.paint_mouth(&mut picture, head, &moved, gap)?;
+        }
+        RgbImage::new(self.size, self.size, picture.data_bytes()?.to_vec())
+    }
+
+    /// The inside of an open mouth: a dark ellipse between the lips, instead of skin stretched.
+    fn paint_mouth(
+        &self,
+        picture: &mut Mat,
+        head: &Similarity,
+        moved: &[Point],
+        gap: f32,
+    ) -> Result<(), TensorError> {
+        let (upper, lower) = (head.apply(moved[LIP_UPPER]), head.apply(moved[LIP_LOWER]));
+        let (right, left) = (
+            head.apply(moved[MOUTH_RIGHT]),
+            head.apply(moved[MOUTH_LEFT]),
+        );
+        let centre = [(upper[0] + lower[0]) / 2.0, (upper[1] + lower[1]) / 2.0];
+        let width = (left[0] - right[0]).hypot(left[1] - right[1]);
+        let angle = (left[1] - right[1]).atan2(left[0] - right[0]).to_degrees();
+        let mut overlay = picture.try_clone()?;
+        opencv::imgproc::ellipse(
+            &mut overlay,
+            opencv::core::Point::new(centre[0].round() as i32, centre[1].round() as i32),
+            opencv::core::Size::new(
+                (0.4 * width).round().max(1.0) as i32,
+                (0.45 * gap).round().max(1.0) as i32,
+            ),
+            angle as f64,
+            0.0,
+            360.0,
+            opencv::core::Scalar::new(70.0, 25.0, 35.0, 0.0),
+            -1,
+            opencv::imgproc::LINE_AA,
+            0,
+        )?;
+        let mut blended = Mat::default();
+        opencv::core::add_weighted(&overlay, 0.85, picture, 0.15, 0.0, &mut blended, -1)?;
+        *picture = blended;
+        Ok(())
+    }
+
+    /// The portrait's feature points (lids, lips) where `motion` puts them, then moved by `head`:
+    /// what the warp makes of an expression, for measuring it.
+    pub fn feature_points(&self, head: &Similarity, motion: &FeatureMotion) -> Option<Vec<Point>> {
+        let features = self.features.as_ref()?;
+        Some(
+            features
+                .moved(motion)
+                .into_iter()
+                .map(|p| head.apply(p))
+                .collect(),
+        )
     }
 
     pub fn landmarks(&self) -> &[Point] {
@@ -230,7 +520,14 @@ impl LandmarkWarp {
             .chain(&self.anchors)
             .copied()
             .collect();
-        let spline = ThinPlateSpline::fit(&from, &to).ok_or_else(|| {
+        let warped = self.remap(&from, &to)?;
+        RgbImage::new(self.size, self.size, warped.data_bytes()?.to_vec())
+    }
+
+    /// The portrait read through the spline taking each output point of `from` to its portrait
+    /// point in `to`.
+    fn remap(&self, from: &[Point], to: &[Point]) -> Result<Mat, TensorError> {
+        let spline = ThinPlateSpline::fit(from, to).ok_or_else(|| {
             TensorError::OpenCv("degenerate landmarks: the warp has no solution".into())
         })?;
         let cells = self.size.div_ceil(GRID_STEP) + 1;
@@ -275,7 +572,7 @@ impl LandmarkWarp {
             BORDER_REPLICATE,
             0.0.into(),
         )?;
-        RgbImage::new(self.size, self.size, warped.data_bytes()?.to_vec())
+        Ok(warped)
     }
 }
 

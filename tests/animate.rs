@@ -37,6 +37,8 @@ fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {
             jacobians: Vec::new(),
         },
         track: Some(track),
+        expression: None,
+        pose: None,
     }
 }
 

@@ -668,6 +668,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         keypoints,
         face_size: 1.0,
         track: Some(1),
+        expression: None,
+        pose: None,
     };
     let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
     animator
@@ -723,6 +725,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         },
         face_size: face.face.width.max(face.face.height),
         track: Some(1),
+        expression: None,
+        pose: None,
     };
     warp.frame(Some(&landmark_pose(&rest)))
         .map_err(|e| e.to_string())?;

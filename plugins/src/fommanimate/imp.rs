@@ -239,6 +239,9 @@ impl FommAnimate {
             return None;
         }
         let track = face.as_ref().map(|face| face.track_id);
+        let (expression, pose) = face
+            .as_ref()
+            .map_or((None, None), |face| (face.expression, face.pose));
         match engine {
             Engine::Fomm => match meta::read_keypoints(buffer)? {
                 Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
@@ -253,6 +256,8 @@ impl FommAnimate {
                     keypoints: set.keypoints,
                     face_size: 1.0,
                     track,
+                    expression,
+                    pose,
                 }),
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
@@ -283,6 +288,8 @@ impl FommAnimate {
                     },
                     face_size: pixels.width.max(pixels.height),
                     track,
+                    expression,
+                    pose,
                 })
             }
         }
@@ -645,7 +652,9 @@ impl VideoFilterImpl for FommAnimate {
             gst::FlowError::Error
         })?;
         match outcome {
-            Outcome::NoFace => self.activity.repeated_without_face(),
+            // A face turned away or mid-word is not yet a rest pose: "looking at the camera
+            // helps" is the advice for both.
+            Outcome::NoFace | Outcome::AwaitingRestPose => self.activity.repeated_without_face(),
             Outcome::Generated { calibrated } => {
                 self.activity.generated(started.elapsed());
                 if calibrated {
