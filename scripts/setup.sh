@@ -151,8 +151,8 @@ assets() {
 }
 
 # MediaPipe's face mesh (Apache-2.0), converted from its TFLite graph to ONNX into
-# models/face_mesh; the converter's packages (no TensorFlow) go into .venv. Not part of `all` yet:
-# the elements do not use the mesh so far.
+# models/face_mesh and verified against the TFLite interpreter on real faces; the converter's
+# packages (no TensorFlow) go into .venv. Done once: later runs find models/face_mesh.
 face_mesh() {
   [[ -f "$ROOT/models/face_mesh/manifest.json" ]] && return
   fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
@@ -172,7 +172,7 @@ case "$step" in
   system) system_packages ;;
   venv) venv ;;
   assets) venv; assets ;;
-  all) system_packages; venv; assets ;;
+  all) system_packages; venv; assets; face_mesh ;;
   face-mesh) venv; assets; face_mesh ;;
   *) die "unknown step '$step' (expected system, venv, assets, all or face-mesh)" ;;
 esac

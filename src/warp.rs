@@ -263,10 +263,11 @@ impl Features {
             at(right, 0.0, 0.24),
             at(left, 0.0, -0.26),
             at(left, 0.0, 0.24),
-            at(mouth, 0.0, -0.02),
-            at(mouth, 0.0, 0.02),
-            at(mouth, -0.15, 0.0),
-            at(mouth, 0.15, 0.0),
+            // BlazeFace puts an anime mouth a little below the drawn line.
+            at(mouth, 0.0, -0.12),
+            at(mouth, 0.0, -0.08),
+            at(mouth, -0.15, -0.1),
+            at(mouth, 0.15, -0.1),
             at(mouth, 0.0, 0.45),
             // Held with the head: eye corners and brows.
             at(right, -0.32, 0.0),

@@ -10,10 +10,15 @@ this reads the flatbuffer with the `tflite` package and writes the same computat
 Needs `tflite` and `onnx`; `verify()` also needs a TFLite interpreter (`ai-edge-litert`).
 """
 
-import numpy as np
-import onnx
-import tflite
-from onnx import TensorProto, helper, numpy_helper
+import os
+
+# ONNX Runtime (imported by verify) reads its telemetry opt-out once, when it initialises.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import tflite  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 # TFLite's fused activations.
 _ACTIVATIONS = {0: None, 1: "relu", 3: "relu6"}
