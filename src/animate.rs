@@ -9,12 +9,13 @@ use crate::face::{BlazeFace, FaceDetector};
 use crate::face::{Expression, HeadPose};
 use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{
-    relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Similarity,
+    relative_head, relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Point,
+    Similarity,
 };
 pub use crate::portrait::DetectorSettings;
 use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
 use crate::tensor::{crop_square, RgbImage, TensorError};
-use crate::warp::{warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
+use crate::warp::{steady, warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnimateError {
@@ -214,6 +215,9 @@ pub struct Driving {
     /// The face's expression and head pose, when the tracker runs the face mesh.
     pub expression: Option<Expression>,
     pub pose: Option<HeadPose>,
+    /// The face mesh's points in frame pixels, when the tracker runs it: the head's motion is
+    /// read from them (hundreds of points average the noise of a few landmarks away).
+    pub mesh: Vec<Point>,
 }
 
 impl Driving {
@@ -233,6 +237,8 @@ impl Driving {
 
 /// Frames a face may be seen without a neutral pose before it is taken as the rest pose anyway.
 const MAX_CALIBRATION_WAIT: u32 = 60;
+/// Frames of a new face before it may become the rest pose (the mesh's smoothing settling).
+const SETTLE_FRAMES: u32 = 15;
 
 /// What a frame did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +271,12 @@ pub struct Animator {
     rest_expression: Option<Expression>,
     /// How the warp moved the eyes and mouth on the last frame (for measuring).
     feature_motion: FeatureMotion,
+    /// The warp's head transform on the last frame.
+    head: Option<Similarity>,
+    /// The driver's mesh at calibration.
+    rest_mesh: Vec<Point>,
+    /// Frames seen of the current track.
+    track_frames: u32,
 }
 
 impl Animator {
@@ -282,7 +294,26 @@ impl Animator {
             calibration_wait: 0,
             rest_expression: None,
             feature_motion: FeatureMotion::default(),
+            head: None,
+            rest_mesh: Vec::new(),
+            track_frames: 0,
         }
+    }
+
+    /// Where the warp put the portrait's lids, lips and mouth corners on the last frame, in
+    /// output pixels (right upper lid, right lower lid, left upper lid, left lower lid, upper
+    /// lip, lower lip, right and left mouth corner, chin, then the points held with the head),
+    /// or at rest before any frame moved them. `None` for FOMM.
+    pub fn feature_points(&self) -> Option<Vec<crate::motion::Point>> {
+        let Prepared::Warp { warp, .. } = &self.avatar.prepared else {
+            return None;
+        };
+        let rest = warp.landmarks().to_vec();
+        let identity = Similarity::fit(&rest, &rest);
+        warp.feature_points(
+            self.head.as_ref().unwrap_or(&identity),
+            &self.feature_motion,
+        )
     }
 
     /// How the warp moved the portrait's eyes and mouth on the last generated frame.
@@ -334,9 +365,17 @@ impl Animator {
             // person's rest pose means nothing.
             self.calibration.reset();
         }
+        if driving.track != self.track {
+            self.track_frames = 0;
+        }
         self.track = driving.track;
+        self.track_frames += 1;
         if !self.calibration.is_calibrated() {
-            if !driving.is_neutral() && self.calibration_wait < MAX_CALIBRATION_WAIT {
+            // The tracker's smoothing settles on a new face within half a second: a rest pose
+            // taken before that would drift away from the face while it settles.
+            let settling = !driving.mesh.is_empty() && self.track_frames < SETTLE_FRAMES;
+            let waiting = settling || !driving.is_neutral();
+            if waiting && self.calibration_wait < MAX_CALIBRATION_WAIT {
                 // Waiting for the driver to face the camera, eyes open, mouth closed.
                 self.calibration_wait += 1;
                 let picture = self.last.as_ref().unwrap_or(&self.avatar.still);
@@ -348,6 +387,7 @@ impl Animator {
         if calibrated {
             self.initial_face_size = driving.face_size;
             self.rest_expression = driving.expression;
+            self.rest_mesh = driving.mesh.clone();
         }
         let picture = match &self.avatar.prepared {
             Prepared::Fomm(encoding) => {
@@ -377,12 +417,29 @@ impl Animator {
                 )?;
                 // The head moves as one piece, bounded; only the lids and lips bend, by the
                 // expression (without the mesh they stay as drawn).
-                let head = warp.bounded(&Similarity::fit(warp.landmarks(), &targets), &self.limits);
+                let head = if !driving.mesh.is_empty() && driving.mesh.len() == self.rest_mesh.len()
+                {
+                    relative_head(
+                        warp.landmarks(),
+                        *face_size,
+                        &driving.mesh,
+                        &self.rest_mesh,
+                        self.initial_face_size,
+                    )
+                } else {
+                    Similarity::fit(warp.landmarks(), &targets)
+                };
+                let head = warp.bounded(&head, &self.limits);
+                let head = match (&self.head, calibrated) {
+                    (Some(previous), false) => steady(previous, &head),
+                    _ => head,
+                };
                 let motion = match (driving.expression, self.rest_expression) {
                     (Some(now), Some(rest)) => FeatureMotion::between(&now, &rest),
                     _ => FeatureMotion::default(),
                 };
                 self.feature_motion = motion;
+                self.head = Some(head);
                 warp.warp_head(&head, &motion)?
             }
         };

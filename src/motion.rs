@@ -281,6 +281,31 @@ pub fn centroid(points: &[Point]) -> Point {
 ///   additive rule of [`relative_motion`].
 ///
 /// On the calibration frame (driving = initial) the source comes back unchanged.
+/// The head's motion since calibration (`initial` to `driving`, any set of face points, in
+/// frame pixels) as a similarity of the portrait, whose face points are `source`: the same
+/// rotation and zoom, the shift scaled by the faces' sizes.
+pub fn relative_head(
+    source: &[Point],
+    source_face_size: f32,
+    driving: &[Point],
+    initial: &[Point],
+    initial_face_size: f32,
+) -> Similarity {
+    let head = Similarity::fit(initial, driving);
+    let ratio = source_face_size / initial_face_size.max(f32::EPSILON);
+    let shift = head.shift();
+    let source_centre = centroid(source);
+    Similarity {
+        from_centre: source_centre,
+        to_centre: [
+            source_centre[0] + shift[0] * ratio,
+            source_centre[1] + shift[1] * ratio,
+        ],
+        cos: head.cos,
+        sin: head.sin,
+    }
+}
+
 pub fn relative_landmarks(
     source: &[Point],
     source_face_size: f32,

@@ -188,6 +188,30 @@ impl FeatureMotion {
     }
 }
 
+/// Head motion smaller than this is sensor noise, not motion: the portrait stays where it was.
+/// (A still face's landmarks wander by a few tenths of a pixel between detections; anime
+/// outlines are sharp enough to show that.)
+const STILL_SHIFT: f32 = 0.8;
+const STILL_ZOOM: f32 = 0.008;
+const STILL_ROLL_DEGREES: f32 = 0.5;
+
+/// `next`, unless it differs from `previous` by less than noise in every parameter; then
+/// `previous`. Real motion passes at once: only changes under the thresholds are held back.
+pub fn steady(previous: &Similarity, next: &Similarity) -> Similarity {
+    let (a, b) = (
+        previous.apply(next.from_centre()),
+        next.apply(next.from_centre()),
+    );
+    let shifted = (a[0] - b[0]).hypot(a[1] - b[1]) > STILL_SHIFT;
+    let zoomed = (next.scale() / previous.scale().max(1e-6) - 1.0).abs() > STILL_ZOOM;
+    let rolled = (next.angle_degrees() - previous.angle_degrees()).abs() > STILL_ROLL_DEGREES;
+    if shifted || zoomed || rolled {
+        *next
+    } else {
+        *previous
+    }
+}
+
 /// How far the head may move in the picture: the portrait's face never leaves it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HeadLimits {

@@ -39,6 +39,7 @@ fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {
         track: Some(track),
         expression: None,
         pose: None,
+        mesh: Vec::new(),
     }
 }
 

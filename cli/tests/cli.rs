@@ -300,11 +300,16 @@ fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let generated = report["generated"].as_u64().unwrap();
     let camera = report["camera_frames"].as_u64().unwrap();
-    // A real face in every camera frame, and a warp far faster than the camera: nearly every
-    // frame becomes a picture (a few may be dropped on a busy machine).
+    // A real face in every camera frame, and a warp far faster than the camera: every frame
+    // after the first half second (the face mesh settling before the rest pose is taken)
+    // becomes a picture, but a few a busy machine may drop.
+    let waiting = report["repeated_without_face"].as_u64().unwrap();
     assert!(camera >= 60, "{report}");
-    assert!(generated as f64 >= 0.9 * camera as f64, "{report}");
-    assert_eq!(report["repeated_without_face"], 0, "{report}");
+    assert!(waiting <= 20, "{report}");
+    assert!(
+        generated as f64 >= 0.9 * (camera - waiting) as f64,
+        "{report}"
+    );
 
     let faceless = animecam(&[
         "bench",

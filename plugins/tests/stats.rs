@@ -13,7 +13,7 @@ use gstanimecam::stats::{activity_from_structure, faces_from_structure};
 fn run(source: &str, animation: &str) -> ((String, ActivitySnapshot), (u64, u64)) {
     init();
     let pipeline = launch(&format!(
-        "{source} ! videoconvert ! facetrack name=track ! {animation} name=animate ! fakesink"
+        "{source} ! videoconvert ! facetrack name=track landmarks=blazeface ! {animation} name=animate ! fakesink"
     ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let bus = pipeline.bus().unwrap();

@@ -161,6 +161,9 @@ pub struct Tracker {
     thumbnail: Option<Vec<f32>>,
     /// Run on the tracked face of every frame when set.
     mesh: Option<FaceMesh>,
+    /// One Euro filters of the mesh's coordinates, for the face of `mesh_track`.
+    mesh_filters: Vec<OneEuroFilter>,
+    mesh_track: Option<u64>,
 }
 
 /// Whether two frames' grey thumbnails belong to different shots: a large change whose pattern
@@ -206,6 +209,8 @@ impl Tracker {
             filters: Vec::new(),
             thumbnail: None,
             mesh: None,
+            mesh_filters: Vec::new(),
+            mesh_track: None,
         }
     }
 
@@ -226,6 +231,8 @@ impl Tracker {
         self.filters.clear();
         self.frames_since_detection = 0;
         self.thumbnail = None;
+        self.mesh_filters.clear();
+        self.mesh_track = None;
     }
 
     pub fn config(&self) -> &TrackerConfig {
@@ -301,14 +308,19 @@ impl Tracker {
         };
         let mut described = self.describe(track, width, height);
         if described.state.has_face() {
-            self.add_mesh(frame, &mut described)?;
+            self.add_mesh(frame, &mut described, time)?;
         }
         Ok(described)
     }
 
     /// The mesh of the tracked face: searched in the square MediaPipe frames a face with, level
     /// with the eyes of the detector's landmarks.
-    fn add_mesh(&mut self, frame: &ImageView<'_>, track: &mut FaceTrack) -> Result<(), FaceError> {
+    fn add_mesh(
+        &mut self,
+        frame: &ImageView<'_>,
+        track: &mut FaceTrack,
+        time: f64,
+    ) -> Result<(), FaceError> {
         let (Some(mesh), Some(current)) = (self.mesh.as_mut(), self.current.as_ref()) else {
             return Ok(());
         };
@@ -320,12 +332,25 @@ impl Tracker {
         let region = MeshRegion::around(face.center(), face.width.max(face.height), eyes);
         let found = mesh.run(frame, region)?;
         let (width, height) = (frame.width() as f32, frame.height() as f32);
+        // The expression from the points as found: a blink lasts a few frames and must not be
+        // smoothed away. The points themselves, which move the head, are smoothed like the box.
         track.expression = Some(found.expression());
         track.pose = Some(found.pose());
+        let new_track = self.mesh_track != Some(track.track_id);
+        if new_track || self.mesh_filters.len() != 3 * found.points.len() {
+            self.mesh_filters =
+                vec![OneEuroFilter::new(self.config.smoothing); 3 * found.points.len()];
+            self.mesh_track = Some(track.track_id);
+        }
+        let mut filters = self.mesh_filters.chunks_exact_mut(3);
         track.mesh = found
             .points
             .iter()
-            .map(|[x, y, z]| [x / width, y / height, z / width])
+            .map(|point| {
+                let filters = filters.next().expect("three filters a point");
+                let [x, y, z] = [0, 1, 2].map(|axis| filters[axis].filter(point[axis], time));
+                [x / width, y / height, z / width]
+            })
             .collect();
         Ok(())
     }

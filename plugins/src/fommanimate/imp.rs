@@ -242,6 +242,12 @@ impl FommAnimate {
         let (expression, pose) = face
             .as_ref()
             .map_or((None, None), |face| (face.expression, face.pose));
+        let mesh: Vec<[f32; 2]> = face.as_ref().map_or_else(Vec::new, |face| {
+            face.mesh
+                .iter()
+                .map(|p| [p[0] * width as f32, p[1] * height as f32])
+                .collect()
+        });
         match engine {
             Engine::Fomm => match meta::read_keypoints(buffer)? {
                 Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
@@ -258,6 +264,7 @@ impl FommAnimate {
                     track,
                     expression,
                     pose,
+                    mesh,
                 }),
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
@@ -290,6 +297,7 @@ impl FommAnimate {
                     track,
                     expression,
                     pose,
+                    mesh,
                 })
             }
         }
