@@ -299,7 +299,7 @@ fn a_portrait_without_a_face_uses_its_centre_and_warns() {
     // Big Buck Bunny's first frame has no human face; a flat grey image has none at all.
     let grey = std::env::temp_dir().join(format!("animecam-grey-{}.png", std::process::id()));
     let flat = RgbImage::new(64, 48, vec![128; 64 * 48 * 3]).unwrap();
-    write_png(&flat, &grey);
+    common::write_png(&flat, &grey);
     let output = run(&frames, &format!("source={}", grey.display()), |_, _| {});
     assert_eq!(output.error, None);
     assert_eq!(output.frames.len(), 2);
@@ -393,25 +393,6 @@ fn a_graph_exported_with_other_output_names_fails_at_start_naming_expected_and_f
         "{error}"
     );
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-fn write_png(image: &RgbImage, path: &std::path::Path) {
-    init();
-    let pipeline = common::launch(&format!(
-        "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=1/1 ! videoconvert ! pngenc ! filesink location={}",
-        image.width(),
-        image.height(),
-        path.display()
-    ));
-    let src = common::appsrc(&pipeline, "src");
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let _ = src.push_buffer(gst::Buffer::from_slice(image.data().to_vec()));
-    let _ = src.end_of_stream();
-    pipeline
-        .bus()
-        .unwrap()
-        .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Eos]);
-    pipeline.set_state(gst::State::Null).unwrap();
 }
 
 #[test]
@@ -602,7 +583,7 @@ fn a_cut_to_another_person_starts_a_new_track_and_a_new_calibration() {
             })
             .collect();
         if std::env::var_os("ANIMECAM_DUMP").is_some() {
-            write_png(
+            common::write_png(
                 &picture,
                 &std::env::temp_dir().join(format!("cut-{index}.png")),
             );

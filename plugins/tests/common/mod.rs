@@ -70,3 +70,24 @@ pub fn bus_error(bus: &gst::Bus) -> Option<String> {
             _ => unreachable!("filtered to errors"),
         })
 }
+
+/// Writes a picture as a PNG (for a person to look at).
+pub fn write_png(image: &animecam::tensor::RgbImage, path: &std::path::Path) {
+    use gst::prelude::*;
+    init();
+    let pipeline = launch(&format!(
+        "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=1/1 ! videoconvert ! pngenc ! filesink location={}",
+        image.width(),
+        image.height(),
+        path.display()
+    ));
+    let src = appsrc(&pipeline, "src");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let _ = src.push_buffer(gst::Buffer::from_slice(image.data().to_vec()));
+    let _ = src.end_of_stream();
+    pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Eos]);
+    pipeline.set_state(gst::State::Null).unwrap();
+}
