@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
-use animecam::face::{BlazeFace, FaceDetector, Tracker, TrackerConfig};
+use animecam::face::{BlazeFace, FaceDetector, FaceMesh, Tracker, TrackerConfig};
 use animecam::fomm::{Fomm, KeypointDetector};
 use animecam::inference::{default_models_dir, sets, Provider, ProviderOptions};
 use animecam::motion::{relative_motion, MotionOptions};
@@ -200,6 +200,23 @@ impl TempFolder {
 impl Drop for TempFolder {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What fommanimate reads off facetrack's meta, in frame pixels.
+fn mesh_pose(track: &animecam::face::FaceTrack, width: usize, height: usize) -> Driving {
+    let face = track.face.to_pixels(width, height);
+    let pixels = |[u, v]: [f32; 2]| [u * width as f32, v * height as f32];
+    Driving {
+        keypoints: animecam::motion::Keypoints {
+            values: track.landmarks.iter().map(|p| pixels(*p)).collect(),
+            jacobians: Vec::new(),
+        },
+        face_size: face.width.max(face.height),
+        track: Some(track.track_id),
+        expression: track.expression,
+        pose: track.pose,
+        mesh: track.mesh.iter().map(|p| pixels([p[0], p[1]])).collect(),
     }
 }
 
@@ -750,6 +767,49 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         },
         &|| Duration::ZERO,
     )?);
+
+    // What a webcam session with the face mesh costs a frame: tracking at 640x480 with the mesh,
+    // then the expression warp at 512x512.
+    let mesh_dir = default_models_dir().join(sets::FACE_MESH);
+    if mesh_dir.join("manifest.json").is_file() {
+        let detector = BlazeFace::load(
+            &default_models_dir().join(sets::BLAZEFACE),
+            &detector_options,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
+        tracker.set_mesh(Some(
+            FaceMesh::load(&mesh_dir, &detector_options).map_err(|e| e.to_string())?,
+        ));
+        let mut animator = Animator::new(
+            &warp_maker,
+            warp_maker.make(&spec).map_err(|e| e.to_string())?,
+        );
+        animator.recalibrate();
+        let session = std::cell::RefCell::new((tracker, animator));
+        stages.push(measure(
+            "warp 512x512 + facetrack with mesh",
+            args.frames * 5,
+            |t| {
+                let (tracker, animator) = &mut *session.borrow_mut();
+                let frame = &frames[t % frames.len()];
+                let track = tracker
+                    .update(&frame.view(), t as f64 / 30.0)
+                    .map_err(|e| e.to_string())?;
+                let driving = track.state.has_face().then(|| mesh_pose(&track, 640, 480));
+                animator
+                    .frame(driving.as_ref())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+            &|| session.borrow().0.inference_time(),
+        )?);
+    } else {
+        eprintln!(
+            "  (no face mesh in {}: the mesh row is left out; make setup converts it)",
+            mesh_dir.display()
+        );
+    }
 
     for (id, label) in [
         ("ugatit_light", "ugatit light 256"),

@@ -224,6 +224,15 @@ impl Tracker {
         self.mesh.is_some()
     }
 
+    /// Time spent inside ONNX Runtime since loading: the detector, and the mesh when it runs.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.detector.inference_time()
+            + self
+                .mesh
+                .as_ref()
+                .map_or(std::time::Duration::ZERO, FaceMesh::inference_time)
+    }
+
     /// Forgets the face (as after a change of resolution); track ids keep counting.
     pub fn reset(&mut self) {
         self.current = None;
