@@ -10,6 +10,7 @@ use animecam::animate::{
 use animecam::fomm::Fomm;
 use animecam::motion::{Keypoints, MotionOptions};
 use animecam::tensor::ImageViewMut;
+use animecam::warp::HeadLimits;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -50,6 +51,7 @@ struct Settings {
     adapt_scale: bool,
     output_size: u32,
     margin: f32,
+    limits: HeadLimits,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             adapt_scale: DEFAULT_ADAPT_SCALE,
             output_size: DEFAULT_OUTPUT_SIZE,
             margin: DEFAULT_MARGIN,
+            limits: HeadLimits::default(),
         }
     }
 }
@@ -389,6 +392,30 @@ impl ObjectImpl for FommAnimate {
                     .default_value(DEFAULT_OUTPUT_SIZE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecFloat::builder("min-zoom")
+                    .nick("Smallest zoom")
+                    .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
+                    .minimum(0.2)
+                    .maximum(1.0)
+                    .default_value(HeadLimits::default().min_zoom)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("max-zoom")
+                    .nick("Largest zoom")
+                    .blurb("engine=warp: the portrait's face is never shown larger than this times its size")
+                    .minimum(1.0)
+                    .maximum(3.0)
+                    .default_value(HeadLimits::default().max_zoom)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("max-roll")
+                    .nick("Largest roll")
+                    .blurb("engine=warp: the portrait's head turns at most this many degrees either way")
+                    .minimum(0.0)
+                    .maximum(90.0)
+                    .default_value(HeadLimits::default().max_roll_degrees)
+                    .mutable_playing()
+                    .build(),
             ]);
             properties
         });
@@ -415,6 +442,11 @@ impl ObjectImpl for FommAnimate {
             "relative" => settings.relative = value.get().expect("type checked upstream"),
             "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
             "output-size" => settings.output_size = value.get().expect("type checked upstream"),
+            "min-zoom" => settings.limits.min_zoom = value.get().expect("type checked upstream"),
+            "max-zoom" => settings.limits.max_zoom = value.get().expect("type checked upstream"),
+            "max-roll" => {
+                settings.limits.max_roll_degrees = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
         let changed = settings.avatar_spec() != before;
@@ -445,6 +477,9 @@ impl ObjectImpl for FommAnimate {
             "relative" => settings.relative.to_value(),
             "adapt-scale" => settings.adapt_scale.to_value(),
             "output-size" => settings.output_size.to_value(),
+            "min-zoom" => settings.limits.min_zoom.to_value(),
+            "max-zoom" => settings.limits.max_zoom.to_value(),
+            "max-roll" => settings.limits.max_roll_degrees.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -631,12 +666,13 @@ impl VideoFilterImpl for FommAnimate {
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         self.activity.frame();
-        let motion = {
+        let (motion, limits) = {
             let settings = self.settings.lock().unwrap();
-            MotionOptions {
+            let motion = MotionOptions {
                 relative: settings.relative,
                 adapt_scale: settings.adapt_scale,
-            }
+            };
+            (motion, settings.limits)
         };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -652,6 +688,7 @@ impl VideoFilterImpl for FommAnimate {
             animator.recalibrate();
         }
         animator.motion = motion;
+        animator.limits = limits;
         let size = (inframe.width() as usize, inframe.height() as usize);
         let driving = self.driving(engine, inframe.buffer(), size.0, size.1);
         let started = std::time::Instant::now();
