@@ -15,7 +15,10 @@ if [[ -f "$ROOT/models/vox-256/manifest.json" ]]; then
   WHY="converted FOMM weights found in models/vox-256"
 else
   MODE=warp
-  WHY="no converted FOMM weights in models/vox-256, so the landmark warp (no network)"
+  WHY="no converted FOMM weights in models/vox-256, so the landmark warp (no generator network)"
+  if [[ -f "$ROOT/models/face_mesh/manifest.json" ]]; then
+    WHY="$WHY, its eyes and mouth driven by the face mesh"
+  fi
 fi
 echo "demo: $INPUT (a man talking, 120 frames) drives $PORTRAIT"
 echo "demo: animation: $MODE ($WHY)"
