@@ -26,7 +26,7 @@ lint: setup
 ## model toolchain's tests where PyTorch is installed
 test: lint build
 	$(CARGO) test --release --workspace
-	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests/test_face_mesh.py
+	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh
 	@$(MAKE) --no-print-directory test-models
 
 ## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints

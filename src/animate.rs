@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::face::{mesh_points, Expression, HeadPose, MESH_POINTS};
 use crate::face::{BlazeFace, FaceDetector};
-use crate::face::{Expression, HeadPose};
 use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{
     relative_head, relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Point,
@@ -15,7 +15,7 @@ use crate::motion::{
 pub use crate::portrait::DetectorSettings;
 use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
 use crate::tensor::{crop_square, RgbImage, TensorError};
-use crate::warp::{steady, warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
+use crate::warp::{is_motion, warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnimateError {
@@ -239,6 +239,8 @@ impl Driving {
 const MAX_CALIBRATION_WAIT: u32 = 60;
 /// Frames of a new face before it may become the rest pose (the mesh's smoothing settling).
 const SETTLE_FRAMES: u32 = 15;
+/// Frames every head change passes after a real motion, before noise is held back again.
+const MOVING_FRAMES: u32 = 10;
 
 /// What a frame did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +279,8 @@ pub struct Animator {
     rest_mesh: Vec<Point>,
     /// Frames seen of the current track.
     track_frames: u32,
+    /// Frames left of the head counting as moving.
+    moving_frames: u32,
 }
 
 impl Animator {
@@ -297,6 +301,7 @@ impl Animator {
             head: None,
             rest_mesh: Vec::new(),
             track_frames: 0,
+            moving_frames: 0,
         }
     }
 
@@ -367,6 +372,7 @@ impl Animator {
         }
         if driving.track != self.track {
             self.track_frames = 0;
+            self.calibration_wait = 0;
         }
         self.track = driving.track;
         self.track_frames += 1;
@@ -417,21 +423,40 @@ impl Animator {
                 )?;
                 // The head moves as one piece, bounded; only the lids and lips bend, by the
                 // expression (without the mesh they stay as drawn).
-                let head = if !driving.mesh.is_empty() && driving.mesh.len() == self.rest_mesh.len()
-                {
-                    relative_head(
-                        warp.landmarks(),
-                        *face_size,
-                        &driving.mesh,
-                        &self.rest_mesh,
-                        self.initial_face_size,
-                    )
-                } else {
-                    Similarity::fit(warp.landmarks(), &targets)
-                };
+                let head =
+                    if driving.mesh.len() == MESH_POINTS && self.rest_mesh.len() == MESH_POINTS {
+                        // The skull's points only: a mouth opening or a blink must not move the head.
+                        let rigid = |mesh: &[Point]| -> Vec<Point> {
+                            mesh_points::RIGID
+                                .iter()
+                                .map(|&index| mesh[index])
+                                .collect()
+                        };
+                        relative_head(
+                            warp.landmarks(),
+                            *face_size,
+                            &rigid(&driving.mesh),
+                            &rigid(&self.rest_mesh),
+                            self.initial_face_size,
+                        )
+                    } else {
+                        Similarity::fit(warp.landmarks(), &targets)
+                    };
                 let head = warp.bounded(&head, &self.limits);
+                // Still: noise-sized changes are held back. Moving: every change passes until the
+                // head has been still for a few frames, so slow motion glides instead of stepping.
                 let head = match (&self.head, calibrated) {
-                    (Some(previous), false) => steady(previous, &head),
+                    (Some(previous), false) => {
+                        if is_motion(previous, &head) {
+                            self.moving_frames = MOVING_FRAMES;
+                        }
+                        if self.moving_frames > 0 {
+                            self.moving_frames -= 1;
+                            head
+                        } else {
+                            *previous
+                        }
+                    }
                     _ => head,
                 };
                 let motion = match (driving.expression, self.rest_expression) {

@@ -195,9 +195,8 @@ const STILL_SHIFT: f32 = 0.8;
 const STILL_ZOOM: f32 = 0.008;
 const STILL_ROLL_DEGREES: f32 = 0.5;
 
-/// `next`, unless it differs from `previous` by less than noise in every parameter; then
-/// `previous`. Real motion passes at once: only changes under the thresholds are held back.
-pub fn steady(previous: &Similarity, next: &Similarity) -> Similarity {
+/// Whether `next` differs from `previous` by more than noise in some parameter: a real motion.
+pub fn is_motion(previous: &Similarity, next: &Similarity) -> bool {
     let (a, b) = (
         previous.apply(next.from_centre()),
         next.apply(next.from_centre()),
@@ -205,11 +204,7 @@ pub fn steady(previous: &Similarity, next: &Similarity) -> Similarity {
     let shifted = (a[0] - b[0]).hypot(a[1] - b[1]) > STILL_SHIFT;
     let zoomed = (next.scale() / previous.scale().max(1e-6) - 1.0).abs() > STILL_ZOOM;
     let rolled = (next.angle_degrees() - previous.angle_degrees()).abs() > STILL_ROLL_DEGREES;
-    if shifted || zoomed || rolled {
-        *next
-    } else {
-        *previous
-    }
+    shifted || zoomed || rolled
 }
 
 /// How far the head may move in the picture: the portrait's face never leaves it.
@@ -415,7 +410,9 @@ impl LandmarkWarp {
             .to_radians();
         let centre = centroid(&self.landmarks);
         let moved = head.apply(centre);
-        let half = 0.5 * zoom * self.face_size + limits.margin * self.size as f32;
+        // The face box turned by the roll reaches |cos| + |sin| times as far from its centre.
+        let turned = roll.cos().abs() + roll.sin().abs();
+        let half = 0.5 * zoom * self.face_size * turned + limits.margin * self.size as f32;
         let keep = |value: f32| {
             let (low, high) = (half, self.size as f32 - half);
             if low <= high {

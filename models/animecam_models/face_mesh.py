@@ -258,6 +258,7 @@ FACES = [
 def main(argv=None):
     import argparse
     import hashlib
+    import shutil
     import sys
     from pathlib import Path
 
@@ -276,12 +277,33 @@ def main(argv=None):
         print(f"error: {args.tflite} has sha256 {digest}, expected {TFLITE_SHA256} ({SOURCE})",
               file=sys.stderr)
         return 2
+    # Converted and verified in a folder beside the target, which takes the folder's name only
+    # once the check passed: an unverified graph never looks like a finished model set.
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    graph = convert(args.tflite, out / "face_mesh.onnx")
-    print(f"wrote {graph}")
+    work = out.parent / f".{out.name}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    graph = convert(args.tflite, work / "face_mesh.onnx")
+    faces = [(Path(args.media) / name, box) for name, box in FACES]
+    missing = [str(path) for path, _ in faces if not path.is_file()]
+    if missing:
+        print(f"error: the real faces to verify on are missing: {', '.join(missing)} (make setup)",
+              file=sys.stderr)
+        return 2
+    try:
+        worst = verify(args.tflite, graph, _face_crops(faces))
+    except ImportError as error:
+        print(f"error: cannot verify the conversion ({error}): pip install -r models/requirements-mesh.txt",
+              file=sys.stderr)
+        return 2
+    verdict = "ok" if max(worst.values()) <= TOLERANCE else "FAILED"
+    print(f"verified on {len(faces)} real faces: max |TFLite - ONNX Runtime| "
+          f"landmarks {worst['landmarks']:.2e}, face_score {worst['face_score']:.2e} "
+          f"(<= {TOLERANCE:.0e}) {verdict}")
+    if verdict != "ok":
+        return 1
     entry = manifest.model(
-        out, "face_mesh.onnx",
+        work, "face_mesh.onnx",
         inputs=[manifest.tensor("image", [1, 192, 192, 3], layout="nhwc", normalization="unit",
                                 description="face crop, RGB")],
         outputs=[manifest.tensor("landmarks", [1, 1404],
@@ -289,23 +311,16 @@ def main(argv=None):
                  manifest.tensor("face_score", [1, 1], description="face presence, a logit")],
         source=SOURCE, license="Apache-2.0",
         exporter="animecam_models.face_mesh (tflite flatbuffer -> onnx.helper, opset 18)",
+        notes=f"verified against the TFLite interpreter on {len(faces)} real faces: landmarks "
+              f"{worst['landmarks']:.1e}, face_score {worst['face_score']:.1e}",
     )
-    manifest.write(out, "face-mesh", {"face_mesh": entry},
+    manifest.write(work, "face-mesh", {"face_mesh": entry},
                    description="MediaPipe face landmarks (468 points)",
                    fetch_hint="run `make setup`")
-    try:
-        import ai_edge_litert  # noqa: F401
-    except ImportError:
-        print("not verified: ai-edge-litert is not installed (pip install ai-edge-litert)")
-        return 0
-    faces = [(Path(args.media) / name, box) for name, box in FACES]
-    faces = [(path, box) for path, box in faces if path.is_file()]
-    worst = verify(args.tflite, graph, _face_crops(faces))
-    verdict = "ok" if max(worst.values()) <= TOLERANCE else "FAILED"
-    print(f"verified on {len(faces)} real faces: max |TFLite - ONNX Runtime| "
-          f"landmarks {worst['landmarks']:.2e}, face_score {worst['face_score']:.2e} "
-          f"(<= {TOLERANCE:.0e}) {verdict}")
-    return 0 if verdict == "ok" else 1
+    shutil.rmtree(out, ignore_errors=True)
+    work.rename(out)
+    print(f"wrote {out / 'face_mesh.onnx'}")
+    return 0
 
 
 if __name__ == "__main__":

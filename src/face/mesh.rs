@@ -33,6 +33,9 @@ pub mod points {
     pub const NOSE_TIP: usize = 1;
     pub const FOREHEAD: usize = 10;
     pub const CHIN: usize = 152;
+    /// Points that move with the skull, not with the expression (forehead, temples, nose bridge
+    /// and tip, eye corners, cheekbones): the head's motion is read from these.
+    pub const RIGID: [usize; 13] = [10, 151, 9, 168, 6, 1, 33, 133, 362, 263, 127, 356, 4];
 }
 
 /// The mesh of one face: points in frame pixels (z in the same scale, towards the camera
@@ -102,9 +105,10 @@ impl Mesh {
         let (right, left) = (p(RIGHT_EYE_OUTER), p(LEFT_EYE_OUTER));
         let (top, bottom) = (p(FOREHEAD), p(CHIN));
         HeadPose {
-            // The eye line's depth slope turns with the head about the vertical axis.
-            yaw: (right[2] - left[2]).atan2(distance(right, left)),
-            pitch: (top[2] - bottom[2]).atan2(distance(top, bottom)),
+            // The eye line's depth slope turns with the head about the vertical axis (z grows
+            // away from the camera).
+            yaw: (left[2] - right[2]).atan2(distance(right, left)),
+            pitch: (bottom[2] - top[2]).atan2(distance(top, bottom)),
             roll: (right[1] - left[1]).atan2(left[0] - right[0]),
         }
     }

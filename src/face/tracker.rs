@@ -118,6 +118,8 @@ const SEARCH_REGION_FACES: f32 = 3.0;
 const REGION_GRID: f32 = 16.0;
 /// Optical flow runs on frames no wider than this: enough for face-sized motion, cheap to compute.
 const FLOW_WIDTH: usize = 640;
+/// The mesh's face score under which its points are not taken as a face.
+const MIN_MESH_SCORE: f32 = 0.5;
 /// Side of the grey thumbnails compared frame to frame to find scene cuts.
 const CUT_THUMBNAIL: (usize, usize) = (32, 24);
 /// A scene cut: the thumbnail changed by this much on average (of 255)...
@@ -340,6 +342,10 @@ impl Tracker {
         };
         let region = MeshRegion::around(face.center(), face.width.max(face.height), eyes);
         let found = mesh.run(frame, region)?;
+        if found.score < MIN_MESH_SCORE {
+            // Not a face the mesh recognises (a cartoon's, a hand): no expression from it.
+            return Ok(());
+        }
         let (width, height) = (frame.width() as f32, frame.height() as f32);
         // The expression from the points as found: a blink lasts a few frames and must not be
         // smoothed away. The points themselves, which move the head, are smoothed like the box.
