@@ -61,7 +61,7 @@ test-models:
 	@if .venv/bin/python -c "import pytest, torch" 2>/dev/null; then \
 		.venv/bin/python -m pytest -q models/tests; \
 	else \
-		echo "model toolchain tests skipped: PyTorch and pytest are not in .venv (make models-venv)"; \
+		echo "model toolchain tests skipped: PyTorch is not in .venv (make models-venv)"; \
 	fi
 
 ## demo: the main job on the bundled default
