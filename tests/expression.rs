@@ -238,13 +238,6 @@ fn a_still_face_with_sensor_noise_moves_neither_eyes_nor_mouth() {
         if let Some(previous) = &previous {
             for (worst, centre) in worst.iter_mut().zip(regions) {
                 let d = region_difference(&picture, previous, centre, 40.0);
-                if d > 1.0 && std::env::var_os("DEBUG_EXPRESSION").is_some() {
-                    eprintln!(
-                        "frame {t}: {d:.2} at {centre:?} motion {:?} expression {:?}",
-                        animator.feature_motion(),
-                        track.expression
-                    );
-                }
                 *worst = worst.max(d);
             }
         }

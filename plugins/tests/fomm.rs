@@ -582,14 +582,10 @@ fn a_cut_to_another_person_starts_a_new_track_and_a_new_calibration() {
                 face
             })
             .collect();
-        if std::env::var_os("ANIMECAM_DUMP").is_some() {
-            common::write_png(
-                &picture,
-                &std::env::temp_dir().join(format!("cut-{index}.png")),
-            );
-        }
         let Some(face) = faces.first() else {
-            panic!("frame {index}: no face in the avatar");
+            let path = std::env::temp_dir().join(format!("cut-{index}.png"));
+            common::write_png(&picture, &path);
+            panic!("frame {index}: no face in the avatar ({})", path.display());
         };
         let (x, y) = face.face.center();
         let inside = 0.15 * SIZE as f32..0.85 * SIZE as f32;
