@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::face::{mesh_points, Expression, HeadPose, MESH_POINTS};
+use crate::face::{mesh_points, Expression, FaceTrack, HeadPose, MESH_POINTS};
 use crate::face::{BlazeFace, FaceDetector};
 use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{
@@ -221,6 +221,24 @@ pub struct Driving {
 }
 
 impl Driving {
+    /// The warp's driving pose from a face track (fractions of a `width` x `height` frame):
+    /// the detector's landmarks, the face's size, and the mesh with its expression and pose.
+    pub fn from_track(track: &FaceTrack, width: usize, height: usize) -> Driving {
+        let pixels = |[u, v]: [f32; 2]| [u * width as f32, v * height as f32];
+        let face = track.face.to_pixels(width, height);
+        Driving {
+            keypoints: Keypoints {
+                values: track.landmarks.iter().map(|p| pixels(*p)).collect(),
+                jacobians: Vec::new(),
+            },
+            face_size: face.width.max(face.height),
+            track: Some(track.track_id),
+            expression: track.expression,
+            pose: track.pose,
+            mesh: track.mesh.iter().map(|p| pixels([p[0], p[1]])).collect(),
+        }
+    }
+
     /// Whether this face makes a good rest pose: facing the camera, eyes open, mouth closed
     /// (when the mesh says; any face does without it). Calibrating on a face mid-blink or
     /// mid-word would leave the avatar distorted until the next calibration.

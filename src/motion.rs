@@ -322,17 +322,13 @@ pub fn relative_landmarks(
     }
     let head = Similarity::fit(initial, driving);
     let ratio = source_face_size / initial_face_size.max(f32::EPSILON);
-    let shift = head.shift();
-    let source_centre = centroid(source);
-    let source_head = Similarity {
-        from_centre: source_centre,
-        to_centre: [
-            source_centre[0] + shift[0] * ratio,
-            source_centre[1] + shift[1] * ratio,
-        ],
-        cos: head.cos,
-        sin: head.sin,
-    };
+    let source_head = relative_head(
+        source,
+        source_face_size,
+        driving,
+        initial,
+        initial_face_size,
+    );
     Ok(source
         .iter()
         .zip(driving.iter().zip(initial))

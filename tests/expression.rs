@@ -11,7 +11,7 @@ use animecam::face::{
     mesh_points, BlazeFace, FaceMesh, FaceTrack, MeshRegion, Tracker, TrackerConfig,
 };
 use animecam::inference::{Provider, ProviderOptions};
-use animecam::motion::{Keypoints, Point};
+use animecam::motion::Point;
 use animecam::tensor::{read_image, ImageView, PixelFormat, RgbImage};
 use common::{media, move_photo, root};
 
@@ -53,28 +53,9 @@ fn animator() -> Animator {
     Animator::new(&maker, maker.make(&spec).unwrap())
 }
 
-/// What fommanimate reads off facetrack's meta, in frame pixels.
+/// What fommanimate reads off facetrack's meta.
 fn driving(track: &FaceTrack) -> Driving {
-    let face = track.face.to_pixels(WIDTH, HEIGHT);
-    Driving {
-        keypoints: Keypoints {
-            values: track
-                .landmarks
-                .iter()
-                .map(|[u, v]| [u * WIDTH as f32, v * HEIGHT as f32])
-                .collect(),
-            jacobians: Vec::new(),
-        },
-        face_size: face.width.max(face.height),
-        track: Some(track.track_id),
-        expression: track.expression,
-        pose: track.pose,
-        mesh: track
-            .mesh
-            .iter()
-            .map(|p| [p[0] * WIDTH as f32, p[1] * HEIGHT as f32])
-            .collect(),
-    }
+    Driving::from_track(track, WIDTH, HEIGHT)
 }
 
 /// Deterministic sensor noise of amplitude `amount` (uniform), from `seed`.

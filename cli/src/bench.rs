@@ -203,23 +203,6 @@ impl Drop for TempFolder {
     }
 }
 
-/// What fommanimate reads off facetrack's meta, in frame pixels.
-fn mesh_pose(track: &animecam::face::FaceTrack, width: usize, height: usize) -> Driving {
-    let face = track.face.to_pixels(width, height);
-    let pixels = |[u, v]: [f32; 2]| [u * width as f32, v * height as f32];
-    Driving {
-        keypoints: animecam::motion::Keypoints {
-            values: track.landmarks.iter().map(|p| pixels(*p)).collect(),
-            jacobians: Vec::new(),
-        },
-        face_size: face.width.max(face.height),
-        track: Some(track.track_id),
-        expression: track.expression,
-        pose: track.pose,
-        mesh: track.mesh.iter().map(|p| pixels([p[0], p[1]])).collect(),
-    }
-}
-
 /// The talking-face clip played `copies` times in a row (no re-encoding): a face for a live run.
 fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), String> {
     let part = format!(
@@ -796,7 +779,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
                 let track = tracker
                     .update(&frame.view(), t as f64 / 30.0)
                     .map_err(|e| e.to_string())?;
-                let driving = track.state.has_face().then(|| mesh_pose(&track, 640, 480));
+                let driving = track
+                    .state
+                    .has_face()
+                    .then(|| Driving::from_track(&track, 640, 480));
                 animator
                     .frame(driving.as_ref())
                     .map(|_| ())

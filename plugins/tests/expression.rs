@@ -170,7 +170,6 @@ fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
     }
     use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
     use animecam::face::{FaceMesh, Tracker, TrackerConfig};
-    use animecam::motion::Keypoints;
     use animecam::tensor::{ImageView, PixelFormat};
 
     // The same session the element runs (tests/expression.rs at the library drives it with real
@@ -199,28 +198,10 @@ fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
     for (index, data) in frames.iter().enumerate() {
         let frame = ImageView::new(data, width, height, width * 3, PixelFormat::Rgb).unwrap();
         let track = tracker.update(&frame, index as f64 / 24.0).unwrap();
-        let driving = track.state.has_face().then(|| {
-            let face = track.face.to_pixels(width, height);
-            Driving {
-                keypoints: Keypoints {
-                    values: track
-                        .landmarks
-                        .iter()
-                        .map(|[u, v]| [u * width as f32, v * height as f32])
-                        .collect(),
-                    jacobians: Vec::new(),
-                },
-                face_size: face.width.max(face.height),
-                track: Some(track.track_id),
-                expression: track.expression,
-                pose: track.pose,
-                mesh: track
-                    .mesh
-                    .iter()
-                    .map(|p| [p[0] * width as f32, p[1] * height as f32])
-                    .collect(),
-            }
-        });
+        let driving = track
+            .state
+            .has_face()
+            .then(|| Driving::from_track(&track, width, height));
         driven += usize::from(driving.is_some());
         let picture = animator.frame(driving.as_ref()).unwrap().0.clone();
         // No smear: the picture keeps its detail (a smear blurs a region into streaks).

@@ -8,7 +8,7 @@ use animecam::animate::{
     Outcome,
 };
 use animecam::fomm::Fomm;
-use animecam::motion::{Keypoints, MotionOptions};
+use animecam::motion::MotionOptions;
 use animecam::tensor::ImageViewMut;
 use animecam::warp::HeadLimits;
 use gst::glib;
@@ -286,22 +286,7 @@ impl FommAnimate {
                     }
                     return None;
                 }
-                let pixels = face.face.to_pixels(width, height);
-                Some(Driving {
-                    keypoints: Keypoints {
-                        values: face
-                            .landmarks
-                            .iter()
-                            .map(|[u, v]| [u * width as f32, v * height as f32])
-                            .collect(),
-                        jacobians: Vec::new(),
-                    },
-                    face_size: pixels.width.max(pixels.height),
-                    track,
-                    expression,
-                    pose,
-                    mesh,
-                })
+                Some(Driving::from_track(&face, width, height))
             }
         }
     }
