@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::face::FaceDetector;
 use crate::face::{mesh_points, Expression, FaceTrack, HeadPose, MESH_POINTS};
-use crate::face::{BlazeFace, FaceDetector};
 use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{
     relative_head, relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Point,
@@ -91,13 +91,6 @@ impl Engine {
             generator: Arc::new(Mutex::new(generator)),
         }
     }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Engine::Fomm { .. } => "FOMM",
-            Engine::Warp => "warp",
-        }
-    }
 }
 
 /// The warp has no model size; this is a sharp window or virtual camera picture.
@@ -130,18 +123,16 @@ impl AvatarMaker {
         self.output_size
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Decodes and frames the portrait and prepares it for the engine (FOMM: encodes it; warp:
     /// finds its landmarks). Slow (a face search, a network run): call it off the streaming thread.
     pub fn make(&self, spec: &AvatarSpec) -> Result<Avatar, AnimateError> {
+        // One detector for the portrait's face and, for the warp, its landmarks in the crop.
+        let mut detector = self.detector.load();
         let portrait = Portrait::load_with(
             &spec.path,
             spec.crop.as_deref(),
             spec.margin,
-            &self.detector,
+            detector.as_mut().map_err(|e| e.as_str()),
         )?;
         let path = spec.path.display().to_string();
         let mut warnings: Vec<String> = portrait.warning(&path).into_iter().collect();
@@ -164,9 +155,10 @@ impl AvatarMaker {
                 // The face searched again in the crop, where it fills the detector's input: its
                 // landmarks there are far closer to the drawn eyes and mouth than those from the
                 // whole picture.
-                let refined = BlazeFace::load(&self.detector.dir, &self.detector.options)
+                let refined = detector
+                    .as_mut()
                     .ok()
-                    .and_then(|mut detector| detector.detect(&crop.view()).ok())
+                    .and_then(|detector| detector.detect(&crop.view()).ok())
                     .and_then(|faces| faces.into_iter().next());
                 let (landmarks, face_size) = match (
                     refined
@@ -339,11 +331,6 @@ impl Animator {
         )
     }
 
-    /// How the warp moved the portrait's eyes and mouth on the last generated frame.
-    pub fn feature_motion(&self) -> FeatureMotion {
-        self.feature_motion
-    }
-
     pub fn avatar(&self) -> &Avatar {
         &self.avatar
     }
@@ -383,12 +370,12 @@ impl Animator {
             let picture = self.last.as_ref().unwrap_or(&self.avatar.still);
             return Ok((picture, Outcome::NoFace));
         };
-        if driving.track.is_some() && self.track.is_some() && driving.track != self.track {
-            // Another person (or a cut in an edited video): their pose relative to the last
-            // person's rest pose means nothing.
-            self.calibration.reset();
-        }
         if driving.track != self.track {
+            if driving.track.is_some() && self.track.is_some() {
+                // Another person (or a cut in an edited video): their pose relative to the last
+                // person's rest pose means nothing.
+                self.calibration.reset();
+            }
             self.track_frames = 0;
             self.calibration_wait = 0;
         }
@@ -432,13 +419,6 @@ impl Animator {
                 }
             }
             Prepared::Warp { warp, face_size } => {
-                let targets = warp_targets(
-                    warp.landmarks(),
-                    *face_size,
-                    &driving.keypoints.values,
-                    &initial.values,
-                    self.initial_face_size,
-                )?;
                 // The head moves as one piece, bounded; only the lids and lips bend, by the
                 // expression (without the mesh they stay as drawn).
                 let head =
@@ -458,6 +438,13 @@ impl Animator {
                             self.initial_face_size,
                         )
                     } else {
+                        let targets = warp_targets(
+                            warp.landmarks(),
+                            *face_size,
+                            &driving.keypoints.values,
+                            &initial.values,
+                            self.initial_face_size,
+                        )?;
                         Similarity::fit(warp.landmarks(), &targets)
                     };
                 let head = warp.bounded(&head, &self.limits);

@@ -43,6 +43,13 @@ impl Default for DetectorSettings {
     }
 }
 
+impl DetectorSettings {
+    /// The detector these settings describe, or why it cannot run.
+    pub fn load(&self) -> Result<BlazeFace, String> {
+        BlazeFace::load(&self.dir, &self.options).map_err(|e| e.to_string())
+    }
+}
+
 /// Why the portrait's face was not found; the portrait's centred square is used instead.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaceSearch {
@@ -86,15 +93,21 @@ impl Portrait {
     /// Decodes `path` and decides the square to animate: `crop` when given ("x,y,side"), else
     /// around the face BlazeFace finds (with `margin`), else the centred square.
     pub fn load(path: &Path, crop: Option<&str>, margin: f32) -> Result<Portrait, PortraitError> {
-        Self::load_with(path, crop, margin, &DetectorSettings::default())
+        let mut detector = DetectorSettings::default().load();
+        Self::load_with(
+            path,
+            crop,
+            margin,
+            detector.as_mut().map_err(|e| e.as_str()),
+        )
     }
 
-    /// [`Portrait::load`] with the face searched by the given detector settings.
+    /// [`Portrait::load`] with the face searched by `detector` (or the reason there is none).
     pub fn load_with(
         path: &Path,
         crop: Option<&str>,
         margin: f32,
-        detector: &DetectorSettings,
+        detector: Result<&mut BlazeFace, &str>,
     ) -> Result<Portrait, PortraitError> {
         let image = read_image(path).map_err(|source| PortraitError::Unreadable {
             path: path.display().to_string(),
@@ -116,11 +129,9 @@ impl Portrait {
                 face: FaceSearch::Given,
             });
         }
-        let found = BlazeFace::load(&detector.dir, &detector.options)
-            .map_err(|e| e.to_string())
-            .and_then(|mut detector| {
-                portrait_crop(&image, &mut detector, margin).map_err(|e| e.to_string())
-            });
+        let found = detector.map_err(str::to_owned).and_then(|detector| {
+            portrait_crop(&image, detector, margin).map_err(|e| e.to_string())
+        });
         let (crop, face) = match found {
             Ok((crop, Some(face))) => (crop, FaceSearch::Found(face)),
             Ok((crop, None)) => (crop, FaceSearch::NoFace),

@@ -179,11 +179,12 @@ impl FeatureMotion {
             right_eye_closure: closure(now.right_eye, rest.right_eye),
             left_eye_closure: closure(now.left_eye, rest.left_eye),
             mouth_opening: ((now.mouth_open - rest.mouth_open - 0.02) / 0.35).clamp(0.0, 1.0),
-            mouth_widening: ((now.mouth_width / rest.mouth_width.max(0.05) - 1.0 - 0.03) / 0.3)
-                .clamp(-1.0, 1.0)
-                .max(0.0)
-                + ((now.mouth_width / rest.mouth_width.max(0.05) - 1.0 + 0.03) / 0.3)
-                    .clamp(-1.0, 0.0),
+            mouth_widening: {
+                // A change of width within 3% of the rest width is jitter.
+                let change = now.mouth_width / rest.mouth_width.max(0.05) - 1.0;
+                let beyond = (change.abs() - 0.03).max(0.0).copysign(change);
+                (beyond / 0.3).clamp(-1.0, 1.0)
+            },
         }
     }
 }

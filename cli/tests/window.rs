@@ -77,17 +77,10 @@ impl Drop for Xvfb {
 fn one_frame(description: &str) -> Frame {
     gst::init().unwrap();
     gstanimecam::plugin_register_static().unwrap();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "{description} ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
+    let sink = appsink(&pipeline);
     pipeline.set_state(gst::State::Playing).unwrap();
     let sample = sink
         .try_pull_sample(gst::ClockTime::from_seconds(20))
@@ -136,19 +129,17 @@ fn difference(a: &Frame, b: &Frame, (x0, width): (usize, usize)) -> f64 {
 
 /// A face clip long enough for a session: the carphone clip three times over (no re-encoding).
 fn long_face_clip(dir: &Path) -> PathBuf {
-    gst::init().unwrap();
     let output = dir.join("face.mp4");
     let clip = media("carphone_pristine.mp4");
     let part = format!(
         "filesrc location={} ! qtdemux ! h264parse ! c. ",
         clip.display()
     );
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "concat name=c ! h264parse ! mp4mux ! filesink location={} {}",
         output.display(),
         part.repeat(3)
-    ))
-    .unwrap();
+    ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let message = pipeline.bus().unwrap().timed_pop_filtered(
         gst::ClockTime::from_seconds(30),

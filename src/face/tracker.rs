@@ -222,10 +222,6 @@ impl Tracker {
         self.mesh = mesh;
     }
 
-    pub fn has_mesh(&self) -> bool {
-        self.mesh.is_some()
-    }
-
     /// Time spent inside ONNX Runtime since loading: the detector, and the mesh when it runs.
     pub fn inference_time(&self) -> std::time::Duration {
         self.detector.inference_time()

@@ -143,16 +143,29 @@ pub struct Clip {
     pub kept: Vec<Frame>,
 }
 
+/// A pipeline from a gst-launch description (tests write valid ones).
+pub fn launch(description: &str) -> gst::Pipeline {
+    gst::init().unwrap();
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{e}: {description}"))
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline")
+}
+
+/// The appsink named "sink" of `pipeline`.
+pub fn appsink(pipeline: &gst::Pipeline) -> gst_app::AppSink {
+    pipeline
+        .by_name("sink")
+        .and_then(|sink| sink.downcast::<gst_app::AppSink>().ok())
+        .expect("an appsink named sink")
+}
+
 /// Decodes a file: counts its video frames and keeps the ones at the indices in `keep`.
 pub fn decode(path: &Path, keep: &[usize]) -> Clip {
-    gst::init().unwrap();
-    let pipeline = gst::parse::launch(
+    let pipeline = launch(
         "filesrc name=file ! decodebin name=decode decode. ! videoconvert ! video/x-raw,format=RGB ! \
          appsink name=sink sync=false",
-    )
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    );
     // Set as a property: file names with spaces or quotes need no escaping.
     pipeline
         .by_name("file")
@@ -178,11 +191,7 @@ pub fn decode(path: &Path, keep: &[usize]) -> Clip {
                 pad.link(&sink.static_pad("sink").unwrap()).unwrap();
             }
         });
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let sink = appsink(&pipeline);
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut clip = Clip {
         frames: 0,
@@ -207,14 +216,10 @@ pub fn decode(path: &Path, keep: &[usize]) -> Clip {
 
 /// Writes a frame as a PNG, for a person to look at when a picture test fails.
 pub fn save_png(frame: &Frame, path: &Path) {
-    gst::init().unwrap();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "appsrc name=src caps=video/x-raw,format=RGB,width={},height={},framerate=0/1 ! videoconvert ! pngenc ! filesink name=file",
         frame.width, frame.height
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     pipeline
         .by_name("file")
         .unwrap()

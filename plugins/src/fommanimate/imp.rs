@@ -241,16 +241,6 @@ impl FommAnimate {
         if face.as_ref().is_some_and(|track| !track.state.has_face()) {
             return None;
         }
-        let track = face.as_ref().map(|face| face.track_id);
-        let (expression, pose) = face
-            .as_ref()
-            .map_or((None, None), |face| (face.expression, face.pose));
-        let mesh: Vec<[f32; 2]> = face.as_ref().map_or_else(Vec::new, |face| {
-            face.mesh
-                .iter()
-                .map(|p| [p[0] * width as f32, p[1] * height as f32])
-                .collect()
-        });
         match engine {
             Engine::Fomm => match meta::read_keypoints(buffer)? {
                 Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
@@ -261,13 +251,21 @@ impl FommAnimate {
                     );
                     None
                 }
-                Ok(set) => Some(Driving {
-                    keypoints: set.keypoints,
-                    face_size: 1.0,
-                    track,
-                    expression,
-                    pose,
-                    mesh,
+                // With facetrack upstream, its track id, mesh and expression go with the keypoints.
+                Ok(set) => Some(match face {
+                    Some(face) => Driving {
+                        keypoints: set.keypoints,
+                        face_size: 1.0,
+                        ..Driving::from_track(&face, width, height)
+                    },
+                    None => Driving {
+                        keypoints: set.keypoints,
+                        face_size: 1.0,
+                        track: None,
+                        expression: None,
+                        pose: None,
+                        mesh: Vec::new(),
+                    },
                 }),
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
