@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models test-models
+.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models int8-models test-models
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -26,7 +26,7 @@ lint: setup
 ## model toolchain's tests where PyTorch is installed
 test: lint build
 	$(CARGO) test --release --workspace
-	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh
+	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh models/tests_quantize
 	@$(MAKE) --no-print-directory test-models
 
 ## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints
@@ -38,9 +38,12 @@ bench-venv: setup
 	.venv/bin/pip install -q --disable-pip-version-check -r models/requirements-bench.txt
 
 ## bench: per-stage cost and the Python reference ratio on full-size random-weight graphs (made
-## once by the exporters, which need PyTorch: make models-venv random-models), into out/bench.json
+## once by the exporters, which need PyTorch: make models-venv random-models), fp32 and int8 (made
+## once by the quantiser), into out/bench.json
 bench: build bench-venv
 	@test -f .cache/models/random/manifest.json || $(MAKE) --no-print-directory models-venv random-models
+	@test -f .cache/models/random-int8/manifest.json || \
+		PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models .cache/models/random
 	@mkdir -p out
 	target/release/animecam bench --json out/bench.json
 
@@ -49,9 +52,20 @@ bench: build bench-venv
 face-mesh: setup
 	@scripts/setup.sh face-mesh
 
-## tiny-models: regenerate models/tiny (committed) byte for byte
+## tiny-models: regenerate models/tiny (committed) byte for byte, and its int8 form models/tiny_int8
+## (committed; int8 whatever the speed, which tiny graphs do not show)
 tiny-models:
 	PYTHONPATH=models .venv/bin/python -m animecam_models tiny
+	rm -rf models/tiny_int8
+	PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models models/tiny --out models/tiny_int8 --keep-slower
+
+## int8-models: the int8 form of each converted set (vox-256-int8, ugatit-int8 beside them), for
+## CPUs; fails, naming the graph, where int8 loses more than the threshold (see README, int8)
+int8-models: setup
+	@found=0; for set in vox-256 ugatit; do \
+		if [ -f models/$$set/manifest.json ]; then found=1; \
+			PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models models/$$set || exit 1; fi; \
+	done; [ $$found = 1 ] || { echo "error: no converted vox-256 or ugatit set in models/ (README, Models)"; exit 1; }
 
 ## random-models: full-size random-weight exports of every graph into .cache/models/random
 random-models:

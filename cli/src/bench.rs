@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
 use animecam::face::{BlazeFace, FaceDetector, FaceMesh, Tracker, TrackerConfig};
 use animecam::fomm::{Fomm, KeypointDetector};
-use animecam::inference::{default_models_dir, sets, Provider, ProviderOptions};
+use animecam::inference::{
+    default_models_dir, int8_set_dir, sets, Manifest, Provider, ProviderOptions,
+};
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
 use animecam::stylize::Stylizer;
@@ -49,6 +51,9 @@ pub struct BenchArgs {
     /// to see whether a swap stalls the picture (the largest gap between frames shown).
     #[arg(long, value_parser = crate::positive_seconds)]
     swap_every: Option<f64>,
+    /// With --live: the networks' precision (auto: the int8 set beside --models when there).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "fp32", "int8"])]
+    precision: String,
     /// With --live: no queue between tracking and animation, so every stage runs in the camera's
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
@@ -80,8 +85,23 @@ struct Report {
     threads: usize,
     frames: usize,
     stages: Vec<Stage>,
+    /// The int8 set against the fp32 one, stage by stage, with the quantiser's quality report.
+    int8: Vec<Int8Row>,
     peak_rss_mib: f64,
     python_reference: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Int8Row {
+    stage: String,
+    fp32_ms: f64,
+    int8_ms: f64,
+    speedup: f64,
+    /// The graph of the stage the quantiser changed, and what it kept (fp32 where int8 did not pay).
+    graph: String,
+    graph_precision: String,
+    psnr_db: Option<f64>,
+    keypoint_error_px: Option<f64>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -245,11 +265,25 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
     let folder = TempFolder::new()?;
     let folder = folder.path();
     let models = std::path::absolute(models).map_err(|e| e.to_string())?;
+    let int8 = int8_set_dir(&models);
+    let int8_links = [
+        (format!("{}-int8", sets::FOMM), int8.clone()),
+        (format!("{}-int8", sets::UGATIT), int8.clone()),
+    ];
     for (set, target) in [
-        (sets::FOMM, models.clone()),
-        (sets::UGATIT, models.clone()),
-        (sets::BLAZEFACE, default_models_dir().join(sets::BLAZEFACE)),
-    ] {
+        (sets::FOMM.to_owned(), models.clone()),
+        (sets::UGATIT.to_owned(), models.clone()),
+        (
+            sets::BLAZEFACE.to_owned(),
+            default_models_dir().join(sets::BLAZEFACE),
+        ),
+    ]
+    .into_iter()
+    .chain(
+        int8_links
+            .into_iter()
+            .filter(|_| int8.join("manifest.json").is_file()),
+    ) {
         let link = folder.join(set);
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(target, &link).map_err(|e| e.to_string())?;
@@ -280,6 +314,7 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
     );
     variables.insert("MODELS", folder.to_string_lossy().to_string());
     variables.insert("PROVIDER", "cpu".to_string());
+    variables.insert("PRECISION", args.precision.clone());
     let text = crate::pipeline::customise(crate::pipeline::WEBCAM, mode, Some(&camera), false)
         .replace(crate::pipeline::WINDOW, "fakesink sync=false")
         .replace(
@@ -362,7 +397,11 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         .clone()
         .ok_or("the animation element published no stats")?;
     let camera_frames = stats.camera_frames.unwrap_or(activity.frames);
-    let report = LiveReport::new(seconds, &stats, &activity, camera_frames);
+    let mut report = LiveReport::new(seconds, &stats, &activity, camera_frames);
+    report.networks = crate::live::networks(&pipeline);
+    for line in &report.networks {
+        eprintln!("  {line}");
+    }
     let pace = match activity.time_per_picture() {
         Some(time) => format!(
             "{:.0} ms each, so at most {:.2} per second",
@@ -402,6 +441,8 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
 #[derive(Serialize)]
 struct LiveReport {
     seconds: f64,
+    /// Each network element: where it ran and in which precision.
+    networks: Vec<String>,
     camera_frames: u64,
     frames_into_animation: u64,
     dropped_by_queue: u64,
@@ -438,6 +479,7 @@ impl LiveReport {
         };
         LiveReport {
             seconds,
+            networks: Vec::new(),
             camera_frames,
             frames_into_animation: activity.frames,
             dropped_by_queue: camera_frames.saturating_sub(activity.frames),
@@ -657,48 +699,19 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     )?);
     drop(fomm);
 
-    // A FOMM frame as the fommkeypoints and fommanimate elements make it: keypoints of the
-    // driving crop, then the same Animator the element runs (relative motion, the generator with
-    // the source encoded once).
-    let mut keypoints = KeypointDetector::load(&models, &options).map_err(|e| e.to_string())?;
-    let engine = Engine::fomm(Fomm::load(&models, &options).map_err(|e| e.to_string())?);
-    let maker = AvatarMaker::new(engine.clone(), 0, DetectorSettings::default());
+    stages.push(fomm_cached_frame(
+        "fomm frame, source encoded once",
+        &models,
+        &options,
+        &portrait_path,
+        &crops,
+        args.frames.min(10),
+    )?);
     let spec = AvatarSpec {
         path: portrait_path.clone(),
         crop: None,
         margin: 0.4,
     };
-    let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
-    let pose = |keypoints: animecam::motion::Keypoints| Driving {
-        keypoints,
-        face_size: 1.0,
-        track: Some(1),
-        expression: None,
-        pose: None,
-        mesh: Vec::new(),
-    };
-    let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
-    animator
-        .frame(Some(&pose(rest)))
-        .map_err(|e| e.to_string())?;
-    let Engine::Fomm { generator, .. } = &engine else {
-        unreachable!("a FOMM engine")
-    };
-    let session = std::cell::RefCell::new((keypoints, animator));
-    stages.push(measure(
-        "fomm frame, source encoded once",
-        args.frames.min(10),
-        |t| {
-            let (keypoints, animator) = &mut *session.borrow_mut();
-            let driving = keypoints.keypoints(&crops[t]).map_err(|e| e.to_string())?;
-            animator
-                .frame(Some(&pose(driving)))
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-        &|| session.borrow().0.inference_time() + generator.lock().unwrap().inference_time(),
-    )?);
-    drop(session);
 
     // The landmark warp at 512x512 (no network: all of it is ours).
     let mut detector = BlazeFace::load(
@@ -801,31 +814,107 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ("ugatit_light", "ugatit light 256"),
         ("ugatit_full", "ugatit full 256"),
     ] {
-        let stylizer = std::cell::RefCell::new(
-            Stylizer::load(&models, id, &options).map_err(|e| e.to_string())?,
-        );
-        let face = crop_square(
-            &frames[0].view(),
-            SquareCrop {
-                center_x: 320.0,
-                center_y: 240.0,
-                side: 300.0,
-            },
-            256,
-        )
-        .map_err(|e| e.to_string())?;
-        stages.push(measure(
+        stages.push(ugatit_stage(
             label,
+            &models,
+            id,
+            &options,
+            &frames[0],
             args.frames.min(10),
-            |_| {
-                stylizer
-                    .borrow_mut()
-                    .stylize(&face)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            },
-            &|| stylizer.borrow().inference_time(),
         )?);
+    }
+
+    // The int8 set the quantiser wrote beside the benchmark models, in the same run.
+    let int8 = int8_set_dir(&models);
+    let mut int8_rows = Vec::new();
+    if Manifest::load(&int8).is_ok() {
+        let quantised = Manifest::load(&int8).map_err(|e| e.to_string())?;
+        let quality = |id: &str| {
+            quantised
+                .models
+                .get(id)
+                .and_then(|spec| spec.quality.clone())
+                .unwrap_or_default()
+        };
+        let frames_fomm = args.frames.min(10);
+        let mut rows = vec![
+            (
+                "fomm keypoints",
+                "fomm_kp",
+                measure_keypoints("fomm keypoints int8", &int8, &options, &crops, args.frames)?,
+            ),
+            (
+                "fomm frame, source encoded once",
+                "fomm_generator",
+                fomm_cached_frame(
+                    "fomm frame, source encoded once int8",
+                    &int8,
+                    &options,
+                    &portrait_path,
+                    &crops,
+                    frames_fomm,
+                )?,
+            ),
+        ];
+        for (id, label) in [
+            ("ugatit_light", "ugatit light 256"),
+            ("ugatit_full", "ugatit full 256"),
+        ] {
+            let stage = ugatit_stage(
+                &format!("{label} int8"),
+                &int8,
+                id,
+                &options,
+                &frames[0],
+                args.frames.min(10),
+            )?;
+            rows.push((label, id, stage));
+        }
+        for (fp32_name, id, stage) in rows {
+            let Some(fp32) = stages.iter().find(|s| s.name == fp32_name) else {
+                continue;
+            };
+            let quality = quality(id);
+            int8_rows.push(Int8Row {
+                stage: fp32_name.to_owned(),
+                fp32_ms: fp32.median_ms,
+                int8_ms: stage.median_ms,
+                speedup: fp32.median_ms / stage.median_ms,
+                graph: id.to_owned(),
+                graph_precision: quantised
+                    .models
+                    .get(id)
+                    .and_then(|s| s.precision)
+                    .unwrap_or_default()
+                    .to_string(),
+                psnr_db: quality.psnr_db,
+                keypoint_error_px: quality.keypoint_error_px,
+            });
+            stages.push(stage);
+        }
+        eprintln!("  int8 against fp32 (quality: the quantiser's report on held-out real inputs)");
+        for row in &int8_rows {
+            let quality = match (row.psnr_db, row.keypoint_error_px) {
+                (Some(psnr), _) => format!("PSNR {psnr:.1} dB"),
+                (None, Some(error)) => format!("keypoints {error:.2} px off (256 crop)"),
+                (None, None) => "quality not measured".to_owned(),
+            };
+            eprintln!(
+                "  {:<34} {:>7.1} -> {:>7.1} ms  {:>5.2}x  {} ({} {})",
+                row.stage,
+                row.fp32_ms,
+                row.int8_ms,
+                row.speedup,
+                quality,
+                row.graph,
+                row.graph_precision
+            );
+        }
+    } else {
+        eprintln!(
+            "  (no int8 set in {}: the int8 rows are left out; make int8-models writes it)",
+            int8.display()
+        );
     }
 
     let python = if args.no_python {
@@ -838,6 +927,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         threads: args.threads,
         frames: args.frames,
         stages,
+        int8: int8_rows,
         peak_rss_mib: peak_rss_mib(),
         python_reference: python,
     };
@@ -864,6 +954,117 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         std::fs::write(path, &json).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// A FOMM frame as the fommkeypoints and fommanimate elements make it: keypoints of the driving
+/// crop, then the same Animator the element runs (relative motion, the generator with the source
+/// encoded once).
+fn fomm_cached_frame(
+    name: &str,
+    models: &Path,
+    options: &ProviderOptions,
+    portrait: &Path,
+    crops: &[RgbImage],
+    frames: usize,
+) -> Result<Stage, String> {
+    let mut keypoints = KeypointDetector::load(models, options).map_err(|e| e.to_string())?;
+    let engine = Engine::fomm(Fomm::load(models, options).map_err(|e| e.to_string())?);
+    let maker = AvatarMaker::new(engine.clone(), 0, DetectorSettings::default());
+    let spec = AvatarSpec {
+        path: portrait.to_path_buf(),
+        crop: None,
+        margin: 0.4,
+    };
+    let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
+    let pose = |keypoints: animecam::motion::Keypoints| Driving {
+        keypoints,
+        face_size: 1.0,
+        track: Some(1),
+        expression: None,
+        pose: None,
+        mesh: Vec::new(),
+    };
+    let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
+    animator
+        .frame(Some(&pose(rest)))
+        .map_err(|e| e.to_string())?;
+    let Engine::Fomm { generator, .. } = &engine else {
+        unreachable!("a FOMM engine")
+    };
+    let session = std::cell::RefCell::new((keypoints, animator));
+    measure(
+        name,
+        frames,
+        |t| {
+            let (keypoints, animator) = &mut *session.borrow_mut();
+            let driving = keypoints.keypoints(&crops[t]).map_err(|e| e.to_string())?;
+            animator
+                .frame(Some(&pose(driving)))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| session.borrow().0.inference_time() + generator.lock().unwrap().inference_time(),
+    )
+}
+
+/// The keypoint detector alone, as fommkeypoints runs it.
+fn measure_keypoints(
+    name: &str,
+    models: &Path,
+    options: &ProviderOptions,
+    crops: &[RgbImage],
+    frames: usize,
+) -> Result<Stage, String> {
+    let detector = std::cell::RefCell::new(
+        KeypointDetector::load(models, options).map_err(|e| e.to_string())?,
+    );
+    measure(
+        name,
+        frames,
+        |t| {
+            detector
+                .borrow_mut()
+                .keypoints(&crops[t])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| detector.borrow().inference_time(),
+    )
+}
+
+/// One U-GAT-IT stylisation of a 256 face crop.
+fn ugatit_stage(
+    name: &str,
+    models: &Path,
+    id: &str,
+    options: &ProviderOptions,
+    frame: &RgbImage,
+    frames: usize,
+) -> Result<Stage, String> {
+    let stylizer =
+        std::cell::RefCell::new(Stylizer::load(models, id, options).map_err(|e| e.to_string())?);
+    let face = crop_square(
+        &frame.view(),
+        SquareCrop {
+            center_x: 320.0,
+            center_y: 240.0,
+            side: 300.0,
+        },
+        256,
+    )
+    .map_err(|e| e.to_string())?;
+    measure(
+        name,
+        frames,
+        |_| {
+            stylizer
+                .borrow_mut()
+                .stylize(&face)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| stylizer.borrow().inference_time(),
+    )
 }
 
 /// Runs models/reference/avatarify_loop.py with the project's .venv: its JSON, or why it could

@@ -312,6 +312,11 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
             eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
         }
     }
+    if !options.quiet {
+        for line in networks(pipeline) {
+            eprint!("{line}\r\n");
+        }
+    }
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
     let (mut last_frames, mut last_latency) = (0u64, 0u64);
@@ -394,6 +399,29 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
         max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
         max_gap_ms: counters.max_gap_us.load(Ordering::Relaxed) as f64 / 1000.0,
     })
+}
+
+/// A line per network element: where it runs and in which precision (read once the elements
+/// have started, which loads their models).
+pub fn networks(pipeline: &gst::Pipeline) -> Vec<String> {
+    let mut lines: Vec<String> = pipeline
+        .iterate_recurse()
+        .into_iter()
+        .flatten()
+        .filter(|element| element.has_property("precision-in-use"))
+        .map(|element| {
+            let provider = element.property::<Option<String>>("provider-in-use");
+            let precision = element.property::<Option<String>>("precision-in-use");
+            format!(
+                "network {}: {}, {}",
+                element.name(),
+                provider.unwrap_or_default(),
+                precision.unwrap_or_default()
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
 }
 
 /// An error message for the user: what failed, and which element said so.

@@ -53,12 +53,34 @@ struct Animation {
     /// Where the networks run.
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
+    /// fomm and ugatit: fp32, or int8 from the set the quantiser wrote beside the models
+    /// (make int8-models); auto: int8 on the CPU when it is there.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    precision: PrecisionArg,
     /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
     #[arg(long, value_parser = picture_side)]
     size: Option<u32>,
     /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
     #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
     variant: VariantArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    Auto,
+    Fp32,
+    Int8,
+}
+
+impl PrecisionArg {
+    /// The elements' `precision` value.
+    fn nick(self) -> &'static str {
+        match self {
+            PrecisionArg::Auto => "auto",
+            PrecisionArg::Fp32 => "fp32",
+            PrecisionArg::Int8 => "int8",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -278,6 +300,7 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
     let provider: Provider = animation.provider.into();
     variables.insert("PROVIDER", provider.to_string());
     variables.insert("VARIANT", animation.variant.nick().to_owned());
+    variables.insert("PRECISION", animation.precision.nick().to_owned());
     if let Some(size) = animation.size {
         variables.insert("SIZE", size.to_string());
     }

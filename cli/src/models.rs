@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use animecam::inference::{Manifest, Model, ProviderOptions};
+use animecam::inference::{int8_set_dir, Manifest, Model, Precision, ProviderOptions};
 
 pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
     let mut sets: Vec<_> = std::fs::read_dir(dir)
@@ -37,9 +37,10 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
             }
         };
         println!(
-            "{} ({}): {}",
+            "{} ({}, {}): {}",
             manifest.name,
             set.display(),
+            manifest.precision,
             manifest.description
         );
         for (id, spec) in &manifest.models {
@@ -49,7 +50,18 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
                     format!("PROBLEM: {e}")
                 }
                 Ok(()) => match Model::load(&manifest, id, options) {
-                    Ok(model) => format!("sha256 ok, runs on {}", model.provider()),
+                    Ok(model) => {
+                        let precision = spec.precision.unwrap_or(manifest.precision);
+                        let quality = spec
+                            .quality
+                            .as_ref()
+                            .map(|quality| format!(" ({quality})"))
+                            .unwrap_or_default();
+                        format!(
+                            "sha256 ok, runs on {}, {precision}{quality}",
+                            model.provider()
+                        )
+                    }
                     Err(e) => {
                         problems += 1;
                         format!("PROBLEM: {e}")
@@ -58,6 +70,19 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
             };
             println!("  {id:<16} {:<36} {state}", spec.file);
             println!("  {:<16} from {}", "", spec.provenance.source);
+        }
+        let quantisable = manifest
+            .models
+            .keys()
+            .any(|id| id == "fomm_generator" || id.starts_with("ugatit"));
+        if manifest.precision == Precision::Fp32 && quantisable {
+            let int8 = int8_set_dir(&set);
+            if !int8.join("manifest.json").is_file() {
+                println!(
+                    "  no int8 set beside it (int8 runs about twice as fast on CPUs): make int8-models, or python -m animecam_models.quantize --models {}",
+                    set.display()
+                );
+            }
         }
     }
     if !fixtures.is_empty() {

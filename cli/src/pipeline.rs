@@ -43,12 +43,12 @@ impl Mode {
             Mode::Fomm => {
                 // No queue between the two: keypoints are computed only for the frames the
                 // generator will animate (the leaky queue before them drops the rest).
-                "fommkeypoints model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} ! \
-                 fommanimate name=animate model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} \
+                "fommkeypoints model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} precision=${PRECISION:-auto} ! \
+                 fommanimate name=animate model-dir=${MODELS}/vox-256 provider=${PROVIDER:-auto} precision=${PRECISION:-auto} \
                  source=${PORTRAIT:?set PORTRAIT to an anime portrait} output-size=${SIZE:-0}"
             }
             Mode::Ugatit => {
-                "ugatit name=animate model-dir=${MODELS}/ugatit provider=${PROVIDER:-auto} variant=${VARIANT:-auto}"
+                "ugatit name=animate model-dir=${MODELS}/ugatit provider=${PROVIDER:-auto} precision=${PRECISION:-auto} variant=${VARIANT:-auto}"
             }
         }
     }

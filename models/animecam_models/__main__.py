@@ -34,10 +34,10 @@ def ugatit_command(args):
     return checks
 
 
-def export_random_set(out, fomm_config, ugatit_configs, name, description, test_fixture=False):
+def export_random_set(out, fomm_config, ugatit_configs, name, description, test_fixture=False, spread=False):
     """FOMM and U-GAT-IT graphs with seeded random weights into one model folder."""
     out = Path(out)
-    entries, checks = export.export_fomm(out, None, fomm_config, seed=1)
+    entries, checks = export.export_fomm(out, None, fomm_config, seed=1, spread=spread)
     for config in ugatit_configs:
         more, found = export.export_ugatit(out, config, None, seed=2)
         entries.update(more)
@@ -60,6 +60,7 @@ def random_command(args):
     return export_random_set(
         args.out, fomm.VOX_256, (ugatit.FULL, ugatit.LIGHT),
         "random-full-size", "full-size random-weight graphs for benchmarks",
+        spread=True,
     )
 
 

@@ -152,7 +152,7 @@ def fomm_graphs(config, kp_detector, generator, seed):
     ]
 
 
-def export_fomm(out_dir, checkpoint=None, config=fomm.VOX_256, seed=0, log=print):
+def export_fomm(out_dir, checkpoint=None, config=fomm.VOX_256, seed=0, log=print, spread=False):
     """Exports the three FOMM graphs to out_dir with its manifest; returns the verifications."""
     out_dir = Path(out_dir)
     if checkpoint:
@@ -160,9 +160,10 @@ def export_fomm(out_dir, checkpoint=None, config=fomm.VOX_256, seed=0, log=print
         source = f"FOMM checkpoint {Path(checkpoint).name} (kp_detector, generator)"
     else:
         kp_detector, generator = fomm.build(config)
-        fomm.randomize_(kp_detector, seed)
-        fomm.randomize_(generator, seed + 1)
-        source = f"random weights, seed {seed}, FOMM {config.name} architecture (for tests and benchmarks only)"
+        fomm.randomize_(kp_detector, seed, spread)
+        fomm.randomize_(generator, seed + 1, spread)
+        spreading = ", outputs spread over their range" if spread else ""
+        source = f"random weights, seed {seed}{spreading}, FOMM {config.name} architecture (for tests and benchmarks only)"
     entries, verifications = {}, []
     for graph, module, inputs, names, outputs, input_specs, output_specs in fomm_graphs(config, kp_detector, generator, seed):
         started = time.time()

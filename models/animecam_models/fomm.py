@@ -444,8 +444,13 @@ def strip_module_prefix(state_dict):
     return state_dict
 
 
-def randomize_(module, seed):
-    """Seeded random weights and batch-norm statistics, for tests and benchmarks."""
+def randomize_(module, seed, spread=False):
+    """Seeded random weights and batch-norm statistics, for tests and benchmarks.
+
+    `spread` makes every output span its range as trained weights do, for judging int8 against
+    fp32 (a flat output quantises well whatever the quantiser does): keypoints across the face
+    instead of huddled at the centre, Jacobians that vary around the identity instead of being
+    it, an occlusion map and a motion mask that choose instead of averaging."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, tensor in module.state_dict().items():
@@ -465,7 +470,15 @@ def randomize_(module, seed):
             # [0, 1], so that tests can see it follow the motion and the source.
             module.final.weight.mul_(6.0)
         if isinstance(module, KPDetector):
-            # Keep Jacobians near the identity, as trained ones are.
-            module.jacobian.weight.mul_(0.01)
             module.jacobian.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0] * module.num_jacobian_maps))
+            if spread:
+                # Measured on the registry faces: keypoints then span about [-0.75, 0.9] (x1: [-0.3,
+                # 0.3]) and Jacobian entries vary by about 0.27 around the identity.
+                module.kp.weight.mul_(3.0)
+            else:
+                # Keep Jacobians near the identity, as trained ones are.
+                module.jacobian.weight.mul_(0.01)
+        if isinstance(module, OcclusionAwareGenerator) and spread:
+            module.dense_motion_network.mask.weight.mul_(3.0)
+            module.dense_motion_network.occlusion.weight.mul_(10.0)
     return module

@@ -1,7 +1,7 @@
 //! Glue every element shares: mapping GStreamer video formats to the library's frame views, and
 //! the execution-provider property type. Plain conversions; no element logic.
 
-use animecam::inference::Provider;
+use animecam::inference::{choose_model_set, ModelSet, PrecisionChoice, Provider};
 use animecam::tensor::PixelFormat;
 use gst::glib;
 use gst_video::VideoFormat;
@@ -85,6 +85,33 @@ impl From<ProviderChoice> for Provider {
     }
 }
 
+/// The `precision` property of the network elements.
+#[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstAnimecamPrecision")]
+pub enum PrecisionSetting {
+    #[default]
+    #[enum_value(
+        name = "int8 on the CPU when the int8 set (NAME-int8 beside the model folder) is there, else fp32",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "fp32", nick = "fp32")]
+    Fp32 = 1,
+    #[enum_value(name = "int8 (fails if the int8 set is missing)", nick = "int8")]
+    Int8 = 2,
+}
+
+impl From<PrecisionSetting> for PrecisionChoice {
+    fn from(setting: PrecisionSetting) -> Self {
+        match setting {
+            PrecisionSetting::Auto => PrecisionChoice::Auto,
+            PrecisionSetting::Fp32 => PrecisionChoice::Fp32,
+            PrecisionSetting::Int8 => PrecisionChoice::Int8,
+        }
+    }
+}
+
 /// Sink and src templates for packed RGB video, the same for every animecam element.
 pub fn video_pad_templates() -> Vec<gst::PadTemplate> {
     let caps = gst_video::VideoCapsBuilder::new()
@@ -133,11 +160,37 @@ pub fn square_output_caps(
     }
 }
 
+/// What a network element runs on: its read-only `provider-in-use` and `precision-in-use`.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct InUse {
+    pub provider: String,
+    pub precision: String,
+}
+
+impl InUse {
+    pub fn new(provider: impl ToString, precision: impl ToString) -> Self {
+        InUse {
+            provider: provider.to_string(),
+            precision: precision.to_string(),
+        }
+    }
+
+    /// `provider-in-use` or `precision-in-use`.
+    pub fn value(&self, property: &str) -> glib::Value {
+        use gst::prelude::*;
+        match property {
+            "precision-in-use" => self.precision.to_value(),
+            _ => self.provider.to_value(),
+        }
+    }
+}
+
 /// The model folder and execution settings every inference element has, with their properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSettings {
     pub model_dir: Option<String>,
     pub provider: ProviderChoice,
+    pub precision: PrecisionSetting,
     pub threads: u32,
 }
 
@@ -146,11 +199,13 @@ impl ModelSettings {
         ModelSettings {
             model_dir: None,
             provider: ProviderChoice::default(),
+            precision: PrecisionSetting::default(),
             threads,
         }
     }
 
-    /// `model-dir`, `provider`, `threads` and the read-only `provider-in-use`.
+    /// `model-dir`, `provider`, `precision`, `threads` and the read-only `provider-in-use` and
+    /// `precision-in-use`.
     pub fn properties(model_dir_blurb: &str, default_threads: u32) -> Vec<glib::ParamSpec> {
         use gst::prelude::*;
         vec![
@@ -164,6 +219,11 @@ impl ModelSettings {
                 .blurb("Where the network runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")
                 .mutable_ready()
                 .build(),
+            glib::ParamSpecEnum::builder_with_default("precision", PrecisionSetting::default())
+                .nick("Precision")
+                .blurb("fp32, or int8 from the set the quantiser wrote beside the model folder (NAME-int8); auto: int8 on the CPU when it is there")
+                .mutable_ready()
+                .build(),
             glib::ParamSpecUInt::builder("threads")
                 .nick("Threads")
                 .blurb("ONNX Runtime threads (0: one per core)")
@@ -174,6 +234,11 @@ impl ModelSettings {
             glib::ParamSpecString::builder("provider-in-use")
                 .nick("Provider in use")
                 .blurb("The execution provider the network actually runs on (empty before start)")
+                .read_only()
+                .build(),
+            glib::ParamSpecString::builder("precision-in-use")
+                .nick("Precision in use")
+                .blurb("The precision of the model set the network runs (empty before start)")
                 .read_only()
                 .build(),
         ]
@@ -189,6 +254,7 @@ impl ModelSettings {
                     .filter(|dir| !dir.is_empty())
             }
             "provider" => self.provider = value.get().expect("type checked upstream"),
+            "precision" => self.precision = value.get().expect("type checked upstream"),
             "threads" => self.threads = value.get().expect("type checked upstream"),
             _ => return false,
         }
@@ -201,6 +267,7 @@ impl ModelSettings {
         match name {
             "model-dir" => Some(self.model_dir.to_value()),
             "provider" => Some(self.provider.to_value()),
+            "precision" => Some(self.precision.to_value()),
             "threads" => Some(self.threads.to_value()),
             _ => None,
         }
@@ -212,6 +279,19 @@ impl ModelSettings {
             .as_ref()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| animecam::inference::default_models_dir().join(default_set))
+    }
+
+    /// The model set that runs: the folder [`ModelSettings::dir`] names, or the int8 set beside it
+    /// (see [`animecam::inference::choose_model_set`]).
+    pub fn model_set(
+        &self,
+        default_set: &str,
+    ) -> Result<ModelSet, animecam::inference::PrecisionError> {
+        choose_model_set(
+            &self.dir(default_set),
+            self.precision.into(),
+            self.provider.into(),
+        )
     }
 
     pub fn provider_options(&self) -> animecam::inference::ProviderOptions {

@@ -168,6 +168,67 @@ pub struct ModelSpec {
     pub inputs: Vec<TensorSpec>,
     pub outputs: Vec<TensorSpec>,
     pub provenance: Provenance,
+    /// The graph's arithmetic; absent in sets the exporters wrote (fp32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+    /// For a quantised graph: how close it comes to the fp32 one (the quantiser's report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<Quality>,
+}
+
+/// The arithmetic of a model set or graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats: what the exporters write.
+    #[default]
+    Fp32,
+    /// 8-bit integer convolutions (QDQ), for CPUs (`python -m animecam_models.quantize`).
+    Int8,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A quantised graph measured against its fp32 graph on held-out real inputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    /// PSNR of the image output, over its value range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psnr_db: Option<f64>,
+    /// Mean keypoint error in pixels of the keypoint detector's crop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keypoint_error_px: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp32_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8_ms: Option<f64>,
+}
+
+impl std::fmt::Display for Quality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.psnr_db, self.keypoint_error_px) {
+            (Some(psnr), _) => write!(f, "{psnr:.1} dB PSNR against fp32")?,
+            (None, Some(error)) => write!(f, "keypoints {error:.2} px from fp32")?,
+            (None, None) => f.write_str("not measured")?,
+        }
+        if let (Some(fp32), Some(int8)) = (self.fp32_ms, self.int8_ms) {
+            write!(f, ", {:.2}x as fast where quantised", fp32 / int8)?;
+        }
+        Ok(())
+    }
 }
 
 impl ModelSpec {
@@ -195,6 +256,9 @@ pub struct Manifest {
     /// Graphs made for the tests (random weights), not a model set a user converted or fetched.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test_fixture: bool,
+    /// fp32, or int8 for a set the quantiser wrote beside its fp32 set.
+    #[serde(default)]
+    pub precision: Precision,
     /// The folder the manifest was read from; files are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,

@@ -5,14 +5,16 @@
 
 mod manifest;
 mod model;
+mod precision;
 mod provider;
 mod runtime;
 
 pub use manifest::{
     sha256_file, DataFile, ElementType, Layout, Manifest, ManifestError, ModelSpec, Normalization,
-    Provenance, TensorSpec,
+    Precision, Provenance, Quality, TensorSpec,
 };
 pub use model::{Model, ModelError, Outputs};
+pub use precision::{choose_model_set, int8_set_dir, ModelSet, PrecisionChoice, PrecisionError};
 pub use provider::{Provider, ProviderOptions};
 /// Environment variable naming the folder that holds the model sets (`blazeface/`, `tiny/`, ...).
 pub const MODELS_DIR_ENV: &str = "ANIMECAM_MODELS";

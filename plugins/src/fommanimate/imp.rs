@@ -20,7 +20,7 @@ use gst_video::subclass::prelude::*;
 
 use super::Engine;
 use crate::glue::{
-    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks,
+    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, InUse,
     ModelSettings,
 };
 use crate::{meta, stats};
@@ -126,7 +126,7 @@ pub struct FommAnimate {
     maker: Mutex<Option<AvatarMaker>>,
     swap: Arc<Mutex<Swap>>,
     recalibrate: AtomicBool,
-    provider_in_use: Mutex<String>,
+    in_use: Mutex<InUse>,
     /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
     warned_no_landmarks: AtomicBool,
     /// The output side once started (0 before): read by caps negotiation, which must not wait
@@ -449,7 +449,9 @@ impl ObjectImpl for FommAnimate {
             "source" => settings.source.to_value(),
             "source-crop" => settings.source_crop.to_value(),
             "margin" => settings.margin.to_value(),
-            "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            name @ ("provider-in-use" | "precision-in-use") => {
+                self.in_use.lock().unwrap().value(name)
+            }
             "stats" => {
                 let engine = match settings.engine {
                     Engine::Fomm => "FOMM",
@@ -505,11 +507,15 @@ impl BaseTransformImpl for FommAnimate {
         })?;
         let engine = match settings.engine {
             Engine::Warp => {
-                *self.provider_in_use.lock().unwrap() = "cpu (warp, no network)".to_owned();
+                *self.in_use.lock().unwrap() = InUse::new("cpu (warp, no network)", "none");
                 AnimateEngine::Warp
             }
             Engine::Fomm => {
-                let dir = settings.model.dir(DEFAULT_MODEL_SET);
+                let set = settings
+                    .model
+                    .model_set(DEFAULT_MODEL_SET)
+                    .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
+                let dir = set.dir;
                 self.progress(gst::ProgressType::Start, "Loading the FOMM models");
                 let fomm = Fomm::load(&dir, &settings.model.provider_options()).map_err(|e| {
                     self.progress(gst::ProgressType::Error, "The FOMM models did not load");
@@ -526,11 +532,12 @@ impl BaseTransformImpl for FommAnimate {
                 gst::info!(
                     CAT,
                     imp = self,
-                    "FOMM from {} on {:?}",
+                    "FOMM from {} on {:?}, {}",
                     dir.display(),
-                    fomm.providers()
+                    fomm.providers(),
+                    set.precision
                 );
-                *self.provider_in_use.lock().unwrap() = fomm.providers()[2].to_string();
+                *self.in_use.lock().unwrap() = InUse::new(fomm.providers()[2], set.precision);
                 warn_fallbacks(self.obj().upcast_ref(), &fomm.fallbacks());
                 AnimateEngine::fomm(fomm)
             }

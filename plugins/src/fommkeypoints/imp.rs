@@ -11,7 +11,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, ModelSettings};
+use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, InUse, ModelSettings};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -51,7 +51,7 @@ struct State {
 pub struct FommKeypoints {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-    provider_in_use: Mutex<String>,
+    in_use: Mutex<InUse>,
 }
 
 /// The centred square of a frame, in fractions of it.
@@ -103,7 +103,9 @@ impl ObjectImpl for FommKeypoints {
             return value;
         }
         match pspec.name() {
-            "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            name @ ("provider-in-use" | "precision-in-use") => {
+                self.in_use.lock().unwrap().value(name)
+            }
             "require-face" => settings.require_face.to_value(),
             _ => unimplemented!(),
         }
@@ -139,7 +141,11 @@ impl BaseTransformImpl for FommKeypoints {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let dir = settings.model.dir(DEFAULT_MODEL_SET);
+        let set = settings
+            .model
+            .model_set(DEFAULT_MODEL_SET)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
+        let dir = set.dir;
         let detector = KeypointDetector::load(&dir, &settings.model.provider_options()).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
@@ -153,11 +159,12 @@ impl BaseTransformImpl for FommKeypoints {
         gst::info!(
             CAT,
             imp = self,
-            "fomm_kp from {} on {}",
+            "fomm_kp from {} on {}, {}",
             dir.display(),
-            detector.provider()
+            detector.provider(),
+            set.precision
         );
-        *self.provider_in_use.lock().unwrap() = detector.provider().to_string();
+        *self.in_use.lock().unwrap() = InUse::new(detector.provider(), set.precision);
         warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
         *self.state.lock().unwrap() = Some(State {
             detector,

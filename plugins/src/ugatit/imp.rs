@@ -16,7 +16,7 @@ use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
 use crate::glue::{
-    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks,
+    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, InUse,
     ModelSettings,
 };
 use crate::{meta, stats};
@@ -80,7 +80,7 @@ impl Settings {
 pub struct Ugatit {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-    provider_in_use: Mutex<String>,
+    in_use: Mutex<InUse>,
     /// The model's side once started (0 before): read by caps negotiation, which must not wait
     /// for the state lock a stylization holds.
     model_size: AtomicU32,
@@ -205,7 +205,9 @@ impl ObjectImpl for Ugatit {
             "region" => settings.region.to_value(),
             "variant" => settings.variant.to_value(),
             "frame-output" => settings.frame_output.to_value(),
-            "provider-in-use" => self.provider_in_use.lock().unwrap().to_value(),
+            name @ ("provider-in-use" | "precision-in-use") => {
+                self.in_use.lock().unwrap().value(name)
+            }
             "stats" => {
                 stats::activity_to_structure("U-GAT-IT", &self.activity.snapshot()).to_value()
             }
@@ -246,7 +248,11 @@ impl BaseTransformImpl for Ugatit {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let dir = settings.model.dir(DEFAULT_MODEL_SET);
+        let set = settings
+            .model
+            .model_set(DEFAULT_MODEL_SET)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
+        let dir = set.dir;
         let model_id = match settings.variant {
             Variant::Full => FULL_MODEL,
             Variant::Light => LIGHT_MODEL,
@@ -262,7 +268,7 @@ impl BaseTransformImpl for Ugatit {
                 )
             )
         })?;
-        *self.provider_in_use.lock().unwrap() = stylizer.provider().to_string();
+        *self.in_use.lock().unwrap() = InUse::new(stylizer.provider(), set.precision);
         warn_fallbacks(self.obj().upcast_ref(), stylizer.fallbacks());
         self.model_size
             .store(stylizer.image_size() as u32, Ordering::SeqCst);
