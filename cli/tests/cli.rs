@@ -329,3 +329,62 @@ fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
         stderr(&faceless)
     );
 }
+
+#[test]
+fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
+    // The committed tiny graphs stand in for the converted vox-256 set, their int8 form (made by
+    // the quantiser) for vox-256-int8; a recorded talking face for the webcam.
+    let dir = temp("int8");
+    let models = common::tiny_models(&dir);
+    std::os::unix::fs::symlink(root().join("models/tiny_int8"), models.join("vox-256-int8"))
+        .unwrap();
+    let camera = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! clocksync",
+        media("carphone_pristine.mp4").display()
+    );
+    let webcam = |precision: &str| {
+        animecam(&[
+            "webcam",
+            "--mode",
+            "fomm",
+            "--precision",
+            precision,
+            "--models",
+            models.to_str().unwrap(),
+            "--portrait",
+            media("sylvie_green_normal.png").to_str().unwrap(),
+            "--camera",
+            &camera,
+            "--sink",
+            "fakesink sync=false",
+            "--seconds",
+            "2",
+        ])
+    };
+    let auto = webcam("auto");
+    let text = stderr(&auto);
+    assert!(auto.status.success(), "{text}");
+    let networks: Vec<&str> = text.lines().filter(|l| l.starts_with("network ")).collect();
+    assert_eq!(networks.len(), 2, "{text}");
+    assert!(
+        networks.iter().all(|l| l.ends_with(": cpu, int8")),
+        "{networks:?}"
+    );
+    let fp32 = webcam("fp32");
+    let text = stderr(&fp32);
+    assert!(fp32.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("network "))
+            .all(|l| l.ends_with(": cpu, fp32")),
+        "{text}"
+    );
+    std::fs::remove_file(models.join("vox-256-int8")).unwrap();
+    let missing = webcam("int8");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("vox-256-int8/manifest.json"),
+        "{}",
+        stderr(&missing)
+    );
+}
