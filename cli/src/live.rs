@@ -402,22 +402,18 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
 }
 
 /// A line per network element: where it runs and in which precision (read once the elements
-/// have started, which loads their models).
+/// have started, which loads their models). The warp, which runs no network, has none.
 pub fn networks(pipeline: &gst::Pipeline) -> Vec<String> {
     let mut lines: Vec<String> = pipeline
         .iterate_recurse()
         .into_iter()
         .flatten()
         .filter(|element| element.has_property("precision-in-use"))
-        .map(|element| {
-            let provider = element.property::<Option<String>>("provider-in-use");
-            let precision = element.property::<Option<String>>("precision-in-use");
-            format!(
-                "network {}: {}, {}",
-                element.name(),
-                provider.unwrap_or_default(),
-                precision.unwrap_or_default()
-            )
+        .filter_map(|element| {
+            let provider = element.property::<Option<String>>("provider-in-use")?;
+            let precision = element.property::<Option<String>>("precision-in-use")?;
+            (precision != "none")
+                .then(|| format!("network {}: {provider}, {precision}", element.name()))
         })
         .collect();
     lines.sort();

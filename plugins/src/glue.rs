@@ -1,5 +1,5 @@
 //! Glue every element shares: mapping GStreamer video formats to the library's frame views, and
-//! the execution-provider property type. Plain conversions; no element logic.
+//! the execution-provider and precision property types. Plain conversions; no element logic.
 
 use animecam::inference::{choose_model_set, ModelSet, PrecisionChoice, Provider};
 use animecam::tensor::PixelFormat;

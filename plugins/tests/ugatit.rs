@@ -352,11 +352,15 @@ fn the_int8_set_runs_on_the_cpu_says_so_and_draws_what_fp32_draws() {
 
     // The int8 picture is the fp32 picture within a few levels (the quantiser measured 34.5 dB
     // PSNR for this graph on held-out faces), and both are far from the camera picture.
-    let (mut int8_to_fp32, mut fp32_to_camera) = (0.0, 0.0);
-    for index in 0..120 {
-        int8_to_fp32 += mean_level_difference(&frames[1][index], &frames[0][index]) / 120.0;
-        fp32_to_camera += mean_level_difference(&frames[0][index], &frames[2][index]) / 120.0;
-    }
+    let mean_over_clip = |a: &[Vec<u8>], b: &[Vec<u8>]| {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| mean_level_difference(a, b))
+            .sum::<f64>()
+            / a.len() as f64
+    };
+    let int8_to_fp32 = mean_over_clip(&frames[1], &frames[0]);
+    let fp32_to_camera = mean_over_clip(&frames[0], &frames[2]);
     eprintln!("int8 {int8_to_fp32:.2} levels from fp32, fp32 {fp32_to_camera:.2} from the camera");
     assert!(
         int8_to_fp32 > 0.0 && int8_to_fp32 < 6.0,

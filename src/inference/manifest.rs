@@ -225,7 +225,11 @@ impl std::fmt::Display for Quality {
             (None, None) => f.write_str("not measured")?,
         }
         if let (Some(fp32), Some(int8)) = (self.fp32_ms, self.int8_ms) {
-            write!(f, ", {:.2}x as fast where quantised", fp32 / int8)?;
+            write!(
+                f,
+                ", {:.2}x fp32's speed where it was quantised",
+                fp32 / int8
+            )?;
         }
         Ok(())
     }
