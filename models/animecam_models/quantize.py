@@ -535,7 +535,7 @@ def quantize_graph(fp32_path, out, recipe, calibration_feeds, scratch):
     prepared = Path(scratch) / "prepared.onnx"
     quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
     model = onnx.load(str(prepared), load_external_data=False)
-    keep = narrow_convs(model) + (recipe.keep_float(model) if recipe.keep_float else [])
+    keep = list(dict.fromkeys(narrow_convs(model) + (recipe.keep_float(model) if recipe.keep_float else [])))
     if recipe.equalize:
         equalized = Path(scratch) / "equalized.onnx"
         equalize_conv_outputs(prepared, equalized, calibration_feeds, keep)
