@@ -54,6 +54,8 @@ pub struct Avatar {
     prepared: Prepared,
     /// The portrait at the output size: what is shown until the face moves it.
     still: RgbImage,
+    /// Its alpha (grey) when the file has one.
+    still_alpha: Option<RgbImage>,
     warnings: Vec<String>,
 }
 
@@ -64,6 +66,11 @@ impl Avatar {
 
     pub fn still(&self) -> &RgbImage {
         &self.still
+    }
+
+    /// The still's alpha (a grey picture) when the portrait file has one.
+    pub fn still_alpha(&self) -> Option<&RgbImage> {
+        self.still_alpha.as_ref()
     }
 
     /// What the user should know about how the portrait was framed (no face found, say).
@@ -141,6 +148,15 @@ impl AvatarMaker {
             reason: e.to_string(),
         };
         let size = self.output_size;
+        // The alpha framed as the colours are (outside the picture: transparent).
+        let alpha_crop = |side: usize| {
+            portrait
+                .alpha
+                .as_ref()
+                .map(|alpha| crop_square(&alpha.view(), portrait.crop, side))
+                .transpose()
+                .map_err(|e| failed(&e))
+        };
         let (prepared, crop) = match &self.engine {
             Engine::Fomm { encoder, .. } => {
                 let mut encoder = encoder.lock().unwrap();
@@ -180,16 +196,21 @@ impl AvatarMaker {
                         canonical_landmarks(size, spec.margin)
                     }
                 };
-                let warp =
+                let mut warp =
                     LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
+                if let Some(alpha) = alpha_crop(size)? {
+                    warp = warp.with_alpha(&alpha).map_err(|e| failed(&e))?;
+                }
                 (Prepared::Warp { warp, face_size }, crop)
             }
         };
         let still = crop.resized(size, size).map_err(|e| failed(&e))?;
+        let still_alpha = alpha_crop(size)?;
         Ok(Avatar {
             spec: spec.clone(),
             prepared,
             still,
+            still_alpha,
             warnings,
         })
     }
@@ -273,6 +294,8 @@ pub struct Animator {
     /// The face being followed, by track id.
     track: Option<u64>,
     last: Option<RgbImage>,
+    /// The alpha of `last`, where the engine moves one (the warp, for a portrait with alpha).
+    last_alpha: Option<RgbImage>,
     output_size: usize,
     pub motion: MotionOptions,
     /// How far the warp's head may move.
@@ -302,6 +325,7 @@ impl Animator {
             initial_face_size: 1.0,
             track: None,
             last: None,
+            last_alpha: None,
             output_size: maker.output_size,
             motion: MotionOptions::default(),
             limits: HeadLimits::default(),
@@ -335,11 +359,23 @@ impl Animator {
         &self.avatar
     }
 
+    /// The alpha (a grey picture) of the picture the last [`Animator::frame`] returned: the
+    /// still's before any picture was made, then the warp's, which moves it with the pixels.
+    /// `None` when the portrait has no alpha, or for FOMM pictures (not carried yet).
+    pub fn alpha(&self) -> Option<&RgbImage> {
+        if self.last.is_some() {
+            self.last_alpha.as_ref()
+        } else {
+            self.avatar.still_alpha.as_ref()
+        }
+    }
+
     /// A new avatar: the calibration stays (the driving face did not change), the old avatar's
     /// last picture goes.
     pub fn swap(&mut self, avatar: Avatar) {
         self.avatar = avatar;
         self.last = None;
+        self.last_alpha = None;
     }
 
     /// The next frame with a face becomes the rest pose, whatever its expression: the user
@@ -354,6 +390,7 @@ impl Animator {
         self.calibration.reset();
         self.track = None;
         self.last = None;
+        self.last_alpha = None;
         self.calibration_wait = 0;
     }
 
@@ -400,7 +437,7 @@ impl Animator {
             self.rest_expression = driving.expression;
             self.rest_mesh = driving.mesh.clone();
         }
-        let picture = match &self.avatar.prepared {
+        let (picture, alpha) = match &self.avatar.prepared {
             Prepared::Fomm(encoding) => {
                 let Engine::Fomm { generator, .. } = &self.engine else {
                     unreachable!("FOMM avatars are made by the FOMM engine")
@@ -412,11 +449,12 @@ impl Animator {
                     self.motion,
                 )?;
                 let generated = generator.lock().unwrap().animate(encoding, &moved)?;
-                if generated.width() == self.output_size {
+                let picture = if generated.width() == self.output_size {
                     generated
                 } else {
                     generated.resized(self.output_size, self.output_size)?
-                }
+                };
+                (picture, None)
             }
             Prepared::Warp { warp, face_size } => {
                 // The head moves as one piece, bounded; only the lids and lips bend, by the
@@ -470,9 +508,10 @@ impl Animator {
                 };
                 self.feature_motion = motion;
                 self.head = Some(head);
-                warp.warp_head(&head, &motion)?
+                warp.warp_head_with_alpha(&head, &motion)?
             }
         };
+        self.last_alpha = alpha;
         Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
     }
 }

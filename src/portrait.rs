@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::face::{portrait_crop, BlazeFace, Detection};
 use crate::inference::{default_models_dir, Provider, ProviderOptions};
-use crate::tensor::{read_image, RgbImage, SquareCrop, TensorError};
+use crate::tensor::{read_image_with_alpha, RgbImage, SquareCrop, TensorError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortraitError {
@@ -66,6 +66,9 @@ pub enum FaceSearch {
 #[derive(Debug, Clone)]
 pub struct Portrait {
     pub image: RgbImage,
+    /// The file's alpha channel (a grey picture) when it has one: the avatar without its
+    /// background.
+    pub alpha: Option<RgbImage>,
     pub crop: SquareCrop,
     pub face: FaceSearch,
 }
@@ -109,10 +112,11 @@ impl Portrait {
         margin: f32,
         detector: Result<&mut BlazeFace, &str>,
     ) -> Result<Portrait, PortraitError> {
-        let image = read_image(path).map_err(|source| PortraitError::Unreadable {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let (image, alpha) =
+            read_image_with_alpha(path).map_err(|source| PortraitError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            })?;
         if let Some(text) = crop {
             let crop = parse_crop(text)?;
             let inside = |centre: f32, side: usize| (0.0..side as f32).contains(&centre);
@@ -125,6 +129,7 @@ impl Portrait {
             }
             return Ok(Portrait {
                 image,
+                alpha,
                 crop,
                 face: FaceSearch::Given,
             });
@@ -140,7 +145,12 @@ impl Portrait {
                 FaceSearch::DetectorUnavailable(reason),
             ),
         };
-        Ok(Portrait { image, crop, face })
+        Ok(Portrait {
+            image,
+            alpha,
+            crop,
+            face,
+        })
     }
 
     /// The face's landmarks in the coordinates of the crop resized to `size` x `size`.

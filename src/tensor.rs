@@ -417,6 +417,15 @@ impl RgbImage {
 
 /// Reads a PNG or JPEG. Transparent pixels are laid over white, as portraits are drawn.
 pub fn read_image(path: &std::path::Path) -> Result<RgbImage, TensorError> {
+    read_image_with_alpha(path).map(|(image, _)| image)
+}
+
+/// [`read_image`], and the file's alpha channel when it has one, as a grey picture (alpha in all
+/// three channels): kept that way, it goes through the very crops, resizes and warps the colours
+/// go through.
+pub fn read_image_with_alpha(
+    path: &std::path::Path,
+) -> Result<(RgbImage, Option<RgbImage>), TensorError> {
     let unreadable = |reason: &str| TensorError::Unreadable {
         path: path.display().to_string(),
         reason: reason.to_owned(),
@@ -457,6 +466,7 @@ pub fn read_image(path: &std::path::Path) -> Result<RgbImage, TensorError> {
     let channels = eight_bit.channels() as usize;
     let bytes = eight_bit.data_bytes()?;
     let mut data = Vec::with_capacity(width * height * 3);
+    let mut alpha_plane = Vec::with_capacity(if channels == 4 { width * height * 3 } else { 0 });
     for pixel in bytes.chunks_exact(channels) {
         match channels {
             1 => data.extend_from_slice(&[pixel[0]; 3]),
@@ -470,11 +480,17 @@ pub fn read_image(path: &std::path::Path) -> Result<RgbImage, TensorError> {
                     over_white(pixel[1]),
                     over_white(pixel[0]),
                 ]);
+                alpha_plane.extend_from_slice(&[pixel[3]; 3]);
             }
             _ => return Err(unreadable("unsupported channel count")),
         }
     }
-    RgbImage::new(width, height, data)
+    let alpha = if channels == 4 {
+        Some(RgbImage::new(width, height, alpha_plane)?)
+    } else {
+        None
+    };
+    Ok((RgbImage::new(width, height, data)?, alpha))
 }
 
 fn rgb_from_mat(mat: &Mat, format: PixelFormat) -> Result<RgbImage, TensorError> {

@@ -143,6 +143,8 @@ const GRID_STEP: usize = 8;
 /// and fixed points on the border (so the background there stays where it is).
 pub struct LandmarkWarp {
     portrait: Mat,
+    /// The portrait's alpha (grey, 3 channels), read through the same maps as its colours.
+    alpha: Option<Mat>,
     size: usize,
     landmarks: Vec<Point>,
     face_size: f32,
@@ -353,13 +355,7 @@ impl LandmarkWarp {
         face_size: f32,
     ) -> Result<Self, TensorError> {
         let size = portrait.width();
-        let mat = Mat::new_rows_cols_with_data(
-            portrait.height() as i32,
-            (size * 3) as i32,
-            portrait.data(),
-        )?
-        .reshape(3, portrait.height() as i32)?
-        .try_clone()?;
+        let mat = rgb_mat(portrait)?;
         // Fixed points on a square ANCHOR_SPREAD times the portrait's size around it: the
         // background stays put far from the face, while near it there is room for the head to
         // move without squeezing the face against the border.
@@ -392,6 +388,7 @@ impl LandmarkWarp {
         let features = Features::place(&landmarks);
         Ok(LandmarkWarp {
             portrait: mat,
+            alpha: None,
             size,
             landmarks,
             face_size,
@@ -399,6 +396,22 @@ impl LandmarkWarp {
             anchors,
             features,
         })
+    }
+
+    /// Carries `alpha` (the portrait's alpha as a grey picture of the portrait's size) through
+    /// every warp: [`LandmarkWarp::warp_head_with_alpha`] returns it moved as the pixels move.
+    pub fn with_alpha(mut self, alpha: &RgbImage) -> Result<Self, TensorError> {
+        if (alpha.width(), alpha.height()) != (self.size, self.size) {
+            return Err(TensorError::OpenCv(format!(
+                "the alpha is {}x{}, the portrait {}x{}",
+                alpha.width(),
+                alpha.height(),
+                self.size,
+                self.size
+            )));
+        }
+        self.alpha = Some(rgb_mat(alpha)?);
+        Ok(self)
     }
 
     /// The head's motion kept inside `limits`: zoom and roll clamped, and the face box (of
@@ -433,9 +446,19 @@ impl LandmarkWarp {
         head: &Similarity,
         motion: &FeatureMotion,
     ) -> Result<RgbImage, TensorError> {
+        self.warp_head_with_alpha(head, motion)
+            .map(|(picture, _)| picture)
+    }
+
+    /// [`LandmarkWarp::warp_head`], and the alpha moved by the same maps (when the warp has one).
+    pub fn warp_head_with_alpha(
+        &self,
+        head: &Similarity,
+        motion: &FeatureMotion,
+    ) -> Result<(RgbImage, Option<RgbImage>), TensorError> {
         let Some(features) = &self.features else {
             let targets: Vec<Point> = self.landmarks.iter().map(|p| head.apply(*p)).collect();
-            return self.warp(&targets);
+            return self.warp_with_alpha(&targets);
         };
         // The nose and ears hold the head; the eye and mouth landmarks give way to the lids and
         // lips around them.
@@ -461,13 +484,37 @@ impl LandmarkWarp {
             .chain(&self.anchors)
             .copied()
             .collect();
-        let mut picture = self.remap(&from, &to)?;
+        let maps = self.maps(&from, &to)?;
+        let mut picture = read_through(&self.portrait, &maps)?;
         // How far the lips parted beyond their drawn line, in output pixels.
         let gap = MOUTH_DROP * features.eyes * motion.mouth_opening.clamp(0.0, 1.0) * head.scale();
         if gap > 2.0 {
             self.paint_mouth(&mut picture, head, &moved, gap)?;
         }
-        RgbImage::new(self.size, self.size, picture.data_bytes()?.to_vec())
+        self.pictures(picture, &maps)
+    }
+
+    /// The warped picture as an image, and the alpha read through the same maps.
+    fn pictures(
+        &self,
+        picture: Mat,
+        maps: &(Mat, Mat),
+    ) -> Result<(RgbImage, Option<RgbImage>), TensorError> {
+        let alpha = match &self.alpha {
+            Some(alpha) => {
+                let warped = read_through(alpha, maps)?;
+                Some(RgbImage::new(
+                    self.size,
+                    self.size,
+                    warped.data_bytes()?.to_vec(),
+                )?)
+            }
+            None => None,
+        };
+        Ok((
+            RgbImage::new(self.size, self.size, picture.data_bytes()?.to_vec())?,
+            alpha,
+        ))
     }
 
     /// The inside of an open mouth: a dark ellipse between the lips, instead of skin stretched.
@@ -527,6 +574,14 @@ impl LandmarkWarp {
 
     /// The portrait with its landmarks moved to `targets` (same order, output pixels).
     pub fn warp(&self, targets: &[Point]) -> Result<RgbImage, TensorError> {
+        self.warp_with_alpha(targets).map(|(picture, _)| picture)
+    }
+
+    /// [`LandmarkWarp::warp`], and the alpha moved by the same maps (when the warp has one).
+    pub fn warp_with_alpha(
+        &self,
+        targets: &[Point],
+    ) -> Result<(RgbImage, Option<RgbImage>), TensorError> {
         // Backward mapping: for each output pixel, where to read in the portrait.
         let head = Similarity::fit(&self.landmarks, targets);
         let moved_ring: Vec<Point> = self.ring.iter().map(|p| head.apply(*p)).collect();
@@ -543,13 +598,13 @@ impl LandmarkWarp {
             .chain(&self.anchors)
             .copied()
             .collect();
-        let warped = self.remap(&from, &to)?;
-        RgbImage::new(self.size, self.size, warped.data_bytes()?.to_vec())
+        let maps = self.maps(&from, &to)?;
+        self.pictures(read_through(&self.portrait, &maps)?, &maps)
     }
 
-    /// The portrait read through the spline taking each output point of `from` to its portrait
-    /// point in `to`.
-    fn remap(&self, from: &[Point], to: &[Point]) -> Result<Mat, TensorError> {
+    /// For each output pixel, where to read in the portrait: the spline taking each output point
+    /// of `from` to its portrait point in `to`.
+    fn maps(&self, from: &[Point], to: &[Point]) -> Result<(Mat, Mat), TensorError> {
         let spline = ThinPlateSpline::fit(from, to).ok_or_else(|| {
             TensorError::OpenCv("degenerate landmarks: the warp has no solution".into())
         })?;
@@ -583,20 +638,36 @@ impl LandmarkWarp {
             }
         }
         let side = self.size as i32;
-        let map_x = Mat::new_rows_cols_with_data(side, side, &xs)?;
-        let map_y = Mat::new_rows_cols_with_data(side, side, &ys)?;
-        let mut warped = Mat::default();
-        opencv::imgproc::remap(
-            &self.portrait,
-            &mut warped,
-            &map_x,
-            &map_y,
-            opencv::imgproc::INTER_LINEAR,
-            BORDER_REPLICATE,
-            0.0.into(),
-        )?;
-        Ok(warped)
+        let map_x = Mat::new_rows_cols_with_data(side, side, &xs)?.try_clone()?;
+        let map_y = Mat::new_rows_cols_with_data(side, side, &ys)?.try_clone()?;
+        Ok((map_x, map_y))
     }
+}
+
+/// A 3-channel OpenCV copy of a picture.
+fn rgb_mat(picture: &RgbImage) -> Result<Mat, TensorError> {
+    Ok(Mat::new_rows_cols_with_data(
+        picture.height() as i32,
+        (picture.width() * 3) as i32,
+        picture.data(),
+    )?
+    .reshape(3, picture.height() as i32)?
+    .try_clone()?)
+}
+
+/// `source` read through `maps` (bilinear; the border repeated).
+fn read_through(source: &Mat, (map_x, map_y): &(Mat, Mat)) -> Result<Mat, TensorError> {
+    let mut warped = Mat::default();
+    opencv::imgproc::remap(
+        source,
+        &mut warped,
+        map_x,
+        map_y,
+        opencv::imgproc::INTER_LINEAR,
+        BORDER_REPLICATE,
+        0.0.into(),
+    )?;
+    Ok(warped)
 }
 
 /// Where the portrait's landmarks go for a driving pose (see

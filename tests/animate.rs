@@ -156,3 +156,105 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
     session.reset();
     assert_eq!(run(&mut session, None), (FaceOutcome::Unchanged, 0.0));
 }
+
+/// Centroid (x, y) of a grey alpha picture, weighted by alpha.
+fn alpha_centroid(alpha: &animecam::tensor::RgbImage) -> [f64; 2] {
+    let (mut sum, mut sx, mut sy) = (0.0, 0.0, 0.0);
+    for y in 0..alpha.height() {
+        for x in 0..alpha.width() {
+            let a = alpha.data()[(y * alpha.width() + x) * 3] as f64;
+            sum += a;
+            sx += a * x as f64;
+            sy += a * y as f64;
+        }
+    }
+    [sx / sum, sy / sum]
+}
+
+#[test]
+fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
+    use animecam::portrait::Portrait;
+    use animecam::tensor::read_image_with_alpha;
+
+    let mut detector = BlazeFace::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/blazeface"),
+        &ProviderOptions {
+            provider: Provider::Cpu,
+            ..ProviderOptions::default()
+        },
+    )
+    .unwrap();
+    let maker = AvatarMaker::new(Engine::Warp, 256, DetectorSettings::default());
+    let path = media("sylvie_green_normal.png");
+    let spec = AvatarSpec {
+        path: path.clone(),
+        crop: None,
+        margin: 0.4,
+    };
+    let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
+
+    // The still's alpha is the file's alpha, framed as the colours are.
+    let (_, file_alpha) = read_image_with_alpha(&path).unwrap();
+    let framing = Portrait::load(&path, None, 0.4).unwrap().crop;
+    let expected = crop_square(&file_alpha.unwrap().view(), framing, 256).unwrap();
+    assert_eq!(animator.frame(None).unwrap().1, Outcome::NoFace);
+    let still_alpha = animator.alpha().expect("the portrait has alpha").clone();
+    assert_eq!(still_alpha, expected);
+    let opaque = still_alpha.data().iter().filter(|&&a| a == 255).count() / 3;
+    let clear = still_alpha.data().iter().filter(|&&a| a == 0).count() / 3;
+    assert!(
+        opaque > 256 * 256 / 10 && clear > 256 * 256 / 10,
+        "{opaque} opaque, {clear} clear"
+    );
+
+    // At rest the warp is the identity: the alpha as the file has it.
+    let (rest, moved) = (pose(&mut detector, 0.0, 1), pose(&mut detector, 40.0, 1));
+    animator.frame(Some(&rest)).unwrap();
+    let at_rest = animator.alpha().unwrap().clone();
+    let worst = at_rest
+        .data()
+        .iter()
+        .zip(still_alpha.data())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    eprintln!("at rest: alpha within {worst} levels of the file's");
+    assert!(worst <= 1, "at rest the alpha moved: {worst} levels");
+
+    // The face moves: the alpha moves as the drawn character does. The character is measured
+    // on the colour picture, independently of the alpha: its pixels that are not the white the
+    // portrait is shown over.
+    let still = animator.avatar().still().clone();
+    let features_before = animator.feature_points().unwrap();
+    let picture = animator.frame(Some(&moved)).unwrap().0.clone();
+    let features_after = animator.feature_points().unwrap();
+    let moved_alpha = animator.alpha().unwrap().clone();
+    let drawn = |picture: &animecam::tensor::RgbImage| {
+        let mask: Vec<u8> = picture
+            .data()
+            .chunks(3)
+            .flat_map(|p| [if p.iter().any(|&v| v < 240) { 255 } else { 0 }; 3])
+            .collect();
+        alpha_centroid(
+            &animecam::tensor::RgbImage::new(picture.width(), picture.height(), mask).unwrap(),
+        )
+    };
+    let shift = |a: [f64; 2], b: [f64; 2]| [b[0] - a[0], b[1] - a[1]];
+    let character = shift(drawn(&still), drawn(&picture));
+    let alpha = shift(alpha_centroid(&still_alpha), alpha_centroid(&moved_alpha));
+    let mean = |points: &[animecam::motion::Point]| {
+        let n = points.len() as f64;
+        [
+            points.iter().map(|p| p[0] as f64).sum::<f64>() / n,
+            points.iter().map(|p| p[1] as f64).sum::<f64>() / n,
+        ]
+    };
+    let head = shift(mean(&features_before), mean(&features_after));
+    eprintln!("head moved {head:?} px, the drawn character {character:?}, the alpha {alpha:?}");
+    assert!(head[0] > 20.0, "the head did not move right: {head:?}");
+    assert!(alpha[0] > 10.0, "the alpha did not move right: {alpha:?}");
+    assert!(
+        (alpha[0] - character[0]).abs() <= 1.0 && (alpha[1] - character[1]).abs() <= 1.0,
+        "the character moved {character:?}, its alpha {alpha:?}"
+    );
+}
