@@ -359,6 +359,15 @@ impl Animator {
         &self.avatar
     }
 
+    /// The picture the last [`Animator::frame`] returned, and its alpha (see
+    /// [`Animator::alpha`]).
+    pub fn shown(&self) -> (&RgbImage, Option<&RgbImage>) {
+        (
+            self.last.as_ref().unwrap_or(&self.avatar.still),
+            self.alpha(),
+        )
+    }
+
     /// The alpha (a grey picture) of the picture the last [`Animator::frame`] returned: the
     /// still's before any picture was made, then the warp's, which moves it with the pixels.
     /// `None` when the portrait has no alpha, or for FOMM pictures (not carried yet).

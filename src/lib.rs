@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod animate;
+pub mod background;
 pub mod face;
 pub mod fomm;
 pub mod inference;

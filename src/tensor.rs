@@ -229,6 +229,20 @@ impl<'a> ImageViewMut<'a> {
         }
     }
 
+    /// Whether the format has an alpha byte (RGBA, BGRA).
+    pub fn has_alpha(&self) -> bool {
+        matches!(self.format, PixelFormat::Rgba | PixelFormat::Bgra)
+    }
+
+    /// Sets pixel `(x, y)` and its alpha (a padding byte becomes opaque; RGB has none).
+    pub fn set_rgba(&mut self, x: usize, y: usize, rgb: [u8; 3], alpha: u8) {
+        self.set_rgb(x, y, rgb);
+        if self.has_alpha() {
+            let base = y * self.stride + x * 4;
+            self.data[base + 3] = alpha;
+        }
+    }
+
     /// Sets pixel `(x, y)`; a padding or alpha byte becomes opaque.
     pub fn set_rgb(&mut self, x: usize, y: usize, rgb: [u8; 3]) {
         let bytes = self.format.bytes_per_pixel();

@@ -7,6 +7,7 @@ use animecam::animate::{
     Animator, Avatar, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine as AnimateEngine,
     Outcome,
 };
+use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
 use animecam::motion::MotionOptions;
 use animecam::tensor::ImageViewMut;
@@ -18,10 +19,10 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::Engine;
+use super::{Background, Engine};
 use crate::glue::{
     is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, InUse,
-    ModelSettings,
+    ModelSettings, VIDEO_FORMATS,
 };
 use crate::{meta, stats};
 
@@ -40,6 +41,8 @@ const DEFAULT_OUTPUT_SIZE: u32 = 0;
 const DEFAULT_MARGIN: f32 = 0.4;
 const DEFAULT_THREADS: u32 = 0;
 const MAX_OUTPUT_SIZE: u32 = 4096;
+/// Chroma-key green.
+const DEFAULT_BACKGROUND_COLOR: u32 = 0x00FF00;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -52,6 +55,9 @@ struct Settings {
     output_size: u32,
     margin: f32,
     limits: HeadLimits,
+    background: Background,
+    /// 0xRRGGBB.
+    background_color: u32,
 }
 
 impl Default for Settings {
@@ -66,11 +72,24 @@ impl Default for Settings {
             output_size: DEFAULT_OUTPUT_SIZE,
             margin: DEFAULT_MARGIN,
             limits: HeadLimits::default(),
+            background: Background::default(),
+            background_color: DEFAULT_BACKGROUND_COLOR,
         }
     }
 }
 
 impl Settings {
+    /// The library's background for the properties.
+    fn background(&self) -> animecam::background::Background {
+        use animecam::background::Background as Shown;
+        let [_, red, green, blue] = self.background_color.to_be_bytes();
+        match self.background {
+            Background::Portrait => Shown::Portrait,
+            Background::Transparent => Shown::Transparent,
+            Background::Color => Shown::Color([red, green, blue]),
+        }
+    }
+
     /// The portrait the properties ask for.
     fn avatar_spec(&self) -> Option<AvatarSpec> {
         Some(AvatarSpec {
@@ -129,6 +148,8 @@ pub struct FommAnimate {
     in_use: Mutex<InUse>,
     /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
     warned_no_landmarks: AtomicBool,
+    /// Said once: background=transparent or color without an alpha to show it by.
+    warned_no_alpha: AtomicBool,
     /// The output side once started (0 before): read by caps negotiation, which must not wait
     /// for the state lock a generator run holds.
     output_size: AtomicU32,
@@ -375,6 +396,18 @@ impl ObjectImpl for FommAnimate {
                     .default_value(DEFAULT_OUTPUT_SIZE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("background", Background::default())
+                    .nick("Background")
+                    .blurb("What the avatar is shown over where the portrait is transparent: the portrait as drawn, transparent (RGBA/BGRA output) or background-color")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("background-color")
+                    .nick("Background colour")
+                    .blurb("background=color: the colour as 0xRRGGBB (default green, for chroma keys)")
+                    .maximum(0xFF_FF_FF)
+                    .default_value(DEFAULT_BACKGROUND_COLOR)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecFloat::builder("min-zoom")
                     .nick("Smallest zoom")
                     .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
@@ -425,6 +458,10 @@ impl ObjectImpl for FommAnimate {
             "relative" => settings.relative = value.get().expect("type checked upstream"),
             "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
             "output-size" => settings.output_size = value.get().expect("type checked upstream"),
+            "background" => settings.background = value.get().expect("type checked upstream"),
+            "background-color" => {
+                settings.background_color = value.get().expect("type checked upstream")
+            }
             "min-zoom" => settings.limits.min_zoom = value.get().expect("type checked upstream"),
             "max-zoom" => settings.limits.max_zoom = value.get().expect("type checked upstream"),
             "max-roll" => {
@@ -462,6 +499,8 @@ impl ObjectImpl for FommAnimate {
             "relative" => settings.relative.to_value(),
             "adapt-scale" => settings.adapt_scale.to_value(),
             "output-size" => settings.output_size.to_value(),
+            "background" => settings.background.to_value(),
+            "background-color" => settings.background_color.to_value(),
             "min-zoom" => settings.limits.min_zoom.to_value(),
             "max-zoom" => settings.limits.max_zoom.to_value(),
             "max-roll" => settings.limits.max_roll_degrees.to_value(),
@@ -624,7 +663,25 @@ impl BaseTransformImpl for FommAnimate {
             0 => None,
             size => Some(size as i32),
         };
-        Some(square_output_caps(direction, caps, filter, output_size))
+        let transparent = self.settings.lock().unwrap().background == Background::Transparent;
+        let mut caps = square_output_caps(direction, caps, None, output_size);
+        if transparent {
+            // Any packed input; the output needs an alpha byte.
+            let formats: Vec<&str> = match direction {
+                gst::PadDirection::Sink => vec!["RGBA", "BGRA"],
+                _ => VIDEO_FORMATS
+                    .iter()
+                    .map(|format| format.to_str().as_str())
+                    .collect(),
+            };
+            for structure in caps.make_mut().iter_mut() {
+                structure.set("format", gst::List::new(formats.iter().copied()));
+            }
+        }
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+            None => caps,
+        })
     }
 }
 
@@ -656,13 +713,13 @@ impl VideoFilterImpl for FommAnimate {
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         self.activity.frame();
-        let (motion, limits) = {
+        let (motion, limits, background) = {
             let settings = self.settings.lock().unwrap();
             let motion = MotionOptions {
                 relative: settings.relative,
                 adapt_scale: settings.adapt_scale,
             };
-            (motion, settings.limits)
+            (motion, settings.limits, settings.background())
         };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -682,7 +739,7 @@ impl VideoFilterImpl for FommAnimate {
         let size = (inframe.width() as usize, inframe.height() as usize);
         let driving = self.driving(engine, inframe.buffer(), size.0, size.1);
         let started = std::time::Instant::now();
-        let (picture, outcome) = animator.frame(driving.as_ref()).map_err(|e| {
+        let (_, outcome) = animator.frame(driving.as_ref()).map_err(|e| {
             gst::element_imp_error!(self, gst::LibraryError::Failed, ("Animation failed: {e}"));
             gst::FlowError::Error
         })?;
@@ -706,10 +763,23 @@ impl VideoFilterImpl for FommAnimate {
             .map_err(|_| gst::FlowError::Error)?;
         let mut out = ImageViewMut::new(data, width, height, stride, format)
             .map_err(|_| gst::FlowError::Error)?;
-        out.write_rgb(picture).map_err(|e| {
+        let (picture, alpha) = animator.shown();
+        let shown = write_avatar(&mut out, picture, alpha, background).map_err(|e| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Output frame: {e}"]);
             gst::FlowError::Error
         })?;
+        if !shown && !self.warned_no_alpha.swap(true, Ordering::SeqCst) {
+            let why = if engine == Engine::Fomm {
+                "FOMM does not carry the portrait's alpha yet (engine=warp does)"
+            } else {
+                "the portrait has no alpha channel (use a PNG with transparency)"
+            };
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                ("background: {why}; showing the portrait's own background")
+            );
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 }

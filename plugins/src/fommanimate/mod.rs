@@ -21,6 +21,29 @@ use gst::prelude::*;
 
 mod imp;
 
+/// What the avatar is shown over.
+#[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstFommAnimateBackground")]
+pub enum Background {
+    #[default]
+    #[enum_value(
+        name = "The portrait as drawn (over white where it is transparent)",
+        nick = "portrait"
+    )]
+    Portrait = 0,
+    #[enum_value(
+        name = "Transparent: the portrait's alpha moves with the avatar (RGBA or BGRA output; engine=warp)",
+        nick = "transparent"
+    )]
+    Transparent = 1,
+    #[enum_value(
+        name = "background-color where the portrait is transparent (a chroma key)",
+        nick = "color"
+    )]
+    Color = 2,
+}
+
 /// How the portrait is animated.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
 #[repr(u32)]
