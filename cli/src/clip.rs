@@ -11,24 +11,56 @@ pub const DEFAULT_SIZE: u32 = 512;
 /// How long finishing the file may take after Ctrl-C before the partial file is given up.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What a clip is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// H.264 and AAC: the driving clip beside the avatar.
+    Mp4,
+    /// PNG frames with alpha and AAC: the avatar alone, transparent around it.
+    Mov,
+}
+
+impl Container {
+    fn extension(self) -> &'static str {
+        match self {
+            Container::Mp4 => "mp4",
+            Container::Mov => "mov",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Container::Mp4 => "animecam writes MP4 files (H.264, AAC)",
+            Container::Mov => "a transparent clip is a MOV (PNG frames with alpha, AAC), which OBS and video editors read with its transparency",
+        }
+    }
+}
+
 /// Checks what the user asked for before any work, and returns the partial file to write: the
-/// input exists, the output is an .mp4 in an existing folder, is not the input, and is not
-/// overwritten without `force`.
-pub fn check_paths(input: &Path, output: &Path, force: bool) -> Result<PathBuf, String> {
+/// input exists, the output has the container's extension in an existing folder, is not the
+/// input, and is not overwritten without `force`.
+pub fn check_paths(
+    input: &Path,
+    output: &Path,
+    force: bool,
+    container: Container,
+) -> Result<PathBuf, String> {
     if !input.is_file() {
         return Err(format!(
             "clip {} not found: pass an existing video file",
             input.display()
         ));
     }
-    let is_mp4 = output
+    let extension = container.extension();
+    let fits = output
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("mp4"));
-    if !is_mp4 {
+        .is_some_and(|e| e.eq_ignore_ascii_case(extension));
+    if !fits {
         return Err(format!(
-            "{} does not end in .mp4: animecam writes MP4 files (H.264, AAC); name the output *.mp4",
-            output.display()
+            "{} does not end in .{extension}: {}; name the output *.{extension}",
+            output.display(),
+            container.describe()
         ));
     }
     let folder = match output.parent() {
@@ -44,7 +76,7 @@ pub fn check_paths(input: &Path, output: &Path, force: bool) -> Result<PathBuf, 
     }
     if output.is_dir() {
         return Err(format!(
-            "{} is a folder: name the .mp4 file to write",
+            "{} is a folder: name the .{extension} file to write",
             output.display()
         ));
     }
@@ -61,7 +93,9 @@ pub fn check_paths(input: &Path, output: &Path, force: bool) -> Result<PathBuf, 
             output.display()
         ));
     }
-    let name = output.file_name().expect("an .mp4 path has a file name");
+    let name = output
+        .file_name()
+        .expect("a path with an extension has a file name");
     let partial = folder.join(format!(".{}.part", name.to_string_lossy()));
     if same(input, &partial) {
         return Err(format!(
@@ -98,6 +132,10 @@ fn end_early(pipeline: &gst::Pipeline) {
     let mut pads = Vec::new();
     if let Some(compose) = pipeline.by_name("compose") {
         pads.extend(compose.sink_pads());
+    }
+    // The transparent clip has no compositor: its video ends at the element before the encoder.
+    if let Some(finish) = pipeline.by_name("finish") {
+        pads.extend(finish.sink_pads());
     }
     if let Some(mux) = pipeline.by_name("mux") {
         pads.extend(

@@ -60,9 +60,38 @@ struct Animation {
     /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
     #[arg(long, value_parser = picture_side)]
     size: Option<u32>,
+    /// What the avatar is shown over where the portrait (a PNG with transparency) is clear:
+    /// portrait (as drawn), transparent (clip only: a MOV with alpha, for OBS and editors), or a
+    /// colour for a chroma key: green, blue or #RRGGBB.
+    #[arg(long, default_value = "portrait", value_parser = background)]
+    background: BackgroundArg,
     /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
     #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
     variant: VariantArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum BackgroundArg {
+    Portrait,
+    Transparent,
+    /// 0xRRGGBB.
+    Color(u32),
+}
+
+/// `portrait`, `transparent`, `green`, `blue` or `#RRGGBB`.
+fn background(text: &str) -> Result<BackgroundArg, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "portrait" => Ok(BackgroundArg::Portrait),
+        "transparent" => Ok(BackgroundArg::Transparent),
+        "green" => Ok(BackgroundArg::Color(0x00FF00)),
+        "blue" => Ok(BackgroundArg::Color(0x0000FF)),
+        hex if hex.len() == 7 && hex.starts_with('#') => u32::from_str_radix(&hex[1..], 16)
+            .map(BackgroundArg::Color)
+            .map_err(|_| format!("'{text}' is not a colour: expected #RRGGBB in hexadecimal")),
+        _ => Err(format!(
+            "'{text}' is not a background: expected portrait, transparent, green, blue or #RRGGBB"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -322,6 +351,27 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
             }
         }
     }
+    if animation.background != BackgroundArg::Portrait {
+        if animation.mode != Mode::Warp {
+            return Err(Failure::from(
+                "--background needs --mode warp: it moves the portrait's alpha with the avatar \
+                 (FOMM does not carry it yet; U-GAT-IT redraws your own picture)",
+            ));
+        }
+        let animate = pipeline
+            .by_name("animate")
+            .ok_or("the description has no element named animate")?;
+        match animation.background {
+            BackgroundArg::Transparent => {
+                animate.set_property_from_str("background", "transparent")
+            }
+            BackgroundArg::Color(color) => {
+                animate.set_property_from_str("background", "color");
+                animate.set_property("background-color", color);
+            }
+            BackgroundArg::Portrait => {}
+        }
+    }
     Ok(pipeline)
 }
 
@@ -347,6 +397,14 @@ fn live_description(
     variables: &mut HashMap<&'static str, String>,
     square: bool,
 ) -> Result<String, Failure> {
+    if animation.background == BackgroundArg::Transparent {
+        return Err(Failure::from(
+            "--background transparent: a window, a virtual camera and an H.264 stream cannot carry \
+             transparency; key a colour instead (--background green, blue or #RRGGBB, and a \
+             chroma key filter in OBS or the call app), or write a transparent clip with \
+             `animecam clip --background transparent OUT.mov`",
+        ));
+    }
     let camera = live_source(live, variables)?;
     let mut text = pipeline::customise(base, animation.mode, camera.as_deref(), square);
     if live.no_mirror {
@@ -460,7 +518,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             mut animation,
             force,
         } => {
-            let partial = clip::check_paths(&input, &output, force)?;
+            let transparent = animation.background == BackgroundArg::Transparent;
+            let container = if transparent {
+                clip::Container::Mov
+            } else {
+                clip::Container::Mp4
+            };
+            let partial = clip::check_paths(&input, &output, force, container)?;
             let (has_audio, duration) = clip::probe(&input)?;
             // Both halves of the clip are --size: the animation chains fill theirs.
             animation.size.get_or_insert(clip::DEFAULT_SIZE);
@@ -469,10 +533,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // Written beside the target and renamed at the end: an interrupted run leaves no
             // half-written file under the user's name.
             variables.insert("OUTPUT", path_value(&partial)?);
-            let base = if has_audio {
-                pipeline::CLIP
-            } else {
-                pipeline::CLIP_SILENT
+            let base = match (transparent, has_audio) {
+                (false, true) => pipeline::CLIP,
+                (false, false) => pipeline::CLIP_SILENT,
+                (true, true) => pipeline::CLIP_ALPHA,
+                (true, false) => pipeline::CLIP_ALPHA_SILENT,
             };
             let text = pipeline::customise(base, animation.mode, None, true);
             let description = pipeline::expand(&text, &variables)

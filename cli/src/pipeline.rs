@@ -7,6 +7,8 @@ pub const WEBCAM: &str = include_str!("../../pipelines/webcam.gst");
 pub const VIRTUALCAM: &str = include_str!("../../pipelines/virtualcam.gst");
 pub const CLIP: &str = include_str!("../../pipelines/clip.gst");
 pub const CLIP_SILENT: &str = include_str!("../../pipelines/clip-silent.gst");
+pub const CLIP_ALPHA: &str = include_str!("../../pipelines/clip-alpha.gst");
+pub const CLIP_ALPHA_SILENT: &str = include_str!("../../pipelines/clip-alpha-silent.gst");
 pub const STREAM: &str = include_str!("../../pipelines/stream.gst");
 
 /// The animation chain every description holds: the landmark warp. Other modes replace it.
@@ -149,7 +151,15 @@ mod tests {
 
     #[test]
     fn every_description_holds_the_animation_chain_it_is_customised_by() {
-        for description in [WEBCAM, VIRTUALCAM, CLIP, CLIP_SILENT, STREAM] {
+        for description in [
+            WEBCAM,
+            VIRTUALCAM,
+            CLIP,
+            CLIP_SILENT,
+            CLIP_ALPHA,
+            CLIP_ALPHA_SILENT,
+            STREAM,
+        ] {
             assert!(description.contains(WARP_CHAIN), "{description}");
         }
         for description in [WEBCAM, VIRTUALCAM, STREAM] {
