@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::face::FaceDetector;
 use crate::face::{mesh_points, Expression, FaceTrack, HeadPose, MESH_POINTS};
-use crate::fomm::{Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
+use crate::fomm::{deform_alpha, Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
 use crate::motion::{
     relative_head, relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Point,
     Similarity,
@@ -42,8 +42,12 @@ pub struct AvatarSpec {
 
 /// What each engine keeps of the portrait.
 enum Prepared {
-    /// Its FOMM encoding, computed once.
-    Fomm(Box<SourceEncoding>),
+    /// Its FOMM encoding, computed once, and its alpha at the model's size (when it has one),
+    /// which the generator's deformation moves.
+    Fomm {
+        encoding: Box<SourceEncoding>,
+        alpha: Option<RgbImage>,
+    },
     /// Its warp and the size of its face, in output pixels.
     Warp { warp: LandmarkWarp, face_size: f32 },
 }
@@ -163,7 +167,14 @@ impl AvatarMaker {
                 let crop = crop_square(&portrait.image.view(), portrait.crop, encoder.image_size())
                     .map_err(|e| failed(&e))?;
                 let encoding = encoder.encode(&crop).map_err(|e| failed(&e))?;
-                (Prepared::Fomm(Box::new(encoding)), crop)
+                let alpha = alpha_crop(encoder.image_size())?;
+                (
+                    Prepared::Fomm {
+                        encoding: Box::new(encoding),
+                        alpha,
+                    },
+                    crop,
+                )
             }
             Engine::Warp => {
                 let crop = crop_square(&portrait.image.view(), portrait.crop, size)
@@ -370,7 +381,8 @@ impl Animator {
 
     /// The alpha (a grey picture) of the picture the last [`Animator::frame`] returned: the
     /// still's before any picture was made, then the warp's, which moves it with the pixels.
-    /// `None` when the portrait has no alpha, or for FOMM pictures (not carried yet).
+    /// `None` when the portrait has no alpha, or for FOMM graphs exported without their
+    /// deformation.
     pub fn alpha(&self) -> Option<&RgbImage> {
         if self.last.is_some() {
             self.last_alpha.as_ref()
@@ -447,7 +459,7 @@ impl Animator {
             self.rest_mesh = driving.mesh.clone();
         }
         let (picture, alpha) = match &self.avatar.prepared {
-            Prepared::Fomm(encoding) => {
+            Prepared::Fomm { encoding, alpha } => {
                 let Engine::Fomm { generator, .. } = &self.engine else {
                     unreachable!("FOMM avatars are made by the FOMM engine")
                 };
@@ -457,13 +469,24 @@ impl Animator {
                     initial,
                     self.motion,
                 )?;
-                let generated = generator.lock().unwrap().animate(encoding, &moved)?;
+                let (generated, deformation) = generator
+                    .lock()
+                    .unwrap()
+                    .animate_with_deformation(encoding, &moved)?;
                 let picture = if generated.width() == self.output_size {
                     generated
                 } else {
                     generated.resized(self.output_size, self.output_size)?
                 };
-                (picture, None)
+                // The portrait's alpha read through the deformation the frame was made with:
+                // it follows the generated face.
+                let alpha = match (alpha, deformation) {
+                    (Some(alpha), Some(deformation)) => {
+                        Some(deform_alpha(alpha, &deformation, self.output_size)?)
+                    }
+                    _ => None,
+                };
+                (picture, alpha)
             }
             Prepared::Warp { warp, face_size } => {
                 // The head moves as one piece, bounded; only the lids and lips bend, by the

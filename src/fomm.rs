@@ -114,7 +114,14 @@ pub struct SourceEncoder {
 pub struct Generator {
     generator: Model,
     size: usize,
+    /// Whether the graph gives its deformation (exports since the alpha backgrounds do).
+    has_deformation: bool,
 }
+
+/// Where each point of a generated frame comes from in the source portrait: [height, width, 2],
+/// (x, y) in [-1, 1] with -1 and 1 the centres of the first and last source pixels, x along the
+/// width (grid_sample with align_corners=True, as the official FOMM samples).
+pub type Deformation = ndarray::Array3<f32>;
 
 /// The side of a FOMM graph's square image input. FOMM takes pixels in [0, 1] (the official
 /// code's), which the manifest must say or leave unsaid.
@@ -182,6 +189,15 @@ impl Fomm {
         let mut encoder = Model::load(&manifest, ENCODER_MODEL, options)?;
         encoder.expect(&[("source", 4)], &[("features", 4)])?;
         let mut generator = Model::load(&manifest, GENERATOR_MODEL, options)?;
+        let has_deformation = generator
+            .spec()
+            .output("deformation")
+            .is_some_and(|spec| spec.shape.len() == 4);
+        let outputs: &[(&str, usize)] = if has_deformation {
+            &[("prediction", 4), ("deformation", 4)]
+        } else {
+            &[("prediction", 4)]
+        };
         generator.expect(
             &[
                 ("source", 4),
@@ -191,7 +207,7 @@ impl Fomm {
                 ("driving_value", 3),
                 ("driving_jacobian", 4),
             ],
-            &[("prediction", 4)],
+            outputs,
         )?;
         let size = keypoint_detector.image_size();
         for (model, input) in [(&encoder, "source"), (&generator, "source")] {
@@ -212,7 +228,11 @@ impl Fomm {
                 encoder,
                 size,
             },
-            generator: Generator { generator, size },
+            generator: Generator {
+                generator,
+                size,
+                has_deformation,
+            },
         })
     }
 
@@ -269,7 +289,17 @@ impl Fomm {
         source: &SourceEncoding,
         driving: &Keypoints,
     ) -> Result<RgbImage, FommError> {
-        self.generator.animate(source, driving)
+        self.animate_with_deformation(source, driving)
+            .map(|(picture, _)| picture)
+    }
+
+    /// [`Fomm::animate`], and the deformation it used when the graph gives it.
+    pub fn animate_with_deformation(
+        &mut self,
+        source: &SourceEncoding,
+        driving: &Keypoints,
+    ) -> Result<(RgbImage, Option<Deformation>), FommError> {
+        self.generator.animate_with_deformation(source, driving)
     }
 }
 
@@ -326,6 +356,16 @@ impl Generator {
         source: &SourceEncoding,
         driving: &Keypoints,
     ) -> Result<RgbImage, FommError> {
+        self.animate_with_deformation(source, driving)
+            .map(|(picture, _)| picture)
+    }
+
+    /// [`Generator::animate`], and the deformation it used when the graph gives it.
+    pub fn animate_with_deformation(
+        &mut self,
+        source: &SourceEncoding,
+        driving: &Keypoints,
+    ) -> Result<(RgbImage, Option<Deformation>), FommError> {
         let (source_value, source_jacobian) = keypoint_arrays(&source.keypoints)?;
         let (driving_value, driving_jacobian) = keypoint_arrays(driving)?;
         let outputs = self.generator.run(&[
@@ -344,6 +384,87 @@ impl Generator {
                 dir: self.generator.path().display().to_string(),
                 reason: format!("prediction is not 4-D: {e}"),
             })?;
-        Ok(from_tensor(prediction, Layout::Nchw, Normalization::Unit)?)
+        let picture = from_tensor(prediction, Layout::Nchw, Normalization::Unit)?;
+        let deformation = if self.has_deformation {
+            let grid = outputs.get("deformation");
+            let shape = grid.shape().to_vec();
+            let grid = grid
+                .to_owned()
+                .into_shape_with_order((shape[1], shape[2], shape[3]))
+                .map_err(|e| FommError::Inconsistent {
+                    dir: self.generator.path().display().to_string(),
+                    reason: format!("deformation is not [1, height, width, 2]: {e}"),
+                })?;
+            Some(grid)
+        } else {
+            None
+        };
+        Ok((picture, deformation))
     }
+}
+
+/// The source's `alpha` (a grey picture of the model's size) moved as the generator moved the
+/// portrait: read through `deformation` at `size` x `size`. The deformation's values are
+/// corner-aligned (-1 and 1 are the first and last pixel centres), so its grid is laid over the
+/// picture corner-aligned too: at rest, where it is the identity, the alpha is the portrait's
+/// exactly. Outside the source the alpha is clear, as grid_sample pads with zeros.
+pub fn deform_alpha(
+    alpha: &RgbImage,
+    deformation: &Deformation,
+    size: usize,
+) -> Result<RgbImage, TensorError> {
+    use opencv::core::{Mat, Vec2f, BORDER_CONSTANT};
+    use opencv::prelude::*;
+    let (height, width) = (deformation.shape()[0], deformation.shape()[1]);
+    let last = (alpha.width() - 1) as f32;
+    let to_grid = |pixel: usize, cells: usize| {
+        if size > 1 {
+            pixel as f32 * (cells - 1) as f32 / (size - 1) as f32
+        } else {
+            0.0
+        }
+    };
+    let mut map = Mat::new_rows_cols_with_default(
+        size as i32,
+        size as i32,
+        opencv::core::CV_32FC2,
+        0.0.into(),
+    )?;
+    for y in 0..size {
+        let gy = to_grid(y, height);
+        let (y0, fy) = (gy.floor() as usize, gy.fract());
+        let y1 = (y0 + 1).min(height - 1);
+        for x in 0..size {
+            let gx = to_grid(x, width);
+            let (x0, fx) = (gx.floor() as usize, gx.fract());
+            let x1 = (x0 + 1).min(width - 1);
+            let value = |axis: usize| {
+                let top =
+                    deformation[[y0, x0, axis]] * (1.0 - fx) + deformation[[y0, x1, axis]] * fx;
+                let bottom =
+                    deformation[[y1, x0, axis]] * (1.0 - fx) + deformation[[y1, x1, axis]] * fx;
+                // From [-1, 1] to the source's pixel coordinates.
+                ((top * (1.0 - fy) + bottom * fy) + 1.0) / 2.0 * last
+            };
+            *map.at_2d_mut::<Vec2f>(y as i32, x as i32)? = Vec2f::from([value(0), value(1)]);
+        }
+    }
+    let source = Mat::new_rows_cols_with_data(
+        alpha.height() as i32,
+        (alpha.width() * 3) as i32,
+        alpha.data(),
+    )?
+    .reshape(3, alpha.height() as i32)?
+    .try_clone()?;
+    let mut moved = Mat::default();
+    opencv::imgproc::remap(
+        &source,
+        &mut moved,
+        &map,
+        &Mat::default(),
+        opencv::imgproc::INTER_LINEAR,
+        BORDER_CONSTANT,
+        0.0.into(),
+    )?;
+    RgbImage::new(size, size, moved.data_bytes()?.to_vec())
 }

@@ -258,3 +258,142 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
         "the character moved {character:?}, its alpha {alpha:?}"
     );
 }
+
+/// Bilinear sample of a grey picture at pixel coordinates (x, y), zero outside (grid_sample's
+/// padding): written here apart from the library's OpenCV path, to check it.
+fn sample(alpha: &animecam::tensor::RgbImage, x: f32, y: f32) -> f32 {
+    let at = |x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= alpha.width() as i64 || y >= alpha.height() as i64 {
+            0.0
+        } else {
+            alpha.data()[(y as usize * alpha.width() + x as usize) * 3] as f32
+        }
+    };
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
+    let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+#[test]
+fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
+    use animecam::fomm::{deform_alpha, Fomm};
+    use animecam::motion::{relative_motion, MotionOptions};
+    use animecam::portrait::Portrait;
+    use animecam::tensor::read_image_with_alpha;
+
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        ..ProviderOptions::default()
+    };
+    let mut fomm = Fomm::load(&tiny, &options).unwrap();
+    let size = fomm.image_size();
+    let path = media("sylvie_green_normal.png");
+    let portrait = Portrait::load(&path, None, 0.4).unwrap();
+    let crop = crop_square(&portrait.image.view(), portrait.crop, size).unwrap();
+    let (_, alpha) = read_image_with_alpha(&path).unwrap();
+    let alpha = crop_square(&alpha.unwrap().view(), portrait.crop, size).unwrap();
+    let source = fomm.encode_source(&crop).unwrap();
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let mut driver = |shift: f32| {
+        let view = crop_square(
+            &photo.view(),
+            SquareCrop {
+                center_x: 230.0 - shift,
+                center_y: 150.0,
+                side: 300.0,
+            },
+            size,
+        )
+        .unwrap();
+        fomm.keypoints(&view).unwrap()
+    };
+    let (rest, moved) = (driver(0.0), driver(30.0));
+    let mut frame = |driving: &Keypoints| {
+        let motion =
+            relative_motion(&source.keypoints, driving, &rest, MotionOptions::default()).unwrap();
+        fomm.animate_with_deformation(&source, &motion)
+            .unwrap()
+            .1
+            .unwrap()
+    };
+
+    // At rest every keypoint's motion is the identity, so is their mix: the deformation is the
+    // identity grid, and the alpha the portrait's.
+    let at_rest = frame(&rest);
+    let step = 2.0 / (at_rest.shape()[1] - 1) as f32;
+    for ((y, x, axis), value) in at_rest.indexed_iter() {
+        let identity = -1.0 + step * [x, y][axis] as f32;
+        assert!(
+            (value - identity).abs() < 1e-4,
+            "deformation at rest: {value} at ({x}, {y})"
+        );
+    }
+    let still = deform_alpha(&alpha, &at_rest, size).unwrap();
+    let worst = still
+        .data()
+        .iter()
+        .zip(alpha.data())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    eprintln!("FOMM at rest: the alpha within {worst} levels of the portrait's");
+    assert!(worst <= 1, "{worst} levels");
+
+    // The driver moves: the alpha is the portrait's read through the deformation, as an
+    // independent bilinear sampler computes it, and it moves the way the keypoints moved.
+    let deformation = frame(&moved);
+    let shifted = deform_alpha(&alpha, &deformation, size).unwrap();
+    let (grid_h, grid_w) = (deformation.shape()[0], deformation.shape()[1]);
+    let last = (size - 1) as f32;
+    let mut worst = 0.0f32;
+    for y in 0..size {
+        for x in 0..size {
+            // The output pixel's place on the deformation grid (corner-aligned, as its values).
+            let gx = x as f32 * (grid_w - 1) as f32 / last;
+            let gy = y as f32 * (grid_h - 1) as f32 / last;
+            let (x0, y0) = (gx.floor() as usize, gy.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(grid_w - 1), (y0 + 1).min(grid_h - 1));
+            let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+            let mut source_point = [0.0f32; 2];
+            for (axis, value) in source_point.iter_mut().enumerate() {
+                let top =
+                    deformation[[y0, x0, axis]] * (1.0 - fx) + deformation[[y0, x1, axis]] * fx;
+                let bottom =
+                    deformation[[y1, x0, axis]] * (1.0 - fx) + deformation[[y1, x1, axis]] * fx;
+                *value = ((top * (1.0 - fy) + bottom * fy) + 1.0) / 2.0 * last;
+            }
+            let expected = sample(&alpha, source_point[0], source_point[1]);
+            let got = shifted.data()[(y * size + x) * 3] as f32;
+            worst = worst.max((expected - got).abs());
+        }
+    }
+    // OpenCV's remap rounds sample positions to 1/32 pixel: up to 255/32/2 = 4 levels on an edge.
+    assert!(
+        worst <= 4.5,
+        "the library's alpha differs from the sampler's by {worst} levels"
+    );
+    let keypoints_shift: f32 = moved
+        .values
+        .iter()
+        .zip(&rest.values)
+        .map(|(now, before)| now[0] - before[0])
+        .sum::<f32>()
+        / rest.values.len() as f32
+        * size as f32
+        / 2.0;
+    let (before, after) = (alpha_centroid(&alpha), alpha_centroid(&shifted));
+    let alpha_shift = (after[0] - before[0]) as f32;
+    eprintln!("keypoints moved {keypoints_shift:.2} px, the alpha's centroid {alpha_shift:.2} px");
+    assert!(
+        keypoints_shift.abs() > 0.5,
+        "the driver did not move: {keypoints_shift}"
+    );
+    assert!(
+        alpha_shift * keypoints_shift > 0.0 && alpha_shift.abs() <= keypoints_shift.abs() + 1.0,
+        "keypoints {keypoints_shift:.2} px, alpha {alpha_shift:.2} px"
+    );
+}

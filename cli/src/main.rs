@@ -352,10 +352,10 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
         }
     }
     if animation.background != BackgroundArg::Portrait {
-        if animation.mode != Mode::Warp {
+        if animation.mode == Mode::Ugatit {
             return Err(Failure::from(
-                "--background needs --mode warp: it moves the portrait's alpha with the avatar \
-                 (FOMM does not carry it yet; U-GAT-IT redraws your own picture)",
+                "--background needs --mode warp or fomm, which move the portrait's alpha with the \
+                 avatar: U-GAT-IT redraws your own picture, which has none",
             ));
         }
         let animate = pipeline

@@ -137,7 +137,7 @@ def fomm_graphs(config, kp_detector, generator, seed):
             "fomm_generator", fomm.GeneratorGraph(generator).eval(),
             [source, features, source_value, source_jacobian, driving_value, driving_jacobian],
             ["source", "features", "source_value", "source_jacobian", "driving_value", "driving_jacobian"],
-            ["prediction", "occlusion"],
+            ["prediction", "occlusion", "deformation"],
             [image("source", "the source portrait, RGB"), features_spec]
             + keypoints("source", "source")
             + keypoints("driving", "driving (after relative motion)"),
@@ -146,6 +146,11 @@ def fomm_graphs(config, kp_detector, generator, seed):
                 manifest.tensor(
                     "occlusion", [1, 1, config.occlusion_size, config.occlusion_size],
                     description="occlusion map in [0, 1]",
+                ),
+                manifest.tensor(
+                    "deformation", [1, config.feature_size, config.feature_size, 2],
+                    description="where each point of the frame comes from in the source, (x, y) in [-1, 1] "
+                                "(grid_sample's align_corners=True), x along the width",
                 ),
             ],
         ),

@@ -361,6 +361,12 @@ class OcclusionAwareGenerator(nn.Module):
 
     def animate(self, source, features, kp_source, kp_driving):
         """The frame for one driving pose: prediction [b, 3, h, w] in [0, 1] and occlusion map."""
+        prediction, occlusion, _ = self.animate_with_deformation(source, features, kp_source, kp_driving)
+        return prediction, occlusion
+
+    def animate_with_deformation(self, source, features, kp_source, kp_driving):
+        """animate(), and the deformation [b, h, w, 2] it sampled the features with (where each
+        point of the frame comes from in the source, in [-1, 1], x along the width)."""
         deformation, occlusion = self.dense_motion_network(source, kp_source, kp_driving)
         h, w = features.shape[2:]
         if deformation.shape[1:3] != (h, w):
@@ -376,7 +382,7 @@ class OcclusionAwareGenerator(nn.Module):
         out = self.bottleneck(out)
         for block in self.up_blocks:
             out = block(out)
-        return torch.sigmoid(self.final(out)), occlusion
+        return torch.sigmoid(self.final(out)), occlusion, deformation
 
     def forward(self, source, kp_source, kp_driving):
         return self.animate(source, self.encode(source), kp_source, kp_driving)
@@ -405,14 +411,15 @@ class EncoderGraph(nn.Module):
 
 
 class GeneratorGraph(nn.Module):
-    """fomm_generator: source, its features and keypoints, driving keypoints -> prediction, occlusion."""
+    """fomm_generator: source, its features and keypoints, driving keypoints -> prediction, occlusion,
+    deformation (what moves the portrait's alpha with the generated face)."""
 
     def __init__(self, generator):
         super().__init__()
         self.generator = generator
 
     def forward(self, source, features, source_value, source_jacobian, driving_value, driving_jacobian):
-        return self.generator.animate(
+        return self.generator.animate_with_deformation(
             source, features, (source_value, source_jacobian), (driving_value, driving_jacobian)
         )
 

@@ -130,3 +130,45 @@ fn a_key_colour_fills_exactly_the_transparent_pixels_and_keys_out_again() {
     eprintln!("alpha method=blue recovers the alpha within {mean:.2} levels on average");
     assert!(mean < 8.0, "{mean:.2} levels");
 }
+
+#[test]
+fn fomm_carries_the_alpha_by_its_deformation() {
+    // The tiny random-weight graphs (made by the exporter, with the deformation output).
+    init();
+    let tiny = common::tiny();
+    let description = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! facetrack landmarks=blazeface ! \
+         fommkeypoints model-dir={tiny} ! fommanimate name=animate model-dir={tiny} source={} \
+         background=transparent ! video/x-raw,format=RGBA ! appsink name=sink sync=false",
+        media("carphone_pristine.mp4").display(),
+        media("sylvie_green_normal.png").display(),
+        tiny = tiny.display(),
+    );
+    let pipeline = common::launch(&description);
+    let sink = common::appsink(&pipeline, "sink");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        frames.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
+    }
+    let warning = pipeline
+        .bus()
+        .unwrap()
+        .pop_filtered(&[gst::MessageType::Warning]);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(frames.len(), 120);
+    assert!(warning.is_none(), "{warning:?}");
+    // Every frame keeps the portrait's clear background and its opaque figure: the
+    // deformation moves the alpha, it does not lose it (the tiny generator's pictures are
+    // random, its deformation is not: at rest it is the identity, see tests/animate.rs).
+    for frame in &frames {
+        let alpha = alpha_of(frame);
+        let clear = alpha.iter().filter(|&&a| a == 0).count();
+        let opaque = alpha.iter().filter(|&&a| a == 255).count();
+        assert!(
+            clear > alpha.len() / 10 && opaque > alpha.len() / 3,
+            "{clear} clear, {opaque} opaque of {}",
+            alpha.len()
+        );
+    }
+}

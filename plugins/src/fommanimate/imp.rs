@@ -770,7 +770,7 @@ impl VideoFilterImpl for FommAnimate {
         })?;
         if !shown && !self.warned_no_alpha.swap(true, Ordering::SeqCst) {
             let why = if engine == Engine::Fomm {
-                "FOMM does not carry the portrait's alpha yet (engine=warp does)"
+                "this fomm_generator has no deformation output to move the alpha by (export it again with the current exporter)"
             } else {
                 "the portrait has no alpha channel (use a PNG with transparency)"
             };

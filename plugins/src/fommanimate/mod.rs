@@ -33,7 +33,7 @@ pub enum Background {
     )]
     Portrait = 0,
     #[enum_value(
-        name = "Transparent: the portrait's alpha moves with the avatar (RGBA or BGRA output; engine=warp)",
+        name = "Transparent: the portrait's alpha moves with the avatar (RGBA or BGRA output)",
         nick = "transparent"
     )]
     Transparent = 1,
