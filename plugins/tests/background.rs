@@ -112,23 +112,26 @@ fn a_key_colour_fills_exactly_the_transparent_pixels_and_keys_out_again() {
         }
     }
     assert!(outside > 120 * SIZE * SIZE / 10);
-    // GStreamer's chroma keyer recovers the alpha from the blue output. Blue, not green: this
-    // portrait wears green, which a green key would cut out of her.
-    let recovered = run(
-        "background=color background-color=0x0000ff",
-        "alpha method=blue ! videoconvert !",
-    );
-    let mut total = 0u64;
-    let mut count = 0u64;
-    for (want, got) in transparent.iter().zip(&recovered) {
-        for (a, b) in want.chunks(4).zip(got.chunks(4)) {
-            total += u64::from(a[3].abs_diff(b[3]));
-            count += 1;
+    // GStreamer's chroma keyer recovers the alpha from the keyed output.
+    let recovered = |colour: &str, method: &str| {
+        let keyed = run(
+            &format!("background=color background-color={colour}"),
+            &format!("alpha method={method} ! videoconvert !"),
+        );
+        let (mut total, mut count) = (0u64, 0u64);
+        for (want, got) in transparent.iter().zip(&keyed) {
+            for (a, b) in want.chunks(4).zip(got.chunks(4)) {
+                total += u64::from(a[3].abs_diff(b[3]));
+                count += 1;
+            }
         }
-    }
-    let mean = total as f64 / count as f64;
-    eprintln!("alpha method=blue recovers the alpha within {mean:.2} levels on average");
-    assert!(mean < 8.0, "{mean:.2} levels");
+        total as f64 / count as f64
+    };
+    let blue = recovered("0x0000ff", "blue");
+    let green = recovered("0x00ff00", "green");
+    eprintln!("alpha recovered within {blue:.2} levels on average (blue key), {green:.2} (green key)");
+    // Measured: 1.55 (blue) and 1.93 (green) levels, the difference on the soft edges.
+    assert!(blue < 4.0 && green < 4.0, "{blue:.2}, {green:.2} levels");
 }
 
 #[test]
