@@ -300,6 +300,12 @@ fn path_value(path: &std::path::Path) -> Result<String, Failure> {
 
 /// The variables of a description, checked: the portrait exists, the models do for the mode.
 fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Failure> {
+    if animation.background != BackgroundArg::Portrait && animation.mode == Mode::Ugatit {
+        return Err(Failure::from(
+            "--background needs --mode warp or fomm, which move the portrait's alpha with the \
+             avatar: U-GAT-IT redraws your own picture, which has none",
+        ));
+    }
     let mut variables = HashMap::new();
     let models = animation.models.clone().unwrap_or_else(default_models_dir);
     if animation.mode.needs_portrait() {
@@ -352,12 +358,6 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
         }
     }
     if animation.background != BackgroundArg::Portrait {
-        if animation.mode == Mode::Ugatit {
-            return Err(Failure::from(
-                "--background needs --mode warp or fomm, which move the portrait's alpha with the \
-                 avatar: U-GAT-IT redraws your own picture, which has none",
-            ));
-        }
         let animate = pipeline
             .by_name("animate")
             .ok_or("the description has no element named animate")?;

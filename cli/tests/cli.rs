@@ -477,6 +477,21 @@ fn a_transparent_clip_reads_back_with_the_avatars_alpha() {
         "{}",
         stderr(&live)
     );
+    let ugatit = animecam(&[
+        "clip",
+        media("carphone_pristine.mp4").to_str().unwrap(),
+        dir.join("u.mov").to_str().unwrap(),
+        "--mode",
+        "ugatit",
+        "--background",
+        "transparent",
+    ]);
+    assert_eq!(ugatit.status.code(), Some(1));
+    assert!(
+        stderr(&ugatit).contains("--mode warp or fomm"),
+        "{}",
+        stderr(&ugatit)
+    );
     let bad = animecam(&["webcam", "--background", "#12345"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("#RRGGBB"), "{}", stderr(&bad));
