@@ -449,16 +449,9 @@ pub fn deform_alpha(
             *map.at_2d_mut::<Vec2f>(y as i32, x as i32)? = Vec2f::from([value(0), value(1)]);
         }
     }
-    let source = Mat::new_rows_cols_with_data(
-        alpha.height() as i32,
-        (alpha.width() * 3) as i32,
-        alpha.data(),
-    )?
-    .reshape(3, alpha.height() as i32)?
-    .try_clone()?;
     let mut moved = Mat::default();
     opencv::imgproc::remap(
-        &source,
+        &alpha.to_mat()?,
         &mut moved,
         &map,
         &Mat::default(),

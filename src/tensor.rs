@@ -305,6 +305,11 @@ pub struct RgbImage {
 }
 
 impl RgbImage {
+    /// An owned 3-channel OpenCV copy, for OpenCV calls that keep their input (remap sources).
+    pub(crate) fn to_mat(&self) -> Result<Mat, TensorError> {
+        Ok(self.view().as_mat()?.try_clone()?)
+    }
+
     /// The `width` x `height` rectangle whose top-left pixel is (`left`, `top`), copied row by row.
     pub fn region(
         &self,

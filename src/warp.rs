@@ -355,7 +355,7 @@ impl LandmarkWarp {
         face_size: f32,
     ) -> Result<Self, TensorError> {
         let size = portrait.width();
-        let mat = rgb_mat(portrait)?;
+        let mat = portrait.to_mat()?;
         // Fixed points on a square ANCHOR_SPREAD times the portrait's size around it: the
         // background stays put far from the face, while near it there is room for the head to
         // move without squeezing the face against the border.
@@ -410,7 +410,7 @@ impl LandmarkWarp {
                 self.size
             )));
         }
-        self.alpha = Some(rgb_mat(alpha)?);
+        self.alpha = Some(alpha.to_mat()?);
         Ok(self)
     }
 
@@ -642,17 +642,6 @@ impl LandmarkWarp {
         let map_y = Mat::new_rows_cols_with_data(side, side, &ys)?.try_clone()?;
         Ok((map_x, map_y))
     }
-}
-
-/// A 3-channel OpenCV copy of a picture.
-fn rgb_mat(picture: &RgbImage) -> Result<Mat, TensorError> {
-    Ok(Mat::new_rows_cols_with_data(
-        picture.height() as i32,
-        (picture.width() * 3) as i32,
-        picture.data(),
-    )?
-    .reshape(3, picture.height() as i32)?
-    .try_clone()?)
 }
 
 /// `source` read through `maps` (bilinear; the border repeated).
