@@ -16,6 +16,18 @@ use animecam::stylize::mean_abs_difference;
 use animecam::tensor::{crop_square, read_image, SquareCrop};
 use common::media;
 
+/// The face detector set-up fetched, on the CPU.
+fn detector() -> BlazeFace {
+    BlazeFace::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/blazeface"),
+        &ProviderOptions {
+            provider: Provider::Cpu,
+            ..ProviderOptions::default()
+        },
+    )
+    .unwrap()
+}
+
 /// The astronaut's landmarks in a 480x480 view shifted right by `shift` pixels.
 fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {
     let photo = read_image(&media("astronaut.png")).unwrap();
@@ -45,14 +57,7 @@ fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {
 
 #[test]
 fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
-    let mut detector = BlazeFace::load(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/blazeface"),
-        &ProviderOptions {
-            provider: Provider::Cpu,
-            ..ProviderOptions::default()
-        },
-    )
-    .unwrap();
+    let mut detector = detector();
     let maker = AvatarMaker::new(Engine::Warp, 256, DetectorSettings::default());
     let spec = AvatarSpec {
         path: media("sylvie_green_normal.png"),
@@ -176,14 +181,7 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
     use animecam::portrait::Portrait;
     use animecam::tensor::read_image_with_alpha;
 
-    let mut detector = BlazeFace::load(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/blazeface"),
-        &ProviderOptions {
-            provider: Provider::Cpu,
-            ..ProviderOptions::default()
-        },
-    )
-    .unwrap();
+    let mut detector = detector();
     let maker = AvatarMaker::new(Engine::Warp, 256, DetectorSettings::default());
     let path = media("sylvie_green_normal.png");
     let spec = AvatarSpec {
