@@ -641,16 +641,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .keypoints(&crops[0])
         .map_err(|e| e.to_string())?;
     let inference = || fomm.borrow().inference_time();
-    stages.push(measure(
+    // The detector alone, as fommkeypoints runs it (and as the int8 row below measures it).
+    stages.push(measure_keypoints(
         "fomm keypoints",
+        &models,
+        &options,
+        &crops,
         args.frames,
-        |t| {
-            fomm.borrow_mut()
-                .keypoints(&crops[t])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-        &inference,
     )?);
     stages.push(measure(
         "fomm encoder (once per portrait)",
