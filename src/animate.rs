@@ -311,6 +311,9 @@ pub struct Animator {
     pub motion: MotionOptions,
     /// How far the warp's head may move.
     pub limits: HeadLimits,
+    /// Move the portrait's alpha with each picture ([`Animator::alpha`]): only worth its cost
+    /// (a second remap every frame) when something shows the alpha. Off by default.
+    pub carry_alpha: bool,
     /// Frames seen since a calibration was asked for, without a neutral face.
     calibration_wait: u32,
     /// The driver's expression at calibration: eyes and mouth move relative to it.
@@ -340,6 +343,7 @@ impl Animator {
             output_size: maker.output_size,
             motion: MotionOptions::default(),
             limits: HeadLimits::default(),
+            carry_alpha: false,
             calibration_wait: 0,
             rest_expression: None,
             feature_motion: FeatureMotion::default(),
@@ -380,9 +384,9 @@ impl Animator {
     }
 
     /// The alpha (a grey picture) of the picture the last [`Animator::frame`] returned: the
-    /// still's before any picture was made, then the warp's, which moves it with the pixels.
-    /// `None` when the portrait has no alpha, or for FOMM graphs exported without their
-    /// deformation.
+    /// still's before any picture was made, then the engine's, which moves it with the pixels.
+    /// `None` when the portrait has no alpha, for FOMM graphs exported without their
+    /// deformation, or for pictures made while [`Animator::carry_alpha`] was off.
     pub fn alpha(&self) -> Option<&RgbImage> {
         if self.last.is_some() {
             self.last_alpha.as_ref()
@@ -480,7 +484,7 @@ impl Animator {
                 };
                 // The portrait's alpha read through the deformation the frame was made with:
                 // it follows the generated face.
-                let alpha = match (alpha, deformation) {
+                let alpha = match (alpha.as_ref().filter(|_| self.carry_alpha), deformation) {
                     (Some(alpha), Some(deformation)) => {
                         Some(deform_alpha(alpha, &deformation, self.output_size)?)
                     }
@@ -540,7 +544,11 @@ impl Animator {
                 };
                 self.feature_motion = motion;
                 self.head = Some(head);
-                warp.warp_head_with_alpha(&head, &motion)?
+                if self.carry_alpha {
+                    warp.warp_head_with_alpha(&head, &motion)?
+                } else {
+                    (warp.warp_head(&head, &motion)?, None)
+                }
             }
         };
         self.last_alpha = alpha;

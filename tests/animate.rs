@@ -190,6 +190,7 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
         margin: 0.4,
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
+    animator.carry_alpha = true;
 
     // The still's alpha is the file's alpha, framed as the colours are.
     let (_, file_alpha) = read_image_with_alpha(&path).unwrap();

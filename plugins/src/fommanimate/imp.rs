@@ -736,6 +736,7 @@ impl VideoFilterImpl for FommAnimate {
         }
         animator.motion = motion;
         animator.limits = limits;
+        animator.carry_alpha = background != animecam::background::Background::Portrait;
         let size = (inframe.width() as usize, inframe.height() as usize);
         let driving = self.driving(engine, inframe.buffer(), size.0, size.1);
         let started = std::time::Instant::now();
