@@ -362,6 +362,7 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
         duration: Some(Duration::from_secs_f64(seconds)),
         quiet: true,
         status: String::new(),
+        remote: None,
     };
     // Swaps from another thread, as a user pressing n does.
     let stop_swapping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -10,6 +10,8 @@ use animecam::activity::{ActivitySnapshot, AvatarState};
 use crossbeam_channel::{select, tick, unbounded, Receiver};
 use gst::prelude::*;
 
+use crate::remote::ClientLink;
+
 /// What a key press asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -157,8 +159,14 @@ pub fn avatar_summary(
     }
 }
 
-/// Counts frames reaching `sink` and how late they are against the pipeline clock.
-fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
+/// Counts frames reaching `sink` and how late they are against the pipeline clock: since their
+/// capture, which is their timestamp, or, for frames made remotely, the capture time the server
+/// echoed with them.
+fn watch_sink(
+    pipeline: &gst::Pipeline,
+    sink: &gst::Element,
+    remote: Option<Arc<ClientLink>>,
+) -> Arc<Counters> {
     let counters = Arc::new(Counters::default());
     let shared = counters.clone();
     let pipeline = pipeline.downgrade();
@@ -174,7 +182,13 @@ fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
                     .downcast_ref::<gst::ClockTime>()
                     .and_then(|s| s.to_running_time(buffer.pts()))
             });
-            if let (Some(running), Some(now)) = (running, pipeline.current_running_time()) {
+            let captured = match &remote {
+                Some(link) => buffer.pts().and_then(|pts| link.captured(pts)),
+                None => running,
+            };
+            if let (Some(running), Some(captured), Some(now)) =
+                (running, captured, pipeline.current_running_time())
+            {
                 let last = shared
                     .last_running_us
                     .swap(running.useconds(), Ordering::Relaxed);
@@ -183,7 +197,7 @@ fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
                         .max_gap_us
                         .fetch_max(running.useconds().saturating_sub(last), Ordering::Relaxed);
                 }
-                let late = now.saturating_sub(running);
+                let late = now.saturating_sub(captured);
                 shared
                     .latency_us
                     .fetch_add(late.useconds(), Ordering::Relaxed);
@@ -198,7 +212,7 @@ fn watch_sink(pipeline: &gst::Pipeline, sink: &gst::Element) -> Arc<Counters> {
 }
 
 /// Portraits to cycle through with n/p: the images of the portrait's folder, sorted.
-fn portrait_list(portrait: &Path) -> Vec<PathBuf> {
+pub fn portrait_list(portrait: &Path) -> Vec<PathBuf> {
     let folder = if portrait.is_dir() {
         portrait.to_path_buf()
     } else {
@@ -242,14 +256,20 @@ pub struct LiveOptions {
     pub quiet: bool,
     /// Said once when the pipeline runs: where the picture goes.
     pub status: String,
+    /// The link to the server when the animation runs remotely: keys go there.
+    pub remote: Option<Arc<ClientLink>>,
 }
 
 /// Where frames leave for the viewer: the encoder's input where the picture is encoded (a muxer
-/// downstream of it pushes packets, not frames), else the sink.
+/// downstream of it pushes packets, not frames), else the sink (not the remote link's own).
 fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
-    pipeline
-        .by_name("encoder")
-        .or_else(|| pipeline.iterate_sinks().into_iter().flatten().next())
+    pipeline.by_name("encoder").or_else(|| {
+        pipeline
+            .iterate_sinks()
+            .into_iter()
+            .flatten()
+            .find(|sink| !matches!(sink.name().as_str(), "uplink" | "stamps"))
+    })
 }
 
 /// Runs a live pipeline until end of stream, an error, `q`, Ctrl-C or the duration; prints FPS
@@ -266,7 +286,7 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
 
 fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
     let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
-    let counters = watch_sink(pipeline, &shown);
+    let counters = watch_sink(pipeline, &shown, options.remote.clone());
     let animate = pipeline.by_name("animate");
     let portraits = options
         .portrait
@@ -306,7 +326,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
         return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
     }
     let keys = Keys::start();
-    if !options.quiet {
+    if !options.quiet && !options.status.is_empty() {
         eprint!("{}\r\n", options.status);
         if keys.raw {
             eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
@@ -344,6 +364,11 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
             recv(keys.receiver) -> command => {
                 match command {
                     Ok(Command::Quit) => break Ok(()),
+                    Ok(command) if options.remote.is_some() => {
+                        if let Some(link) = &options.remote {
+                            link.send(command);
+                        }
+                    }
                     Ok(Command::Recalibrate) => {
                         if let Some(animate) = animate.as_ref().filter(|a| a.has_property("engine")) {
                             animate.emit_by_name::<()>("recalibrate", &[]);

@@ -19,6 +19,7 @@ mod doctor;
 mod live;
 mod models;
 mod pipeline;
+mod remote;
 mod signals;
 mod window;
 
@@ -168,6 +169,79 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The SRT link between `serve` and a `--remote` client.
+#[derive(Args, Clone)]
+struct LinkArgs {
+    /// The passphrase both ends share: 10 to 79 characters. Better set in ANIMECAM_PASSPHRASE,
+    /// which other users of the machine cannot read from the process list.
+    #[arg(long, env = "ANIMECAM_PASSPHRASE", hide_env_values = true)]
+    passphrase: Option<String>,
+    /// No encryption: anyone who reaches the port may send video and see the animation. Both ends
+    /// must say it.
+    #[arg(long)]
+    insecure: bool,
+    /// SRT latency in milliseconds: how long a lost packet may take to be resent before its frame
+    /// is dropped. Loopback or a wired LAN: 40 to 120; Wi-Fi or the internet: 3 to 4 times the
+    /// round trip (ping). The larger of the two ends' values is used.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(20..=8000))]
+    latency: u32,
+}
+
+impl LinkArgs {
+    /// The variables of the link, checked: a passphrase SRT accepts, or --insecure.
+    fn variables(&self, variables: &mut HashMap<&'static str, String>) -> Result<(), Failure> {
+        match (&self.passphrase, self.insecure) {
+            (Some(_), true) => return Err(Failure::from(
+                "--insecure and a passphrase: pick one (unset ANIMECAM_PASSPHRASE for --insecure)",
+            )),
+            (Some(passphrase), false) => {
+                remote::check_passphrase(passphrase)?;
+                variables.insert("PASSPHRASE", passphrase.clone());
+            }
+            (None, true) => {}
+            (None, false) => return Err(Failure::from(
+                "no passphrase: set ANIMECAM_PASSPHRASE (or --passphrase) to the same 10 to 79 \
+                     characters on the server and its clients, or pass --insecure on both to send \
+                     the video unencrypted",
+            )),
+        }
+        variables.insert("LATENCY", self.latency.to_string());
+        Ok(())
+    }
+}
+
+/// Where a remote animation runs.
+#[derive(Args, Clone)]
+struct RemoteArgs {
+    /// Run the animation on another machine that runs `animecam serve`: its HOST:PORT (the port
+    /// it receives the camera on; the animation comes back from the next one).
+    #[arg(long, value_name = "HOST:PORT", value_parser = server_address)]
+    remote: Option<(String, u16)>,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// `HOST:PORT`, `HOST` (port 7000) or `[IPv6]:PORT`.
+fn server_address(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => {
+            (host, port)
+        }
+        _ if text.starts_with('[') || !text.contains(':') => (text, "7000"),
+        _ => {
+            return Err(format!(
+                "'{text}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:7000)"
+            ))
+        }
+    };
+    match port.parse::<u16>() {
+        Ok(port) if (1..u16::MAX).contains(&port) => Ok((host.to_owned(), port)),
+        _ => Err(format!(
+            "'{port}' is not a port: 1 to 65534 (the animation comes back on the next one)"
+        )),
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ProviderArg {
     Auto,
@@ -201,6 +275,8 @@ enum Command {
         /// A GStreamer sink to use instead of the window animecam picks (e.g. "fakesink").
         #[arg(long)]
         sink: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
     },
     /// Virtual camera for video calls, on a v4l2loopback device.
     Virtualcam {
@@ -211,6 +287,8 @@ enum Command {
         /// The v4l2loopback device to write to.
         #[arg(long, default_value = "/dev/video10")]
         output: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
     },
     /// A recorded clip drives the portrait: writes an MP4, clip and animation side by side.
     Clip {
@@ -233,6 +311,22 @@ enum Command {
         /// The SRT port to listen on (1 to 65535).
         #[arg(long, default_value_t = 8888, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Run the animation for a client on another machine (`animecam webcam --remote
+    /// THIS-HOST:PORT` there): the GPU machine's side. One client at a time.
+    Serve {
+        #[command(flatten)]
+        animation: Animation,
+        /// The UDP port to receive the camera on; the animation goes back from the next one.
+        #[arg(long, default_value_t = 7000, value_parser = clap::value_parser!(u16).range(1..65535))]
+        port: u16,
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Stop after this many seconds.
+        #[arg(long, value_parser = positive_seconds)]
+        seconds: Option<f64>,
     },
     /// List the model sets, check their files, show where each graph would run.
     Models {
@@ -346,7 +440,12 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
 /// description names: the face detector's folder when `--models` points elsewhere.
 fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Failure> {
     let pipeline = gst::parse::launch(description)
-        .map_err(|e| format!("cannot build the pipeline: {e}\n  {description}"))?
+        .map_err(|e| {
+            format!(
+                "cannot build the pipeline: {e}\n  {}",
+                remote::redact_passphrase(description)
+            )
+        })?
         .downcast::<gst::Pipeline>()
         .map_err(|_| Failure::from("not a pipeline"))?;
     if let Some(models) = &animation.models {
@@ -390,12 +489,14 @@ fn live_source(
 }
 
 /// A live description; `square` makes the animation a square of `--size` (beside the camera).
+/// With `--remote`, the tracking and the animation are replaced by the link to the server.
 fn live_description(
     base: &str,
     animation: &Animation,
     live: &Live,
     variables: &mut HashMap<&'static str, String>,
     square: bool,
+    remote: &RemoteArgs,
 ) -> Result<String, Failure> {
     if animation.background == BackgroundArg::Transparent {
         return Err(Failure::from(
@@ -406,11 +507,77 @@ fn live_description(
         ));
     }
     let camera = live_source(live, variables)?;
-    let mut text = pipeline::customise(base, animation.mode, camera.as_deref(), square);
+    let mode = if remote.remote.is_some() {
+        Mode::Warp
+    } else {
+        animation.mode
+    };
+    let mut text = pipeline::customise(base, mode, camera.as_deref(), square);
     if live.no_mirror {
         text = text.replace(" ! videoflip method=horizontal-flip", "");
     }
+    if let Some((host, port)) = &remote.remote {
+        text = remote::client_description(&text, remote.link.insecure)?;
+        variables.insert("SERVER", host.clone());
+        variables.insert("SERVER_PORT", port.to_string());
+        variables.insert("RETURN_PORT", (port + 1).to_string());
+        // Pairs this client's two connections on the server (and tells them from another
+        // client's).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        variables.insert(
+            "SESSION",
+            format!("animecam-{}-{nanos:09}", std::process::id()),
+        );
+        remote.link.variables(variables)?;
+    }
     Ok(pipeline::expand(&text, variables).map_err(|e| format!("pipeline variable {e}"))?)
+}
+
+/// The variables of a live command: the animation's, or with `--remote`, none of them (the
+/// server animates), after checking that no animation option was given here in vain.
+fn live_variables(
+    animation: &Animation,
+    remote: &RemoteArgs,
+) -> Result<HashMap<&'static str, String>, Failure> {
+    if remote.remote.is_none() {
+        return variables(animation);
+    }
+    if animation.portrait.is_some()
+        || animation.mode != Mode::Warp
+        || animation.models.is_some()
+        || animation.background != BackgroundArg::Portrait
+    {
+        return Err(Failure::from(
+            "with --remote the server animates: give --portrait, --mode, --models and \
+             --background to `animecam serve` there",
+        ));
+    }
+    Ok(HashMap::new())
+}
+
+/// Runs a live description here, or with `--remote` as the client of a server.
+fn run_live_description(
+    description: &str,
+    animation: &Animation,
+    options: live::LiveOptions,
+    remote: &RemoteArgs,
+) -> Result<(), Failure> {
+    match &remote.remote {
+        None => {
+            let pipeline = launch(description, animation)?;
+            live::run_live(&pipeline, &options)?;
+        }
+        Some((host, port)) => {
+            remote::run_client(
+                || launch(description, animation).map_err(|e| e.message),
+                &format!("{host}:{port}"),
+                options,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn live_options(animation: &Animation, live: &Live, status: String) -> live::LiveOptions {
@@ -419,6 +586,7 @@ fn live_options(animation: &Animation, live: &Live, status: String) -> live::Liv
         duration: live.seconds.map(Duration::from_secs_f64),
         quiet: false,
         status,
+        remote: None,
     }
 }
 
@@ -430,15 +598,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
             live,
             preview,
             sink,
+            remote,
         } => {
+            if preview && remote.remote.is_some() {
+                return Err(Failure::from(
+                    "--preview shows the camera beside the animation on this machine: it cannot \
+                     go with --remote yet",
+                ));
+            }
             // The preview needs the avatar's side to lay the camera beside it.
             let side = animation.size.unwrap_or(PREVIEW_SIDE);
             if preview {
                 animation.size = Some(side);
             }
-            let mut variables = variables(&animation)?;
-            let mut description =
-                live_description(pipeline::WEBCAM, &animation, &live, &mut variables, preview)?;
+            let mut variables = live_variables(&animation, &remote)?;
+            let mut description = live_description(
+                pipeline::WEBCAM,
+                &animation,
+                &live,
+                &mut variables,
+                preview,
+                &remote,
+            )?;
             // Checked before the pipeline is built: without a display a window sink can only
             // crash.
             let (sink, status) = match sink {
@@ -465,20 +646,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         camera_width + side
                     );
             }
-            let pipeline = launch(&description, &animation)?;
-            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
+            let options = live_options(&animation, &live, status);
+            run_live_description(&description, &animation, options, &remote)?;
         }
         Command::Virtualcam {
             animation,
             live,
             output,
+            remote,
         } => {
             if !std::path::Path::new(&output).exists() {
                 return Err(Failure::from(format!(
                     "{output} not found: load v4l2loopback first: sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1"
                 )));
             }
-            let mut variables = variables(&animation)?;
+            let mut variables = live_variables(&animation, &remote)?;
             variables.insert("OUTPUT", path_value(std::path::Path::new(&output))?);
             let description = live_description(
                 pipeline::VIRTUALCAM,
@@ -486,17 +668,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 &live,
                 &mut variables,
                 false,
+                &remote,
             )?;
-            let pipeline = launch(&description, &animation)?;
             let status = format!(
                 "virtual camera on {output}: pick \"animecam\" as the camera in your call app"
             );
-            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
+            let options = live_options(&animation, &live, status);
+            run_live_description(&description, &animation, options, &remote)?;
         }
         Command::Stream {
             animation,
             live,
             port,
+            remote,
         } => {
             // SRT listens on UDP: a port another program holds would fail deep inside libsrt.
             if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port)) {
@@ -504,13 +688,69 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "port {port} is in use ({e}): stop the program using it, or pick another with --port"
                 )));
             }
+            let mut variables = live_variables(&animation, &remote)?;
+            variables.insert("PORT", port.to_string());
+            let description = live_description(
+                pipeline::STREAM,
+                &animation,
+                &live,
+                &mut variables,
+                false,
+                &remote,
+            )?;
+            let status = format!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
+            let options = live_options(&animation, &live, status);
+            run_live_description(&description, &animation, options, &remote)?;
+        }
+        Command::Serve {
+            animation,
+            port,
+            link,
+            seconds,
+        } => {
+            if animation.background == BackgroundArg::Transparent {
+                return Err(Failure::from(
+                    "--background transparent: the H.264 link carries no transparency; key a \
+                     colour instead (--background green, blue or #RRGGBB)",
+                ));
+            }
+            for port in [port, port + 1] {
+                if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port)) {
+                    return Err(Failure::from(format!(
+                        "UDP port {port} is in use ({e}): serve needs --port and the next one \
+                         free; stop the program using it, or pick another --port"
+                    )));
+                }
+            }
             let mut variables = variables(&animation)?;
             variables.insert("PORT", port.to_string());
-            let description =
-                live_description(pipeline::STREAM, &animation, &live, &mut variables, false)?;
-            let pipeline = launch(&description, &animation)?;
-            let status = format!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
-            live::run_live(&pipeline, &live_options(&animation, &live, status))?;
+            variables.insert("RETURN_PORT", (port + 1).to_string());
+            link.variables(&mut variables)?;
+            let text = remote::server_description(animation.mode, link.insecure);
+            let description = pipeline::expand(&text, &variables)
+                .map_err(|e| format!("pipeline variable {e}"))?;
+            let portraits = animation
+                .portrait
+                .as_deref()
+                .map(live::portrait_list)
+                .unwrap_or_default();
+            let first = variables.get("PORTRAIT").map(PathBuf::from);
+            let options = remote::ServeOptions {
+                first_portrait: portraits
+                    .iter()
+                    .position(|p| {
+                        Some(p.canonicalize().ok()) == first.as_ref().map(|f| f.canonicalize().ok())
+                    })
+                    .unwrap_or(0),
+                portraits,
+                port,
+                quiet: false,
+                duration: seconds.map(Duration::from_secs_f64),
+            };
+            remote::serve(
+                || launch(&description, &animation).map_err(|e| e.message),
+                &options,
+            )?;
         }
         Command::Clip {
             input,

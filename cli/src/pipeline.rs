@@ -89,6 +89,16 @@ pub fn escape(value: &str) -> String {
     escaped
 }
 
+/// A description as gst-launch reads it: comment lines dropped, the rest joined by spaces.
+pub fn flatten(description: &str) -> String {
+    let lines: Vec<&str> = description
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
 /// Drops comment lines, joins the rest and expands `${NAME}`, `${NAME:-default}` and
 /// `${NAME:?message}` (the shell's rules, so that scripts/pipeline.sh reads the same files).
 /// Values are [`escape`]d; defaults, written by us in the description, are taken as they are.
@@ -96,12 +106,7 @@ pub fn expand(
     description: &str,
     variables: &HashMap<&str, String>,
 ) -> Result<String, MissingVariable> {
-    let text: Vec<&str> = description
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .collect();
-    let mut text = text.join(" ");
+    let mut text = flatten(description);
     // Innermost first: defaults may themselves hold variables.
     while let Some(start) = text.rfind("${") {
         let end = start
