@@ -354,8 +354,14 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                 match message.view() {
                     gst::MessageView::Eos(..) => break Ok(()),
                     gst::MessageView::Error(error) => break Err(describe_error(error)),
-                    gst::MessageView::Warning(warning) if !options.quiet => {
-                        eprint!("warning: {}\r\n", warning.error());
+                    gst::MessageView::Warning(warning) => {
+                        let verdict = options.remote.as_ref().map(|link| link.watch.judge(&describe_warning(warning)));
+                        match verdict {
+                            Some(crate::remote::Verdict::Stop(error)) => break Err(error),
+                            Some(crate::remote::Verdict::Quiet) => {}
+                            _ if !options.quiet => eprint!("warning: {}\r\n", warning.error()),
+                            _ => {}
+                        }
                     }
                     _ => {}
                 }
@@ -443,6 +449,18 @@ pub fn networks(pipeline: &gst::Pipeline) -> Vec<String> {
         .collect();
     lines.sort();
     lines
+}
+
+/// A warning with the element that gave it.
+fn describe_warning(warning: &gst::message::Warning) -> String {
+    format!(
+        "{} (from {})",
+        warning.error(),
+        warning
+            .src()
+            .map(|s| s.path_string().to_string())
+            .unwrap_or_default()
+    )
 }
 
 /// An error message for the user: what failed, and which element said so.

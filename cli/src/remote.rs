@@ -7,7 +7,7 @@
 //! until the other stream's next buffer came (a frame more each way), and because a key then
 //! reaches the server with the face it was pressed with.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -384,14 +384,19 @@ fn element<T: IsA<gst::Element>>(pipeline: &gst::Pipeline, name: &str) -> Result
 pub struct ClientLink {
     keys: Mutex<Vec<Command>>,
     echoed: CaptureTimes,
+    pub watch: Arc<LinkWatch>,
 }
 
 impl ClientLink {
     /// Wires a client pipeline built from [`client_description`].
-    pub fn attach(pipeline: &gst::Pipeline) -> Result<Arc<ClientLink>, String> {
+    pub fn attach(
+        pipeline: &gst::Pipeline,
+        watch: Arc<LinkWatch>,
+    ) -> Result<Arc<ClientLink>, String> {
         let link = Arc::new(ClientLink {
             keys: Mutex::new(Vec::new()),
             echoed: CaptureTimes::default(),
+            watch,
         });
         // The two halves run independently: a sink that waited to preroll would wait for the
         // server, which waits for this pipeline's uplink to play.
@@ -412,6 +417,7 @@ impl ClientLink {
         let parse: gst::Element = element(pipeline, "downlink-parse")?;
         let receiving = link.clone();
         receive_in_frames(&static_pad(&parse, "src")?, move |pts, messages| {
+            receiving.watch.connected();
             for message in messages {
                 if let Message::Captured(ns) = message {
                     receiving.echoed.insert(pts, ns);
@@ -466,12 +472,119 @@ pub fn redact_passphrase(description: &str) -> String {
 /// gets in.
 const REFUSED_PATIENCE: Duration = Duration::from_secs(15);
 
-/// Runs a client until the duration, q or Ctrl-C. When the server cannot be reached (not started
-/// yet, restarting, or the network is down) it tries again every second; once connected, the
-/// SRT elements reconnect on their own and the output keeps its last frame meanwhile. A refusal
-/// is retried for a while (the server may be freeing itself of a vanished client), then given
-/// up with the reasons it can have. Returns what the last run showed, None when stopped while
-/// waiting.
+/// What the client makes of its SRT elements' complaints.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// Not about the link: show it as it is.
+    Show,
+    /// Handled (said once in the user's terms, or not worth repeating).
+    Quiet,
+    /// Give up with this error.
+    Stop(String),
+}
+
+/// Follows the link's state across reconnections and pipeline rebuilds: the SRT elements warn
+/// at each attempt to reconnect, which they make on their own.
+pub struct LinkWatch {
+    server: String,
+    quiet: bool,
+    state: Mutex<WatchState>,
+}
+
+#[derive(Default)]
+struct WatchState {
+    refused_since: Option<Instant>,
+    said_lost: bool,
+    stopped: Option<String>,
+    ever_connected: bool,
+}
+
+impl LinkWatch {
+    pub fn new(server: &str, quiet: bool) -> LinkWatch {
+        LinkWatch {
+            server: server.to_owned(),
+            quiet,
+            state: Mutex::default(),
+        }
+    }
+
+    fn say(&self, line: String) {
+        if !self.quiet {
+            eprint!("{line}\r\n");
+        }
+    }
+
+    /// Judges an error or warning posted by the pipeline (with its element's path).
+    pub fn judge(&self, message: &str) -> Verdict {
+        if !(message.contains("uplink") || message.contains("downlink")) {
+            return Verdict::Show;
+        }
+        let server = &self.server;
+        let mut state = self.state.lock().unwrap();
+        let verdict = if message.contains("passphrase") {
+            Verdict::Stop(format!(
+                "the server at {server} refused this passphrase: give the one `animecam serve` \
+                 runs with (ANIMECAM_PASSPHRASE or --passphrase), or --insecure on both ends"
+            ))
+        } else if message.contains("Rogue peer") || message.contains("rejected") {
+            // libsrt's words for a handshake the server's listener refused.
+            let since = *state.refused_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= REFUSED_PATIENCE {
+                Verdict::Stop(format!(
+                    "the server at {server} refused this client for {} s: it serves another client \
+                     (one at a time), or it runs with --insecure and this client not",
+                    REFUSED_PATIENCE.as_secs()
+                ))
+            } else {
+                if since.elapsed() < Duration::from_millis(50) {
+                    self.say(format!(
+                        "the server at {server} refused the connection: it is serving another \
+                         client; trying again for {} s",
+                        REFUSED_PATIENCE.as_secs()
+                    ));
+                }
+                Verdict::Quiet
+            }
+        } else {
+            if !state.said_lost {
+                state.said_lost = true;
+                self.say(format!(
+                    "no connection to the server at {server} ({message}): is `animecam serve` \
+                     running there, and may UDP reach its two ports? Reconnecting every second \
+                     meanwhile (the picture keeps its last frame); Ctrl-C stops"
+                ));
+            }
+            Verdict::Quiet
+        };
+        if let Verdict::Stop(error) = &verdict {
+            state.stopped = Some(error.clone());
+        }
+        verdict
+    }
+
+    /// Frames came back: the next loss is worth saying again.
+    pub fn connected(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.ever_connected = true;
+        if state.said_lost || state.refused_since.is_some() {
+            state.said_lost = false;
+            state.refused_since = None;
+            drop(state);
+            self.say(format!("connected to the server at {}", self.server));
+        }
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.state.lock().unwrap().stopped.clone()
+    }
+}
+
+/// Runs a client until the duration, q or Ctrl-C. Once connected, the SRT elements reconnect on
+/// their own after a drop or a server restart, and the output keeps its last frame meanwhile.
+/// A connection that cannot be made at the start (the server not up yet, or refusing) fails
+/// the pipeline: it is built again every second. A wrong passphrase, or a refusal that lasts,
+/// ends the run with the reasons it can have. Returns what the last run showed, None when
+/// stopped before one ran.
 pub fn run_client(
     build: impl Fn() -> Result<gst::Pipeline, String>,
     server: &str,
@@ -479,17 +592,19 @@ pub fn run_client(
 ) -> Result<Option<crate::live::LiveStats>, String> {
     let started = Instant::now();
     let interrupts = crate::signals::interrupts();
-    let mut refused_since: Option<Instant> = None;
-    let mut unreachable_said = false;
+    let watch = Arc::new(LinkWatch::new(server, options.quiet));
     let mut first = true;
     loop {
         let pipeline = build()?;
-        let link = ClientLink::attach(&pipeline)?;
+        let link = ClientLink::attach(&pipeline, watch.clone())?;
         let remaining = options
             .duration
             .map(|duration| duration.saturating_sub(started.elapsed()));
         if remaining == Some(Duration::ZERO) {
-            return Ok(None);
+            return Err(format!(
+                "no picture came back from the server at {server} in {:.0} s",
+                started.elapsed().as_secs_f64()
+            ));
         }
         let attempt = crate::live::LiveOptions {
             portrait: None,
@@ -504,40 +619,22 @@ pub fn run_client(
         };
         first = false;
         let error = match crate::live::run_live(&pipeline, &attempt) {
+            Ok(stats) if stats.frames == 0 && !watch.state.lock().unwrap().ever_connected => {
+                return Err(format!(
+                    "no picture came back from the server at {server} in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                ))
+            }
             Ok(stats) => return Ok(Some(stats)),
             Err(error) => error,
         };
-        match LinkFailure::of(&error) {
-            LinkFailure::Other(error) => return Err(error),
-            LinkFailure::Refused(error) => {
-                let since = *refused_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= REFUSED_PATIENCE {
-                    return Err(format!(
-                        "the server at {server} refused this client for {} s: it serves another \
-                         client (one at a time), or its passphrase is not this one, or one end \
-                         has --insecure and the other not ({error})",
-                        REFUSED_PATIENCE.as_secs()
-                    ));
-                }
-                if since.elapsed() < Duration::from_millis(100) && !options.quiet {
-                    eprint!(
-                        "the server at {server} refused the connection: it may be serving \
-                         another client, or the passphrases differ; trying again for {} s\r\n",
-                        REFUSED_PATIENCE.as_secs()
-                    );
-                }
-            }
-            LinkFailure::Unreachable(error) => {
-                refused_since = None;
-                if !unreachable_said && !options.quiet {
-                    eprint!(
-                        "no answer from the server at {server} ({error}): is `animecam serve` \
-                         running there, and are UDP ports open? Trying again every second; \
-                         Ctrl-C stops\r\n"
-                    );
-                    unreachable_said = true;
-                }
-            }
+        if let Some(error) = watch.stopped() {
+            return Err(error);
+        }
+        match watch.judge(&error) {
+            Verdict::Show => return Err(error),
+            Verdict::Stop(error) => return Err(error),
+            Verdict::Quiet => {}
         }
         select! {
             recv(interrupts) -> _ => return Ok(None),
@@ -546,72 +643,74 @@ pub fn run_client(
     }
 }
 
-/// What went wrong with a remote connection, from the SRT elements' errors.
-#[derive(Debug, PartialEq)]
-pub enum LinkFailure {
-    /// No server answers, or it went away: worth retrying.
-    Unreachable(String),
-    /// The server answered and refused: a wrong passphrase, or another client is being served.
-    Refused(String),
-    /// Anything else: not a connection problem.
-    Other(String),
-}
-
-impl LinkFailure {
-    /// Classifies an error message posted by the pipeline (with its element's path).
-    pub fn of(message: &str) -> LinkFailure {
-        let from_link = message.contains("uplink") || message.contains("downlink");
-        if !from_link {
-            LinkFailure::Other(message.to_owned())
-        } else if message.contains("rejected") || message.contains("Password") {
-            LinkFailure::Refused(message.to_owned())
-        } else {
-            LinkFailure::Unreachable(message.to_owned())
-        }
-    }
-}
-
-/// The client connected now, if any: its session name (the SRT stream id) and address.
+/// Who is being served. A caller is admitted when its handshake arrives, before libsrt checks its
+/// passphrase, so the session only belongs to a client once one of its connections is up.
 #[derive(Default)]
 struct Session {
+    /// Stream ids of the handshakes admitted, by address, until their connection is up.
+    admitted: HashMap<String, String>,
+    /// The client served: its stream id (the same on both its connections) and address.
     client: Option<(String, String)>,
     /// Set once the client's uplink has gone: the session is over.
     ended: bool,
+    /// Hosts told they were refused (a refused client retries every second).
+    refused: std::collections::HashSet<String>,
 }
 
-/// Lets the first client in and refuses others while it is served: both connections (the
-/// driving video and the animation) must come from the same session name.
+/// Lets one client in and refuses others while it is served: both connections (the driving
+/// video and the animation) must carry the same stream id, which the client makes up per run.
 fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, events: Sender<String>) {
-    let direction = listener.name().to_string();
-    listener.connect("caller-connecting", false, move |args| {
-        let address = args
-            .get(1)
-            .and_then(|a| a.get::<gio::SocketAddress>().ok())
-            .map(|a| describe_address(&a))
-            .unwrap_or_else(|| "an unknown address".into());
-        let stream_id = args
-            .get(2)
-            .and_then(|a| a.get::<Option<String>>().ok())
-            .flatten()
-            .unwrap_or_default();
+    // Without it the SRT elements let every caller in without asking.
+    listener.set_property("authentication", true);
+    {
+        let session = session.clone();
+        let events = events.clone();
+        listener.connect("caller-connecting", false, move |args| {
+            let address = socket_address(args.get(1));
+            let stream_id = args
+                .get(2)
+                .and_then(|a| a.get::<Option<String>>().ok())
+                .flatten()
+                .unwrap_or_default();
+            let mut session = session.lock().unwrap();
+            let admitted = match &session.client {
+                _ if session.ended => false,
+                None => true,
+                Some((id, _)) => *id == stream_id,
+            };
+            if admitted {
+                session.admitted.insert(address, stream_id);
+            } else if let Some((_, serving)) = session.client.clone() {
+                let host = address
+                    .rsplit_once(':')
+                    .map_or(address.as_str(), |(host, _)| host);
+                if session.refused.insert(host.to_owned()) {
+                    let _ = events.send(format!(
+                        "refused {address}: serving {serving}, one client at a time"
+                    ));
+                }
+            }
+            Some(admitted.to_value())
+        });
+    }
+    listener.connect("caller-added", false, move |args| {
+        let address = socket_address(args.get(2));
         let mut session = session.lock().unwrap();
-        let admitted = match &session.client {
-            None if !session.ended => {
-                session.client = Some((stream_id.clone(), address.clone()));
-                let _ = events.send(format!("client {address} connected ({direction})"));
-                true
-            }
-            Some((id, _)) if *id == stream_id && !session.ended => true,
-            Some((_, serving)) => {
-                let _ = events.send(format!(
-                    "refused {address}: serving {serving}, one client at a time"
-                ));
-                false
-            }
-            None => false,
-        };
-        Some(admitted.to_value())
+        let stream_id = session.admitted.remove(&address).unwrap_or_default();
+        if session.client.is_none() {
+            let _ = events.send(format!("client {address} connected"));
+            session.client = Some((stream_id, address));
+        }
+        None
     });
+}
+
+/// A client's address, from a signal's GSocketAddress argument.
+fn socket_address(value: Option<&gst::glib::Value>) -> String {
+    value
+        .and_then(|a| a.get::<gio::SocketAddress>().ok())
+        .map(|a| describe_address(&a))
+        .unwrap_or_else(|| "an unknown address".into())
 }
 
 fn describe_address(address: &gio::SocketAddress) -> String {
@@ -876,16 +975,29 @@ mod tests {
     }
 
     #[test]
-    fn connection_errors_are_told_apart() {
-        assert!(matches!(
-            LinkFailure::of("Failed to write to SRT socket: Connection does not exist (from /GstPipeline:pipeline0/GstSRTSink:uplink)"),
-            LinkFailure::Unreachable(_)
-        ));
-        assert!(matches!(
-            LinkFailure::of(
+    fn the_links_complaints_are_told_apart() {
+        let watch = LinkWatch::new("gpu.local:7000", true);
+        assert_eq!(
+            watch.judge(
                 "Internal data stream error. (from /GstPipeline:pipeline0/GstV4l2Src:v4l2src0)"
             ),
-            LinkFailure::Other(_)
-        ));
+            Verdict::Show
+        );
+        assert_eq!(
+            watch.judge("Failed to write to SRT socket: Connection does not exist (from /GstPipeline:pipeline0/GstSRTSink:uplink)"),
+            Verdict::Quiet
+        );
+        assert_eq!(
+            watch.judge("Error on SRT socket: Rogue peer or incorrect parameters. Trying to reconnect (from /GstPipeline:pipeline0/GstSRTSrc:downlink)"),
+            Verdict::Quiet
+        );
+        assert!(watch.stopped().is_none());
+        let Verdict::Stop(error) = watch.judge(
+            "Failed to authenticate: Incorrect passphrase. Trying to reconnect (from /GstPipeline:pipeline0/GstSRTSrc:downlink)",
+        ) else {
+            panic!("a wrong passphrase stops the client");
+        };
+        assert!(error.contains("gpu.local:7000") && error.contains("passphrase"));
+        assert_eq!(watch.stopped(), Some(error));
     }
 }
