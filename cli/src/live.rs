@@ -81,6 +81,8 @@ struct Counters {
     frames: AtomicU64,
     /// Sum of glass-to-glass latencies (capture timestamp to sink) in microseconds.
     latency_us: AtomicU64,
+    /// Frames whose latency is known (a remote frame's capture time may not come back).
+    timed: AtomicU64,
     /// The largest latency seen, in microseconds.
     max_latency_us: AtomicU64,
     /// Running time of the last frame shown, and the largest gap between two shown frames, in
@@ -198,6 +200,7 @@ fn watch_sink(
                         .fetch_max(running.useconds().saturating_sub(last), Ordering::Relaxed);
                 }
                 let late = now.saturating_sub(captured);
+                shared.timed.fetch_add(1, Ordering::Relaxed);
                 shared
                     .latency_us
                     .fetch_add(late.useconds(), Ordering::Relaxed);
@@ -339,7 +342,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     }
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
-    let (mut last_frames, mut last_latency) = (0u64, 0u64);
+    let (mut last_frames, mut last_latency, mut last_timed) = (0u64, 0u64, 0u64);
     let watched = Watched::find(pipeline);
     let mut last_activity = watched.activity();
     let mut last_camera = watched.camera_frames();
@@ -399,11 +402,12 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
             recv(seconds) -> _ => {
                 let frames = counters.frames.load(Ordering::Relaxed);
                 let latency = counters.latency_us.load(Ordering::Relaxed);
+                let timed = counters.timed.load(Ordering::Relaxed);
                 let new = frames - last_frames;
                 let activity = watched.activity();
                 let camera = watched.camera_frames();
                 if !options.quiet {
-                    let mean = if new > 0 { (latency - last_latency) as f64 / new as f64 / 1000.0 } else { 0.0 };
+                    let mean = if timed > last_timed { (latency - last_latency) as f64 / (timed - last_timed) as f64 / 1000.0 } else { 0.0 };
                     let summary = match (&activity, &last_activity) {
                         (Some((engine, now)), Some((_, before))) => format!(
                             ", {}",
@@ -413,7 +417,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                     };
                     eprint!("{new:3} fps, latency {mean:6.1} ms{summary}\r\n");
                 }
-                (last_frames, last_latency) = (frames, latency);
+                (last_frames, last_latency, last_timed) = (frames, latency, timed);
                 (last_activity, last_camera) = (activity, camera);
             }
         }
@@ -425,7 +429,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
         camera_frames: watched.camera_frames(),
         frames,
         mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
-            / frames.max(1) as f64
+            / counters.timed.load(Ordering::Relaxed).max(1) as f64
             / 1000.0,
         max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
         max_gap_ms: counters.max_gap_us.load(Ordering::Relaxed) as f64 / 1000.0,

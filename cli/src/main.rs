@@ -564,18 +564,26 @@ fn run_live_description(
     options: live::LiveOptions,
     remote: &RemoteArgs,
 ) -> Result<(), Failure> {
-    match &remote.remote {
+    let started = std::time::Instant::now();
+    let stats = match &remote.remote {
         None => {
             let pipeline = launch(description, animation)?;
-            live::run_live(&pipeline, &options)?;
+            Some(live::run_live(&pipeline, &options)?)
         }
-        Some((host, port)) => {
-            remote::run_client(
-                || launch(description, animation).map_err(|e| e.message),
-                &format!("{host}:{port}"),
-                options,
-            )?;
-        }
+        Some((host, port)) => remote::run_client(
+            || launch(description, animation).map_err(|e| e.message),
+            &format!("{host}:{port}"),
+            options,
+        )?,
+    };
+    if let Some(stats) = stats.filter(|stats| stats.frames > 0) {
+        eprintln!(
+            "shown {} frames in {:.1} s; latency mean {:.0} ms, max {:.0} ms",
+            stats.frames,
+            started.elapsed().as_secs_f64(),
+            stats.mean_latency_ms,
+            stats.max_latency_ms
+        );
     }
     Ok(())
 }

@@ -1,0 +1,477 @@
+//! Remote GPU over SRT on loopback: `animecam serve` and `animecam webcam --remote` run as users
+//! run them, each in its own process, on real SRT sockets with encryption. No webcam on a build
+//! machine: a recorded talking face played at its own pace (or one frame of it, repeated) stands
+//! in for the camera, and a raw-file sink for the window, so that the test reads what was shown.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const PASSPHRASE: &str = "correct horse battery";
+
+/// Side of the frames the test sink writes (RGB, raw, one after the other).
+const SHOWN: usize = 96;
+
+/// Two free UDP ports in a row: the server's video in and animation out.
+fn free_ports() -> u16 {
+    loop {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        drop(socket);
+        if port < 65000
+            && std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok()
+            && std::net::UdpSocket::bind(("0.0.0.0", port + 1)).is_ok()
+        {
+            return port;
+        }
+    }
+}
+
+/// The talking face played at its own pace, as a live camera would give it.
+fn talking_face() -> String {
+    format!(
+        "filesrc location={} ! decodebin ! videoconvert ! clocksync",
+        media("carphone_pristine.mp4").display()
+    )
+}
+
+/// One frame of the face, repeated live at `fps` for as long as the run lasts.
+fn still_face(width: u32, height: u32, fps: u32) -> String {
+    format!(
+        "filesrc location={} ! decodebin ! videoconvert ! videoscale ! \
+         video/x-raw,width={width},height={height} ! imagefreeze is-live=true ! \
+         video/x-raw,framerate={fps}/1",
+        media("carphone_pristine.mp4").display()
+    )
+}
+
+/// A sink writing every frame shown as SHOWN x SHOWN RGB into `file`.
+fn raw_sink(file: &Path) -> String {
+    format!(
+        "videoscale ! video/x-raw,width={SHOWN},height={SHOWN} ! videoconvert ! \
+         video/x-raw,format=RGB ! filesink location={}",
+        file.display()
+    )
+}
+
+fn frames(file: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(file).unwrap_or_default();
+    bytes
+        .chunks_exact(SHOWN * SHOWN * 3)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn mean_abs_difference(a: &[u8], b: &[u8]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+/// `animecam serve` in the background, its stderr in a file; killed when dropped.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(port: u16, dir: &Path, tag: &str, extra: &[&str]) -> Server {
+        let log = dir.join(format!("serve-{tag}.log"));
+        let portrait = media("sylvie_green_normal.png");
+        let child = command()
+            .args(["serve", "--portrait", portrait.to_str().unwrap()])
+            .args(["--port", &port.to_string(), "--latency", "20"])
+            .args(extra)
+            .env("ANIMECAM_PASSPHRASE", PASSPHRASE)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("animecam serve starts");
+        Server { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log holds `text`; false after `seconds`.
+    fn wait_for(&self, text: &str, seconds: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while Instant::now() < deadline {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `animecam webcam --remote` to the server on `port`, for `seconds`.
+fn client(port: u16, camera: &str, sink: &str, seconds: f64, passphrase: &str) -> Command {
+    let mut client = command();
+    client
+        .args(["webcam", "--remote", &format!("127.0.0.1:{port}")])
+        .args(["--latency", "20", "--camera", camera, "--sink", sink])
+        .args(["--seconds", &seconds.to_string()])
+        .env("ANIMECAM_PASSPHRASE", passphrase)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    client
+}
+
+/// The "shown N frames ...; latency mean M ms, max X ms" summary: (N, M, X).
+fn summary(stderr: &str) -> Option<(u64, f64, f64)> {
+    let line = stderr.lines().find(|l| l.starts_with("shown "))?;
+    let numbers: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    Some((numbers[0] as u64, numbers[2], numbers[3]))
+}
+
+/// The per-second latencies of a live run's status lines.
+fn latencies(stderr: &str) -> Vec<f64> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("latency").nth(1))
+        .filter_map(|l| l.trim().trim_end_matches("ms").trim().parse().ok())
+        .collect()
+}
+
+fn finish(child: Child) -> Output {
+    child.wait_with_output().expect("animecam ran")
+}
+
+#[test]
+fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
+    let dir = temp_dir("remote-warp");
+    let port = free_ports();
+    let _server = Server::start(port, &dir, "warp", &["--seconds", "30"]);
+    let shown_remote = dir.join("remote.rgb");
+    let run = client(
+        port,
+        &talking_face(),
+        &raw_sink(&shown_remote),
+        6.0,
+        PASSPHRASE,
+    )
+    .output()
+    .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (count, mean_latency, _) = summary(&stderr(&run)).expect("a summary line");
+    // The capture times came back with the frames: the latency is the whole loop's.
+    assert!(count >= 60 && mean_latency > 0.0, "{}", stderr(&run));
+
+    // The same face through the same chain, here.
+    let shown_local = dir.join("local.rgb");
+    let local = animecam(&[
+        "webcam",
+        "--portrait",
+        media("sylvie_green_normal.png").to_str().unwrap(),
+        "--camera",
+        &talking_face(),
+        "--sink",
+        &raw_sink(&shown_local),
+        "--seconds",
+        "5",
+    ]);
+    assert!(local.status.success(), "{}", stderr(&local));
+    let (remote, local) = (frames(&shown_remote), frames(&shown_local));
+    assert!(remote.len() >= 60 && local.len() >= 60);
+    // Each remote frame is one of the local ones (up to two H.264 passes), in the same order:
+    // the avatar makes the same moves, not a still portrait nor another picture.
+    let nearest: Vec<(usize, f64)> = remote
+        .iter()
+        .map(|frame| {
+            local
+                .iter()
+                .map(|other| mean_abs_difference(frame, other))
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap()
+        })
+        .collect();
+    let mut distances: Vec<f64> = nearest.iter().map(|(_, d)| *d).collect();
+    distances.sort_by(f64::total_cmp);
+    let median = distances[distances.len() / 2];
+    let moving = remote
+        .iter()
+        .map(|frame| mean_abs_difference(frame, &remote[0]))
+        .fold(0.0, f64::max);
+    assert!(
+        median < 15.0 && moving > 30.0,
+        "median {median}, moving {moving}"
+    );
+    let order: Vec<f64> = nearest.iter().map(|(index, _)| *index as f64).collect();
+    let correlation = pearson(
+        &(0..order.len()).map(|i| i as f64).collect::<Vec<_>>(),
+        &order,
+    );
+    assert!(
+        correlation > 0.9,
+        "remote frames match local ones out of order: {order:?}"
+    );
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
+    covariance / (spread(a, ma) * spread(b, mb))
+}
+
+#[test]
+fn fomm_runs_remotely_with_the_tiny_models() {
+    let dir = temp_dir("remote-fomm");
+    let models = tiny_models(&dir);
+    let port = free_ports();
+    let server = Server::start(
+        port,
+        &dir,
+        "fomm",
+        &[
+            "--mode",
+            "fomm",
+            "--models",
+            models.to_str().unwrap(),
+            "--seconds",
+            "30",
+        ],
+    );
+    let shown = dir.join("fomm.rgb");
+    let run = client(
+        port,
+        &still_face(640, 480, 30),
+        &raw_sink(&shown),
+        5.0,
+        PASSPHRASE,
+    )
+    .output()
+    .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        server.log().contains("network animate: cpu, fp32"),
+        "{}",
+        server.log()
+    );
+    let frames = frames(&shown);
+    assert!(frames.len() >= 30, "{} frames", frames.len());
+    // The tiny generator's random weights draw no portrait, but never a black frame.
+    let brightness =
+        |frame: &[u8]| frame.iter().map(|&v| v as f64).sum::<f64>() / frame.len() as f64;
+    assert!(frames.iter().all(|f| brightness(f) > 10.0));
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_the_right_one_is_served() {
+    let dir = temp_dir("remote-passphrase");
+    let port = free_ports();
+    let server = Server::start(port, &dir, "passphrase", &["--seconds", "40"]);
+    let wrong = client(
+        port,
+        &still_face(640, 480, 30),
+        "fakesink sync=false",
+        10.0,
+        "not the passphrase",
+    )
+    .output()
+    .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("refused this passphrase"),
+        "{}",
+        stderr(&wrong)
+    );
+    let right = client(
+        port,
+        &still_face(640, 480, 30),
+        "fakesink sync=false",
+        3.0,
+        PASSPHRASE,
+    )
+    .output()
+    .unwrap();
+    assert!(right.status.success(), "{}", stderr(&right));
+    let (count, _, _) = summary(&stderr(&right)).expect("a summary line");
+    assert!(count >= 30, "{}", stderr(&right));
+    assert_eq!(
+        server.log().matches("connected").count(),
+        1,
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn one_client_at_a_time_and_a_vanished_one_frees_the_server() {
+    let dir = temp_dir("remote-clients");
+    let port = free_ports();
+    let server = Server::start(port, &dir, "clients", &["--seconds", "60"]);
+    let camera = still_face(640, 480, 30);
+    let mut first = client(port, &camera, "fakesink sync=false", 40.0, PASSPHRASE)
+        .spawn()
+        .unwrap();
+    assert!(server.wait_for("connected", 15), "{}", server.log());
+    let second = client(port, &camera, "fakesink sync=false", 20.0, PASSPHRASE)
+        .spawn()
+        .unwrap();
+    assert!(
+        server.wait_for("one client at a time", 10),
+        "{}",
+        server.log()
+    );
+    // The first client dies without a goodbye, as a crashed laptop does.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let second = finish(second);
+    let text = stderr(&second);
+    assert!(second.status.success(), "{text}");
+    let refused = text
+        .find("it is serving another client")
+        .expect("the second client is told why it waits");
+    let connected = text
+        .find("connected to the server")
+        .expect("and gets in once the first is gone");
+    assert!(refused < connected, "{text}");
+    let (count, _, _) = summary(&text).expect("a summary line");
+    assert!(count >= 100, "{text}");
+    assert!(server.log().contains("left: waiting for the next"));
+}
+
+#[test]
+fn the_client_recovers_when_the_server_restarts() {
+    let dir = temp_dir("remote-restart");
+    let port = free_ports();
+    let mut server = Server::start(port, &dir, "first", &[]);
+    let shown = dir.join("restart.rgb");
+    let camera = still_face(640, 480, 30);
+    let running = client(port, &camera, &raw_sink(&shown), 22.0, PASSPHRASE)
+        .spawn()
+        .unwrap();
+    assert!(server.wait_for("connected", 15), "{}", server.log());
+    std::thread::sleep(Duration::from_secs(3));
+    let before = frames(&shown).len();
+    server.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    let during = frames(&shown).len();
+    let restarted = Server::start(port, &dir, "second", &["--seconds", "40"]);
+    let run = finish(running);
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(restarted.log().contains("connected"), "{}", restarted.log());
+    let shown = frames(&shown);
+    assert!(before >= 60, "{before} frames before the restart");
+    // Frames came again after the restart (SRT's peer timeout notices the loss in 5 s), and
+    // while the server was gone the output showed nothing new rather than black.
+    assert!(
+        shown.len() >= during + 60,
+        "{} then {}",
+        during,
+        shown.len()
+    );
+    let brightness =
+        |frame: &[u8]| frame.iter().map(|&v| v as f64).sum::<f64>() / frame.len() as f64;
+    assert!(shown.iter().all(|f| brightness(f) > 60.0));
+    let lost = text
+        .find("no connection to the server")
+        .expect("the loss is said");
+    assert!(text[lost..].contains("connected to the server"), "{text}");
+}
+
+#[test]
+fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
+    let dir = temp_dir("remote-slow");
+    let port = free_ports();
+    // A 2048-pixel avatar from a 60 fps 720p camera: the server makes far fewer pictures than
+    // the camera gives.
+    let _server = Server::start(port, &dir, "slow", &["--size", "2048", "--seconds", "40"]);
+    let run = client(
+        port,
+        &still_face(1280, 720, 60),
+        "fakesink sync=false",
+        14.0,
+        PASSPHRASE,
+    )
+    .output()
+    .unwrap();
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}");
+    let fps: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains("fps, latency"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    let latency = latencies(&text);
+    assert!(latency.len() >= 10, "{text}");
+    let steady = &latency[2..];
+    // Frames were dropped (the premise), and the latency did not grow: no backlog. A queue
+    // that kept every frame would add a camera frame's worth per picture made: seconds.
+    let mean_fps = fps[2..].iter().sum::<f64>() / (fps.len() - 2) as f64;
+    assert!(mean_fps < 40.0, "{text}");
+    let third = steady.len() / 3;
+    let early = steady[..third].iter().sum::<f64>() / third as f64;
+    let late = steady[steady.len() - third..].iter().sum::<f64>() / third as f64;
+    assert!(
+        late < early * 1.5 + 50.0,
+        "latency grew from {early} to {late} ms: {text}"
+    );
+    let (_, _, max) = summary(&text).expect("a summary line");
+    assert!(max < 1500.0, "{text}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_passphrase_and_names_the_fix() {
+    let run = command()
+        .args(["serve", "--portrait"])
+        .arg(media("sylvie_green_normal.png"))
+        .env_remove("ANIMECAM_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("no passphrase") && stderr(&run).contains("--insecure"),
+        "{}",
+        stderr(&run)
+    );
+    let short = command()
+        .args([
+            "webcam",
+            "--remote",
+            "127.0.0.1:7000",
+            "--passphrase",
+            "short",
+        ])
+        .args([
+            "--camera",
+            "videotestsrc is-live=true",
+            "--sink",
+            "fakesink",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        stderr(&short).contains("SRT needs 10 to 79"),
+        "{}",
+        stderr(&short)
+    );
+}
