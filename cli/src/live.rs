@@ -376,6 +376,12 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                     Ok(command) if options.remote.is_some() => {
                         if let Some(link) = &options.remote {
                             link.send(command);
+                            let what = match command {
+                                Command::Recalibrate => "recalibrate: hold still, facing the camera",
+                                Command::NextPortrait => "next portrait",
+                                _ => "previous portrait",
+                            };
+                            eprint!("sent to the server: {what}\r\n");
                         }
                     }
                     Ok(Command::Recalibrate) => {

@@ -82,8 +82,11 @@ struct Server {
 
 impl Server {
     fn start(port: u16, dir: &Path, tag: &str, extra: &[&str]) -> Server {
+        Server::start_with(port, dir, tag, &media("sylvie_green_normal.png"), extra)
+    }
+
+    fn start_with(port: u16, dir: &Path, tag: &str, portrait: &Path, extra: &[&str]) -> Server {
         let log = dir.join(format!("serve-{tag}.log"));
-        let portrait = media("sylvie_green_normal.png");
         let child = command()
             .args(["serve", "--portrait", portrait.to_str().unwrap()])
             .args(["--port", &port.to_string(), "--latency", "20"])
@@ -436,6 +439,58 @@ fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
     );
     let (_, _, max) = summary(&text).expect("a summary line");
     assert!(max < 1500.0, "{text}");
+}
+
+#[test]
+fn keys_pressed_on_the_client_reach_the_server() {
+    if !installed("tmux") {
+        eprintln!("tmux not installed (make setup installs it): keys test skipped");
+        return;
+    }
+    let dir = temp_dir("remote-keys");
+    let folder = dir.join("my portraits");
+    std::fs::create_dir_all(&folder).unwrap();
+    let first = folder.join("1 sylvie.png");
+    std::fs::copy(media("sylvie_green_normal.png"), &first).unwrap();
+    std::fs::copy(media("astronaut.png"), folder.join("2 astronaut.png")).unwrap();
+    let port = free_ports();
+    let server = Server::start_with(port, &dir, "keys", &first, &["--seconds", "40"]);
+    let shown = dir.join("keys.rgb");
+    let script = dir.join("client.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' webcam --remote 127.0.0.1:{port} --latency 20 --camera '{}' --sink '{}' --seconds 20; sleep 30\n",
+            env!("CARGO_BIN_EXE_animecam"),
+            still_face(640, 480, 30),
+            raw_sink(&shown)
+        ),
+    )
+    .unwrap();
+    let terminal = Terminal::start(
+        &format!("bash '{}'", script.display()),
+        &[("ANIMECAM_PASSPHRASE", PASSPHRASE)],
+    );
+    terminal.wait_for("fps, latency", Duration::from_secs(20));
+    let before = frames(&shown).len();
+    terminal.keys("n");
+    terminal.wait_for("sent to the server: next portrait", Duration::from_secs(5));
+    assert!(server.wait_for("client: portrait", 10), "{}", server.log());
+    assert!(server.log().contains("2 astronaut.png"), "{}", server.log());
+    terminal.keys("r");
+    assert!(
+        server.wait_for("client: recalibrate", 10),
+        "{}",
+        server.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    // The picture that came back changed to the other portrait.
+    let shown = frames(&shown);
+    let after = shown.last().unwrap();
+    assert!(
+        mean_abs_difference(&shown[before.saturating_sub(1)], after) > 30.0,
+        "the animation did not change portrait"
+    );
 }
 
 #[test]

@@ -15,13 +15,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use gst::prelude::*;
 
-fn installed(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// An X server of our own, stopped when dropped.
 struct Xvfb {
     child: Child,
@@ -160,64 +153,6 @@ fn camera(clip: &Path) -> String {
     )
 }
 
-/// A tmux server of our own with one terminal running a command; killed when dropped.
-struct Terminal {
-    socket: String,
-}
-
-impl Terminal {
-    fn start(command: &str, display: &str) -> Terminal {
-        let socket = format!("animecam-test-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40"])
-            .args(["-e", &format!("DISPLAY={display}"), command])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Terminal { socket }
-    }
-
-    fn screen(&self) -> String {
-        let output = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).to_string()
-    }
-
-    fn keys(&self, keys: &str) {
-        let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits until the screen shows `text`.
-    fn wait_for(&self, text: &str, timeout: Duration) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < timeout,
-                "'{text}' did not appear:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
 fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
     let folder = dir.join("my portraits");
     std::fs::create_dir_all(&folder).unwrap();
@@ -252,7 +187,10 @@ fn the_window_shows_the_avatar_and_the_keys_work() {
         ),
     )
     .unwrap();
-    let terminal = Terminal::start(&format!("bash '{}'", script.display()), &x.display);
+    let terminal = Terminal::start(
+        &format!("bash '{}'", script.display()),
+        &[("DISPLAY", x.display.as_str())],
+    );
     let screen = terminal.wait_for("fps, latency", Duration::from_secs(30));
     assert!(screen.contains("window: glimagesink"), "{screen}");
     assert!(!screen.contains("error"), "{screen}");

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
@@ -246,4 +247,71 @@ pub fn save_png(frame: &Frame, path: &Path) {
         .unwrap()
         .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos]);
     pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// Whether a program is on the PATH.
+pub fn installed(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tmux server of our own with one terminal running a command; killed when dropped.
+pub struct Terminal {
+    socket: String,
+}
+
+impl Terminal {
+    pub fn start(command: &str, environment: &[(&str, &str)]) -> Terminal {
+        let socket = format!("animecam-test-{}", std::process::id());
+        let mut tmux = Command::new("tmux");
+        tmux.args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40"]);
+        for (name, value) in environment {
+            tmux.args(["-e", &format!("{name}={value}")]);
+        }
+        let status = tmux.arg(command).status().unwrap();
+        assert!(status.success());
+        Terminal { socket }
+    }
+
+    pub fn screen(&self) -> String {
+        let output = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).to_string()
+    }
+
+    pub fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "'{text}' did not appear:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
 }
