@@ -44,6 +44,8 @@ const ELEMENTS: &[(&str, &str)] = &[
     ("avdec_h264", "apt-get install gstreamer1.0-libav"),
     ("mpegtsmux", "apt-get install gstreamer1.0-plugins-bad"),
     ("srtsink", "apt-get install gstreamer1.0-plugins-bad"),
+    ("srtsrc", "apt-get install gstreamer1.0-plugins-bad"),
+    ("tsdemux", "apt-get install gstreamer1.0-plugins-bad"),
 ];
 
 pub fn run() -> i32 {

@@ -185,7 +185,7 @@ fn watch_sink(
                     .and_then(|s| s.to_running_time(buffer.pts()))
             });
             let captured = match &remote {
-                Some(link) => buffer.pts().and_then(|pts| link.captured(pts)),
+                Some(link) => running.and_then(|running| link.captured(running)),
                 None => running,
             };
             if let (Some(running), Some(captured), Some(now)) =

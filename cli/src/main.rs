@@ -866,3 +866,22 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_read_as_users_write_them() {
+        assert_eq!(server_address("gpu-box:7100"), Ok(("gpu-box".into(), 7100)));
+        assert_eq!(server_address("gpu-box"), Ok(("gpu-box".into(), 7000)));
+        assert_eq!(server_address("[::1]:7100"), Ok(("[::1]".into(), 7100)));
+        assert_eq!(server_address("[::1]"), Ok(("[::1]".into(), 7000)));
+        // The animation comes back on the next port: 65535 has none.
+        assert!(server_address("gpu-box:65535")
+            .unwrap_err()
+            .contains("1 to 65534"));
+        assert!(server_address("gpu-box:http").is_err());
+        assert!(server_address("::1:7000").unwrap_err().contains("brackets"));
+    }
+}

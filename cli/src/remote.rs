@@ -223,54 +223,53 @@ pub fn messages_in(access_unit: &[u8]) -> Vec<Message> {
     messages
 }
 
-/// Capture times by the timestamp of the frame they came in; the latest few.
+/// Capture times by the running time of the frame they came in (not its timestamp: some
+/// encoders, x264enc for one, move timestamps and their segment together); the latest few.
 #[derive(Default)]
 pub struct CaptureTimes(Mutex<VecDeque<(gst::ClockTime, u64)>>);
 
 impl CaptureTimes {
     const KEPT: usize = 256;
 
-    pub fn insert(&self, pts: gst::ClockTime, captured_ns: u64) {
+    pub fn insert(&self, running: gst::ClockTime, captured_ns: u64) {
         let mut times = self.0.lock().unwrap();
         if times.len() == Self::KEPT {
             times.pop_front();
         }
-        times.push_back((pts, captured_ns));
+        times.push_back((running, captured_ns));
     }
 
-    pub fn get(&self, pts: gst::ClockTime) -> Option<u64> {
+    pub fn get(&self, running: gst::ClockTime) -> Option<u64> {
         let times = self.0.lock().unwrap();
         times
             .iter()
             .rev()
-            .find(|(at, _)| *at == pts)
+            .find(|(at, _)| *at == running)
             .map(|(_, captured)| *captured)
     }
 }
 
-/// Puts `messages(pts, running time)` into each encoded frame leaving `pad` (an encoder's
-/// output), as an SEI NAL.
+/// Puts `messages(running time)` into each encoded frame leaving `pad` (an encoder's output),
+/// as an SEI NAL.
 fn send_in_frames(
     pad: &gst::Pad,
-    messages: impl Fn(gst::ClockTime, gst::ClockTime) -> Vec<Message> + Send + Sync + 'static,
+    messages: impl Fn(gst::ClockTime) -> Vec<Message> + Send + Sync + 'static,
 ) {
     pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() else {
             return gst::PadProbeReturn::Ok;
         };
-        let segment = pad.sticky_event::<gst::event::Segment>(0);
-        let (Some(pts), Some(running)) = (
-            buffer.pts(),
-            segment.and_then(|s| {
-                s.segment()
-                    .downcast_ref::<gst::ClockTime>()
-                    .and_then(|s| s.to_running_time(buffer.pts()))
-            }),
-        ) else {
+        let Some(running) = running_time(pad, buffer) else {
             return gst::PadProbeReturn::Ok;
         };
-        let messages = messages(pts, running);
-        if messages.is_empty() {
+        // Annex B start codes only: in length-prefixed (avc) H.264 the SEI would break the frame.
+        let byte_stream = pad.current_caps().is_some_and(|caps| {
+            caps.structure(0)
+                .and_then(|s| s.get::<&str>("stream-format").ok())
+                .is_none_or(|format| format == "byte-stream")
+        });
+        let messages = messages(running);
+        if messages.is_empty() || !byte_stream {
             return gst::PadProbeReturn::Ok;
         }
         let Ok(map) = buffer.map_readable() else {
@@ -293,17 +292,26 @@ fn send_in_frames(
     });
 }
 
-/// Calls `each` with the timestamp and the messages of every encoded frame passing `pad`.
+/// A buffer's running time on `pad`.
+fn running_time(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<gst::ClockTime> {
+    pad.sticky_event::<gst::event::Segment>(0).and_then(|s| {
+        s.segment()
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|s| s.to_running_time(buffer.pts()))
+    })
+}
+
+/// Calls `each` with the running time and the messages of every encoded frame passing `pad`.
 fn receive_in_frames(
     pad: &gst::Pad,
     each: impl Fn(gst::ClockTime, Vec<Message>) + Send + Sync + 'static,
 ) {
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         if let Some(buffer) = info.buffer() {
-            if let (Some(pts), Ok(map)) = (buffer.pts(), buffer.map_readable()) {
+            if let (Some(running), Ok(map)) = (running_time(pad, buffer), buffer.map_readable()) {
                 let messages = messages_in(&map);
                 if !messages.is_empty() {
-                    each(pts, messages);
+                    each(running, messages);
                 }
             }
         }
@@ -409,18 +417,18 @@ impl ClientLink {
         let encoder: gst::Element = element(pipeline, "uplink-encoder")?;
         let sending = link.clone();
         // A frame's running time at the encoder is its capture time: the camera stamps it so.
-        send_in_frames(&static_pad(&encoder, "src")?, move |_, running| {
+        send_in_frames(&static_pad(&encoder, "src")?, move |running| {
             let mut messages = vec![Message::Captured(running.nseconds())];
             messages.extend(sending.keys.lock().unwrap().drain(..).map(Message::Key));
             messages
         });
         let parse: gst::Element = element(pipeline, "downlink-parse")?;
         let receiving = link.clone();
-        receive_in_frames(&static_pad(&parse, "src")?, move |pts, messages| {
+        receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
             receiving.watch.connected();
             for message in messages {
                 if let Message::Captured(ns) = message {
-                    receiving.echoed.insert(pts, ns);
+                    receiving.echoed.insert(running, ns);
                 }
             }
         });
@@ -432,10 +440,10 @@ impl ClientLink {
         self.keys.lock().unwrap().push(command);
     }
 
-    /// When the frame with this timestamp (from the server) was captured, in this pipeline's
-    /// running time.
-    pub fn captured(&self, pts: gst::ClockTime) -> Option<gst::ClockTime> {
-        self.echoed.get(pts).map(gst::ClockTime::from_nseconds)
+    /// When the frame shown at this running time (made by the server) was captured, in this
+    /// pipeline's running time.
+    pub fn captured(&self, running: gst::ClockTime) -> Option<gst::ClockTime> {
+        self.echoed.get(running).map(gst::ClockTime::from_nseconds)
     }
 }
 
@@ -602,7 +610,8 @@ pub fn run_client(
             .map(|duration| duration.saturating_sub(started.elapsed()));
         if remaining == Some(Duration::ZERO) {
             return Err(format!(
-                "no picture came back from the server at {server} in {:.0} s",
+                "no picture came back from the server at {server} in {:.0} s: is `animecam \
+                 serve` running there, with this passphrase (or --insecure on both ends)?",
                 started.elapsed().as_secs_f64()
             ));
         }
@@ -621,7 +630,8 @@ pub fn run_client(
         let error = match crate::live::run_live(&pipeline, &attempt) {
             Ok(stats) if stats.frames == 0 && !watch.state.lock().unwrap().ever_connected => {
                 return Err(format!(
-                    "no picture came back from the server at {server} in {:.0} s",
+                    "no picture came back from the server at {server} in {:.0} s: is `animecam \
+                     serve` running there, with this passphrase (or --insecure on both ends)?",
                     started.elapsed().as_secs_f64()
                 ))
             }
@@ -768,10 +778,10 @@ pub fn serve(
         {
             let captured = captured.clone();
             let parse: gst::Element = element(&pipeline, "uplink-parse")?;
-            receive_in_frames(&static_pad(&parse, "src")?, move |pts, messages| {
+            receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
                 for message in messages {
                     match message {
-                        Message::Captured(ns) => captured.insert(pts, ns),
+                        Message::Captured(ns) => captured.insert(running, ns),
                         Message::Key(command) => {
                             let _ = keys_sender.send(command);
                         }
@@ -780,11 +790,11 @@ pub fn serve(
             });
         }
         pack_for_srt(&element(&pipeline, "downlink-mux")?);
-        // The chain keeps each frame's timestamp from the decoder to the encoder.
+        // The chain keeps each frame's running time from the decoder to the encoder.
         let encoder: gst::Element = element(&pipeline, "encoder")?;
-        send_in_frames(&static_pad(&encoder, "src")?, move |pts, _| {
+        send_in_frames(&static_pad(&encoder, "src")?, move |running| {
             captured
-                .get(pts)
+                .get(running)
                 .map(Message::Captured)
                 .into_iter()
                 .collect()
@@ -958,7 +968,10 @@ mod tests {
             !insecure.contains("passphrase")
                 && insecure.contains("srtsink uri=srt://:${PORT:-8888}")
         );
-        assert!(!server_description(crate::pipeline::Mode::Warp, true).contains("passphrase"));
+        assert!(
+            !crate::pipeline::flatten(&server_description(crate::pipeline::Mode::Warp, true))
+                .contains("passphrase")
+        );
         assert_eq!(
             server_description(crate::pipeline::Mode::Warp, false)
                 .matches(PASSPHRASE_SETTING)
