@@ -518,7 +518,7 @@ fn live_description(
     }
     if let Some((host, port)) = &remote.remote {
         text = remote::client_description(&text, remote.link.insecure)?;
-        variables.insert("SERVER", host.clone());
+        variables.insert("SERVER", remote::resolve(host, *port)?);
         variables.insert("SERVER_PORT", port.to_string());
         variables.insert("RETURN_PORT", (port + 1).to_string());
         // Pairs this client's two connections on the server (and tells them from another

@@ -74,6 +74,27 @@ pub fn server_description(mode: crate::pipeline::Mode, insecure: bool) -> String
     }
 }
 
+/// The server's address as SRT should call it: an IPv4 address when the name has one, as
+/// `serve` listens on IPv4 (libsrt would take the first address, which for `localhost` is often
+/// IPv6's ::1, where nothing listens).
+pub fn resolve(host: &str, port: u16) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<std::net::SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot find the server {host}: {e}"))?
+        .collect();
+    let chosen = addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addresses.first())
+        .ok_or_else(|| format!("cannot find the server {host}: the name has no address"))?;
+    Ok(match chosen.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    })
+}
+
 /// SRT's rule for passphrases (libsrt refuses the connection otherwise).
 pub fn check_passphrase(passphrase: &str) -> Result<(), String> {
     match passphrase.chars().count() {
@@ -978,6 +999,16 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn server_names_resolve_to_an_address_serve_listens_on() {
+        assert_eq!(resolve("localhost", 7000).unwrap(), "127.0.0.1");
+        assert_eq!(resolve("127.0.0.1", 7000).unwrap(), "127.0.0.1");
+        assert_eq!(resolve("[::1]", 7000).unwrap(), "[::1]");
+        assert!(resolve("no-such-host.invalid", 7000)
+            .unwrap_err()
+            .contains("cannot find the server no-such-host.invalid"));
     }
 
     #[test]
