@@ -557,6 +557,32 @@ fn live_variables(
     Ok(HashMap::new())
 }
 
+/// SRT listens on UDP: a port another program holds would fail deep inside libsrt.
+fn udp_port_free(port: u16, why: &str) -> Result<(), Failure> {
+    match std::net::UdpSocket::bind(("0.0.0.0", port)) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::from(format!(
+            "port {port} is in use ({e}){why}: stop the program using it, or pick another with --port"
+        ))),
+    }
+}
+
+/// Runs a live command whose output is named by one variable (a device, a port).
+fn run_live_command(
+    base: &str,
+    animation: &Animation,
+    live: &Live,
+    remote: &RemoteArgs,
+    (name, value): (&'static str, String),
+    status: String,
+) -> Result<(), Failure> {
+    let mut variables = live_variables(animation, remote)?;
+    variables.insert(name, value);
+    let description = live_description(base, animation, live, &mut variables, false, remote)?;
+    let options = live_options(animation, live, status);
+    run_live_description(&description, animation, options, remote)
+}
+
 /// Runs a live description here, or with `--remote` as the client of a server.
 fn run_live_description(
     description: &str,
@@ -668,21 +694,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "{output} not found: load v4l2loopback first: sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1"
                 )));
             }
-            let mut variables = live_variables(&animation, &remote)?;
-            variables.insert("OUTPUT", path_value(std::path::Path::new(&output))?);
-            let description = live_description(
-                pipeline::VIRTUALCAM,
-                &animation,
-                &live,
-                &mut variables,
-                false,
-                &remote,
-            )?;
             let status = format!(
                 "virtual camera on {output}: pick \"animecam\" as the camera in your call app"
             );
-            let options = live_options(&animation, &live, status);
-            run_live_description(&description, &animation, options, &remote)?;
+            let output = ("OUTPUT", path_value(std::path::Path::new(&output))?);
+            run_live_command(
+                pipeline::VIRTUALCAM,
+                &animation,
+                &live,
+                &remote,
+                output,
+                status,
+            )?;
         }
         Command::Stream {
             animation,
@@ -690,25 +713,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             port,
             remote,
         } => {
-            // SRT listens on UDP: a port another program holds would fail deep inside libsrt.
-            if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port)) {
-                return Err(Failure::from(format!(
-                    "port {port} is in use ({e}): stop the program using it, or pick another with --port"
-                )));
-            }
-            let mut variables = live_variables(&animation, &remote)?;
-            variables.insert("PORT", port.to_string());
-            let description = live_description(
-                pipeline::STREAM,
-                &animation,
-                &live,
-                &mut variables,
-                false,
-                &remote,
-            )?;
+            udp_port_free(port, "")?;
             let status = format!("streaming on srt://0.0.0.0:{port}: in OBS add a Media Source with input srt://127.0.0.1:{port}?mode=caller, format mpegts");
-            let options = live_options(&animation, &live, status);
-            run_live_description(&description, &animation, options, &remote)?;
+            let output = ("PORT", port.to_string());
+            run_live_command(pipeline::STREAM, &animation, &live, &remote, output, status)?;
         }
         Command::Serve {
             animation,
@@ -723,12 +731,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ));
             }
             for port in [port, port + 1] {
-                if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port)) {
-                    return Err(Failure::from(format!(
-                        "UDP port {port} is in use ({e}): serve needs --port and the next one \
-                         free; stop the program using it, or pick another --port"
-                    )));
-                }
+                udp_port_free(port, " (serve needs --port and the next one)")?;
             }
             let mut variables = variables(&animation)?;
             variables.insert("PORT", port.to_string());

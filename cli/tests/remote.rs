@@ -159,6 +159,18 @@ fn latencies(stderr: &str) -> Vec<f64> {
         .collect()
 }
 
+/// A client run to its end with the right passphrase, which must succeed: its stderr, the
+/// frames it showed and their mean latency.
+fn served(port: u16, camera: &str, sink: &str, seconds: f64) -> (String, u64, f64) {
+    let run = client(port, camera, sink, seconds, PASSPHRASE)
+        .output()
+        .unwrap();
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}");
+    let (count, mean_latency, _) = summary(&text).expect("a summary line");
+    (text, count, mean_latency)
+}
+
 fn finish(child: Child) -> Output {
     child.wait_with_output().expect("animecam ran")
 }
@@ -169,19 +181,9 @@ fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
     let port = free_ports();
     let _server = Server::start(port, &dir, "warp", &["--seconds", "30"]);
     let shown_remote = dir.join("remote.rgb");
-    let run = client(
-        port,
-        &talking_face(),
-        &raw_sink(&shown_remote),
-        6.0,
-        PASSPHRASE,
-    )
-    .output()
-    .unwrap();
-    assert!(run.status.success(), "{}", stderr(&run));
-    let (count, mean_latency, _) = summary(&stderr(&run)).expect("a summary line");
+    let (text, count, mean_latency) = served(port, &talking_face(), &raw_sink(&shown_remote), 6.0);
     // The capture times came back with the frames: the latency is the whole loop's.
-    assert!(count >= 60 && mean_latency > 0.0, "{}", stderr(&run));
+    assert!(count >= 60 && mean_latency > 0.0, "{text}");
 
     // The same face through the same chain, here.
     let shown_local = dir.join("local.rgb");
@@ -261,16 +263,7 @@ fn fomm_runs_remotely_with_the_tiny_models() {
         ],
     );
     let shown = dir.join("fomm.rgb");
-    let run = client(
-        port,
-        &still_face(640, 480, 30),
-        &raw_sink(&shown),
-        5.0,
-        PASSPHRASE,
-    )
-    .output()
-    .unwrap();
-    assert!(run.status.success(), "{}", stderr(&run));
+    served(port, &still_face(640, 480, 30), &raw_sink(&shown), 5.0);
     assert!(
         server.log().contains("network animate: cpu, fp32"),
         "{}",
@@ -304,18 +297,8 @@ fn a_wrong_passphrase_is_refused_and_the_right_one_is_served() {
         "{}",
         stderr(&wrong)
     );
-    let right = client(
-        port,
-        &still_face(640, 480, 30),
-        "fakesink sync=false",
-        3.0,
-        PASSPHRASE,
-    )
-    .output()
-    .unwrap();
-    assert!(right.status.success(), "{}", stderr(&right));
-    let (count, _, _) = summary(&stderr(&right)).expect("a summary line");
-    assert!(count >= 30, "{}", stderr(&right));
+    let (text, count, _) = served(port, &still_face(640, 480, 30), "fakesink sync=false", 3.0);
+    assert!(count >= 30, "{text}");
     assert_eq!(
         server.log().matches("connected").count(),
         1,
@@ -407,17 +390,12 @@ fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
     // A 2048-pixel avatar from a 60 fps 720p camera: the server makes far fewer pictures than
     // the camera gives.
     let _server = Server::start(port, &dir, "slow", &["--size", "2048", "--seconds", "40"]);
-    let run = client(
+    let (text, _, _) = served(
         port,
         &still_face(1280, 720, 60),
         "fakesink sync=false",
         14.0,
-        PASSPHRASE,
-    )
-    .output()
-    .unwrap();
-    let text = stderr(&run);
-    assert!(run.status.success(), "{text}");
+    );
     let fps: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("fps, latency"))
@@ -448,11 +426,7 @@ fn keys_pressed_on_the_client_reach_the_server() {
         return;
     }
     let dir = temp_dir("remote-keys");
-    let folder = dir.join("my portraits");
-    std::fs::create_dir_all(&folder).unwrap();
-    let first = folder.join("1 sylvie.png");
-    std::fs::copy(media("sylvie_green_normal.png"), &first).unwrap();
-    std::fs::copy(media("astronaut.png"), folder.join("2 astronaut.png")).unwrap();
+    let (first, _) = portraits(&dir);
     let port = free_ports();
     let server = Server::start_with(port, &dir, "keys", &first, &["--seconds", "40"]);
     let shown = dir.join("keys.rgb");

@@ -153,16 +153,6 @@ fn camera(clip: &Path) -> String {
     )
 }
 
-fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
-    let folder = dir.join("my portraits");
-    std::fs::create_dir_all(&folder).unwrap();
-    let first = folder.join("1 sylvie.png");
-    let second = folder.join("2 astronaut.png");
-    std::fs::copy(media("sylvie_green_normal.png"), &first).unwrap();
-    std::fs::copy(media("astronaut.png"), &second).unwrap();
-    (first, second)
-}
-
 #[test]
 fn the_window_shows_the_avatar_and_the_keys_work() {
     let Some(x) = Xvfb::start() else { return };

@@ -315,3 +315,14 @@ impl Drop for Terminal {
             .status();
     }
 }
+
+/// A folder of two portraits whose names have spaces: (the first, the second).
+pub fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
+    let folder = dir.join("my portraits");
+    std::fs::create_dir_all(&folder).unwrap();
+    let first = folder.join("1 sylvie.png");
+    let second = folder.join("2 astronaut.png");
+    std::fs::copy(media("sylvie_green_normal.png"), &first).unwrap();
+    std::fs::copy(media("astronaut.png"), &second).unwrap();
+    (first, second)
+}
