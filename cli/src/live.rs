@@ -271,7 +271,7 @@ fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
             .iterate_sinks()
             .into_iter()
             .flatten()
-            .find(|sink| !matches!(sink.name().as_str(), "uplink" | "stamps"))
+            .find(|sink| sink.name() != "uplink")
     })
 }
 

@@ -172,7 +172,7 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
 /// The SRT link between `serve` and a `--remote` client.
 #[derive(Args, Clone)]
 struct LinkArgs {
-    /// The passphrase both ends share: 10 to 79 characters. Better set in ANIMECAM_PASSPHRASE,
+    /// The passphrase both ends share: 10 to 79 bytes. Better set in ANIMECAM_PASSPHRASE,
     /// which other users of the machine cannot read from the process list.
     #[arg(long, env = "ANIMECAM_PASSPHRASE", hide_env_values = true)]
     passphrase: Option<String>,
@@ -180,9 +180,10 @@ struct LinkArgs {
     /// must say it.
     #[arg(long)]
     insecure: bool,
-    /// SRT latency in milliseconds: how long a lost packet may take to be resent before its frame
-    /// is dropped. Loopback or a wired LAN: 40 to 120; Wi-Fi or the internet: 3 to 4 times the
-    /// round trip (ping). The larger of the two ends' values is used.
+    /// SRT latency in milliseconds, added to every frame each way: how long a lost packet may
+    /// take to be resent before its frame is given up. A wired LAN: 20 to 40; Wi-Fi or the
+    /// internet: about 4 times the round trip (ping), at least 80. The larger of the two ends'
+    /// values is used.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(20..=8000))]
     latency: u32,
 }

@@ -95,12 +95,13 @@ pub fn resolve(host: &str, port: u16) -> Result<String, String> {
     })
 }
 
-/// SRT's rule for passphrases (libsrt refuses the connection otherwise).
+/// SRT's rule for passphrases, in bytes (libsrt refuses the connection otherwise).
 pub fn check_passphrase(passphrase: &str) -> Result<(), String> {
-    match passphrase.chars().count() {
+    match passphrase.len() {
         10..=79 => Ok(()),
         n => Err(format!(
-            "the passphrase has {n} characters: SRT needs 10 to 79 (the same on the server and its clients)"
+            "the passphrase has {n} bytes: SRT needs 10 to 79 (characters, when they are ASCII), \
+             the same on the server and its clients"
         )),
     }
 }
@@ -1016,6 +1017,8 @@ mod tests {
         assert!(check_passphrase("short").is_err());
         assert!(check_passphrase("ten chars!").is_ok());
         assert!(check_passphrase(&"x".repeat(80)).is_err());
+        // Bytes, as libsrt counts: 40 two-byte letters are 80.
+        assert!(check_passphrase(&"é".repeat(40)).is_err());
     }
 
     #[test]
