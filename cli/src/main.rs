@@ -449,6 +449,12 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
         })?
         .downcast::<gst::Pipeline>()
         .map_err(|_| Failure::from("not a pipeline"))?;
+    // Every muxer of ours feeds SRT (OBS's stream, the remote link's two directions).
+    for element in pipeline.iterate_recurse().into_iter().flatten() {
+        if element.factory().is_some_and(|f| f.name() == "mpegtsmux") {
+            remote::pack_for_srt(&element);
+        }
+    }
     if let Some(models) = &animation.models {
         let detector = models.join(sets::BLAZEFACE).to_string_lossy().to_string();
         for element in pipeline.iterate_recurse().into_iter().flatten() {

@@ -350,7 +350,7 @@ const SRT_PAYLOAD: usize = 7 * 188;
 /// the next frame: 33 ms more each way at 30 fps. With alignment=1 it pushes every packet of a
 /// frame at once as one buffer list, which this probe packs into SRT-sized buffers (one packet
 /// per SRT message would be paced by SRT and arrive later still).
-fn pack_for_srt(mux: &gst::Element) {
+pub fn pack_for_srt(mux: &gst::Element) {
     mux.set_property("alignment", 1i32);
     let Some(pad) = mux.static_pad("src") else {
         return;
@@ -435,7 +435,6 @@ impl ClientLink {
                 sink.set_property("async", false);
             }
         }
-        pack_for_srt(&element(pipeline, "uplink-mux")?);
         let encoder: gst::Element = element(pipeline, "uplink-encoder")?;
         let sending = link.clone();
         // A frame's running time at the encoder is its capture time: the camera stamps it so.
@@ -811,7 +810,6 @@ pub fn serve(
                 }
             });
         }
-        pack_for_srt(&element(&pipeline, "downlink-mux")?);
         // The chain keeps each frame's running time from the decoder to the encoder.
         let encoder: gst::Element = element(&pipeline, "encoder")?;
         send_in_frames(&static_pad(&encoder, "src")?, move |running| {

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use gst::prelude::*;
 
 const PASSPHRASE: &str = "correct horse battery";
 
@@ -503,4 +504,47 @@ fn serve_refuses_to_start_without_a_passphrase_and_names_the_fix() {
         "{}",
         stderr(&short)
     );
+}
+
+#[test]
+fn the_obs_stream_packed_per_frame_decodes_in_a_stock_receiver() {
+    // `animecam stream` packs each frame's MPEG-TS packets into SRT messages itself; a plain
+    // srtsrc ! tsdemux ! decoder, as OBS's Media Source is, must read every frame of it.
+    let port = free_ports();
+    let stream = command()
+        .args(["stream", "--portrait"])
+        .arg(media("sylvie_green_normal.png"))
+        .args(["--port", &port.to_string(), "--seconds", "6"])
+        .args(["--camera", &still_face(640, 480, 30)])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    gst::init().unwrap();
+    let receiver = gst::parse::launch(&format!(
+        "srtsrc uri=srt://127.0.0.1:{port} latency=60 ! tsdemux ! h264parse ! avdec_h264 ! \
+         fakesink name=obs sync=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let decoded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = decoded.clone();
+    receiver
+        .by_name("obs")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    std::thread::sleep(Duration::from_secs(1));
+    receiver.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    receiver.set_state(gst::State::Null).unwrap();
+    let run = finish(stream);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let decoded = decoded.load(std::sync::atomic::Ordering::Relaxed);
+    // 30 fps for 4 s, less the connection and the wait for a key frame (1 s at most).
+    assert!(decoded >= 80, "{decoded} frames decoded");
 }
