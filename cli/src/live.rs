@@ -137,6 +137,40 @@ impl Watched {
     }
 }
 
+/// What the avatar does, second by second, from the elements' stats: the status line's words.
+pub struct AvatarReport {
+    watched: Watched,
+    last_activity: Option<(String, ActivitySnapshot)>,
+    last_camera: Option<u64>,
+}
+
+impl AvatarReport {
+    pub fn new(pipeline: &gst::Pipeline) -> AvatarReport {
+        let watched = Watched::find(pipeline);
+        AvatarReport {
+            last_activity: watched.activity(),
+            last_camera: watched.camera_frames(),
+            watched,
+        }
+    }
+
+    /// What the avatar did since the last call (`animating`, `no face: ...`), when the
+    /// pipeline animates here.
+    pub fn since_last(&mut self) -> Option<String> {
+        let (activity, camera) = (self.watched.activity(), self.watched.camera_frames());
+        let summary = match (&activity, &self.last_activity) {
+            (Some((engine, now)), Some((_, before))) => Some(avatar_summary(
+                engine,
+                &now.since(before),
+                camera.zip(self.last_camera).map(|(n, b)| n - b),
+            )),
+            _ => None,
+        };
+        (self.last_activity, self.last_camera) = (activity, camera);
+        summary
+    }
+}
+
 /// What the avatar did in the last second, for the status line: its state, and the network's own
 /// rate when it is slower than the camera (then the picture cannot keep up, and the user should
 /// know it is the network and not the camera).
@@ -343,9 +377,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
     let (mut last_frames, mut last_latency, mut last_timed) = (0u64, 0u64, 0u64);
-    let watched = Watched::find(pipeline);
-    let mut last_activity = watched.activity();
-    let mut last_camera = watched.camera_frames();
+    let mut avatar = AvatarReport::new(pipeline);
     let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
         crossbeam_channel::at(started + d)
     });
@@ -410,29 +442,23 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                 let latency = counters.latency_us.load(Ordering::Relaxed);
                 let timed = counters.timed.load(Ordering::Relaxed);
                 let new = frames - last_frames;
-                let activity = watched.activity();
-                let camera = watched.camera_frames();
+                let summary = avatar.since_last().or_else(|| {
+                    options.remote.as_ref().and_then(|link| link.server_state())
+                });
                 if !options.quiet {
                     let mean = if timed > last_timed { (latency - last_latency) as f64 / (timed - last_timed) as f64 / 1000.0 } else { 0.0 };
-                    let summary = match (&activity, &last_activity) {
-                        (Some((engine, now)), Some((_, before))) => format!(
-                            ", {}",
-                            avatar_summary(engine, &now.since(before), camera.zip(last_camera).map(|(n, b)| n - b))
-                        ),
-                        _ => String::new(),
-                    };
+                    let summary = summary.map(|s| format!(", {s}")).unwrap_or_default();
                     eprint!("{new:3} fps, latency {mean:6.1} ms{summary}\r\n");
                 }
                 (last_frames, last_latency, last_timed) = (frames, latency, timed);
-                (last_activity, last_camera) = (activity, camera);
             }
         }
     };
     drop(keys);
     let frames = counters.frames.load(Ordering::Relaxed);
     outcome.map(|()| LiveStats {
-        activity: watched.activity(),
-        camera_frames: watched.camera_frames(),
+        activity: avatar.watched.activity(),
+        camera_frames: avatar.watched.camera_frames(),
         frames,
         mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
             / counters.timed.load(Ordering::Relaxed).max(1) as f64

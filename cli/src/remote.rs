@@ -116,6 +116,8 @@ pub enum Message {
     /// The capture time of this frame, in the client's running time (ns).
     Captured(u64),
     Key(Command),
+    /// What the avatar did in the server's last second, as the status line says it.
+    State(String),
 }
 
 impl Message {
@@ -126,6 +128,14 @@ impl Message {
             Message::Key(Command::NextPortrait) => "key next".into(),
             Message::Key(Command::PreviousPortrait) => "key previous".into(),
             Message::Key(Command::Quit) => "key quit".into(),
+            // The separator and anything that is not printable ASCII cannot travel.
+            Message::State(state) => format!(
+                "state {}",
+                state
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic() && *c != ';' || *c == ' ')
+                    .collect::<String>()
+            ),
         }
     }
 
@@ -136,6 +146,7 @@ impl Message {
             ("key", "recalibrate") => Some(Message::Key(Command::Recalibrate)),
             ("key", "next") => Some(Message::Key(Command::NextPortrait)),
             ("key", "previous") => Some(Message::Key(Command::PreviousPortrait)),
+            ("state", state) => Some(Message::State(state.to_owned())),
             _ => None,
         }
     }
@@ -414,6 +425,8 @@ fn element<T: IsA<gst::Element>>(pipeline: &gst::Pipeline, name: &str) -> Result
 pub struct ClientLink {
     keys: Mutex<Vec<Command>>,
     echoed: CaptureTimes,
+    /// The avatar's state the server last sent, taken by the status line.
+    server_state: Mutex<Option<String>>,
     pub watch: Arc<LinkWatch>,
 }
 
@@ -426,6 +439,7 @@ impl ClientLink {
         let link = Arc::new(ClientLink {
             keys: Mutex::new(Vec::new()),
             echoed: CaptureTimes::default(),
+            server_state: Mutex::new(None),
             watch,
         });
         // The two halves run independently: a sink that waited to preroll would wait for the
@@ -448,12 +462,19 @@ impl ClientLink {
         receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
             receiving.watch.connected();
             for message in messages {
-                if let Message::Captured(ns) = message {
-                    receiving.echoed.insert(running, ns);
+                match message {
+                    Message::Captured(ns) => receiving.echoed.insert(running, ns),
+                    Message::State(state) => *receiving.server_state.lock().unwrap() = Some(state),
+                    Message::Key(_) => {}
                 }
             }
         });
         Ok(link)
+    }
+
+    /// What the server said the avatar did in its last second, once.
+    pub fn server_state(&self) -> Option<String> {
+        self.server_state.lock().unwrap().take()
     }
 
     /// Sends a key with the next frame.
@@ -806,19 +827,27 @@ pub fn serve(
                         Message::Key(command) => {
                             let _ = keys_sender.send(command);
                         }
+                        Message::State(_) => {}
                     }
                 }
             });
         }
         // The chain keeps each frame's running time from the decoder to the encoder.
         let encoder: gst::Element = element(&pipeline, "encoder")?;
-        send_in_frames(&static_pad(&encoder, "src")?, move |running| {
-            captured
-                .get(running)
-                .map(Message::Captured)
-                .into_iter()
-                .collect()
-        });
+        let state: Arc<Mutex<Option<String>>> = Arc::default();
+        {
+            let state = state.clone();
+            send_in_frames(&static_pad(&encoder, "src")?, move |running| {
+                let mut messages: Vec<Message> = captured
+                    .get(running)
+                    .map(Message::Captured)
+                    .into_iter()
+                    .collect();
+                messages.extend(state.lock().unwrap().take().map(Message::State));
+                messages
+            });
+        }
+        let mut avatar = crate::live::AvatarReport::new(&pipeline);
         let animate = pipeline.by_name("animate");
         if let (Some(animate), Some(path)) = (&animate, options.portraits.get(portrait)) {
             if animate.has_property("source") {
@@ -902,7 +931,8 @@ pub fn serve(
                         _ => {}
                     }
                 }
-                recv(seconds) -> _ => {}
+                // The client's status line says what the avatar does, as it would locally.
+                recv(seconds) -> _ => *state.lock().unwrap() = avatar.since_last(),
             }
         };
         pipeline.set_state(gst::State::Null).ok();
@@ -936,6 +966,7 @@ mod tests {
             Message::Key(Command::Recalibrate),
             Message::Key(Command::NextPortrait),
             Message::Key(Command::PreviousPortrait),
+            Message::State("animating (FOMM 1.7 fps, camera 30 fps)".into()),
         ];
         let original = access_unit();
         let marked = with_messages(&original, &messages);

@@ -185,6 +185,15 @@ fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
     let (text, count, mean_latency) = served(port, &talking_face(), &raw_sink(&shown_remote), 6.0);
     // The capture times came back with the frames: the latency is the whole loop's.
     assert!(count >= 60 && mean_latency > 0.0, "{text}");
+    // The server says what the avatar does, and the client's status line shows it: the first
+    // face calibrates, then the talking face animates (the 4 s clip ends before the run does).
+    let status: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("fps, latency"))
+        .collect();
+    let calibrated = status.iter().position(|l| l.contains(", calibrating:"));
+    let animating = status.iter().filter(|l| l.ends_with(", animating")).count();
+    assert!(calibrated.is_some() && animating >= 2, "{text}");
 
     // The same face through the same chain, here.
     let shown_local = dir.join("local.rgb");
