@@ -155,8 +155,15 @@ fn summary(stderr: &str) -> Option<(u64, f64, f64)> {
 fn latencies(stderr: &str) -> Vec<f64> {
     stderr
         .lines()
-        .filter_map(|l| l.split("latency").nth(1))
-        .filter_map(|l| l.trim().trim_end_matches("ms").trim().parse().ok())
+        .filter(|l| l.contains("fps, latency"))
+        .filter_map(|l| {
+            l.split("latency")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect()
 }
 
