@@ -762,7 +762,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .unwrap_or(0),
                 portraits,
                 port,
-                quiet: false,
                 duration: seconds.map(Duration::from_secs_f64),
             };
             remote::serve(

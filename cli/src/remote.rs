@@ -778,7 +778,6 @@ pub struct ServeOptions {
     pub portraits: Vec<std::path::PathBuf>,
     pub first_portrait: usize,
     pub port: u16,
-    pub quiet: bool,
     /// Stop after this long (tests).
     pub duration: Option<Duration>,
 }
@@ -872,7 +871,7 @@ pub fn serve(
             pipeline.set_state(gst::State::Null).ok();
             return Err(error);
         }
-        if first && !options.quiet {
+        if first {
             for line in crate::live::networks(&pipeline) {
                 eprintln!("{line}");
             }
@@ -890,7 +889,7 @@ pub fn serve(
                 recv(interrupts) -> _ => break Some(Ok(())),
                 recv(ended) -> _ => break None,
                 recv(event_receiver) -> event => {
-                    if let (Ok(event), false) = (event, options.quiet) {
+                    if let Ok(event) = event {
                         eprintln!("{event}");
                     }
                 }
@@ -922,10 +921,7 @@ pub fn serve(
                         // The client's stream ended (it stopped, or its connection broke).
                         gst::MessageView::Eos(..) => break None,
                         gst::MessageView::Error(error) => {
-                            let text = crate::live::describe_error(error);
-                            if !options.quiet {
-                                eprintln!("session ended: {text}");
-                            }
+                            eprintln!("session ended: {}", crate::live::describe_error(error));
                             break None;
                         }
                         _ => {}
@@ -938,7 +934,7 @@ pub fn serve(
         pipeline.set_state(gst::State::Null).ok();
         bus.unset_sync_handler();
         let client = session.lock().unwrap().client.clone();
-        if let Some((_, address)) = client.filter(|_| !options.quiet) {
+        if let Some((_, address)) = client {
             eprintln!("client {address} left: waiting for the next");
         }
         if let Some(result) = outcome {
