@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use gst::prelude::*;
 
+mod common;
+use common::buffers_reaching;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -186,17 +189,7 @@ fn serve_and_remote_descriptions_animate_over_srt_as_written() {
         .unwrap()
         .downcast::<gst::Pipeline>()
         .unwrap();
-    let shown = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = shown.clone();
-    client
-        .by_name("window")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+    let shown = buffers_reaching(&client, "window");
     server.set_state(gst::State::Playing).unwrap();
     client.set_state(gst::State::Playing).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(4));

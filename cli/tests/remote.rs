@@ -543,17 +543,7 @@ fn the_obs_stream_packed_per_frame_decodes_in_a_stock_receiver() {
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
-    let decoded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = decoded.clone();
-    receiver
-        .by_name("obs")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+    let decoded = buffers_reaching(&receiver, "obs");
     std::thread::sleep(Duration::from_secs(1));
     receiver.set_state(gst::State::Playing).unwrap();
     std::thread::sleep(Duration::from_secs(4));

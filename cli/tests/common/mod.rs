@@ -326,3 +326,22 @@ pub fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::copy(media("astronaut.png"), &second).unwrap();
     (first, second)
 }
+
+/// Counts the buffers reaching the sink pad of the element named `name` in `pipeline`.
+pub fn buffers_reaching(
+    pipeline: &gst::Pipeline,
+    name: &str,
+) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = count.clone();
+    pipeline
+        .by_name(name)
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    count
+}
