@@ -14,6 +14,16 @@ use gst::prelude::*;
 
 const PASSPHRASE: &str = "correct horse battery";
 
+/// One test at a time: each runs a server and a client, which with another test's on the same
+/// 2 cores would starve the server's tracker and measure the machine, not the link.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Side of the frames the test sink writes (RGB, raw, one after the other).
 const SHOWN: usize = 96;
 
@@ -185,6 +195,7 @@ fn finish(child: Child) -> Output {
 
 #[test]
 fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
+    let _alone = alone();
     let dir = temp_dir("remote-warp");
     let port = free_ports();
     let _server = Server::start(port, &dir, "warp", &["--seconds", "30"]);
@@ -263,6 +274,7 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn fomm_runs_remotely_with_the_tiny_models() {
+    let _alone = alone();
     let dir = temp_dir("remote-fomm");
     let models = tiny_models(&dir);
     let port = free_ports();
@@ -296,6 +308,7 @@ fn fomm_runs_remotely_with_the_tiny_models() {
 
 #[test]
 fn a_wrong_passphrase_is_refused_and_the_right_one_is_served() {
+    let _alone = alone();
     let dir = temp_dir("remote-passphrase");
     let port = free_ports();
     let server = Server::start(port, &dir, "passphrase", &["--seconds", "40"]);
@@ -326,6 +339,7 @@ fn a_wrong_passphrase_is_refused_and_the_right_one_is_served() {
 
 #[test]
 fn one_client_at_a_time_and_a_vanished_one_frees_the_server() {
+    let _alone = alone();
     let dir = temp_dir("remote-clients");
     let port = free_ports();
     let server = Server::start(port, &dir, "clients", &["--seconds", "60"]);
@@ -362,6 +376,7 @@ fn one_client_at_a_time_and_a_vanished_one_frees_the_server() {
 
 #[test]
 fn the_client_recovers_when_the_server_restarts() {
+    let _alone = alone();
     let dir = temp_dir("remote-restart");
     let port = free_ports();
     let mut server = Server::start(port, &dir, "first", &[]);
@@ -402,6 +417,7 @@ fn the_client_recovers_when_the_server_restarts() {
 
 #[test]
 fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
+    let _alone = alone();
     let dir = temp_dir("remote-slow");
     let port = free_ports();
     // A 2048-pixel avatar from a 60 fps 720p camera: the server makes far fewer pictures than
@@ -438,6 +454,7 @@ fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
 
 #[test]
 fn keys_pressed_on_the_client_reach_the_server() {
+    let _alone = alone();
     if !installed("tmux") {
         eprintln!("tmux not installed (make setup installs it): keys test skipped");
         return;
@@ -486,6 +503,7 @@ fn keys_pressed_on_the_client_reach_the_server() {
 
 #[test]
 fn serve_refuses_to_start_without_a_passphrase_and_names_the_fix() {
+    let _alone = alone();
     let run = command()
         .args(["serve", "--portrait"])
         .arg(media("sylvie_green_normal.png"))
@@ -524,6 +542,7 @@ fn serve_refuses_to_start_without_a_passphrase_and_names_the_fix() {
 
 #[test]
 fn the_obs_stream_packed_per_frame_decodes_in_a_stock_receiver() {
+    let _alone = alone();
     // `animecam stream` packs each frame's MPEG-TS packets into SRT messages itself; a plain
     // srtsrc ! tsdemux ! decoder, as OBS's Media Source is, must read every frame of it.
     let port = free_ports();
