@@ -212,12 +212,7 @@ fn watch_sink(
             let (Some(buffer), Some(pipeline)) = (info.buffer(), pipeline.upgrade()) else {
                 return gst::PadProbeReturn::Ok;
             };
-            let segment = pad.sticky_event::<gst::event::Segment>(0);
-            let running = segment.and_then(|s| {
-                s.segment()
-                    .downcast_ref::<gst::ClockTime>()
-                    .and_then(|s| s.to_running_time(buffer.pts()))
-            });
+            let running = running_time(pad, buffer);
             let captured = match &remote {
                 Some(link) => running.and_then(|running| link.captured(running)),
                 None => running,
@@ -246,6 +241,15 @@ fn watch_sink(
         });
     }
     counters
+}
+
+/// A buffer's running time on `pad`.
+pub fn running_time(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<gst::ClockTime> {
+    pad.sticky_event::<gst::event::Segment>(0).and_then(|s| {
+        s.segment()
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|s| s.to_running_time(buffer.pts()))
+    })
 }
 
 /// Portraits to cycle through with n/p: the images of the portrait's folder, sorted.
@@ -284,6 +288,87 @@ pub fn first_portrait(portrait: &Path) -> Option<PathBuf> {
     } else {
         Some(portrait.to_path_buf())
     }
+}
+
+/// What a key did to the animation.
+pub enum KeyEffect {
+    Recalibrated,
+    Portrait(PathBuf),
+}
+
+/// The keys' effect on an animation element: recalibration, and the portraits n and p cycle
+/// through (the folder of the portrait it started with).
+pub struct AnimationKeys {
+    portraits: Vec<PathBuf>,
+    current: usize,
+}
+
+impl AnimationKeys {
+    pub fn new(portrait: Option<&Path>) -> AnimationKeys {
+        let portraits = portrait.map(portrait_list).unwrap_or_default();
+        let current = portrait
+            .and_then(first_portrait)
+            .and_then(|p| {
+                let wanted = p.canonicalize().ok()?;
+                portraits
+                    .iter()
+                    .position(|q| q.canonicalize().ok().as_ref() == Some(&wanted))
+            })
+            .unwrap_or(0);
+        AnimationKeys { portraits, current }
+    }
+
+    /// The portrait shown now, when there is a folder to cycle through.
+    pub fn portrait(&self) -> Option<&Path> {
+        self.portraits.get(self.current).map(PathBuf::as_path)
+    }
+
+    /// Does what `command` asks of `animate`; what it did, if anything.
+    pub fn apply(&mut self, animate: &gst::Element, command: Command) -> Option<KeyEffect> {
+        match command {
+            Command::Recalibrate if animate.has_property("engine") => {
+                animate.emit_by_name::<()>("recalibrate", &[]);
+                Some(KeyEffect::Recalibrated)
+            }
+            Command::NextPortrait | Command::PreviousPortrait
+                if !self.portraits.is_empty() && animate.has_property("source") =>
+            {
+                let count = self.portraits.len();
+                self.current = match command {
+                    Command::NextPortrait => (self.current + 1) % count,
+                    _ => (self.current + count - 1) % count,
+                };
+                let path = self.portraits[self.current].clone();
+                animate.set_property("source", path.to_string_lossy().to_string());
+                Some(KeyEffect::Portrait(path))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Sends the pipeline's bus messages to the returned channel and sets it playing; when it cannot
+/// start, the error the failing element posted.
+pub fn play(pipeline: &gst::Pipeline) -> Result<Receiver<gst::Message>, String> {
+    let bus = pipeline.bus().expect("pipelines have a bus");
+    let (sender, messages) = unbounded::<gst::Message>();
+    bus.set_sync_handler(move |_, message| {
+        let _ = sender.send(message.clone());
+        gst::BusSyncReply::Drop
+    });
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The element that failed posts its error on the bus, possibly from another thread.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let error =
+            std::iter::from_fn(|| messages.recv_deadline(deadline).ok()).find_map(|message| {
+                match message.view() {
+                    gst::MessageView::Error(error) => Some(describe_error(error)),
+                    _ => None,
+                }
+            });
+        return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
+    }
+    Ok(messages)
 }
 
 pub struct LiveOptions {
@@ -325,43 +410,10 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
     let counters = watch_sink(pipeline, &shown, options.remote.clone());
     let animate = pipeline.by_name("animate");
-    let portraits = options
-        .portrait
-        .as_deref()
-        .map(portrait_list)
-        .unwrap_or_default();
-    let mut current = options
-        .portrait
-        .as_deref()
-        .and_then(first_portrait)
-        .and_then(|p| {
-            let wanted = p.canonicalize().ok()?;
-            portraits
-                .iter()
-                .position(|q| q.canonicalize().ok().as_ref() == Some(&wanted))
-        })
-        .unwrap_or(0);
-
-    let bus = pipeline.bus().expect("pipelines have a bus");
-    let (messages_tx, messages) = unbounded::<gst::Message>();
-    bus.set_sync_handler(move |_, message| {
-        let _ = messages_tx.send(message.clone());
-        gst::BusSyncReply::Drop
-    });
+    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
     // Installed before the (possibly long) start: a Ctrl-C then ends the run as soon as it can.
     let interrupts = crate::signals::interrupts();
-    if pipeline.set_state(gst::State::Playing).is_err() {
-        // The element that failed posts its error on the bus, possibly from another thread.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let error =
-            std::iter::from_fn(|| messages.recv_deadline(deadline).ok()).find_map(|message| {
-                match message.view() {
-                    gst::MessageView::Error(error) => Some(describe_error(error)),
-                    _ => None,
-                }
-            });
-        return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
-    }
+    let messages = play(pipeline)?;
     let keys = Keys::start();
     if !options.quiet && !options.status.is_empty() {
         eprint!("{}\r\n", options.status);
@@ -416,22 +468,11 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                             eprint!("sent to the server: {what}\r\n");
                         }
                     }
-                    Ok(Command::Recalibrate) => {
-                        if let Some(animate) = animate.as_ref().filter(|a| a.has_property("engine")) {
-                            animate.emit_by_name::<()>("recalibrate", &[]);
-                            eprint!("recalibrating: hold still, facing the camera\r\n");
-                        }
-                    }
-                    Ok(step @ (Command::NextPortrait | Command::PreviousPortrait)) => {
-                        if let (Some(animate), false) = (animate.as_ref(), portraits.is_empty()) {
-                            current = match step {
-                                Command::NextPortrait => (current + 1) % portraits.len(),
-                                _ => (current + portraits.len() - 1) % portraits.len(),
-                            };
-                            if animate.has_property("source") {
-                                animate.set_property("source", portraits[current].to_string_lossy().to_string());
-                                eprint!("portrait: {}\r\n", portraits[current].display());
-                            }
+                    Ok(command) => {
+                        match animate.as_ref().and_then(|a| animation_keys.apply(a, command)) {
+                            Some(KeyEffect::Recalibrated) => eprint!("recalibrating: hold still, facing the camera\r\n"),
+                            Some(KeyEffect::Portrait(path)) => eprint!("portrait: {}\r\n", path.display()),
+                            None => {}
                         }
                     }
                     Err(_) => {}
@@ -487,28 +528,20 @@ pub fn networks(pipeline: &gst::Pipeline) -> Vec<String> {
     lines
 }
 
+/// A message's text with the element that posted it.
+fn with_source(text: impl std::fmt::Display, message: &gst::MessageRef) -> String {
+    let source = message.src().map(|s| s.path_string().to_string());
+    format!("{text} (from {})", source.unwrap_or_default())
+}
+
 /// A warning with the element that gave it.
 fn describe_warning(warning: &gst::message::Warning) -> String {
-    format!(
-        "{} (from {})",
-        warning.error(),
-        warning
-            .src()
-            .map(|s| s.path_string().to_string())
-            .unwrap_or_default()
-    )
+    with_source(warning.error(), warning.message())
 }
 
 /// An error message for the user: what failed, and which element said so.
 pub fn describe_error(error: &gst::message::Error) -> String {
-    format!(
-        "{} (from {})",
-        error.error(),
-        error
-            .src()
-            .map(|s| s.path_string().to_string())
-            .unwrap_or_default()
-    )
+    with_source(error.error(), error.message())
 }
 
 #[cfg(test)]

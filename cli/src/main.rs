@@ -747,20 +747,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let text = remote::server_description(animation.mode, link.insecure);
             let description = pipeline::expand(&text, &variables)
                 .map_err(|e| format!("pipeline variable {e}"))?;
-            let portraits = animation
-                .portrait
-                .as_deref()
-                .map(live::portrait_list)
-                .unwrap_or_default();
-            let first = variables.get("PORTRAIT").map(PathBuf::from);
             let options = remote::ServeOptions {
-                first_portrait: portraits
-                    .iter()
-                    .position(|p| {
-                        Some(p.canonicalize().ok()) == first.as_ref().map(|f| f.canonicalize().ok())
-                    })
-                    .unwrap_or(0),
-                portraits,
+                portrait: animation.portrait.clone(),
                 port,
                 duration: seconds.map(Duration::from_secs_f64),
             };

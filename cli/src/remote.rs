@@ -15,7 +15,7 @@ use crossbeam_channel::{select, tick, unbounded, Sender};
 use gio::prelude::*;
 use gst::prelude::*;
 
-use crate::live::Command;
+use crate::live::{running_time, AnimationKeys, Command, KeyEffect};
 
 pub const SERVE: &str = include_str!("../../pipelines/serve.gst");
 /// The readable form of `webcam --remote` (checked against what the CLI builds).
@@ -323,15 +323,6 @@ fn send_in_frames(
         *buffer = marked;
         gst::PadProbeReturn::Ok
     });
-}
-
-/// A buffer's running time on `pad`.
-fn running_time(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<gst::ClockTime> {
-    pad.sticky_event::<gst::event::Segment>(0).and_then(|s| {
-        s.segment()
-            .downcast_ref::<gst::ClockTime>()
-            .and_then(|s| s.to_running_time(buffer.pts()))
-    })
 }
 
 /// Calls `each` with the running time and the messages of every encoded frame passing `pad`.
@@ -774,9 +765,8 @@ fn describe_address(address: &gio::SocketAddress) -> String {
 
 /// How `serve` runs.
 pub struct ServeOptions {
-    /// The portraits n and p cycle through, and the one shown first.
-    pub portraits: Vec<std::path::PathBuf>,
-    pub first_portrait: usize,
+    /// The portrait (or folder of them) the server starts with, which n and p cycle through.
+    pub portrait: Option<std::path::PathBuf>,
     pub port: u16,
     /// Stop after this long (tests).
     pub duration: Option<Duration>,
@@ -794,7 +784,8 @@ pub fn serve(
     let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
         crossbeam_channel::at(started + d)
     });
-    let mut portrait = options.first_portrait;
+    // Kept across clients: the next one sees the portrait the last one left.
+    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
     let mut first = true;
     loop {
         let pipeline = build()?;
@@ -848,29 +839,20 @@ pub fn serve(
         }
         let mut avatar = crate::live::AvatarReport::new(&pipeline);
         let animate = pipeline.by_name("animate");
-        if let (Some(animate), Some(path)) = (&animate, options.portraits.get(portrait)) {
+        if let (Some(animate), Some(path)) = (&animate, animation_keys.portrait()) {
             if animate.has_property("source") {
                 animate.set_property("source", path.to_string_lossy().to_string());
             }
         }
-
         let bus = pipeline.bus().expect("pipelines have a bus");
-        let (messages_sender, messages) = unbounded::<gst::Message>();
-        bus.set_sync_handler(move |_, message| {
-            let _ = messages_sender.send(message.clone());
-            gst::BusSyncReply::Drop
-        });
-        if pipeline.set_state(gst::State::Playing).is_err() {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            let error = std::iter::from_fn(|| messages.recv_deadline(deadline).ok())
-                .find_map(|message| match message.view() {
-                    gst::MessageView::Error(error) => Some(crate::live::describe_error(error)),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "the server pipeline could not start".into());
-            pipeline.set_state(gst::State::Null).ok();
-            return Err(error);
-        }
+        let messages = match crate::live::play(&pipeline) {
+            Ok(messages) => messages,
+            Err(error) => {
+                pipeline.set_state(gst::State::Null).ok();
+                bus.unset_sync_handler();
+                return Err(error);
+            }
+        };
         if first {
             for line in crate::live::networks(&pipeline) {
                 eprintln!("{line}");
@@ -894,25 +876,13 @@ pub fn serve(
                     }
                 }
                 recv(keys) -> command => {
-                    let Some(animate) = &animate else { continue };
-                    match command {
-                        Ok(Command::Recalibrate) if animate.has_property("engine") => {
-                            animate.emit_by_name::<()>("recalibrate", &[]);
-                            eprintln!("client: recalibrate");
+                    let (Some(animate), Ok(command)) = (&animate, command) else { continue };
+                    match animation_keys.apply(animate, command) {
+                        Some(KeyEffect::Recalibrated) => eprintln!("client: recalibrate"),
+                        Some(KeyEffect::Portrait(path)) => {
+                            eprintln!("client: portrait {}", path.display())
                         }
-                        Ok(step @ (Command::NextPortrait | Command::PreviousPortrait))
-                            if !options.portraits.is_empty() && animate.has_property("source") =>
-                        {
-                            let count = options.portraits.len();
-                            portrait = match step {
-                                Command::NextPortrait => (portrait + 1) % count,
-                                _ => (portrait + count - 1) % count,
-                            };
-                            let path = &options.portraits[portrait];
-                            animate.set_property("source", path.to_string_lossy().to_string());
-                            eprintln!("client: portrait {}", path.display());
-                        }
-                        _ => {}
+                        None => {}
                     }
                 }
                 recv(messages) -> message => {
