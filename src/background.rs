@@ -1,7 +1,7 @@
 //! What the avatar is shown over: its portrait's own background, nothing (an alpha channel, for
 //! an OBS overlay) or a flat colour (for a call app's chroma key).
 
-use crate::tensor::{ImageViewMut, RgbImage, TensorError};
+use crate::image::{ImageError, ImageViewMut, RgbImage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Background {
@@ -22,7 +22,7 @@ pub fn write_avatar(
     picture: &RgbImage,
     alpha: Option<&RgbImage>,
     background: Background,
-) -> Result<bool, TensorError> {
+) -> Result<bool, ImageError> {
     let alpha = match (background, alpha) {
         (Background::Portrait, _) | (_, None) => {
             out.write_rgb(picture)?;
@@ -33,13 +33,13 @@ pub fn write_avatar(
     if (alpha.width(), alpha.height()) != (picture.width(), picture.height())
         || (picture.width(), picture.height()) != (out.width(), out.height())
     {
-        return Err(TensorError::SizeMismatch {
+        return Err(ImageError::SizeMismatch {
             from: (picture.width(), picture.height()),
             into: (out.width(), out.height()),
         });
     }
     if background == Background::Transparent && !out.has_alpha() {
-        return Err(TensorError::Geometry(
+        return Err(ImageError::Geometry(
             "a transparent background needs RGBA or BGRA output".into(),
         ));
     }
@@ -77,7 +77,7 @@ pub fn write_avatar(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::PixelFormat;
+    use crate::image::PixelFormat;
 
     #[test]
     fn colour_keys_exactly_where_transparent_and_straight_alpha_undoes_the_white() {

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use ndarray::{Array4, ArrayD, IxDyn};
 
+use crate::image::{ImageError, RgbImage};
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
 use crate::motion::{Keypoints, Point};
-use crate::tensor::{fill_tensor, from_tensor, RgbImage, TensorError};
+use crate::tensor::{fill_tensor, from_tensor, TensorError};
 
 pub const KEYPOINT_MODEL: &str = "fomm_kp";
 pub const ENCODER_MODEL: &str = "fomm_encoder";
@@ -18,6 +19,8 @@ pub const GENERATOR_MODEL: &str = "fomm_generator";
 pub enum FommError {
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(transparent)]
     Tensor(#[from] TensorError),
     #[error("FOMM model set {dir}: {reason}")]
@@ -289,17 +292,14 @@ impl Fomm {
         source: &SourceEncoding,
         driving: &Keypoints,
     ) -> Result<RgbImage, FommError> {
-        self.animate_with_deformation(source, driving)
+        self.generator
+            .animate_with_deformation(source, driving)
             .map(|(picture, _)| picture)
     }
 
-    /// [`Fomm::animate`], and the deformation it used when the graph gives it.
-    pub fn animate_with_deformation(
-        &mut self,
-        source: &SourceEncoding,
-        driving: &Keypoints,
-    ) -> Result<(RgbImage, Option<Deformation>), FommError> {
-        self.generator.animate_with_deformation(source, driving)
+    /// The generator, for its deformation too ([`Generator::animate_with_deformation`]).
+    pub fn generator(&mut self) -> &mut Generator {
+        &mut self.generator
     }
 }
 
@@ -350,17 +350,9 @@ impl Generator {
         self.generator.inference_time()
     }
 
-    /// The portrait animated to the driving keypoints (after relative motion).
-    pub fn animate(
-        &mut self,
-        source: &SourceEncoding,
-        driving: &Keypoints,
-    ) -> Result<RgbImage, FommError> {
-        self.animate_with_deformation(source, driving)
-            .map(|(picture, _)| picture)
-    }
-
-    /// [`Generator::animate`], and the deformation it used when the graph gives it.
+    /// The portrait animated to the driving keypoints (after relative motion), and the
+    /// deformation it used when the graph gives it. [`Fomm::animate`] and the animation session
+    /// run this.
     pub fn animate_with_deformation(
         &mut self,
         source: &SourceEncoding,
@@ -412,7 +404,7 @@ pub fn deform_alpha(
     alpha: &RgbImage,
     deformation: &Deformation,
     size: usize,
-) -> Result<RgbImage, TensorError> {
+) -> Result<RgbImage, ImageError> {
     use opencv::core::{Mat, Vec2f, BORDER_CONSTANT};
     use opencv::prelude::*;
     let (height, width) = (deformation.shape()[0], deformation.shape()[1]);

@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::face::{portrait_crop, BlazeFace, Detection};
-use crate::inference::{default_models_dir, Provider, ProviderOptions};
-use crate::tensor::{read_image_with_alpha, RgbImage, SquareCrop, TensorError};
+use crate::image::{read_image_with_alpha, ImageError, RgbImage, SquareCrop};
+use crate::inference::{Provider, ProviderOptions};
+use crate::model_sets;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PortraitError {
     #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
-    Unreadable { path: String, source: TensorError },
+    Unreadable { path: String, source: ImageError },
     #[error("crop '{0}' is not \"x,y,side\" in pixels: three finite numbers, the side positive")]
     BadCrop(String),
     #[error("crop '{crop}' is outside the {width}x{height} portrait: its centre must lie in the picture")]
@@ -33,7 +34,7 @@ impl Default for DetectorSettings {
     /// once, and a GPU session is not worth its start-up for that.
     fn default() -> Self {
         DetectorSettings {
-            dir: default_models_dir().join(crate::inference::sets::BLAZEFACE),
+            dir: model_sets::BLAZEFACE.dir(),
             options: ProviderOptions {
                 provider: Provider::Cpu,
                 intra_threads: 1,
@@ -73,29 +74,60 @@ pub struct Portrait {
     pub face: FaceSearch,
 }
 
-/// Parses "x,y,side": the top-left corner and side of a square, in pixels.
-pub fn parse_crop(text: &str) -> Result<SquareCrop, PortraitError> {
-    let numbers: Vec<f32> = text
-        .split(',')
-        .map(|part| part.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| PortraitError::BadCrop(text.to_owned()))?;
-    match numbers[..] {
-        [x, y, side] if x.is_finite() && y.is_finite() && side.is_finite() && side > 0.0 => {
-            Ok(SquareCrop {
-                center_x: x + side / 2.0,
-                center_y: y + side / 2.0,
-                side,
-            })
+/// The square of a portrait a user chose to animate: its top-left corner and side, in the
+/// portrait's pixels. Written "x,y,side" (the element's `source-crop`), which [`str::parse`] reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PortraitCrop {
+    pub x: f32,
+    pub y: f32,
+    pub side: f32,
+}
+
+impl PortraitCrop {
+    /// The square in the frame's terms.
+    pub fn square(&self) -> SquareCrop {
+        SquareCrop {
+            center_x: self.x + self.side / 2.0,
+            center_y: self.y + self.side / 2.0,
+            side: self.side,
         }
-        _ => Err(PortraitError::BadCrop(text.to_owned())),
+    }
+}
+
+impl std::str::FromStr for PortraitCrop {
+    type Err = PortraitError;
+
+    /// Reads "x,y,side": three finite numbers, the side positive.
+    fn from_str(text: &str) -> Result<Self, PortraitError> {
+        let numbers: Vec<f32> = text
+            .split(',')
+            .map(|part| part.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| PortraitError::BadCrop(text.to_owned()))?;
+        match numbers[..] {
+            [x, y, side] if x.is_finite() && y.is_finite() && side.is_finite() && side > 0.0 => {
+                Ok(PortraitCrop { x, y, side })
+            }
+            _ => Err(PortraitError::BadCrop(text.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for PortraitCrop {
+    /// "x,y,side", as it is parsed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{},{}", self.x, self.y, self.side)
     }
 }
 
 impl Portrait {
-    /// Decodes `path` and decides the square to animate: `crop` when given ("x,y,side"), else
-    /// around the face BlazeFace finds (with `margin`), else the centred square.
-    pub fn load(path: &Path, crop: Option<&str>, margin: f32) -> Result<Portrait, PortraitError> {
+    /// Decodes `path` and decides the square to animate: `crop` when given, else around the
+    /// face BlazeFace finds (with `margin`), else the centred square.
+    pub fn load(
+        path: &Path,
+        crop: Option<PortraitCrop>,
+        margin: f32,
+    ) -> Result<Portrait, PortraitError> {
         let mut detector = DetectorSettings::default().load();
         Self::load_with(
             path,
@@ -108,7 +140,7 @@ impl Portrait {
     /// [`Portrait::load`] with the face searched by `detector` (or the reason there is none).
     pub fn load_with(
         path: &Path,
-        crop: Option<&str>,
+        crop: Option<PortraitCrop>,
         margin: f32,
         detector: Result<&mut BlazeFace, &str>,
     ) -> Result<Portrait, PortraitError> {
@@ -117,12 +149,12 @@ impl Portrait {
                 path: path.display().to_string(),
                 source,
             })?;
-        if let Some(text) = crop {
-            let crop = parse_crop(text)?;
+        if let Some(given) = crop {
+            let crop = given.square();
             let inside = |centre: f32, side: usize| (0.0..side as f32).contains(&centre);
             if !inside(crop.center_x, image.width()) || !inside(crop.center_y, image.height()) {
                 return Err(PortraitError::CropOutside {
-                    crop: text.to_owned(),
+                    crop: given.to_string(),
                     width: image.width(),
                     height: image.height(),
                 });
@@ -225,6 +257,7 @@ mod tests {
 
     #[test]
     fn crops_parse_from_corner_and_side() {
+        let parse_crop = |text: &str| text.parse::<PortraitCrop>().map(|crop| crop.square());
         let crop = parse_crop("10, 20,100").unwrap();
         assert_eq!(
             (crop.center_x, crop.center_y, crop.side),

@@ -6,16 +6,16 @@ use std::path::Path;
 use ndarray::Array4;
 
 use crate::face::{square_crop, Rect};
+use crate::image::{crop_square, ImageError, ImageView, ImageViewMut, RgbImage, SquareCrop};
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
-use crate::tensor::{
-    crop_square, fill_tensor, from_tensor, ImageView, ImageViewMut, RgbImage, SquareCrop,
-    TensorError,
-};
+use crate::tensor::{fill_tensor, from_tensor, TensorError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StylizeError {
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(transparent)]
     Tensor(#[from] TensorError),
     #[error("{model}: {reason}")]
@@ -130,7 +130,7 @@ pub fn paste(
     image: &RgbImage,
     crop: SquareCrop,
     feather: f32,
-) -> Result<(), TensorError> {
+) -> Result<(), ImageError> {
     let side = crop.side.round().max(1.0) as usize;
     let left = crop.left().round() as i64;
     let top = crop.top().round() as i64;
@@ -347,7 +347,7 @@ pub fn mean_abs_difference(a: &[u8], b: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::{ImageView, PixelFormat};
+    use crate::image::{ImageView, PixelFormat};
 
     #[test]
     fn pasting_touches_only_the_crop_and_feathers_its_edge() {

@@ -10,10 +10,10 @@ use animecam::animate::{
     Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine, Outcome,
 };
 use animecam::face::{BlazeFace, FaceDetector};
+use animecam::image::{crop_square, read_image, SquareCrop};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::Keypoints;
 use animecam::stylize::mean_abs_difference;
-use animecam::tensor::{crop_square, read_image, SquareCrop};
 use common::media;
 
 /// The face detector set-up fetched, on the CPU.
@@ -42,17 +42,8 @@ fn pose(detector: &mut BlazeFace, shift: f32, track: u64) -> Driving {
     )
     .unwrap();
     let face = detector.detect(&view.view()).unwrap().remove(0);
-    Driving {
-        face_size: face.face.width.max(face.face.height),
-        keypoints: Keypoints {
-            values: face.landmarks,
-            jacobians: Vec::new(),
-        },
-        track: Some(track),
-        expression: None,
-        pose: None,
-        mesh: Vec::new(),
-    }
+    let face_size = face.face.width.max(face.face.height);
+    Driving::from_landmarks(face.landmarks, face_size, Some(track))
 }
 
 #[test]
@@ -116,8 +107,8 @@ fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
 #[test]
 fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
     use animecam::face::Rect;
+    use animecam::image::{ImageViewMut, PixelFormat};
     use animecam::stylize::{FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer};
-    use animecam::tensor::{ImageViewMut, PixelFormat};
 
     let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
     let options = ProviderOptions {
@@ -163,7 +154,7 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
 }
 
 /// Centroid (x, y) of a grey alpha picture, weighted by alpha.
-fn alpha_centroid(alpha: &animecam::tensor::RgbImage) -> [f64; 2] {
+fn alpha_centroid(alpha: &animecam::image::RgbImage) -> [f64; 2] {
     let (mut sum, mut sx, mut sy) = (0.0, 0.0, 0.0);
     for y in 0..alpha.height() {
         for x in 0..alpha.width() {
@@ -178,8 +169,8 @@ fn alpha_centroid(alpha: &animecam::tensor::RgbImage) -> [f64; 2] {
 
 #[test]
 fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
+    use animecam::image::read_image_with_alpha;
     use animecam::portrait::Portrait;
-    use animecam::tensor::read_image_with_alpha;
 
     let mut detector = detector();
     let maker = AvatarMaker::new(Engine::Warp, 256, DetectorSettings::default());
@@ -228,14 +219,14 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
     let picture = animator.frame(Some(&moved)).unwrap().0.clone();
     let features_after = animator.feature_points().unwrap();
     let moved_alpha = animator.alpha().unwrap().clone();
-    let drawn = |picture: &animecam::tensor::RgbImage| {
+    let drawn = |picture: &animecam::image::RgbImage| {
         let mask: Vec<u8> = picture
             .data()
             .chunks(3)
             .flat_map(|p| [if p.iter().any(|&v| v < 240) { 255 } else { 0 }; 3])
             .collect();
         alpha_centroid(
-            &animecam::tensor::RgbImage::new(picture.width(), picture.height(), mask).unwrap(),
+            &animecam::image::RgbImage::new(picture.width(), picture.height(), mask).unwrap(),
         )
     };
     let shift = |a: [f64; 2], b: [f64; 2]| [b[0] - a[0], b[1] - a[1]];
@@ -260,7 +251,7 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
 
 /// Bilinear sample of a grey picture at pixel coordinates (x, y), zero outside (grid_sample's
 /// padding): written here apart from the library's OpenCV path, to check it.
-fn sample(alpha: &animecam::tensor::RgbImage, x: f32, y: f32) -> f32 {
+fn sample(alpha: &animecam::image::RgbImage, x: f32, y: f32) -> f32 {
     let at = |x: i64, y: i64| -> f32 {
         if x < 0 || y < 0 || x >= alpha.width() as i64 || y >= alpha.height() as i64 {
             0.0
@@ -279,9 +270,9 @@ fn sample(alpha: &animecam::tensor::RgbImage, x: f32, y: f32) -> f32 {
 #[test]
 fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
     use animecam::fomm::{deform_alpha, Fomm};
+    use animecam::image::read_image_with_alpha;
     use animecam::motion::{relative_motion, MotionOptions};
     use animecam::portrait::Portrait;
-    use animecam::tensor::read_image_with_alpha;
 
     let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
     let options = ProviderOptions {
@@ -314,7 +305,8 @@ fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
     let mut frame = |driving: &Keypoints| {
         let motion =
             relative_motion(&source.keypoints, driving, &rest, MotionOptions::default()).unwrap();
-        fomm.animate_with_deformation(&source, &motion)
+        fomm.generator()
+            .animate_with_deformation(&source, &motion)
             .unwrap()
             .1
             .unwrap()

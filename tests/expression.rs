@@ -10,9 +10,9 @@ use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Dri
 use animecam::face::{
     mesh_points, BlazeFace, FaceMesh, FaceTrack, MeshRegion, Tracker, TrackerConfig,
 };
+use animecam::image::{read_image, ImageView, PixelFormat, RgbImage};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::Point;
-use animecam::tensor::{read_image, ImageView, PixelFormat, RgbImage};
 use common::{media, move_photo, root};
 
 const SIZE: usize = 256;

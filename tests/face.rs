@@ -10,8 +10,8 @@ use animecam::face::{
     BlazeFace, FaceDetector, FaceTrack, HaarCascade, Rect, TrackState, Tracker, TrackerConfig,
     DEFAULT_HAAR_CASCADE,
 };
+use animecam::image::{read_image, ImageView, PixelFormat, RgbImage};
 use animecam::inference::{Provider, ProviderOptions};
-use animecam::tensor::{read_image, ImageView, PixelFormat, RgbImage};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,8 +5,8 @@
 mod common;
 
 use animecam::face::{mesh_points, BlazeFace, FaceDetector, FaceMesh, MeshRegion};
+use animecam::image::{read_image, ImageView, PixelFormat};
 use animecam::inference::{Provider, ProviderOptions};
-use animecam::tensor::{read_image, ImageView, PixelFormat};
 use common::{media, move_photo, root};
 
 fn mesh() -> Option<FaceMesh> {

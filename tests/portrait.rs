@@ -5,8 +5,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use animecam::portrait::{FaceSearch, Portrait};
-use animecam::tensor::read_image;
+use animecam::image::read_image;
+use animecam::portrait::{FaceSearch, Portrait, PortraitCrop};
 use common::media;
 use opencv::core::{Mat, Vector};
 use opencv::prelude::*;
@@ -96,17 +96,19 @@ fn crops_that_frame_nothing_are_errors_naming_the_value() {
         "5000,5000,100",
         "-300,10,100",
     ] {
-        let error = Portrait::load(&path, Some(crop), 0.4)
+        let error = crop
+            .parse::<PortraitCrop>()
+            .and_then(|crop| Portrait::load(&path, Some(crop), 0.4))
             .unwrap_err()
             .to_string();
         assert!(error.contains(crop), "{crop}: {error}");
     }
-    let outside = Portrait::load(&path, Some("5000,5000,100"), 0.4)
+    let outside = Portrait::load(&path, Some("5000,5000,100".parse().unwrap()), 0.4)
         .unwrap_err()
         .to_string();
     assert!(
         outside.contains(&format!("{}x{}", image.width(), image.height())),
         "{outside}"
     );
-    assert!(Portrait::load(&path, Some("10,10,100"), 0.4).is_ok());
+    assert!(Portrait::load(&path, Some("10,10,100".parse().unwrap()), 0.4).is_ok());
 }

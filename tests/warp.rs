@@ -5,10 +5,10 @@
 mod common;
 
 use animecam::face::{BlazeFace, Detection, FaceDetector};
+use animecam::image::{crop_square, read_image, RgbImage};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::{centroid, Point, Similarity};
 use animecam::portrait::Portrait;
-use animecam::tensor::{crop_square, read_image, RgbImage};
 use animecam::warp::{warp_targets, LandmarkWarp};
 use opencv::core::{Mat, Scalar, Size};
 use opencv::prelude::*;

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
 use animecam::face::{BlazeFace, FaceDetector, FaceMesh, Tracker, TrackerConfig};
 use animecam::fomm::{Fomm, KeypointDetector};
-use animecam::inference::{
-    default_models_dir, int8_set_dir, sets, Manifest, Provider, ProviderOptions,
-};
+use animecam::image::{crop_square, read_image, RgbImage, SquareCrop};
+use animecam::inference::{int8_set_dir, Manifest, Provider, ProviderOptions};
+use animecam::model_sets;
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
 use animecam::stylize::Stylizer;
-use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
 use gst::prelude::*;
 use serde::Serialize;
 
@@ -267,15 +266,15 @@ fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(), Str
     let models = std::path::absolute(models).map_err(|e| e.to_string())?;
     let int8 = int8_set_dir(&models);
     let int8_links = [
-        (format!("{}-int8", sets::FOMM), int8.clone()),
-        (format!("{}-int8", sets::UGATIT), int8.clone()),
+        (format!("{}-int8", model_sets::FOMM.name), int8.clone()),
+        (format!("{}-int8", model_sets::UGATIT.name), int8.clone()),
     ];
     for (set, target) in [
-        (sets::FOMM.to_owned(), models.clone()),
-        (sets::UGATIT.to_owned(), models.clone()),
+        (model_sets::FOMM.name.to_owned(), models.clone()),
+        (model_sets::UGATIT.name.to_owned(), models.clone()),
         (
-            sets::BLAZEFACE.to_owned(),
-            default_models_dir().join(sets::BLAZEFACE),
+            model_sets::BLAZEFACE.name.to_owned(),
+            model_sets::BLAZEFACE.dir(),
         ),
     ]
     .into_iter()
@@ -593,11 +592,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         intra_threads: 1,
         ..options.clone()
     };
-    let blazeface = BlazeFace::load(
-        &default_models_dir().join(sets::BLAZEFACE),
-        &detector_options,
-    )
-    .map_err(|e| e.to_string())?;
+    let blazeface = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+        .map_err(|e| e.to_string())?;
     let mut tracker = Tracker::new(Box::new(blazeface), TrackerConfig::default());
     let tracker_cell = std::cell::RefCell::new(&mut tracker);
     stages.push(measure(
@@ -712,11 +708,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     };
 
     // The landmark warp at 512x512 (no network: all of it is ours).
-    let mut detector = BlazeFace::load(
-        &default_models_dir().join(sets::BLAZEFACE),
-        &detector_options,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+        .map_err(|e| e.to_string())?;
     let landmarks: Vec<_> = frames
         .iter()
         .map(|f| {
@@ -735,16 +728,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let rest = landmarks[0]
         .clone()
         .ok_or("no face in the first driving frame")?;
-    let landmark_pose = |face: &animecam::face::Detection| Driving {
-        keypoints: animecam::motion::Keypoints {
-            values: face.landmarks.clone(),
-            jacobians: Vec::new(),
-        },
-        face_size: face.face.width.max(face.face.height),
-        track: Some(1),
-        expression: None,
-        pose: None,
-        mesh: Vec::new(),
+    let landmark_pose = |face: &animecam::face::Detection| {
+        let face_size = face.face.width.max(face.face.height);
+        Driving::from_landmarks(face.landmarks.clone(), face_size, Some(1))
     };
     warp.frame(Some(&landmark_pose(&rest)))
         .map_err(|e| e.to_string())?;
@@ -764,13 +750,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 
     // What a webcam session with the face mesh costs a frame: tracking at 640x480 with the mesh,
     // then the expression warp at 512x512.
-    let mesh_dir = default_models_dir().join(sets::FACE_MESH);
+    let mesh_dir = model_sets::FACE_MESH.dir();
     if mesh_dir.join("manifest.json").is_file() {
-        let detector = BlazeFace::load(
-            &default_models_dir().join(sets::BLAZEFACE),
-            &detector_options,
-        )
-        .map_err(|e| e.to_string())?;
+        let detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+            .map_err(|e| e.to_string())?;
         let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
         tracker.set_mesh(Some(
             FaceMesh::load(&mesh_dir, &detector_options).map_err(|e| e.to_string())?,
@@ -974,21 +957,11 @@ fn fomm_cached_frame(
         margin: 0.4,
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
-    let pose = |keypoints: animecam::motion::Keypoints| Driving {
-        keypoints,
-        face_size: 1.0,
-        track: Some(1),
-        expression: None,
-        pose: None,
-        mesh: Vec::new(),
-    };
+    let pose = |keypoints| Driving::from_keypoints(keypoints, 1.0, Some(1));
     let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
     animator
         .frame(Some(&pose(rest)))
         .map_err(|e| e.to_string())?;
-    let Engine::Fomm { generator, .. } = &engine else {
-        unreachable!("a FOMM engine")
-    };
     let session = std::cell::RefCell::new((keypoints, animator));
     measure(
         name,
@@ -1001,7 +974,7 @@ fn fomm_cached_frame(
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         },
-        &|| session.borrow().0.inference_time() + generator.lock().unwrap().inference_time(),
+        &|| session.borrow().0.inference_time() + engine.inference_time(),
     )
 }
 

@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use animecam::inference::{
-    default_models_dir, int8_set_dir, runtime, sets, Manifest, Model, Provider, ProviderOptions,
-};
+use animecam::inference::{int8_set_dir, runtime, Manifest, Model, Provider, ProviderOptions};
+use animecam::model_sets::{self, Need};
 
 struct Report {
     failures: usize,
@@ -86,25 +85,14 @@ pub fn run() -> i32 {
         ),
     }
 
-    println!("Models ({})", default_models_dir().display());
-    for (set, needed, fix) in [
-        (
-            sets::BLAZEFACE,
-            true,
-            "make setup (fetches the face detector)",
-        ),
-        (
-            sets::FOMM,
-            false,
-            "convert vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
-        ),
-        (
-            sets::UGATIT,
-            false,
-            "convert a selfie2anime checkpoint (README, Models) for --mode ugatit",
-        ),
-    ] {
-        let dir = default_models_dir().join(set);
+    println!("Models ({})", model_sets::models_dir().display());
+    // The sets some mode needs; the optional face mesh is not checked.
+    for known in model_sets::ALL
+        .iter()
+        .filter(|set| set.need != Need::Optional)
+    {
+        let (set, needed, fix) = (known.name, known.need == Need::Always, known.how_to_get);
+        let dir = known.dir();
         match Manifest::load(&dir) {
             Ok(manifest) => {
                 // The same check the elements make when they start: checksums, a session, and
@@ -123,7 +111,7 @@ pub fn run() -> i32 {
                     let int8 = int8_set_dir(&dir);
                     let precisions = if Manifest::load(&int8).is_ok() {
                         format!("fp32, and int8 in {} (used on the CPU)", int8.display())
-                    } else if set == sets::BLAZEFACE {
+                    } else if !known.has_int8 {
                         manifest.precision.to_string()
                     } else {
                         "fp32; no int8 set (make int8-models: about twice as fast on CPUs)"

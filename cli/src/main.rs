@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use animecam::inference::{default_models_dir, sets, Provider, ProviderOptions};
+use animecam::inference::{Provider, ProviderOptions};
+use animecam::model_sets::{self, KnownSet};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gst::prelude::*;
 
@@ -402,7 +403,10 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
         ));
     }
     let mut variables = HashMap::new();
-    let models = animation.models.clone().unwrap_or_else(default_models_dir);
+    let models = animation
+        .models
+        .clone()
+        .unwrap_or_else(model_sets::models_dir);
     if animation.mode.needs_portrait() {
         let portrait = animation.portrait.as_ref().ok_or(
             "no portrait: pass --portrait with an anime portrait (PNG or JPEG) or a folder of them",
@@ -412,17 +416,13 @@ fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Fai
             .ok_or_else(|| format!("portrait {} not found: pass an existing PNG or JPEG file, or a folder holding some", portrait.display()))?;
         variables.insert("PORTRAIT", path_value(&first)?);
     }
-    let needed = match animation.mode {
-        Mode::Fomm => Some(sets::FOMM),
-        Mode::Ugatit => Some(sets::UGATIT),
-        Mode::Warp => None,
-    };
-    if let Some(set) = needed {
-        if !models.join(set).join("manifest.json").is_file() {
+    let mode = format!("{:?}", animation.mode).to_lowercase();
+    if let Some(set) = KnownSet::needed_by_mode(&mode) {
+        if !set.dir_in(&models).join("manifest.json").is_file() {
             return Err(Failure::from(format!(
-                "--mode {} needs the converted {set} models in {}: convert the official checkpoint (README, Models), or use --mode warp",
-                format!("{:?}", animation.mode).to_lowercase(),
-                models.join(set).display()
+                "--mode {mode} needs the converted {} models in {}: convert the official checkpoint (README, Models), or use --mode warp",
+                set.name,
+                set.dir_in(&models).display()
             )));
         }
     }
@@ -456,7 +456,10 @@ fn launch(description: &str, animation: &Animation) -> Result<gst::Pipeline, Fai
         }
     }
     if let Some(models) = &animation.models {
-        let detector = models.join(sets::BLAZEFACE).to_string_lossy().to_string();
+        let detector = model_sets::BLAZEFACE
+            .dir_in(models)
+            .to_string_lossy()
+            .to_string();
         for element in pipeline.iterate_recurse().into_iter().flatten() {
             if element.factory().is_some_and(|f| f.name() == "facetrack") {
                 element.set_property("model-path", &detector);
@@ -828,7 +831,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Models { models, provider } => {
-            let dir = models.unwrap_or_else(default_models_dir);
+            let dir = models.unwrap_or_else(model_sets::models_dir);
             let options = ProviderOptions {
                 provider: provider.into(),
                 ..ProviderOptions::default()

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use animecam::inference::{int8_set_dir, Manifest, Model, Precision, ProviderOptions};
+use animecam::model_sets::KnownSet;
 
 pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
     let mut sets: Vec<_> = std::fs::read_dir(dir)
@@ -71,10 +72,7 @@ pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
             println!("  {id:<16} {:<36} {state}", spec.file);
             println!("  {:<16} from {}", "", spec.provenance.source);
         }
-        let quantisable = manifest
-            .models
-            .keys()
-            .any(|id| id == "fomm_generator" || id.starts_with("ugatit"));
+        let quantisable = KnownSet::like(&manifest).is_some_and(|known| known.has_int8);
         if manifest.precision == Precision::Fp32 && quantisable {
             let int8 = int8_set_dir(&set);
             if !int8.join("manifest.json").is_file() {

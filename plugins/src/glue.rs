@@ -1,8 +1,8 @@
 //! Glue every element shares: mapping GStreamer video formats to the library's frame views, and
 //! the execution-provider and precision property types. Plain conversions; no element logic.
 
+use animecam::image::PixelFormat;
 use animecam::inference::{choose_model_set, ModelSet, PrecisionChoice, Provider};
-use animecam::tensor::PixelFormat;
 use gst::glib;
 use gst_video::VideoFormat;
 
@@ -278,7 +278,7 @@ impl ModelSettings {
         self.model_dir
             .as_ref()
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| animecam::inference::default_models_dir().join(default_set))
+            .unwrap_or_else(|| animecam::model_sets::models_dir().join(default_set))
     }
 
     /// The model set that runs: the folder [`ModelSettings::dir`] names, or the int8 set beside it

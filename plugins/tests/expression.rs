@@ -6,8 +6,8 @@
 mod common;
 
 use animecam::face::{BlazeFace, FaceTrack};
+use animecam::image::RgbImage;
 use animecam::inference::{Provider, ProviderOptions};
-use animecam::tensor::RgbImage;
 use common::{init, media, root};
 use gst::prelude::*;
 
@@ -170,7 +170,7 @@ fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
     }
     use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
     use animecam::face::{FaceMesh, Tracker, TrackerConfig};
-    use animecam::tensor::{ImageView, PixelFormat};
+    use animecam::image::{ImageView, PixelFormat};
 
     // The same session the element runs (tests/expression.rs at the library drives it with real
     // faces): the tracker with the mesh, then the warp's Animator.

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use animecam::face::{portrait_crop, BlazeFace, FaceDetector};
 use animecam::fomm::Fomm;
+use animecam::image::{crop_square, read_image, RgbImage, SquareCrop};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::stylize::mean_abs_difference;
-use animecam::tensor::{crop_square, read_image, RgbImage, SquareCrop};
 use common::{init, media, root, tiny};
 use gst::prelude::*;
 

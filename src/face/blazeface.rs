@@ -4,8 +4,9 @@
 use ndarray::Array4;
 
 use super::{Detection, FaceDetector, FaceError, Rect};
+use crate::image::{crop_square, ImageView, SquareCrop};
 use crate::inference::{Layout, Manifest, Model, Normalization, Provider, ProviderOptions};
-use crate::tensor::{crop_square, fill_tensor, ImageView, SquareCrop};
+use crate::tensor::fill_tensor;
 
 /// The model id in `models/blazeface/manifest.json`.
 pub const BLAZEFACE_MODEL_ID: &str = "blazeface_front";

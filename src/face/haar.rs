@@ -5,7 +5,7 @@ use opencv::objdetect::CascadeClassifier;
 use opencv::prelude::*;
 
 use super::{Detection, FaceDetector, FaceError, Rect};
-use crate::tensor::{gray, ImageView};
+use crate::image::{gray, ImageView};
 
 /// Where Debian's `opencv-data` puts the frontal face cascade.
 pub const DEFAULT_HAAR_CASCADE: &str =

@@ -7,8 +7,9 @@ use std::path::Path;
 use ndarray::Array4;
 
 use super::FaceError;
+use crate::image::{crop_rotated, ImageView};
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
-use crate::tensor::{crop_rotated, fill_tensor, ImageView};
+use crate::tensor::fill_tensor;
 
 /// The face mesh's id in its manifest (`make face-mesh` writes it).
 pub const FACE_MESH_MODEL: &str = "face_mesh";

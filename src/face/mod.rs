@@ -18,8 +18,9 @@ pub use mesh::{
 };
 pub use tracker::{FaceTrack, TrackState, Tracker, TrackerConfig};
 
+use crate::image::{ImageError, ImageView, SquareCrop};
 use crate::inference::{ManifestError, ModelError};
-use crate::tensor::{ImageView, SquareCrop, TensorError};
+use crate::tensor::TensorError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaceError {
@@ -27,6 +28,8 @@ pub enum FaceError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(transparent)]
     Tensor(#[from] TensorError),
     #[error("face detector model {path} is missing or unreadable: {reason}")]
@@ -100,7 +103,7 @@ pub trait FaceDetector: Send {
 
 /// Draws a track onto a frame for debugging: the face box in green, the crop in blue, the
 /// landmarks as red dots. A lost track draws nothing.
-pub fn draw_track(frame: &mut crate::tensor::ImageViewMut<'_>, track: &FaceTrack) {
+pub fn draw_track(frame: &mut crate::image::ImageViewMut<'_>, track: &FaceTrack) {
     if !track.state.has_face() {
         return;
     }
@@ -147,7 +150,7 @@ pub fn square_crop(rect: &Rect) -> SquareCrop {
 /// The crop of a still portrait the models take: around the largest face the detector finds
 /// (with `margin`, see [`crop_box`]), or, when it finds none, the centred square (`None` face).
 pub fn portrait_crop(
-    image: &crate::tensor::RgbImage,
+    image: &crate::image::RgbImage,
     detector: &mut dyn FaceDetector,
     margin: f32,
 ) -> Result<(SquareCrop, Option<Detection>), FaceError> {

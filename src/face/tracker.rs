@@ -8,7 +8,13 @@ use super::{
     crop_box, Detection, Expression, FaceDetector, FaceError, FaceMesh, HeadPose, MeshRegion,
     OneEuroFilter, OneEuroParams, Rect,
 };
-use crate::tensor::{gray, ImageView, SquareCrop};
+use crate::image::{gray, ImageView, SquareCrop};
+
+mod flow;
+mod scene_cut;
+
+use flow::{seed_flow, similarity, Flow, MIN_FLOW_POINTS};
+use scene_cut::is_scene_cut;
 
 /// Where the primary face's box came from on this frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,26 +128,10 @@ const FLOW_WIDTH: usize = 640;
 const MIN_MESH_SCORE: f32 = 0.5;
 /// Side of the grey thumbnails compared frame to frame to find scene cuts.
 const CUT_THUMBNAIL: (usize, usize) = (32, 24);
-/// A scene cut: the thumbnail changed by this much on average (of 255)...
-const CUT_MEAN_DIFFERENCE: f32 = 30.0;
-/// ...and its pattern no longer correlates with the last one's (a camera's exposure change or a
-/// person moving leaves the correlation high).
-const CUT_MAX_CORRELATION: f32 = 0.5;
-/// Thumbnails with less contrast than this (standard deviation, of 255) show no scene.
-const CUT_MIN_CONTRAST: f32 = 8.0;
-const MAX_FLOW_POINTS: i32 = 60;
-const MIN_FLOW_POINTS: usize = 8;
 /// A point whose backward flow misses its start by more pixels than this was lost.
 const MAX_FORWARD_BACKWARD_ERROR: f32 = 1.0;
 /// Below this fraction of surviving points tracking is unsure and the detector runs.
 const MIN_SURVIVING_FRACTION: f32 = 0.5;
-
-struct Flow {
-    gray: Mat,
-    points: Vector<Point2f>,
-    seeded: usize,
-    scale: f32,
-}
 
 struct Current {
     track_id: u64,
@@ -166,37 +156,6 @@ pub struct Tracker {
     /// One Euro filters of the mesh's coordinates, for the face of `mesh_track`.
     mesh_filters: Vec<OneEuroFilter>,
     mesh_track: Option<u64>,
-}
-
-/// Whether two frames' grey thumbnails belong to different shots: a large change whose pattern
-/// does not correlate. A plain frame (a covered lens, a camera's black frame) is no shot: the
-/// face is held through it as through any frame without one.
-fn is_scene_cut(before: &[f32], after: &[f32]) -> bool {
-    let count = before.len() as f32;
-    let mean_difference = before
-        .iter()
-        .zip(after)
-        .map(|(a, b)| (a - b).abs())
-        .sum::<f32>()
-        / count;
-    if mean_difference < CUT_MEAN_DIFFERENCE {
-        return false;
-    }
-    let mean = |values: &[f32]| values.iter().sum::<f32>() / count;
-    let (mean_before, mean_after) = (mean(before), mean(after));
-    let (mut covariance, mut variance_before, mut variance_after) = (0.0, 0.0, 0.0);
-    for (a, b) in before.iter().zip(after) {
-        let (a, b) = (a - mean_before, b - mean_after);
-        covariance += a * b;
-        variance_before += a * a;
-        variance_after += b * b;
-    }
-    let plain = |variance: f32| (variance / count).sqrt() < CUT_MIN_CONTRAST;
-    if plain(variance_before) || plain(variance_after) {
-        return false;
-    }
-    let correlation = covariance / (variance_before * variance_after).sqrt().max(1e-6);
-    correlation < CUT_MAX_CORRELATION
 }
 
 impl Tracker {
@@ -603,135 +562,5 @@ impl Tracker {
     }
 }
 
-/// Corners to follow inside the face box (shrunk so background corners stay out), searched in
-/// that region only: corner detection over the whole frame costs more than the detector.
-fn seed_flow(gray_frame: Mat, face: &Rect, scale: f32) -> Result<Option<Flow>, FaceError> {
-    let inner = Rect::from_center(
-        face.center().0 * scale,
-        face.center().1 * scale,
-        face.width * scale * 0.8,
-        face.height * scale * 0.8,
-    );
-    let x0 = (inner.x.max(0.0) as i32).min(gray_frame.cols());
-    let y0 = (inner.y.max(0.0) as i32).min(gray_frame.rows());
-    let x1 = ((inner.x + inner.width) as i32).clamp(x0, gray_frame.cols());
-    let y1 = ((inner.y + inner.height) as i32).clamp(y0, gray_frame.rows());
-    if x1 - x0 < 8 || y1 - y0 < 8 {
-        return Ok(None);
-    }
-    let region = Mat::roi(
-        &gray_frame,
-        opencv::core::Rect::new(x0, y0, x1 - x0, y1 - y0),
-    )?;
-    let mut corners = Vector::<Point2f>::new();
-    opencv::imgproc::good_features_to_track(
-        &region,
-        &mut corners,
-        MAX_FLOW_POINTS,
-        0.01,
-        3.0,
-        &opencv::core::no_array(),
-        3,
-        false,
-        0.04,
-    )?;
-    drop(region);
-    if corners.len() < MIN_FLOW_POINTS {
-        return Ok(None);
-    }
-    let points: Vector<Point2f> = corners
-        .iter()
-        .map(|p| Point2f::new(p.x + x0 as f32, p.y + y0 as f32))
-        .collect();
-    Ok(Some(Flow {
-        gray: gray_frame,
-        seeded: points.len(),
-        points,
-        scale,
-    }))
-}
-
-fn median(values: &mut [f32]) -> f32 {
-    values.sort_by(f32::total_cmp);
-    let middle = values.len() / 2;
-    if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    }
-}
-
-/// Robust shift and scale between matched points: medians of the displacements and of the ratios
-/// of distances between point pairs (after, before), so a few wrong matches do not move the box.
-pub(crate) fn similarity(before: &[Point2f], after: &[Point2f]) -> (f32, f32, f32) {
-    let mut dx: Vec<f32> = before.iter().zip(after).map(|(b, a)| a.x - b.x).collect();
-    let mut dy: Vec<f32> = before.iter().zip(after).map(|(b, a)| a.y - b.y).collect();
-    let distance = |p: &Point2f, q: &Point2f| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
-    let mut ratios = Vec::new();
-    let n = before.len();
-    for i in 0..n {
-        for j in (i + 1..n).step_by((n / 8).max(1)) {
-            let d_before = distance(&before[i], &before[j]);
-            if d_before > 4.0 {
-                ratios.push(distance(&after[i], &after[j]) / d_before);
-            }
-        }
-    }
-    let scale = if ratios.is_empty() {
-        1.0
-    } else {
-        median(&mut ratios)
-    };
-    (median(&mut dx), median(&mut dy), scale)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn similarity_recovers_shift_and_scale_despite_an_outlier() {
-        let before: Vec<Point2f> = (0..12)
-            .map(|i| Point2f::new((i % 4) as f32 * 10.0, (i / 4) as f32 * 10.0))
-            .collect();
-        let mut after: Vec<Point2f> = before
-            .iter()
-            .map(|p| Point2f::new(p.x * 1.1 + 5.0, p.y * 1.1 - 3.0))
-            .collect();
-        after[3] = Point2f::new(500.0, 500.0);
-        let (dx, dy, scale) = similarity(&before, &after);
-        assert!((scale - 1.1).abs() < 1e-3, "{scale}");
-        // Median displacement of a scaled grid: the shift plus the scale's effect at the median point.
-        assert!((dx - (5.0 + 0.1 * 15.0)).abs() < 1.0, "{dx}");
-        assert!((dy - (-3.0 + 0.1 * 10.0)).abs() < 1.0, "{dy}");
-    }
-
-    #[test]
-    fn scene_cuts_are_new_pictures_not_brighter_ones() {
-        let pattern: Vec<f32> = (0..768).map(|i| ((i * 37) % 200) as f32).collect();
-        let brighter: Vec<f32> = pattern.iter().map(|v| v + 45.0).collect();
-        let other: Vec<f32> = (0..768).map(|i| ((i * 91 + 50) % 255) as f32).collect();
-        assert!(!is_scene_cut(&pattern, &pattern));
-        assert!(
-            !is_scene_cut(&pattern, &brighter),
-            "an exposure change is no cut"
-        );
-        assert!(is_scene_cut(&pattern, &other));
-        let plain = vec![128.0; 768];
-        assert!(!is_scene_cut(&pattern, &plain), "a covered lens is no cut");
-        assert!(!is_scene_cut(&plain, &other));
-    }
-
-    #[test]
-    fn state_names_round_trip() {
-        for state in [
-            TrackState::Detected,
-            TrackState::Tracked,
-            TrackState::Held,
-            TrackState::Lost,
-        ] {
-            assert_eq!(TrackState::from_name(state.name()), Some(state));
-        }
-        assert!(!TrackState::Lost.has_face() && TrackState::Held.has_face());
-    }
-}
+mod tests;

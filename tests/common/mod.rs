@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use animecam::tensor::RgbImage;
+use animecam::image::RgbImage;
 use opencv::core::{Mat, Point2f, Scalar, Size, BORDER_CONSTANT};
 use opencv::prelude::*;
 

@@ -6,8 +6,9 @@ use animecam::face::{
     draw_track, BlazeFace, FaceDetector, FaceMesh, FaceTrack as Track, HaarCascade, OneEuroParams,
     Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
-use animecam::inference::{default_models_dir, sets, ProviderOptions};
-use animecam::tensor::{ImageView, ImageViewMut};
+use animecam::image::{ImageView, ImageViewMut};
+use animecam::inference::ProviderOptions;
+use animecam::model_sets::{BLAZEFACE, FACE_MESH};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -116,7 +117,7 @@ impl FaceTrack {
                     .model_path
                     .as_ref()
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| default_models_dir().join(sets::BLAZEFACE));
+                    .unwrap_or_else(|| BLAZEFACE.dir());
                 let options = ProviderOptions {
                     provider: settings.provider.into(),
                     intra_threads: settings.threads as usize,
@@ -167,10 +168,10 @@ impl FaceTrack {
             .as_deref()
             .filter(|_| settings.detector == Detector::BlazeFace)
             .and_then(|dir| std::path::Path::new(dir).parent())
-            .map(|parent| parent.join(sets::FACE_MESH));
+            .map(|parent| FACE_MESH.dir_in(parent));
         let dir = beside
             .filter(|dir| dir.join("manifest.json").is_file())
-            .unwrap_or_else(|| default_models_dir().join(sets::FACE_MESH));
+            .unwrap_or_else(|| FACE_MESH.dir());
         if settings.landmarks == Landmarks::Auto && !dir.join("manifest.json").is_file() {
             gst::info!(
                 CAT,

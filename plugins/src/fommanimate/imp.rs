@@ -5,12 +5,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 use animecam::activity::Activity;
 use animecam::animate::{
     Animator, Avatar, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine as AnimateEngine,
-    Outcome,
+    Outcome, PortraitSwap, Swapped, Undriven,
 };
 use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
+use animecam::image::ImageViewMut;
 use animecam::motion::MotionOptions;
-use animecam::tensor::ImageViewMut;
+use animecam::portrait::PortraitError;
 use animecam::warp::HeadLimits;
 use gst::glib;
 use gst::prelude::*;
@@ -34,7 +35,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MODEL_SET: &str = animecam::inference::sets::FOMM;
+const DEFAULT_MODEL_SET: &str = animecam::model_sets::FOMM.name;
 const DEFAULT_RELATIVE: bool = true;
 const DEFAULT_ADAPT_SCALE: bool = true;
 const DEFAULT_OUTPUT_SIZE: u32 = 0;
@@ -90,13 +91,15 @@ impl Settings {
         }
     }
 
-    /// The portrait the properties ask for.
-    fn avatar_spec(&self) -> Option<AvatarSpec> {
-        Some(AvatarSpec {
-            path: PathBuf::from(self.source.as_ref()?),
-            crop: self.source_crop.clone(),
+    /// The portrait the properties ask for, or why `source-crop` cannot frame it.
+    fn avatar_spec(&self) -> Option<Result<AvatarSpec, PortraitError>> {
+        let path = PathBuf::from(self.source.as_ref()?);
+        let crop = self.source_crop.as_deref().map(str::parse).transpose();
+        Some(crop.map(|crop| AvatarSpec {
+            path,
+            crop,
             margin: self.margin,
-        })
+        }))
     }
 
     /// The portrait's face search: BlazeFace beside the model folder (where `animecam` and the
@@ -108,7 +111,7 @@ impl Settings {
             .model_dir
             .as_deref()
             .and_then(|dir| Path::new(dir).parent())
-            .map(|parent| parent.join(animecam::inference::sets::BLAZEFACE))
+            .map(|parent| animecam::model_sets::BLAZEFACE.dir_in(parent))
             .filter(|dir| dir.join("manifest.json").is_file())
         {
             detector.dir = beside;
@@ -127,15 +130,6 @@ struct State {
     out_info: Option<gst_video::VideoInfo>,
 }
 
-/// A portrait being made ready off the streaming thread: the newest request wins.
-#[derive(Default)]
-struct Swap {
-    /// The request being prepared (or last prepared), by number.
-    requested: u64,
-    /// A prepared result waiting for the streaming thread, with its request number.
-    ready: Option<(u64, Result<Avatar, String>)>,
-}
-
 #[derive(Default)]
 pub struct FommAnimate {
     settings: Mutex<Settings>,
@@ -143,7 +137,7 @@ pub struct FommAnimate {
     /// Makes portraits ready once started; kept apart from the state, which a generator run
     /// holds, so that setting a property never waits for the network.
     maker: Mutex<Option<AvatarMaker>>,
-    swap: Arc<Mutex<Swap>>,
+    swap: PortraitSwap,
     recalibrate: AtomicBool,
     in_use: Mutex<InUse>,
     /// Said once: facetrack gives no landmarks (detector=haar), so the warp cannot move.
@@ -178,63 +172,29 @@ impl FommAnimate {
         let Some(maker) = self.maker.lock().unwrap().clone() else {
             return;
         };
-        // The spec is read and numbered under the swap lock: of two threads setting the source at
-        // once, the one that set it last gets the higher number.
-        let (spec, number) = {
-            let mut swap = self.swap.lock().unwrap();
-            let Some(spec) = self.settings.lock().unwrap().avatar_spec() else {
-                return;
-            };
-            swap.requested += 1;
-            // An older result not yet shown is superseded.
-            swap.ready = None;
-            (spec, swap.requested)
-        };
-        let (swap, activity) = (self.swap.clone(), self.activity.clone());
-        activity.set_loading(true);
-        gst::info!(
-            CAT,
-            imp = self,
-            "preparing portrait {}",
-            spec.path.display()
-        );
-        std::thread::spawn(move || {
-            // Even a panic in there ends the loading and says why.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                maker.make(&spec).map_err(|e| e.to_string())
-            }))
-            .unwrap_or_else(|_| Err(format!("preparing {} failed", spec.path.display())));
-            let mut swap = swap.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            // A newer request supersedes this one: its result is not wanted.
-            if swap.requested == number {
-                swap.ready = Some((number, result));
-                activity.set_loading(false);
-            }
+        let preparing = self.swap.request(maker, &self.activity, || {
+            self.settings.lock().unwrap().avatar_spec()
         });
+        if let Some(path) = preparing {
+            gst::info!(CAT, imp = self, "preparing portrait {}", path.display());
+        }
     }
 
     /// The avatar prepared off the streaming thread, swapped in; a portrait that failed keeps the
     /// current avatar, with a warning.
     fn take_prepared(&self, animator: &mut Animator) {
-        let result = {
-            let mut swap = self.swap.lock().unwrap();
-            match swap.ready.take() {
-                Some((number, result)) if number == swap.requested => result,
-                _ => return,
-            }
-        };
-        match result {
-            Ok(avatar) => {
-                self.post_warnings(&avatar);
+        match self.swap.take_into(animator) {
+            None => {}
+            Some(Swapped::In(avatar)) => {
+                self.post_warnings(avatar);
                 gst::info!(
                     CAT,
                     imp = self,
                     "portrait {} swapped in",
                     avatar.spec().path.display()
                 );
-                animator.swap(avatar);
             }
-            Err(error) => gst::element_imp_warning!(
+            Some(Swapped::Failed(error)) => gst::element_imp_warning!(
                 self,
                 gst::ResourceError::OpenRead,
                 ("{error}; keeping the current portrait")
@@ -242,11 +202,12 @@ impl FommAnimate {
         }
     }
 
-    /// The driving pose on this buffer: FOMM keypoints from `fommkeypoints`, or the face
-    /// landmarks from `facetrack` for the warp; with facetrack's track id.
+    /// The driving pose on this buffer ([`Driving::from_payloads`]: FOMM keypoints from
+    /// `fommkeypoints`, or the face landmarks from `facetrack` for the warp), saying why a
+    /// payload drives nothing.
     fn driving(
         &self,
-        engine: Engine,
+        animator: &Animator,
         buffer: &gst::BufferRef,
         width: usize,
         height: usize,
@@ -257,55 +218,34 @@ impl FommAnimate {
             })
             .ok()
         });
-        // A frame where facetrack saw no face neither calibrates nor drives (fommkeypoints reads
-        // the centred square there, which follows the background).
-        if face.as_ref().is_some_and(|track| !track.state.has_face()) {
-            return None;
-        }
-        match engine {
-            Engine::Fomm => match meta::read_keypoints(buffer)? {
-                Ok(set) if set.keypoints.jacobians.len() != set.keypoints.values.len() => {
-                    gst::warning!(
-                        CAT,
-                        imp = self,
-                        "ignoring keypoints without a Jacobian each"
+        let keypoints = match animator.engine() {
+            AnimateEngine::Fomm(_) => meta::read_keypoints(buffer).and_then(|set| {
+                set.inspect_err(|e| {
+                    gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}")
+                })
+                .ok()
+            }),
+            AnimateEngine::Warp => None,
+        };
+        match Driving::from_payloads(animator.engine(), face.as_ref(), keypoints, width, height) {
+            Ok(driving) => driving,
+            Err(Undriven::KeypointsWithoutJacobians) => {
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "ignoring keypoints without a Jacobian each"
+                );
+                None
+            }
+            Err(Undriven::NoLandmarks) => {
+                if !self.warned_no_landmarks.swap(true, Ordering::SeqCst) {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Failed,
+                        ("The face has no landmarks, so the warp cannot follow it: use facetrack detector=blazeface")
                     );
-                    None
                 }
-                // With facetrack upstream, its track id, mesh and expression go with the keypoints.
-                Ok(set) => Some(match face {
-                    Some(face) => Driving {
-                        keypoints: set.keypoints,
-                        face_size: 1.0,
-                        ..Driving::from_track(&face, width, height)
-                    },
-                    None => Driving {
-                        keypoints: set.keypoints,
-                        face_size: 1.0,
-                        track: None,
-                        expression: None,
-                        pose: None,
-                        mesh: Vec::new(),
-                    },
-                }),
-                Err(e) => {
-                    gst::warning!(CAT, imp = self, "ignoring a malformed keypoint meta: {e}");
-                    None
-                }
-            },
-            Engine::Warp => {
-                let face = face?;
-                if face.landmarks.is_empty() {
-                    if !self.warned_no_landmarks.swap(true, Ordering::SeqCst) {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::StreamError::Failed,
-                            ("The face has no landmarks, so the warp cannot follow it: use facetrack detector=blazeface")
-                        );
-                    }
-                    return None;
-                }
-                Some(Driving::from_track(&face, width, height))
+                None
             }
         }
     }
@@ -589,7 +529,10 @@ impl BaseTransformImpl for FommAnimate {
         // The first portrait is prepared now, so that a bad file fails the start rather than
         // the first frame.
         self.activity.set_loading(true);
-        let avatar = maker.make(&spec);
+        let avatar = match &spec {
+            Ok(spec) => maker.make(spec).map_err(|e| e.to_string()),
+            Err(bad_crop) => Err(bad_crop.to_string()),
+        };
         self.activity.set_loading(false);
         let avatar = avatar.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
         self.post_warnings(&avatar);
@@ -600,13 +543,9 @@ impl BaseTransformImpl for FommAnimate {
         };
         self.output_size
             .store(maker.output_size() as u32, Ordering::SeqCst);
-        {
-            // Preparations still running from before this start were made for another session
-            // (another engine, perhaps): their numbers are now out of date.
-            let mut swap = self.swap.lock().unwrap();
-            swap.requested += 1;
-            swap.ready = None;
-        }
+        // Preparations still running from before this start were made for another session
+        // (another engine, perhaps).
+        self.swap.invalidate();
         *self.state.lock().unwrap() = Some(State {
             animator,
             engine: settings.engine,
@@ -738,7 +677,7 @@ impl VideoFilterImpl for FommAnimate {
         animator.limits = limits;
         animator.carry_alpha = background != animecam::background::Background::Portrait;
         let size = (inframe.width() as usize, inframe.height() as usize);
-        let driving = self.driving(engine, inframe.buffer(), size.0, size.1);
+        let driving = self.driving(animator, inframe.buffer(), size.0, size.1);
         let started = std::time::Instant::now();
         let (_, outcome) = animator.frame(driving.as_ref()).map_err(|e| {
             gst::element_imp_error!(self, gst::LibraryError::Failed, ("Animation failed: {e}"));

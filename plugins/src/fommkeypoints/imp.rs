@@ -2,8 +2,8 @@ use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{square_crop, Rect};
 use animecam::fomm::KeypointDetector;
+use animecam::image::{crop_square, ImageView, SquareCrop};
 use animecam::motion::KeypointSet;
-use animecam::tensor::{crop_square, ImageView, SquareCrop};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -23,7 +23,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 /// The folder under the models directory that holds the converted vox-256 graphs.
-pub const DEFAULT_MODEL_SET: &str = animecam::inference::sets::FOMM;
+pub const DEFAULT_MODEL_SET: &str = animecam::model_sets::FOMM.name;
 const DEFAULT_REQUIRE_FACE: bool = false;
 const DEFAULT_THREADS: u32 = 0;
 

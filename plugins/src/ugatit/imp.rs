@@ -2,11 +2,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::activity::Activity;
+use animecam::image::{ImageView, ImageViewMut};
 use animecam::stylize::{
     converted_model, FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer, FULL_MODEL,
     LIGHT_MODEL,
 };
-use animecam::tensor::{ImageView, ImageViewMut};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -29,7 +29,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MODEL_SET: &str = animecam::inference::sets::UGATIT;
+const DEFAULT_MODEL_SET: &str = animecam::model_sets::UGATIT.name;
 const DEFAULT_FEATHER: f32 = 0.1;
 const DEFAULT_SMOOTHING: f32 = 0.0;
 const DEFAULT_HOLD_FRAMES: u32 = 0;
@@ -400,7 +400,7 @@ impl VideoFilterImpl for Ugatit {
                     .map_err(failed)?;
                 output
                     .write_rgb(&image)
-                    .map_err(|e| failed(animecam::stylize::StylizeError::Tensor(e)))?;
+                    .map_err(|e| failed(animecam::stylize::StylizeError::Image(e)))?;
                 self.activity.generated(started.elapsed());
             }
         }

@@ -72,7 +72,7 @@ pub fn bus_error(bus: &gst::Bus) -> Option<String> {
 }
 
 /// Writes a picture as a PNG (for a person to look at).
-pub fn write_png(image: &animecam::tensor::RgbImage, path: &std::path::Path) {
+pub fn write_png(image: &animecam::image::RgbImage, path: &std::path::Path) {
     use gst::prelude::*;
     init();
     let pipeline = launch(&format!(

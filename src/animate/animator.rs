@@ -1,281 +1,15 @@
-//! The animation session: a portrait made ready for an engine (First Order Motion Model or the
-//! landmark warp), the calibration, the last picture, and the per-frame policy. The fommanimate
-//! element, the benchmark and the tests run this same code; the element only maps buffers to it.
+//! The animation session: the avatar, the driving face's rest pose, the last picture, and the
+//! per-frame policy (when to calibrate, what counts as head motion, how the features move).
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-use crate::face::FaceDetector;
-use crate::face::{mesh_points, Expression, FaceTrack, HeadPose, MESH_POINTS};
-use crate::fomm::{deform_alpha, Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
+use super::avatar::Prepared;
+use super::{AnimateError, Avatar, AvatarMaker, Driving, Engine};
+use crate::face::{mesh_points, Expression, MESH_POINTS};
+use crate::fomm::deform_alpha;
+use crate::image::RgbImage;
 use crate::motion::{
-    relative_head, relative_motion, Calibration, Keypoints, MotionError, MotionOptions, Point,
-    Similarity,
+    relative_head, relative_motion, Calibration, MotionOptions, Point, Similarity,
 };
-pub use crate::portrait::DetectorSettings;
-use crate::portrait::{canonical_landmarks, Portrait, PortraitError};
-use crate::tensor::{crop_square, RgbImage, TensorError};
-use crate::warp::{is_motion, warp_targets, FeatureMotion, HeadLimits, LandmarkWarp};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AnimateError {
-    #[error(transparent)]
-    Portrait(#[from] PortraitError),
-    #[error(transparent)]
-    Fomm(#[from] FommError),
-    #[error(transparent)]
-    Tensor(#[from] TensorError),
-    #[error(transparent)]
-    Motion(#[from] MotionError),
-    #[error("cannot prepare '{path}': {reason}")]
-    Prepare { path: String, reason: String },
-}
-
-/// The portrait a user asked for: the file, an optional crop ("x,y,side") and the margin
-/// around a detected face.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AvatarSpec {
-    pub path: PathBuf,
-    pub crop: Option<String>,
-    pub margin: f32,
-}
-
-/// What each engine keeps of the portrait.
-enum Prepared {
-    /// Its FOMM encoding, computed once, and its alpha at the model's size (when it has one),
-    /// which the generator's deformation moves.
-    Fomm {
-        encoding: Box<SourceEncoding>,
-        alpha: Option<RgbImage>,
-    },
-    /// Its warp and the size of its face, in output pixels.
-    Warp { warp: LandmarkWarp, face_size: f32 },
-}
-
-/// A portrait made ready for the engine.
-pub struct Avatar {
-    spec: AvatarSpec,
-    prepared: Prepared,
-    /// The portrait at the output size: what is shown until the face moves it.
-    still: RgbImage,
-    /// Its alpha (grey) when the file has one.
-    still_alpha: Option<RgbImage>,
-    warnings: Vec<String>,
-}
-
-impl Avatar {
-    pub fn spec(&self) -> &AvatarSpec {
-        &self.spec
-    }
-
-    pub fn still(&self) -> &RgbImage {
-        &self.still
-    }
-
-    /// The still's alpha (a grey picture) when the portrait file has one.
-    pub fn still_alpha(&self) -> Option<&RgbImage> {
-        self.still_alpha.as_ref()
-    }
-
-    /// What the user should know about how the portrait was framed (no face found, say).
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-}
-
-/// How frames are animated. FOMM's encoder and generator have locks of their own: a portrait is
-/// encoded on another thread while the streaming thread generates frames.
-#[derive(Clone)]
-pub enum Engine {
-    Fomm {
-        encoder: Arc<Mutex<SourceEncoder>>,
-        generator: Arc<Mutex<Generator>>,
-    },
-    Warp,
-}
-
-impl Engine {
-    pub fn fomm(fomm: Fomm) -> Engine {
-        let (encoder, generator) = fomm.into_parts();
-        Engine::Fomm {
-            encoder: Arc::new(Mutex::new(encoder)),
-            generator: Arc::new(Mutex::new(generator)),
-        }
-    }
-}
-
-/// The warp has no model size; this is a sharp window or virtual camera picture.
-pub const DEFAULT_WARP_SIZE: usize = 512;
-
-/// Makes portraits ready for an engine; cheap to clone, usable from any thread.
-#[derive(Clone)]
-pub struct AvatarMaker {
-    engine: Engine,
-    output_size: usize,
-    detector: DetectorSettings,
-}
-
-impl AvatarMaker {
-    /// `output_size` 0 takes the engine's own: FOMM's model size, or 512 for the warp.
-    pub fn new(engine: Engine, output_size: usize, detector: DetectorSettings) -> Self {
-        let output_size = match (&engine, output_size) {
-            (Engine::Fomm { generator, .. }, 0) => generator.lock().unwrap().image_size(),
-            (Engine::Warp, 0) => DEFAULT_WARP_SIZE,
-            (_, size) => size,
-        };
-        AvatarMaker {
-            engine,
-            output_size,
-            detector,
-        }
-    }
-
-    pub fn output_size(&self) -> usize {
-        self.output_size
-    }
-
-    /// Decodes and frames the portrait and prepares it for the engine (FOMM: encodes it; warp:
-    /// finds its landmarks). Slow (a face search, a network run): call it off the streaming thread.
-    pub fn make(&self, spec: &AvatarSpec) -> Result<Avatar, AnimateError> {
-        // One detector for the portrait's face and, for the warp, its landmarks in the crop.
-        let mut detector = self.detector.load();
-        let portrait = Portrait::load_with(
-            &spec.path,
-            spec.crop.as_deref(),
-            spec.margin,
-            detector.as_mut().map_err(|e| e.as_str()),
-        )?;
-        let path = spec.path.display().to_string();
-        let mut warnings: Vec<String> = portrait.warning(&path).into_iter().collect();
-        let failed = |e: &dyn std::fmt::Display| AnimateError::Prepare {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let size = self.output_size;
-        // The alpha framed as the colours are (outside the picture: transparent).
-        let alpha_crop = |side: usize| {
-            portrait
-                .alpha
-                .as_ref()
-                .map(|alpha| crop_square(&alpha.view(), portrait.crop, side))
-                .transpose()
-                .map_err(|e| failed(&e))
-        };
-        let (prepared, crop) = match &self.engine {
-            Engine::Fomm { encoder, .. } => {
-                let mut encoder = encoder.lock().unwrap();
-                let crop = crop_square(&portrait.image.view(), portrait.crop, encoder.image_size())
-                    .map_err(|e| failed(&e))?;
-                let encoding = encoder.encode(&crop).map_err(|e| failed(&e))?;
-                let alpha = alpha_crop(encoder.image_size())?;
-                (
-                    Prepared::Fomm {
-                        encoding: Box::new(encoding),
-                        alpha,
-                    },
-                    crop,
-                )
-            }
-            Engine::Warp => {
-                let crop = crop_square(&portrait.image.view(), portrait.crop, size)
-                    .map_err(|e| failed(&e))?;
-                // The face searched again in the crop, where it fills the detector's input: its
-                // landmarks there are far closer to the drawn eyes and mouth than those from the
-                // whole picture.
-                let refined = detector
-                    .as_mut()
-                    .ok()
-                    .and_then(|detector| detector.detect(&crop.view()).ok())
-                    .and_then(|faces| faces.into_iter().next());
-                let (landmarks, face_size) = match (
-                    refined
-                        .as_ref()
-                        .map(|face| face.landmarks.clone())
-                        .or_else(|| portrait.landmarks_in_crop(size)),
-                    refined
-                        .as_ref()
-                        .map(|face| face.face.width.max(face.face.height))
-                        .or_else(|| portrait.face_size_in_crop(size)),
-                ) {
-                    (Some(landmarks), Some(face_size)) if !landmarks.is_empty() => {
-                        (landmarks, face_size)
-                    }
-                    _ => {
-                        warnings.push(format!(
-                            "No landmarks in the source portrait '{path}': warping it as a frontal face centred in its crop"
-                        ));
-                        canonical_landmarks(size, spec.margin)
-                    }
-                };
-                let mut warp =
-                    LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
-                if let Some(alpha) = alpha_crop(size)? {
-                    warp = warp.with_alpha(&alpha).map_err(|e| failed(&e))?;
-                }
-                (Prepared::Warp { warp, face_size }, crop)
-            }
-        };
-        let still = crop.resized(size, size).map_err(|e| failed(&e))?;
-        let still_alpha = alpha_crop(size)?;
-        Ok(Avatar {
-            spec: spec.clone(),
-            prepared,
-            still,
-            still_alpha,
-            warnings,
-        })
-    }
-}
-
-/// The driving pose of one frame.
-#[derive(Debug, Clone)]
-pub struct Driving {
-    /// FOMM keypoints of the face crop, or the face landmarks in frame pixels for the warp.
-    pub keypoints: Keypoints,
-    /// The face's larger side in frame pixels (the warp's scale; 1 for FOMM).
-    pub face_size: f32,
-    /// The tracker's id of the face: another id is another person, who needs a calibration.
-    pub track: Option<u64>,
-    /// The face's expression and head pose, when the tracker runs the face mesh.
-    pub expression: Option<Expression>,
-    pub pose: Option<HeadPose>,
-    /// The face mesh's points in frame pixels, when the tracker runs it: the head's motion is
-    /// read from them (hundreds of points average the noise of a few landmarks away).
-    pub mesh: Vec<Point>,
-}
-
-impl Driving {
-    /// The warp's driving pose from a face track (fractions of a `width` x `height` frame):
-    /// the detector's landmarks, the face's size, and the mesh with its expression and pose.
-    pub fn from_track(track: &FaceTrack, width: usize, height: usize) -> Driving {
-        let pixels = |[u, v]: [f32; 2]| [u * width as f32, v * height as f32];
-        let face = track.face.to_pixels(width, height);
-        Driving {
-            keypoints: Keypoints {
-                values: track.landmarks.iter().map(|p| pixels(*p)).collect(),
-                jacobians: Vec::new(),
-            },
-            face_size: face.width.max(face.height),
-            track: Some(track.track_id),
-            expression: track.expression,
-            pose: track.pose,
-            mesh: track.mesh.iter().map(|p| pixels([p[0], p[1]])).collect(),
-        }
-    }
-
-    /// Whether this face makes a good rest pose: facing the camera, eyes open, mouth closed
-    /// (when the mesh says; any face does without it). Calibrating on a face mid-blink or
-    /// mid-word would leave the avatar distorted until the next calibration.
-    pub fn is_neutral(&self) -> bool {
-        let facing = self
-            .pose
-            .is_none_or(|pose| pose.yaw.abs() < 0.35 && pose.pitch.abs() < 0.35);
-        let calm = self
-            .expression
-            .is_none_or(|e| e.right_eye > 0.15 && e.left_eye > 0.15 && e.mouth_open < 0.15);
-        facing && calm
-    }
-}
+use crate::warp::{is_motion, warp_targets, FeatureMotion, HeadLimits};
 
 /// Frames a face may be seen without a neutral pose before it is taken as the rest pose anyway.
 const MAX_CALIBRATION_WAIT: u32 = 60;
@@ -374,6 +108,11 @@ impl Animator {
         &self.avatar
     }
 
+    /// The engine the frames are animated by.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The picture the last [`Animator::frame`] returned, and its alpha (see
     /// [`Animator::alpha`]).
     pub fn shown(&self) -> (&RgbImage, Option<&RgbImage>) {
@@ -464,7 +203,7 @@ impl Animator {
         }
         let (picture, alpha) = match &self.avatar.prepared {
             Prepared::Fomm { encoding, alpha } => {
-                let Engine::Fomm { generator, .. } = &self.engine else {
+                let Engine::Fomm(fomm) = &self.engine else {
                     unreachable!("FOMM avatars are made by the FOMM engine")
                 };
                 let moved = relative_motion(
@@ -473,10 +212,7 @@ impl Animator {
                     initial,
                     self.motion,
                 )?;
-                let (generated, deformation) = generator
-                    .lock()
-                    .unwrap()
-                    .animate_with_deformation(encoding, &moved)?;
+                let (generated, deformation) = fomm.animate(encoding, &moved)?;
                 let picture = if generated.width() == self.output_size {
                     generated
                 } else {

@@ -1,0 +1,186 @@
+//! The model sets animecam knows, in one registry: each set's folder name, what kind of models it
+//! holds, which animation mode cannot run without it, whether it has an int8 form, and how a user
+//! gets it. Every other place (the elements' defaults, the CLI's checks, doctor, the bench) asks
+//! here instead of spelling a set's name.
+//!
+//! Adding a set of an existing kind: one entry here (and [`ALL`]), its exporter, and, when it has
+//! an int8 form, the Makefile's `int8-models` list.
+
+use std::path::{Path, PathBuf};
+
+use crate::face::{BLAZEFACE_MODEL_ID, FACE_MESH_MODEL};
+use crate::fomm::GENERATOR_MODEL;
+use crate::inference::Manifest;
+use crate::stylize::{FULL_MODEL, LIGHT_MODEL};
+
+/// Environment variable naming the folder that holds the model sets (`blazeface/`, `tiny/`, ...).
+pub const MODELS_DIR_ENV: &str = "ANIMECAM_MODELS";
+
+/// What a set's models do, which decides the code that runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKind {
+    /// A face detector (BlazeFace): boxes and six landmarks.
+    Detector,
+    /// A face mesh: hundreds of points, the expression and the head pose.
+    Mesh,
+    /// The First Order Motion Model: keypoint detector, source encoder, generator.
+    Fomm,
+    /// A U-GAT-IT selfie-to-anime generator.
+    Ugatit,
+}
+
+impl SetKind {
+    /// The kind of the models a manifest lists, by the graphs it holds.
+    pub fn of(manifest: &Manifest) -> Option<SetKind> {
+        let holds = |id: &str| manifest.models.contains_key(id);
+        if holds(GENERATOR_MODEL) {
+            Some(SetKind::Fomm)
+        } else if holds(FULL_MODEL) || holds(LIGHT_MODEL) {
+            Some(SetKind::Ugatit)
+        } else if holds(BLAZEFACE_MODEL_ID) {
+            Some(SetKind::Detector)
+        } else if holds(FACE_MESH_MODEL) {
+            Some(SetKind::Mesh)
+        } else {
+            None
+        }
+    }
+}
+
+/// Who cannot do without a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Every mode: the face tracker runs in all of them.
+    Always,
+    /// The animation mode of this name (the CLI's `--mode`).
+    Mode(&'static str),
+    /// Nobody: used where it is there (the face mesh refines the warp).
+    Optional,
+}
+
+/// One model set animecam knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownSet {
+    /// Its folder under the models directory, as set-up and the exporters write it.
+    pub name: &'static str,
+    pub kind: SetKind,
+    pub need: Need,
+    /// Whether an int8 form (`<name>-int8` beside it) can be made and is chosen on CPUs.
+    pub has_int8: bool,
+    /// How a user gets it, for messages that say what is missing.
+    pub how_to_get: &'static str,
+}
+
+/// The face detector, fetched by set-up.
+pub const BLAZEFACE: KnownSet = KnownSet {
+    name: "blazeface",
+    kind: SetKind::Detector,
+    need: Need::Always,
+    has_int8: false,
+    how_to_get: "make setup (fetches the face detector)",
+};
+
+/// First Order Motion Model, converted from the official vox-256 checkpoint.
+pub const FOMM: KnownSet = KnownSet {
+    name: "vox-256",
+    kind: SetKind::Fomm,
+    need: Need::Mode("fomm"),
+    has_int8: true,
+    how_to_get: "convert vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
+};
+
+/// U-GAT-IT selfie2anime, converted from a checkpoint.
+pub const UGATIT: KnownSet = KnownSet {
+    name: "ugatit",
+    kind: SetKind::Ugatit,
+    need: Need::Mode("ugatit"),
+    has_int8: true,
+    how_to_get: "convert a selfie2anime checkpoint (README, Models) for --mode ugatit",
+};
+
+/// MediaPipe's face mesh, converted by set-up (`make face-mesh`).
+pub const FACE_MESH: KnownSet = KnownSet {
+    name: "face_mesh",
+    kind: SetKind::Mesh,
+    need: Need::Optional,
+    has_int8: false,
+    how_to_get: "make face-mesh (converts MediaPipe's face mesh)",
+};
+
+/// Every known set, the detector first.
+pub const ALL: [KnownSet; 4] = [BLAZEFACE, FOMM, UGATIT, FACE_MESH];
+
+impl KnownSet {
+    /// Its folder under the models directory ([`models_dir`]).
+    pub fn dir(&self) -> PathBuf {
+        self.dir_in(&models_dir())
+    }
+
+    /// Its folder under `models`, a models directory the user chose.
+    pub fn dir_in(&self, models: &Path) -> PathBuf {
+        models.join(self.name)
+    }
+
+    /// The set of this kind that animecam uses by default.
+    pub fn of_kind(kind: SetKind) -> KnownSet {
+        ALL.into_iter()
+            .find(|set| set.kind == kind)
+            .expect("every kind has a set")
+    }
+
+    /// The set the animation mode of this name cannot run without, if any.
+    pub fn needed_by_mode(mode: &str) -> Option<KnownSet> {
+        ALL.into_iter()
+            .find(|set| matches!(set.need, Need::Mode(name) if name == mode))
+    }
+
+    /// The known set of the same kind as the models a manifest lists.
+    pub fn like(manifest: &Manifest) -> Option<KnownSet> {
+        SetKind::of(manifest).map(KnownSet::of_kind)
+    }
+}
+
+/// The sets that have an int8 form, for `make int8-models`.
+pub fn with_int8() -> impl Iterator<Item = KnownSet> {
+    ALL.into_iter().filter(|set| set.has_int8)
+}
+
+/// Where model sets live: `$ANIMECAM_MODELS`, else [`checkout_models_dir`].
+pub fn models_dir() -> PathBuf {
+    std::env::var_os(MODELS_DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(checkout_models_dir)
+}
+
+/// The `models/` folder of the checkout this was built from, fixed at build time: an installed
+/// plugin (or CLI) still finds what `make setup` fetched there without `$ANIMECAM_MODELS`.
+pub fn checkout_models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_one_default_set_and_names_are_unique() {
+        for kind in [
+            SetKind::Detector,
+            SetKind::Mesh,
+            SetKind::Fomm,
+            SetKind::Ugatit,
+        ] {
+            assert_eq!(KnownSet::of_kind(kind).kind, kind);
+        }
+        let mut names: Vec<_> = ALL.iter().map(|set| set.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert_eq!(KnownSet::needed_by_mode("fomm"), Some(FOMM));
+        assert_eq!(KnownSet::needed_by_mode("ugatit"), Some(UGATIT));
+        assert_eq!(KnownSet::needed_by_mode("warp"), None);
+        let int8: Vec<_> = with_int8().map(|set| set.name).collect();
+        assert_eq!(int8, ["vox-256", "ugatit"]);
+    }
+}

@@ -1,0 +1,336 @@
+//! The landmark warp assembled: the portrait, the control points that shape its spline (the
+//! landmarks, a ring that moves with the head, fixed anchors far out, and the features), and
+//! the per-pixel maps the spline becomes.
+
+use opencv::core::{Mat, BORDER_REPLICATE};
+use opencv::prelude::*;
+
+use super::features::{self, FeatureMotion, Features};
+use super::spline::ThinPlateSpline;
+use crate::image::{ImageError, RgbImage};
+use crate::motion::{centroid, relative_landmarks, MotionError, Point, Similarity};
+
+/// The spline is evaluated on a grid this many pixels apart and interpolated in between: it is
+/// smooth, and this keeps a 512x512 frame well under a millisecond of spline work.
+const GRID_STEP: usize = 8;
+
+/// Warps one portrait (a square crop at the output size) by its landmarks.
+///
+/// Three kinds of control points shape the warp: the landmarks themselves (expressions: mouth,
+/// eyes); a ring around the face that moves with the least-squares similarity of the landmarks
+/// (so the head turns, shifts and zooms as one piece instead of stretching between landmarks);
+/// and fixed points on the border (so the background there stays where it is).
+pub struct LandmarkWarp {
+    portrait: Mat,
+    /// The portrait's alpha (grey, 3 channels), read through the same maps as its colours.
+    alpha: Option<Mat>,
+    pub(super) size: usize,
+    pub(super) landmarks: Vec<Point>,
+    pub(super) face_size: f32,
+    /// Points around the face, in portrait coordinates.
+    ring: Vec<Point>,
+    anchors: Vec<Point>,
+    /// The eyes and mouth, when the landmarks are BlazeFace's six.
+    features: Option<Features>,
+}
+
+/// The ring's radius around the landmarks' centre, in face sizes: the head, not the shoulders.
+const RING_RADIUS: f32 = 0.6;
+const RING_POINTS: usize = 8;
+const ANCHOR_SPREAD: f32 = 2.0;
+
+impl LandmarkWarp {
+    /// `portrait` is square; `landmarks` are in its pixel coordinates, `face_size` the face's
+    /// larger side in its pixels.
+    pub fn new(
+        portrait: &RgbImage,
+        landmarks: Vec<Point>,
+        face_size: f32,
+    ) -> Result<Self, ImageError> {
+        let size = portrait.width();
+        let mat = portrait.to_mat()?;
+        // Fixed points on a square ANCHOR_SPREAD times the portrait's size around it: the
+        // background stays put far from the face, while near it there is room for the head to
+        // move without squeezing the face against the border.
+        let centre = (size - 1) as f32 / 2.0;
+        let reach = ANCHOR_SPREAD * size as f32 / 2.0;
+        let anchors = [
+            (-1.0, -1.0),
+            (0.0, -1.0),
+            (1.0, -1.0),
+            (-1.0, 0.0),
+            (1.0, 0.0),
+            (-1.0, 1.0),
+            (0.0, 1.0),
+            (1.0, 1.0),
+        ]
+        .iter()
+        .map(|(u, v)| [centre + u * reach, centre + v * reach])
+        .collect();
+        let centre = centroid(&landmarks);
+        let radius = RING_RADIUS * face_size;
+        let ring = (0..RING_POINTS)
+            .map(|i| {
+                let angle = i as f32 * std::f32::consts::TAU / RING_POINTS as f32;
+                [
+                    centre[0] + radius * angle.cos(),
+                    centre[1] + radius * angle.sin(),
+                ]
+            })
+            .collect();
+        let features = Features::place(&landmarks);
+        Ok(LandmarkWarp {
+            portrait: mat,
+            alpha: None,
+            size,
+            landmarks,
+            face_size,
+            ring,
+            anchors,
+            features,
+        })
+    }
+
+    /// Carries `alpha` (the portrait's alpha as a grey picture of the portrait's size) through
+    /// every warp: [`LandmarkWarp::warp_head_with_alpha`] returns it moved as the pixels move.
+    pub fn with_alpha(mut self, alpha: &RgbImage) -> Result<Self, ImageError> {
+        if (alpha.width(), alpha.height()) != (self.size, self.size) {
+            return Err(ImageError::OpenCv(format!(
+                "the alpha is {}x{}, the portrait {}x{}",
+                alpha.width(),
+                alpha.height(),
+                self.size,
+                self.size
+            )));
+        }
+        self.alpha = Some(alpha.to_mat()?);
+        Ok(self)
+    }
+
+    /// The portrait moved as one piece by `head` (portrait pixels to output pixels), its eyes
+    /// and mouth by `motion`: nothing but the lids and lips bends, so noise in the driver's
+    /// points cannot drag the portrait's features into streaks.
+    pub fn warp_head(
+        &self,
+        head: &Similarity,
+        motion: &FeatureMotion,
+    ) -> Result<RgbImage, ImageError> {
+        self.warp_head_with_alpha(head, motion)
+            .map(|(picture, _)| picture)
+    }
+
+    /// [`LandmarkWarp::warp_head`], and the alpha moved by the same maps (when the warp has one).
+    pub fn warp_head_with_alpha(
+        &self,
+        head: &Similarity,
+        motion: &FeatureMotion,
+    ) -> Result<(RgbImage, Option<RgbImage>), ImageError> {
+        let Some(features) = &self.features else {
+            let targets: Vec<Point> = self.landmarks.iter().map(|p| head.apply(*p)).collect();
+            return self.warp_with_alpha(&targets);
+        };
+        // The nose and ears hold the head; the eye and mouth landmarks give way to the lids and
+        // lips around them.
+        let held: Vec<Point> = self
+            .landmarks
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !matches!(index, 0 | 1 | 3))
+            .map(|(_, p)| *p)
+            .collect();
+        let moved = features.moved(motion);
+        let from: Vec<Point> = held
+            .iter()
+            .chain(&moved)
+            .chain(&self.ring)
+            .map(|p| head.apply(*p))
+            .chain(self.anchors.iter().copied())
+            .collect();
+        let to: Vec<Point> = held
+            .iter()
+            .chain(&features.points)
+            .chain(&self.ring)
+            .chain(&self.anchors)
+            .copied()
+            .collect();
+        let maps = self.maps(&from, &to)?;
+        let mut picture = read_through(&self.portrait, &maps)?;
+        let gap = features::parted_gap(&features.axes, motion, head.scale());
+        if gap > 2.0 {
+            features::paint_mouth(&mut picture, head, &moved, gap)?;
+        }
+        self.pictures(picture, &maps)
+    }
+
+    /// The warped picture as an image, and the alpha read through the same maps.
+    fn pictures(
+        &self,
+        picture: Mat,
+        maps: &(Mat, Mat),
+    ) -> Result<(RgbImage, Option<RgbImage>), ImageError> {
+        let alpha = match &self.alpha {
+            Some(alpha) => {
+                let warped = read_through(alpha, maps)?;
+                Some(RgbImage::new(
+                    self.size,
+                    self.size,
+                    warped.data_bytes()?.to_vec(),
+                )?)
+            }
+            None => None,
+        };
+        Ok((
+            RgbImage::new(self.size, self.size, picture.data_bytes()?.to_vec())?,
+            alpha,
+        ))
+    }
+
+    /// The portrait's feature points (lids, lips) where `motion` puts them, then moved by `head`:
+    /// what the warp makes of an expression, for measuring it.
+    pub fn feature_points(&self, head: &Similarity, motion: &FeatureMotion) -> Option<Vec<Point>> {
+        let features = self.features.as_ref()?;
+        Some(
+            features
+                .moved(motion)
+                .into_iter()
+                .map(|p| head.apply(p))
+                .collect(),
+        )
+    }
+
+    pub fn landmarks(&self) -> &[Point] {
+        &self.landmarks
+    }
+
+    /// The portrait with its landmarks moved to `targets` (same order, output pixels).
+    pub fn warp(&self, targets: &[Point]) -> Result<RgbImage, ImageError> {
+        self.warp_with_alpha(targets).map(|(picture, _)| picture)
+    }
+
+    /// [`LandmarkWarp::warp`], and the alpha moved by the same maps (when the warp has one).
+    pub fn warp_with_alpha(
+        &self,
+        targets: &[Point],
+    ) -> Result<(RgbImage, Option<RgbImage>), ImageError> {
+        // Backward mapping: for each output pixel, where to read in the portrait.
+        let head = Similarity::fit(&self.landmarks, targets);
+        let moved_ring: Vec<Point> = self.ring.iter().map(|p| head.apply(*p)).collect();
+        let from: Vec<Point> = targets
+            .iter()
+            .chain(&moved_ring)
+            .chain(&self.anchors)
+            .copied()
+            .collect();
+        let to: Vec<Point> = self
+            .landmarks
+            .iter()
+            .chain(&self.ring)
+            .chain(&self.anchors)
+            .copied()
+            .collect();
+        let maps = self.maps(&from, &to)?;
+        self.pictures(read_through(&self.portrait, &maps)?, &maps)
+    }
+
+    /// For each output pixel, where to read in the portrait: the spline taking each output point
+    /// of `from` to its portrait point in `to`.
+    fn maps(&self, from: &[Point], to: &[Point]) -> Result<(Mat, Mat), ImageError> {
+        let spline = ThinPlateSpline::fit(from, to).ok_or_else(|| {
+            ImageError::OpenCv("degenerate landmarks: the warp has no solution".into())
+        })?;
+        let cells = self.size.div_ceil(GRID_STEP) + 1;
+        let grid: Vec<Point> = (0..cells * cells)
+            .map(|index| {
+                let (row, column) = (index / cells, index % cells);
+                spline.apply([(column * GRID_STEP) as f32, (row * GRID_STEP) as f32])
+            })
+            .collect();
+        // One value per pixel, bilinear between grid points (the spline is smooth at this scale).
+        let mut xs = Vec::with_capacity(self.size * self.size);
+        let mut ys = Vec::with_capacity(self.size * self.size);
+        let step = GRID_STEP as f32;
+        for y in 0..self.size {
+            let (row, fy) = (y / GRID_STEP, (y % GRID_STEP) as f32 / step);
+            for x in 0..self.size {
+                let (column, fx) = (x / GRID_STEP, (x % GRID_STEP) as f32 / step);
+                let at = |r: usize, c: usize| grid[r * cells + c];
+                let (a, b, c, d) = (
+                    at(row, column),
+                    at(row, column + 1),
+                    at(row + 1, column),
+                    at(row + 1, column + 1),
+                );
+                for (axis, out) in [(0, &mut xs), (1, &mut ys)] {
+                    let top = a[axis] + fx * (b[axis] - a[axis]);
+                    let bottom = c[axis] + fx * (d[axis] - c[axis]);
+                    out.push(top + fy * (bottom - top));
+                }
+            }
+        }
+        let side = self.size as i32;
+        let map_x = Mat::new_rows_cols_with_data(side, side, &xs)?.try_clone()?;
+        let map_y = Mat::new_rows_cols_with_data(side, side, &ys)?.try_clone()?;
+        Ok((map_x, map_y))
+    }
+}
+
+/// `source` read through `maps` (bilinear; the border repeated).
+fn read_through(source: &Mat, (map_x, map_y): &(Mat, Mat)) -> Result<Mat, ImageError> {
+    let mut warped = Mat::default();
+    opencv::imgproc::remap(
+        source,
+        &mut warped,
+        map_x,
+        map_y,
+        opencv::imgproc::INTER_LINEAR,
+        BORDER_REPLICATE,
+        0.0.into(),
+    )?;
+    Ok(warped)
+}
+
+/// Where the portrait's landmarks go for a driving pose (see
+/// [`crate::motion::relative_landmarks`]: the head's rotation, zoom and shift since calibration,
+/// plus what the landmarks move beyond it, both in face sizes). The warp always moves relatively:
+/// absolute landmark positions of two different faces mean nothing to each other.
+pub fn warp_targets(
+    portrait: &[Point],
+    portrait_face_size: f32,
+    driving: &[Point],
+    initial: &[Point],
+    initial_face_size: f32,
+) -> Result<Vec<Point>, MotionError> {
+    relative_landmarks(
+        portrait,
+        portrait_face_size,
+        driving,
+        initial,
+        initial_face_size,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmoved_landmarks_give_back_the_portrait_exactly() {
+        let data: Vec<u8> = (0..64 * 64 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let portrait = RgbImage::new(64, 64, data).unwrap();
+        let landmarks = vec![
+            [20.0, 25.0],
+            [44.0, 25.0],
+            [32.0, 35.0],
+            [32.0, 45.0],
+            [12.0, 28.0],
+            [52.0, 28.0],
+        ];
+        let warp = LandmarkWarp::new(&portrait, landmarks.clone(), 40.0).unwrap();
+        assert!(
+            warp.warp(&landmarks).unwrap() == portrait,
+            "identity warp changed pixels"
+        );
+        let shifted: Vec<Point> = landmarks.iter().map(|[x, y]| [x + 3.0, *y]).collect();
+        assert!(warp.warp(&shifted).unwrap() != portrait);
+    }
+}
