@@ -388,3 +388,66 @@ fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
         "keypoints {keypoints_shift:.2} px, alpha {alpha_shift:.2} px"
     );
 }
+
+#[test]
+fn portraits_swap_in_off_the_streaming_thread_and_the_newest_request_wins() {
+    use animecam::activity::Activity;
+    use animecam::animate::{PortraitSwap, Swapped};
+    use animecam::portrait::PortraitError;
+    use std::sync::Arc;
+
+    let maker = AvatarMaker::new(Engine::Warp, 128, DetectorSettings::default());
+    let normal = AvatarSpec {
+        path: media("sylvie_green_normal.png"),
+        crop: None,
+        margin: 0.4,
+    };
+    let mut animator = Animator::new(&maker, maker.make(&normal).unwrap());
+    let (swap, activity) = (PortraitSwap::default(), Arc::new(Activity::default()));
+    // Waits for the newest request's result, as the streaming thread would frame by frame.
+    let take = |animator: &mut Animator| loop {
+        match swap.take_into(animator) {
+            Some(Swapped::In(avatar)) => return Ok(avatar.spec().path.clone()),
+            Some(Swapped::Failed(error)) => return Err(error),
+            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+
+    // A crop that frames nothing is that request's result at once; the avatar stays.
+    let requested = swap.request(maker.clone(), &activity, || {
+        Some("0,0,-5".parse().map(|crop| AvatarSpec {
+            crop: Some(crop),
+            ..normal.clone()
+        }))
+    });
+    assert_eq!(requested, None);
+    let error = take(&mut animator).unwrap_err();
+    assert!(error.contains("0,0,-5"), "{error}");
+    assert!(!activity.snapshot().loading);
+    assert_eq!(animator.avatar().spec(), &normal);
+
+    // Two requests in a row: only the second is swapped in.
+    let smile = AvatarSpec {
+        path: media("sylvie_green_smile.png"),
+        ..normal.clone()
+    };
+    for spec in [&normal, &smile] {
+        let spec = spec.clone();
+        let path = swap.request(maker.clone(), &activity, || {
+            Some(Ok::<_, PortraitError>(spec.clone()))
+        });
+        assert_eq!(path.as_ref(), Some(&spec.path));
+    }
+    assert_eq!(take(&mut animator), Ok(smile.path.clone()));
+    assert_eq!(animator.avatar().spec(), &smile);
+    assert!(!activity.snapshot().loading);
+    // Nothing more is waiting, and a request made before an invalidation never arrives.
+    assert!(swap.take_into(&mut animator).is_none());
+    swap.request(maker.clone(), &activity, || {
+        Some(Ok::<_, PortraitError>(normal.clone()))
+    });
+    swap.invalidate();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(swap.take_into(&mut animator).is_none());
+    assert_eq!(animator.avatar().spec(), &smile);
+}

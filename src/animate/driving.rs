@@ -72,22 +72,7 @@ impl Driving {
             return Ok(None);
         }
         match engine {
-            Engine::Fomm(_) => {
-                let Some(set) = keypoints else {
-                    return Ok(None);
-                };
-                if set.keypoints.jacobians.len() != set.keypoints.values.len() {
-                    return Err(Undriven::KeypointsWithoutJacobians);
-                }
-                Ok(Some(match face {
-                    Some(face) => Driving {
-                        keypoints: set.keypoints,
-                        face_size: 1.0,
-                        ..Driving::from_track(face, width, height)
-                    },
-                    None => Driving::from_keypoints(set.keypoints, 1.0, None),
-                }))
-            }
+            Engine::Fomm(_) => Driving::from_payloads_for_fomm(face, keypoints, width, height),
             Engine::Warp => {
                 let Some(face) = face else {
                     return Ok(None);
@@ -98,6 +83,30 @@ impl Driving {
                 Ok(Some(Driving::from_track(face, width, height)))
             }
         }
+    }
+
+    /// [`Driving::from_payloads`] for FOMM, on a frame with a face (or no face track): the
+    /// keypoints, with the face track's id, mesh and expression when there is one.
+    fn from_payloads_for_fomm(
+        face: Option<&FaceTrack>,
+        keypoints: Option<KeypointSet>,
+        width: usize,
+        height: usize,
+    ) -> Result<Option<Driving>, Undriven> {
+        let Some(set) = keypoints else {
+            return Ok(None);
+        };
+        if set.keypoints.jacobians.len() != set.keypoints.values.len() {
+            return Err(Undriven::KeypointsWithoutJacobians);
+        }
+        Ok(Some(match face {
+            Some(face) => Driving {
+                keypoints: set.keypoints,
+                face_size: 1.0,
+                ..Driving::from_track(face, width, height)
+            },
+            None => Driving::from_keypoints(set.keypoints, 1.0, None),
+        }))
     }
 
     /// The warp's driving pose from a face track (fractions of a `width` x `height` frame):
@@ -129,5 +138,79 @@ impl Driving {
             .expression
             .is_none_or(|e| e.right_eye > 0.15 && e.left_eye > 0.15 && e.mouth_open < 0.15);
         facing && calm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::face::{Rect, TrackState};
+
+    fn keypoints(jacobians: usize) -> KeypointSet {
+        KeypointSet {
+            keypoints: Keypoints {
+                values: vec![[0.1, 0.2], [0.3, 0.4]],
+                jacobians: vec![[[1.0, 0.0], [0.0, 1.0]]; jacobians],
+            },
+            crop: Rect::default(),
+        }
+    }
+
+    fn tracked(landmarks: Vec<[f32; 2]>) -> FaceTrack {
+        FaceTrack {
+            state: TrackState::Detected,
+            face: Rect {
+                x: 0.25,
+                y: 0.25,
+                width: 0.5,
+                height: 0.25,
+            },
+            landmarks,
+            ..FaceTrack::lost(7)
+        }
+    }
+
+    #[test]
+    fn payloads_drive_the_engine_they_are_for() {
+        let fomm_alone = Driving::from_payloads(&Engine::Warp, None, Some(keypoints(2)), 40, 20);
+        assert!(
+            matches!(fomm_alone, Ok(None)),
+            "the warp needs a face track"
+        );
+        let face = tracked(vec![[0.5, 0.5]]);
+        let warp = Driving::from_payloads(&Engine::Warp, Some(&face), None, 40, 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(warp.keypoints.values, vec![[20.0, 10.0]]);
+        assert_eq!((warp.face_size, warp.track), (20.0, Some(7)));
+        assert_eq!(
+            Driving::from_payloads(&Engine::Warp, Some(&tracked(Vec::new())), None, 40, 20)
+                .unwrap_err(),
+            Undriven::NoLandmarks
+        );
+        let lost = FaceTrack::lost(7);
+        assert!(matches!(
+            Driving::from_payloads(&Engine::Warp, Some(&lost), None, 40, 20),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn keypoints_without_jacobians_or_a_face_drive_nothing() {
+        // FOMM needs no model here: only the engine's kind is read.
+        let fomm = |face: Option<&FaceTrack>, set: Option<KeypointSet>| {
+            Driving::from_payloads_for_fomm(face, set, 40, 20)
+        };
+        assert_eq!(
+            fomm(None, Some(keypoints(1))).unwrap_err(),
+            Undriven::KeypointsWithoutJacobians
+        );
+        let alone = fomm(None, Some(keypoints(2))).unwrap().unwrap();
+        assert_eq!((alone.face_size, alone.track), (1.0, None));
+        let face = tracked(vec![[0.5, 0.5]]);
+        let with_face = fomm(Some(&face), Some(keypoints(2))).unwrap().unwrap();
+        assert_eq!((with_face.face_size, with_face.track), (1.0, Some(7)));
+        assert_eq!(with_face.keypoints, keypoints(2).keypoints);
+        assert!(matches!(fomm(Some(&face), None), Ok(None)));
     }
 }

@@ -1,6 +1,6 @@
 //! Frames as plain image views (width, height, stride, pixel format), owned RGB pictures, file
 //! I/O, square and rotated crops with out-of-frame padding, and resizing. The NCHW/NHWC tensors
-//! the models take are made from these in [`crate::tensor`].
+//! the models take are made from these by the `tensor` module, one floor up.
 //!
 //! Coordinates are continuous pixel coordinates: pixel `(i, j)` covers `[i, i+1) x [j, j+1)`, so a
 //! crop of side `s` centred on `(cx, cy)` covers `[cx - s/2, cx + s/2)`.
