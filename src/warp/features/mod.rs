@@ -27,7 +27,7 @@ pub struct FeatureMotion {
 impl FeatureMotion {
     /// The portrait's eyes and mouth for the driver's expression `now`, relative to `rest` (at
     /// calibration). The expression is not smoothed over time, so a blink (100 to 150 ms) stays
-    /// crisp; each feature holds back its own jitter (see [`lids::closure`], [`lips`]).
+    /// crisp; each feature holds back its own jitter (`lids::closure`, `lips::opening`).
     pub fn between(now: &Expression, rest: &Expression) -> FeatureMotion {
         FeatureMotion {
             right_eye_closure: lids::closure(now.right_eye, rest.right_eye),
