@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::{mpsc, Mutex};
 
-use animecam::face::BlazeFace;
+use animecam::fomm::KeypointDetector;
 use animecam::inference::{Provider, ProviderOptions};
 use common::init;
 use gst::glib;
@@ -104,7 +104,7 @@ fn library_records_are_logged_under_the_calling_elements_category() {
         intra_threads: 1,
         ..ProviderOptions::default()
     };
-    BlazeFace::load(&common::root().join("models/blazeface"), &options).unwrap();
+    KeypointDetector::load(&common::tiny(), &options).unwrap();
     gst::log::remove_log_function(function);
 
     let records: Vec<Record> = receiver.try_iter().collect();
