@@ -27,13 +27,13 @@ fn options() -> ProviderOptions {
     }
 }
 
-fn face_mesh() -> Option<FaceMesh> {
+fn face_mesh() -> FaceMesh {
     let dir = root().join("models/face_mesh");
-    if !dir.join("manifest.json").is_file() {
-        eprintln!("models/face_mesh missing (make setup converts it): expression tests skipped");
-        return None;
-    }
-    Some(FaceMesh::load(&dir, &options()).unwrap())
+    assert!(
+        dir.join("manifest.json").is_file(),
+        "models/face_mesh missing: run `make setup` (or `make face-mesh`), which converts MediaPipe's face mesh"
+    );
+    FaceMesh::load(&dir, &options()).unwrap()
 }
 
 fn tracker(mesh: FaceMesh) -> Tracker {
@@ -102,7 +102,7 @@ fn midpoint(a: Point, b: Point) -> Point {
 
 #[test]
 fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
-    let Some(mut mesh) = face_mesh() else { return };
+    let mut mesh = face_mesh();
     let photo = read_image(&media("astronaut.png")).unwrap();
     let data = move_photo(
         &photo,
@@ -114,7 +114,7 @@ fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
         (WIDTH, HEIGHT),
     );
     let frame = ImageView::new(&data, WIDTH, HEIGHT, WIDTH * 3, PixelFormat::Rgb).unwrap();
-    let mut tracker = tracker(face_mesh().unwrap());
+    let mut tracker = tracker(face_mesh());
     let open = driving(&tracker.update(&frame, 0.0).unwrap());
     // The same real face with each upper lid moved onto the lower one: closed eyes.
     let face = open.keypoints.values.clone();
@@ -187,7 +187,7 @@ impl IntoTuple for Point {
 
 #[test]
 fn a_still_face_with_sensor_noise_moves_neither_eyes_nor_mouth() {
-    let Some(mesh) = face_mesh() else { return };
+    let mesh = face_mesh();
     let photo = read_image(&media("astronaut.png")).unwrap();
     let still = move_photo(
         &photo,
@@ -233,7 +233,7 @@ fn a_still_face_with_sensor_noise_moves_neither_eyes_nor_mouth() {
 
 #[test]
 fn a_face_moved_far_beyond_a_webcams_keeps_the_portrait_in_the_picture() {
-    let Some(mesh) = face_mesh() else { return };
+    let mesh = face_mesh();
     let photo = read_image(&media("astronaut.png")).unwrap();
     let mut tracker = tracker(mesh);
     let mut animator = animator();

@@ -9,23 +9,23 @@ use animecam::image::{read_image, ImageView, PixelFormat};
 use animecam::inference::{Provider, ProviderOptions};
 use common::{media, move_photo, root};
 
-fn mesh() -> Option<FaceMesh> {
+fn mesh() -> FaceMesh {
     let dir = root().join("models/face_mesh");
-    if !dir.join("manifest.json").is_file() {
-        eprintln!("models/face_mesh missing (make face-mesh): face mesh tests skipped");
-        return None;
-    }
+    assert!(
+        dir.join("manifest.json").is_file(),
+        "models/face_mesh missing: run `make setup` (or `make face-mesh`), which converts MediaPipe's face mesh"
+    );
     let options = ProviderOptions {
         provider: Provider::Cpu,
         intra_threads: 1,
         ..ProviderOptions::default()
     };
-    Some(FaceMesh::load(&dir, &options).unwrap())
+    FaceMesh::load(&dir, &options).unwrap()
 }
 
 #[test]
 fn the_mesh_follows_a_turned_real_face() {
-    let Some(mut mesh) = mesh() else { return };
+    let mut mesh = mesh();
     let mut detector = BlazeFace::load(
         &root().join("models/blazeface"),
         &ProviderOptions {

@@ -455,10 +455,10 @@ fn latency_stays_bounded_when_the_server_is_slower_than_the_camera() {
 #[test]
 fn keys_pressed_on_the_client_reach_the_server() {
     let _alone = alone();
-    if !installed("tmux") {
-        eprintln!("tmux not installed (make setup installs it): keys test skipped");
-        return;
-    }
+    assert!(
+        installed("tmux"),
+        "tmux not installed: run `make setup` (it installs the tmux package)"
+    );
     let dir = temp_dir("remote-keys");
     let (first, _) = portraits(&dir);
     let port = free_ports();

@@ -1,9 +1,10 @@
-//! Glue every element shares: mapping GStreamer video formats to the library's frame views, and
-//! the execution-provider and precision property types. Plain conversions; no element logic.
+//! Glue every element shares: from a mapped GStreamer video frame to the library's image views,
+//! and the execution-provider and precision property types. Plain conversions; no element logic.
 
-use animecam::image::PixelFormat;
+use animecam::image::{ImageView, ImageViewMut, PixelFormat};
 use animecam::inference::{choose_model_set, ModelSet, PrecisionChoice, Provider};
 use gst::glib;
+use gst_video::prelude::*;
 use gst_video::VideoFormat;
 
 /// The packed 8-bit formats our elements accept, best first for caps negotiation.
@@ -26,6 +27,62 @@ pub fn pixel_format(format: VideoFormat) -> Option<PixelFormat> {
         VideoFormat::Bgrx => Some(PixelFormat::Bgrx),
         _ => None,
     }
+}
+
+/// Why a mapped frame gives no image view. Caps negotiation accepts only [`VIDEO_FORMATS`], so
+/// each of these is a broken invariant rather than a user's mistake.
+#[derive(Debug)]
+pub enum FrameViewError {
+    /// A format none of our pads offers.
+    Format(VideoFormat),
+    /// The frame's first plane could not be read.
+    Plane(glib::BoolError),
+    /// The plane is smaller than width, height and stride say.
+    Layout(String),
+}
+
+impl std::fmt::Display for FrameViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameViewError::Format(format) => write!(f, "unsupported video format {format:?}"),
+            FrameViewError::Plane(error) => write!(f, "cannot read the frame's pixels: {error}"),
+            FrameViewError::Layout(error) => f.write_str(error),
+        }
+    }
+}
+
+impl From<FrameViewError> for gst::FlowError {
+    fn from(error: FrameViewError) -> Self {
+        match error {
+            FrameViewError::Format(_) => gst::FlowError::NotNegotiated,
+            _ => gst::FlowError::Error,
+        }
+    }
+}
+
+/// The library's view of a mapped frame's pixels: every format of [`VIDEO_FORMATS`] is packed,
+/// one plane with its stride.
+pub fn image_view<'a, T>(
+    frame: &'a gst_video::VideoFrameRef<T>,
+) -> Result<ImageView<'a>, FrameViewError> {
+    let format = pixel_format(frame.format()).ok_or(FrameViewError::Format(frame.format()))?;
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let stride = frame.plane_stride()[0] as usize;
+    let data = frame.plane_data(0).map_err(FrameViewError::Plane)?;
+    ImageView::new(data, width, height, stride, format)
+        .map_err(|e| FrameViewError::Layout(e.to_string()))
+}
+
+/// The library's writable view of a frame mapped for writing (see [`image_view`]).
+pub fn image_view_mut<'a>(
+    frame: &'a mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<ImageViewMut<'a>, FrameViewError> {
+    let format = pixel_format(frame.format()).ok_or(FrameViewError::Format(frame.format()))?;
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let stride = frame.plane_stride()[0] as usize;
+    let data = frame.plane_data_mut(0).map_err(FrameViewError::Plane)?;
+    ImageViewMut::new(data, width, height, stride, format)
+        .map_err(|e| FrameViewError::Layout(e.to_string()))
 }
 
 /// Says on the bus why `provider=auto` did not run a network where it first tried (TensorRT or
@@ -72,6 +129,14 @@ pub enum ProviderChoice {
     Cuda = 2,
     #[enum_value(name = "TensorRT (fails if unavailable)", nick = "tensorrt")]
     TensorRt = 3,
+}
+
+/// Registers the property types every network element shares as plugin API, so that
+/// gst-inspect and the documentation describe their values.
+pub fn mark_as_plugin_api() {
+    use gst::prelude::*;
+    ProviderChoice::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    PrecisionSetting::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
 }
 
 impl From<ProviderChoice> for Provider {

@@ -11,32 +11,20 @@ mod facetrack;
 mod fommanimate;
 mod fommkeypoints;
 mod glue;
+mod logging;
 pub mod meta;
+mod progress;
 pub mod stats;
 mod ugatit;
 
 pub use facetrack::Detector as FaceTrackDetector;
 
-/// The library's log records (model loading, provider choice, tracking), in GStreamer's debug
-/// log: `GST_DEBUG=animecam:5`.
-static LIBRARY: std::sync::LazyLock<gst::DebugCategory> = std::sync::LazyLock::new(|| {
-    gst::DebugCategory::new(
-        "animecam",
-        gst::DebugColorFlags::empty(),
-        Some("animecam library: models, execution providers, face tracking"),
-    )
-});
-
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     // Before any element loads ONNX Runtime, whoever loaded the plugin.
     animecam::inference::disable_telemetry();
-    // An application that installed a logger of its own keeps it.
-    // The logger lives as long as the process, as `log` requires.
-    let logger = Box::leak(Box::new(gst::log::DebugCategoryLogger::new(*LIBRARY)));
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(log::LevelFilter::Debug);
-    }
+    logging::install();
     meta::register();
+    glue::mark_as_plugin_api();
     facetrack::register(plugin)?;
     fommkeypoints::register(plugin)?;
     fommanimate::register(plugin)?;

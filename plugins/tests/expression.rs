@@ -13,12 +13,12 @@ use gst::prelude::*;
 
 const SIZE: usize = 256;
 
-fn mesh_present() -> bool {
-    let present = root().join("models/face_mesh/manifest.json").is_file();
-    if !present {
-        eprintln!("models/face_mesh missing (make setup converts it): expression tests skipped");
-    }
-    present
+/// The face mesh these tests drive the warp with; `make setup` converts it.
+fn require_mesh() {
+    assert!(
+        root().join("models/face_mesh/manifest.json").is_file(),
+        "models/face_mesh missing: run `make setup` (or `make face-mesh`), which converts MediaPipe's face mesh"
+    );
 }
 
 /// Runs `clip` through facetrack (with the mesh) and the warp; each output frame with the face
@@ -92,9 +92,7 @@ fn mouth_area(picture: &RgbImage) -> f64 {
 
 #[test]
 fn the_portraits_mouth_follows_the_talking_mans() {
-    if !mesh_present() {
-        return;
-    }
+    require_mesh();
     let frames = animate("carphone_pristine.mp4");
     assert_eq!(frames.len(), 120);
     let (driver, portrait): (Vec<f64>, Vec<f64>) = frames
@@ -165,9 +163,7 @@ fn decode(clip: &str) -> (usize, usize, Vec<Vec<u8>>) {
 
 #[test]
 fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
-    if !mesh_present() {
-        return;
-    }
+    require_mesh();
     use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
     use animecam::face::{FaceMesh, Tracker, TrackerConfig};
     use animecam::image::{ImageView, PixelFormat};

@@ -659,25 +659,38 @@ fn a_flushing_seek_resets_the_calibration() {
 
 #[test]
 fn loading_the_fomm_models_is_announced_with_progress_messages() {
-    init();
-    let pipeline = common::launch(&format!(
+    let progress = common::progress_messages(&format!(
         "videotestsrc num-buffers=2 ! fommanimate model-dir=\"{}\" source=\"{}\" ! fakesink",
         tiny().display(),
         portrait().display()
     ));
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    let mut progress = Vec::new();
-    while let Some(message) = bus.timed_pop(gst::ClockTime::from_seconds(20)) {
-        match message.view() {
-            gst::MessageView::Progress(p) => progress.push(p.get().0),
-            gst::MessageView::Eos(..) | gst::MessageView::Error(..) => break,
-            _ => {}
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
+    let kinds: Vec<gst::ProgressType> = progress.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(
+        kinds,
+        vec![gst::ProgressType::Start, gst::ProgressType::Complete]
+    );
+    // One stable code for the step, which an application can wait for.
+    assert!(
+        progress.iter().all(|(_, code)| code == "loading"),
+        "{progress:?}"
+    );
+}
+
+#[test]
+fn a_failed_load_ends_its_progress_with_an_error() {
+    let empty = std::env::temp_dir().join(format!("animecam-no-models-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let progress = common::progress_messages(&format!(
+        "videotestsrc num-buffers=2 ! fommanimate model-dir=\"{}\" source=\"{}\" ! fakesink",
+        empty.display(),
+        portrait().display()
+    ));
+    let _ = std::fs::remove_dir(&empty);
     assert_eq!(
         progress,
-        vec![gst::ProgressType::Start, gst::ProgressType::Complete]
+        vec![
+            (gst::ProgressType::Start, "loading".to_owned()),
+            (gst::ProgressType::Error, "loading".to_owned()),
+        ]
     );
 }

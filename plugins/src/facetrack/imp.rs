@@ -6,7 +6,6 @@ use animecam::face::{
     draw_track, BlazeFace, FaceDetector, FaceMesh, FaceTrack as Track, HaarCascade, OneEuroParams,
     Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
-use animecam::image::{ImageView, ImageViewMut};
 use animecam::inference::ProviderOptions;
 use animecam::model_sets::{BLAZEFACE, FACE_MESH};
 use gst::glib;
@@ -14,13 +13,15 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::{Detector, Landmarks};
 use crate::glue::{
-    is_new_stream, pixel_format, video_pad_templates, warn_fallbacks, ProviderChoice,
+    image_view, image_view_mut, is_new_stream, pixel_format, video_pad_templates, warn_fallbacks,
+    FrameViewError, ProviderChoice,
 };
+use crate::logging;
+use crate::progress::{Step, LOADING};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -196,6 +197,25 @@ impl FaceTrack {
                 )
             )
         })
+    }
+
+    /// The tracker with its detector and, where the settings ask for it, the face mesh.
+    fn load_tracker(&self, settings: &Settings) -> Result<Tracker, gst::ErrorMessage> {
+        let detector = self.load_detector(settings)?;
+        let provider = detector
+            .provider()
+            .map_or_else(|| "opencv".to_owned(), |p| p.to_string());
+        gst::info!(
+            CAT,
+            imp = self,
+            "{} detector running on {provider}",
+            detector.name()
+        );
+        *self.provider_in_use.lock().unwrap() = provider;
+        warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
+        let mut tracker = Tracker::new(detector, settings.tracker_config());
+        tracker.set_mesh(self.load_mesh(settings)?);
+        Ok(tracker)
     }
 
     /// Posts `facetrack-face-found` / `facetrack-face-lost` when the face comes or goes.
@@ -431,21 +451,16 @@ impl BaseTransformImpl for FaceTrack {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
-        let detector = self.load_detector(&settings)?;
-        let provider = detector
-            .provider()
-            .map_or_else(|| "opencv".to_owned(), |p| p.to_string());
-        gst::info!(
-            CAT,
-            imp = self,
-            "{} detector running on {provider}",
-            detector.name()
+        let loading = Step::start(&*self.obj(), LOADING, "Loading the face models");
+        let tracker = self.load_tracker(&settings);
+        loading.end(
+            &tracker,
+            "Face models loaded",
+            "The face models did not load",
         );
-        *self.provider_in_use.lock().unwrap() = provider;
-        warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
-        let mut tracker = Tracker::new(detector, settings.tracker_config());
-        tracker.set_mesh(self.load_mesh(&settings)?);
+        let tracker = tracker?;
         *self.state.lock().unwrap() = Some(State {
             tracker,
             info: None,
@@ -477,11 +492,11 @@ impl BaseTransformImpl for FaceTrack {
         &self,
         buffer: &mut gst::BufferRef,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let info = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
-        let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
 
         if state.tracker.config() != &settings.tracker_config() {
             state.tracker.set_config(settings.tracker_config());
@@ -506,7 +521,8 @@ impl BaseTransformImpl for FaceTrack {
             });
         state.frames += 1;
 
-        let (width, height) = (info.width() as usize, info.height() as usize);
+        // Mapped here rather than by VideoFilter (transform_frame_ip): the face meta is written
+        // onto the buffer once the frame is unmapped.
         let track = {
             let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info)
                 .map_err(|_| {
@@ -517,12 +533,11 @@ impl BaseTransformImpl for FaceTrack {
                     );
                     gst::FlowError::Error
                 })?;
-            let stride = frame.plane_stride()[0] as usize;
-            let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
-            let view = ImageView::new(data, width, height, stride, format).map_err(|e| {
+            let unreadable = |e: FrameViewError| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ["{e}"]);
-                gst::FlowError::Error
-            })?;
+                gst::FlowError::from(e)
+            };
+            let view = image_view(&frame).map_err(unreadable)?;
             let track = state.tracker.update(&view, time).map_err(|e| {
                 gst::element_imp_error!(
                     self,
@@ -532,13 +547,11 @@ impl BaseTransformImpl for FaceTrack {
                 gst::FlowError::Error
             })?;
             if settings.draw {
-                let mut canvas = ImageViewMut::new(data, width, height, stride, format)
-                    .expect("same layout as the view above");
-                draw_track(&mut canvas, &track);
+                draw_track(&mut image_view_mut(&mut frame).map_err(unreadable)?, &track);
             }
             track
         };
-        meta::attach_face(buffer, &track, width as u32, height as u32);
+        meta::attach_face(buffer, &track, info.width(), info.height());
         self.frames_seen.fetch_add(1, Ordering::Relaxed);
         if track.state.has_face() {
             self.frames_with_face.fetch_add(1, Ordering::Relaxed);

@@ -58,6 +58,9 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    // Its enum property types, for gst-inspect and the documentation.
+    Detector::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Landmarks::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(
         Some(plugin),
         "facetrack",

@@ -9,7 +9,6 @@ use animecam::animate::{
 };
 use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
-use animecam::image::ImageViewMut;
 use animecam::motion::MotionOptions;
 use animecam::portrait::PortraitError;
 use animecam::warp::HeadLimits;
@@ -22,9 +21,11 @@ use gst_video::subclass::prelude::*;
 
 use super::{Background, Engine};
 use crate::glue::{
-    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, InUse,
-    ModelSettings, VIDEO_FORMATS,
+    image_view_mut, is_new_stream, pixel_format, square_output_caps, video_pad_templates,
+    warn_fallbacks, InUse, ModelSettings, VIDEO_FORMATS,
 };
+use crate::logging;
+use crate::progress::{Step, LOADING};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -156,14 +157,6 @@ impl FommAnimate {
         for warning in avatar.warnings() {
             gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
         }
-    }
-
-    fn progress(&self, kind: gst::ProgressType, text: &str) {
-        let _ = self.obj().post_message(
-            gst::message::Progress::builder(kind, "start", text)
-                .src(&*self.obj())
-                .build(),
-        );
     }
 
     /// Prepares the portrait the properties now ask for on a thread of its own; the current
@@ -477,6 +470,7 @@ impl BaseTransformImpl for FommAnimate {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
         let spec = settings.avatar_spec().ok_or_else(|| {
             gst::error_msg!(
@@ -495,9 +489,10 @@ impl BaseTransformImpl for FommAnimate {
                     .model_set(DEFAULT_MODEL_SET)
                     .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
                 let dir = set.dir;
-                self.progress(gst::ProgressType::Start, "Loading the FOMM models");
-                let fomm = Fomm::load(&dir, &settings.model.provider_options()).map_err(|e| {
-                    self.progress(gst::ProgressType::Error, "The FOMM models did not load");
+                let loading = Step::start(&*self.obj(), LOADING, "Loading the FOMM models");
+                let fomm = Fomm::load(&dir, &settings.model.provider_options());
+                loading.end(&fomm, "FOMM models loaded", "The FOMM models did not load");
+                let fomm = fomm.map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::OpenRead,
                         (
@@ -507,7 +502,6 @@ impl BaseTransformImpl for FommAnimate {
                         )
                     )
                 })?;
-                self.progress(gst::ProgressType::Complete, "FOMM models loaded");
                 gst::info!(
                     CAT,
                     imp = self,
@@ -516,7 +510,9 @@ impl BaseTransformImpl for FommAnimate {
                     fomm.providers(),
                     set.precision
                 );
-                *self.in_use.lock().unwrap() = InUse::new(fomm.providers()[2], set.precision);
+                // The generator runs for every frame; the other two graphs once per portrait.
+                let [_keypoint_detector, _encoder, generator] = fomm.providers();
+                *self.in_use.lock().unwrap() = InUse::new(generator, set.precision);
                 warn_fallbacks(self.obj().upcast_ref(), &fomm.fallbacks());
                 AnimateEngine::fomm(fomm)
             }
@@ -651,6 +647,7 @@ impl VideoFilterImpl for FommAnimate {
         inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
         let (motion, limits, background) = {
             let settings = self.settings.lock().unwrap();
@@ -695,14 +692,10 @@ impl VideoFilterImpl for FommAnimate {
                 }
             }
         }
-        let format = pixel_format(outframe.format()).ok_or(gst::FlowError::NotNegotiated)?;
-        let (width, height) = (outframe.width() as usize, outframe.height() as usize);
-        let stride = outframe.plane_stride()[0] as usize;
-        let data = outframe
-            .plane_data_mut(0)
-            .map_err(|_| gst::FlowError::Error)?;
-        let mut out = ImageViewMut::new(data, width, height, stride, format)
-            .map_err(|_| gst::FlowError::Error)?;
+        let mut out = image_view_mut(outframe).map_err(|e| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ["Output frame: {e}"]);
+            gst::FlowError::from(e)
+        })?;
         let (picture, alpha) = animator.shown();
         let shown = write_avatar(&mut out, picture, alpha, background).map_err(|e| {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Output frame: {e}"]);

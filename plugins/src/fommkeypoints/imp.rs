@@ -2,17 +2,20 @@ use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{square_crop, Rect};
 use animecam::fomm::KeypointDetector;
-use animecam::image::{crop_square, ImageView, SquareCrop};
+use animecam::image::{crop_square, SquareCrop};
 use animecam::motion::KeypointSet;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::glue::{pixel_format, video_pad_templates, warn_fallbacks, InUse, ModelSettings};
+use crate::glue::{
+    image_view, pixel_format, video_pad_templates, warn_fallbacks, InUse, ModelSettings,
+};
+use crate::logging;
 use crate::meta;
+use crate::progress::{Step, LOADING};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -140,13 +143,21 @@ impl BaseTransformImpl for FommKeypoints {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
         let set = settings
             .model
             .model_set(DEFAULT_MODEL_SET)
             .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
         let dir = set.dir;
-        let detector = KeypointDetector::load(&dir, &settings.model.provider_options()).map_err(|e| {
+        let loading = Step::start(&*self.obj(), LOADING, "Loading the FOMM keypoint detector");
+        let detector = KeypointDetector::load(&dir, &settings.model.provider_options());
+        loading.end(
+            &detector,
+            "FOMM keypoint detector loaded",
+            "The FOMM keypoint detector did not load",
+        );
+        let detector = detector.map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
@@ -182,11 +193,11 @@ impl BaseTransformImpl for FommKeypoints {
         &self,
         buffer: &mut gst::BufferRef,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let require_face = self.settings.lock().unwrap().require_face;
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let info = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
-        let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
         let (width, height) = (info.width() as usize, info.height() as usize);
 
         let crop = match meta::read_face(buffer) {
@@ -203,6 +214,8 @@ impl BaseTransformImpl for FommKeypoints {
             None => centred_square(width, height),
         };
         let keypoints = {
+            // Mapped here for reading only: VideoFilter's transform_frame_ip would map it for
+            // writing, which copies a frame whose memory another branch (a tee) shares.
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).map_err(
                 |_| {
                     gst::element_imp_error!(
@@ -213,11 +226,9 @@ impl BaseTransformImpl for FommKeypoints {
                     gst::FlowError::Error
                 },
             )?;
-            let stride = frame.plane_stride()[0] as usize;
-            let data = frame.plane_data(0).map_err(|_| gst::FlowError::Error)?;
-            let view = ImageView::new(data, width, height, stride, format).map_err(|e| {
+            let view = image_view(&frame).map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ["{e}"]);
-                gst::FlowError::Error
+                gst::FlowError::from(e)
             })?;
             let size = state.detector.image_size();
             let pixels = square_crop(&crop.to_pixels(width, height));

@@ -2,7 +2,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::activity::Activity;
-use animecam::image::{ImageView, ImageViewMut};
 use animecam::stylize::{
     converted_model, FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer, FULL_MODEL,
     LIGHT_MODEL,
@@ -16,9 +15,11 @@ use gst_video::subclass::prelude::*;
 
 use super::{FrameOutput, Region, Variant};
 use crate::glue::{
-    is_new_stream, pixel_format, square_output_caps, video_pad_templates, warn_fallbacks, InUse,
-    ModelSettings,
+    image_view, image_view_mut, is_new_stream, square_output_caps, video_pad_templates,
+    warn_fallbacks, InUse, ModelSettings,
 };
+use crate::logging;
+use crate::progress::{Step, LOADING};
 use crate::{meta, stats};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -86,36 +87,6 @@ pub struct Ugatit {
     model_size: AtomicU32,
     /// What happened to the frames, for the `stats` property.
     activity: Activity,
-}
-
-fn view<'a>(
-    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
-) -> Result<ImageView<'a>, gst::FlowError> {
-    let format = pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
-    ImageView::new(
-        frame.plane_data(0).map_err(|_| gst::FlowError::Error)?,
-        frame.width() as usize,
-        frame.height() as usize,
-        frame.plane_stride()[0] as usize,
-        format,
-    )
-    .map_err(|_| gst::FlowError::Error)
-}
-
-fn view_mut<'a>(
-    frame: &'a mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
-) -> Result<ImageViewMut<'a>, gst::FlowError> {
-    let format = pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
-    let stride = frame.plane_stride()[0] as usize;
-    ImageViewMut::new(
-        frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?,
-        width,
-        height,
-        stride,
-        format,
-    )
-    .map_err(|_| gst::FlowError::Error)
 }
 
 #[glib::object_subclass]
@@ -247,6 +218,7 @@ impl BaseTransformImpl for Ugatit {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
         let set = settings
             .model
@@ -258,7 +230,14 @@ impl BaseTransformImpl for Ugatit {
             Variant::Light => LIGHT_MODEL,
             Variant::Auto => converted_model(&dir),
         };
-        let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options()).map_err(|e| {
+        let loading = Step::start(&*self.obj(), LOADING, "Loading the U-GAT-IT model");
+        let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options());
+        loading.end(
+            &stylizer,
+            "U-GAT-IT model loaded",
+            "The U-GAT-IT model did not load",
+        );
+        let stylizer = stylizer.map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
@@ -345,23 +324,26 @@ impl VideoFilterImpl for Ugatit {
         inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
-        let input = view(inframe).inspect_err(|_| {
+        let input = image_view(inframe).map_err(|e| {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
-                ["Cannot read the input frame"]
+                ["Cannot read the input frame: {e}"]
             );
+            gst::FlowError::from(e)
         })?;
-        let mut output = view_mut(outframe).inspect_err(|_| {
+        let mut output = image_view_mut(outframe).map_err(|e| {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
-                ["Cannot write the output frame"]
+                ["Cannot write the output frame: {e}"]
             );
+            gst::FlowError::from(e)
         })?;
         let failed = |e: animecam::stylize::StylizeError| {
             gst::element_imp_error!(

@@ -56,6 +56,10 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    // Its enum property types, for gst-inspect and the documentation.
+    Region::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Variant::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    FrameOutput::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(
         Some(plugin),
         "ugatit",

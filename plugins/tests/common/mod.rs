@@ -71,6 +71,29 @@ pub fn bus_error(bus: &gst::Bus) -> Option<String> {
         })
 }
 
+/// The Progress messages (kind, code) a pipeline posts until its end of stream or error.
+pub fn progress_messages(description: &str) -> Vec<(gst::ProgressType, String)> {
+    use gst::prelude::*;
+    init();
+    let pipeline = launch(description);
+    // A start that fails (a missing model) fails the state change: its messages still count.
+    let _ = pipeline.set_state(gst::State::Playing);
+    let bus = pipeline.bus().unwrap();
+    let mut progress = Vec::new();
+    while let Some(message) = bus.timed_pop(gst::ClockTime::from_seconds(20)) {
+        match message.view() {
+            gst::MessageView::Progress(p) => {
+                let (kind, code, _text) = p.get();
+                progress.push((kind, code.to_string()));
+            }
+            gst::MessageView::Eos(..) | gst::MessageView::Error(..) => break,
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    progress
+}
+
 /// Writes a picture as a PNG (for a person to look at).
 pub fn write_png(image: &animecam::image::RgbImage, path: &std::path::Path) {
     use gst::prelude::*;
