@@ -1,17 +1,14 @@
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
 use animecam::animate::{
-    Animator, Avatar, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine as AnimateEngine,
-    Outcome, PortraitSwap, Swapped, Undriven,
+    Animator, Avatar, AvatarMaker, Driving, Engine as AnimateEngine, Outcome, PortraitSwap,
+    Swapped, Undriven,
 };
 use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
 use animecam::motion::MotionOptions;
-use animecam::portrait::PortraitError;
-use animecam::warp::HeadLimits;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -19,10 +16,11 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use super::settings::{Settings, DEFAULT_MODEL_SET};
 use super::{Background, Engine};
 use crate::glue::{
     image_view_mut, is_new_stream, pixel_format, square_output_caps, video_pad_templates,
-    warn_fallbacks, InUse, ModelSettings, VIDEO_FORMATS,
+    warn_fallbacks, InUse, VIDEO_FORMATS,
 };
 use crate::logging;
 use crate::progress::{Step, LOADING};
@@ -35,92 +33,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
         Some("animecam FOMM portrait animation"),
     )
 });
-
-const DEFAULT_MODEL_SET: &str = animecam::model_sets::FOMM.name;
-const DEFAULT_RELATIVE: bool = true;
-const DEFAULT_ADAPT_SCALE: bool = true;
-const DEFAULT_OUTPUT_SIZE: u32 = 0;
-const DEFAULT_MARGIN: f32 = 0.4;
-const DEFAULT_THREADS: u32 = 0;
-const MAX_OUTPUT_SIZE: u32 = 4096;
-/// Chroma-key green.
-const DEFAULT_BACKGROUND_COLOR: u32 = 0x00FF00;
-
-#[derive(Debug, Clone, PartialEq)]
-struct Settings {
-    engine: Engine,
-    source: Option<String>,
-    source_crop: Option<String>,
-    model: ModelSettings,
-    relative: bool,
-    adapt_scale: bool,
-    output_size: u32,
-    margin: f32,
-    limits: HeadLimits,
-    background: Background,
-    /// 0xRRGGBB.
-    background_color: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            engine: Engine::default(),
-            source: None,
-            source_crop: None,
-            model: ModelSettings::new(DEFAULT_THREADS),
-            relative: DEFAULT_RELATIVE,
-            adapt_scale: DEFAULT_ADAPT_SCALE,
-            output_size: DEFAULT_OUTPUT_SIZE,
-            margin: DEFAULT_MARGIN,
-            limits: HeadLimits::default(),
-            background: Background::default(),
-            background_color: DEFAULT_BACKGROUND_COLOR,
-        }
-    }
-}
-
-impl Settings {
-    /// The library's background for the properties.
-    fn background(&self) -> animecam::background::Background {
-        use animecam::background::Background as Shown;
-        let [_, red, green, blue] = self.background_color.to_be_bytes();
-        match self.background {
-            Background::Portrait => Shown::Portrait,
-            Background::Transparent => Shown::Transparent,
-            Background::Color => Shown::Color([red, green, blue]),
-        }
-    }
-
-    /// The portrait the properties ask for, or why `source-crop` cannot frame it.
-    fn avatar_spec(&self) -> Option<Result<AvatarSpec, PortraitError>> {
-        let path = PathBuf::from(self.source.as_ref()?);
-        let crop = self.source_crop.as_deref().map(str::parse).transpose();
-        Some(crop.map(|crop| AvatarSpec {
-            path,
-            crop,
-            margin: self.margin,
-        }))
-    }
-
-    /// The portrait's face search: BlazeFace beside the model folder (where `animecam` and the
-    /// exporters put it), else the default one, on this element's provider with one thread.
-    fn portrait_detector(&self) -> DetectorSettings {
-        let mut detector = DetectorSettings::default();
-        if let Some(beside) = self
-            .model
-            .model_dir
-            .as_deref()
-            .and_then(|dir| Path::new(dir).parent())
-            .map(|parent| animecam::model_sets::BLAZEFACE.dir_in(parent))
-            .filter(|dir| dir.join("manifest.json").is_file())
-        {
-            detector.dir = beside;
-        }
-        detector.options.provider = self.model.provider.into();
-        detector
-    }
-}
 
 struct State {
     animator: Animator,
@@ -280,127 +192,18 @@ impl ObjectImpl for FommAnimate {
     }
 
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let mut properties = ModelSettings::properties(
-                "engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
-                DEFAULT_THREADS,
-            );
-            properties.extend([
-                stats::property(stats::ACTIVITY_BLURB),
-                glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
-                    .nick("Engine")
-                    .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("source")
-                    .nick("Source portrait")
-                    .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("source-crop")
-                    .nick("Source crop")
-                    .blurb("The square of the portrait to animate, \"x,y,side\" in its pixels; empty to find the face with BlazeFace (falling back to the centred square, with a warning)")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("margin")
-                    .nick("Source margin")
-                    .blurb("Margin around the detected portrait face, as a fraction of its size on each side")
-                    .minimum(0.0)
-                    .maximum(5.0)
-                    .default_value(DEFAULT_MARGIN)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("relative")
-                    .nick("Relative motion")
-                    .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
-                    .default_value(DEFAULT_RELATIVE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("adapt-scale")
-                    .nick("Adapt scale")
-                    .blurb("Scale the motion by the ratio of the faces' sizes")
-                    .default_value(DEFAULT_ADAPT_SCALE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("output-size")
-                    .nick("Output size")
-                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256, or 512 for the warp; FOMM output larger than the model is upscaled)")
-                    .maximum(MAX_OUTPUT_SIZE)
-                    .default_value(DEFAULT_OUTPUT_SIZE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("background", Background::default())
-                    .nick("Background")
-                    .blurb("What the avatar is shown over where the portrait is transparent: the portrait as drawn, transparent (RGBA/BGRA output) or background-color")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("background-color")
-                    .nick("Background colour")
-                    .blurb("background=color: the colour as 0xRRGGBB (default green, for chroma keys)")
-                    .maximum(0xFF_FF_FF)
-                    .default_value(DEFAULT_BACKGROUND_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("min-zoom")
-                    .nick("Smallest zoom")
-                    .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
-                    .minimum(0.2)
-                    .maximum(1.0)
-                    .default_value(HeadLimits::default().min_zoom)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("max-zoom")
-                    .nick("Largest zoom")
-                    .blurb("engine=warp: the portrait's face is never shown larger than this times its size")
-                    .minimum(1.0)
-                    .maximum(3.0)
-                    .default_value(HeadLimits::default().max_zoom)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("max-roll")
-                    .nick("Largest roll")
-                    .blurb("engine=warp: the portrait's head turns at most this many degrees either way")
-                    .minimum(0.0)
-                    .maximum(90.0)
-                    .default_value(HeadLimits::default().max_roll_degrees)
-                    .mutable_playing()
-                    .build(),
-            ]);
-            properties
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(Settings::properties);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
-        let text = || {
-            value
-                .get::<Option<String>>()
-                .expect("type checked upstream")
-                .filter(|text| !text.is_empty())
-        };
         if settings.model.set_property(pspec.name(), value) {
             return;
         }
         let before = settings.avatar_spec();
-        match pspec.name() {
-            "engine" => settings.engine = value.get().expect("type checked upstream"),
-            "source" => settings.source = text(),
-            "source-crop" => settings.source_crop = text(),
-            "margin" => settings.margin = value.get().expect("type checked upstream"),
-            "relative" => settings.relative = value.get().expect("type checked upstream"),
-            "adapt-scale" => settings.adapt_scale = value.get().expect("type checked upstream"),
-            "output-size" => settings.output_size = value.get().expect("type checked upstream"),
-            "background" => settings.background = value.get().expect("type checked upstream"),
-            "background-color" => {
-                settings.background_color = value.get().expect("type checked upstream")
-            }
-            "min-zoom" => settings.limits.min_zoom = value.get().expect("type checked upstream"),
-            "max-zoom" => settings.limits.max_zoom = value.get().expect("type checked upstream"),
-            "max-roll" => {
-                settings.limits.max_roll_degrees = value.get().expect("type checked upstream")
-            }
-            _ => unimplemented!(),
+        if !settings.set(pspec.name(), value) {
+            unimplemented!("property {}", pspec.name());
         }
         let changed = settings.avatar_spec() != before;
         drop(settings);
@@ -415,10 +218,6 @@ impl ObjectImpl for FommAnimate {
             return value;
         }
         match pspec.name() {
-            "engine" => settings.engine.to_value(),
-            "source" => settings.source.to_value(),
-            "source-crop" => settings.source_crop.to_value(),
-            "margin" => settings.margin.to_value(),
             name @ ("provider-in-use" | "precision-in-use") => {
                 self.in_use.lock().unwrap().value(name)
             }
@@ -429,15 +228,9 @@ impl ObjectImpl for FommAnimate {
                 };
                 stats::activity_to_structure(engine, &self.activity.snapshot()).to_value()
             }
-            "relative" => settings.relative.to_value(),
-            "adapt-scale" => settings.adapt_scale.to_value(),
-            "output-size" => settings.output_size.to_value(),
-            "background" => settings.background.to_value(),
-            "background-color" => settings.background_color.to_value(),
-            "min-zoom" => settings.limits.min_zoom.to_value(),
-            "max-zoom" => settings.limits.max_zoom.to_value(),
-            "max-roll" => settings.limits.max_roll_degrees.to_value(),
-            _ => unimplemented!(),
+            name => settings
+                .get(name)
+                .unwrap_or_else(|| unimplemented!("property {name}")),
         }
     }
 }

@@ -20,6 +20,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod settings;
 
 /// What the avatar is shown over.
 #[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, glib::Enum, Default)]

@@ -1,0 +1,239 @@
+//! fommanimate's properties: their specs, defaults and the settings they fill. Apart from the
+//! element's streaming code, which reads them through [`Settings`].
+
+use std::path::{Path, PathBuf};
+
+use animecam::animate::{AvatarSpec, DetectorSettings};
+use animecam::portrait::PortraitError;
+use animecam::warp::HeadLimits;
+use gst::glib;
+use gst::prelude::*;
+
+use super::{Background, Engine};
+use crate::glue::ModelSettings;
+use crate::stats;
+
+pub(super) const DEFAULT_MODEL_SET: &str = animecam::model_sets::FOMM.name;
+const DEFAULT_RELATIVE: bool = true;
+const DEFAULT_ADAPT_SCALE: bool = true;
+const DEFAULT_OUTPUT_SIZE: u32 = 0;
+const DEFAULT_MARGIN: f32 = 0.4;
+const DEFAULT_THREADS: u32 = 0;
+const MAX_OUTPUT_SIZE: u32 = 4096;
+/// Chroma-key green.
+const DEFAULT_BACKGROUND_COLOR: u32 = 0x00FF00;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Settings {
+    pub(super) engine: Engine,
+    pub(super) source: Option<String>,
+    pub(super) source_crop: Option<String>,
+    pub(super) model: ModelSettings,
+    pub(super) relative: bool,
+    pub(super) adapt_scale: bool,
+    pub(super) output_size: u32,
+    pub(super) margin: f32,
+    pub(super) limits: HeadLimits,
+    pub(super) background: Background,
+    /// 0xRRGGBB.
+    pub(super) background_color: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            engine: Engine::default(),
+            source: None,
+            source_crop: None,
+            model: ModelSettings::new(DEFAULT_THREADS),
+            relative: DEFAULT_RELATIVE,
+            adapt_scale: DEFAULT_ADAPT_SCALE,
+            output_size: DEFAULT_OUTPUT_SIZE,
+            margin: DEFAULT_MARGIN,
+            limits: HeadLimits::default(),
+            background: Background::default(),
+            background_color: DEFAULT_BACKGROUND_COLOR,
+        }
+    }
+}
+
+impl Settings {
+    /// The library's background for the properties.
+    pub(super) fn background(&self) -> animecam::background::Background {
+        use animecam::background::Background as Shown;
+        let [_, red, green, blue] = self.background_color.to_be_bytes();
+        match self.background {
+            Background::Portrait => Shown::Portrait,
+            Background::Transparent => Shown::Transparent,
+            Background::Color => Shown::Color([red, green, blue]),
+        }
+    }
+
+    /// The portrait the properties ask for, or why `source-crop` cannot frame it.
+    pub(super) fn avatar_spec(&self) -> Option<Result<AvatarSpec, PortraitError>> {
+        let path = PathBuf::from(self.source.as_ref()?);
+        let crop = self.source_crop.as_deref().map(str::parse).transpose();
+        Some(crop.map(|crop| AvatarSpec {
+            path,
+            crop,
+            margin: self.margin,
+        }))
+    }
+
+    /// The portrait's face search: BlazeFace beside the model folder (where `animecam` and the
+    /// exporters put it), else the default one, on this element's provider with one thread.
+    pub(super) fn portrait_detector(&self) -> DetectorSettings {
+        let mut detector = DetectorSettings::default();
+        if let Some(beside) = self
+            .model
+            .model_dir
+            .as_deref()
+            .and_then(|dir| Path::new(dir).parent())
+            .map(|parent| animecam::model_sets::BLAZEFACE.dir_in(parent))
+            .filter(|dir| dir.join("manifest.json").is_file())
+        {
+            detector.dir = beside;
+        }
+        detector.options.provider = self.model.provider.into();
+        detector
+    }
+
+    /// The element's properties: the model folder's, the stats, then fommanimate's own.
+    pub(super) fn properties() -> Vec<glib::ParamSpec> {
+        let mut properties = ModelSettings::properties(
+                "engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
+                DEFAULT_THREADS,
+            );
+        properties.extend([
+                stats::property(stats::ACTIVITY_BLURB),
+                glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
+                    .nick("Engine")
+                    .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("source")
+                    .nick("Source portrait")
+                    .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("source-crop")
+                    .nick("Source crop")
+                    .blurb("The square of the portrait to animate, \"x,y,side\" in its pixels; empty to find the face with BlazeFace (falling back to the centred square, with a warning)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("margin")
+                    .nick("Source margin")
+                    .blurb("Margin around the detected portrait face, as a fraction of its size on each side")
+                    .minimum(0.0)
+                    .maximum(5.0)
+                    .default_value(DEFAULT_MARGIN)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("relative")
+                    .nick("Relative motion")
+                    .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
+                    .default_value(DEFAULT_RELATIVE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("adapt-scale")
+                    .nick("Adapt scale")
+                    .blurb("Scale the motion by the ratio of the faces' sizes")
+                    .default_value(DEFAULT_ADAPT_SCALE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("output-size")
+                    .nick("Output size")
+                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256, or 512 for the warp; FOMM output larger than the model is upscaled)")
+                    .maximum(MAX_OUTPUT_SIZE)
+                    .default_value(DEFAULT_OUTPUT_SIZE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("background", Background::default())
+                    .nick("Background")
+                    .blurb("What the avatar is shown over where the portrait is transparent: the portrait as drawn, transparent (RGBA/BGRA output) or background-color")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("background-color")
+                    .nick("Background colour")
+                    .blurb("background=color: the colour as 0xRRGGBB (default green, for chroma keys)")
+                    .maximum(0xFF_FF_FF)
+                    .default_value(DEFAULT_BACKGROUND_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("min-zoom")
+                    .nick("Smallest zoom")
+                    .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
+                    .minimum(0.2)
+                    .maximum(1.0)
+                    .default_value(HeadLimits::default().min_zoom)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("max-zoom")
+                    .nick("Largest zoom")
+                    .blurb("engine=warp: the portrait's face is never shown larger than this times its size")
+                    .minimum(1.0)
+                    .maximum(3.0)
+                    .default_value(HeadLimits::default().max_zoom)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("max-roll")
+                    .nick("Largest roll")
+                    .blurb("engine=warp: the portrait's head turns at most this many degrees either way")
+                    .minimum(0.0)
+                    .maximum(90.0)
+                    .default_value(HeadLimits::default().max_roll_degrees)
+                    .mutable_playing()
+                    .build(),
+            ]);
+        properties
+    }
+
+    /// Sets the property `name` of fommanimate's own; false for one it does not hold.
+    pub(super) fn set(&mut self, name: &str, value: &glib::Value) -> bool {
+        let text = || {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|text| !text.is_empty())
+        };
+        match name {
+            "engine" => self.engine = value.get().expect("type checked upstream"),
+            "source" => self.source = text(),
+            "source-crop" => self.source_crop = text(),
+            "margin" => self.margin = value.get().expect("type checked upstream"),
+            "relative" => self.relative = value.get().expect("type checked upstream"),
+            "adapt-scale" => self.adapt_scale = value.get().expect("type checked upstream"),
+            "output-size" => self.output_size = value.get().expect("type checked upstream"),
+            "background" => self.background = value.get().expect("type checked upstream"),
+            "background-color" => {
+                self.background_color = value.get().expect("type checked upstream")
+            }
+            "min-zoom" => self.limits.min_zoom = value.get().expect("type checked upstream"),
+            "max-zoom" => self.limits.max_zoom = value.get().expect("type checked upstream"),
+            "max-roll" => {
+                self.limits.max_roll_degrees = value.get().expect("type checked upstream")
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The value of the property `name` of fommanimate's own, if it holds it.
+    pub(super) fn get(&self, name: &str) -> Option<glib::Value> {
+        Some(match name {
+            "engine" => self.engine.to_value(),
+            "source" => self.source.to_value(),
+            "source-crop" => self.source_crop.to_value(),
+            "margin" => self.margin.to_value(),
+            "relative" => self.relative.to_value(),
+            "adapt-scale" => self.adapt_scale.to_value(),
+            "output-size" => self.output_size.to_value(),
+            "background" => self.background.to_value(),
+            "background-color" => self.background_color.to_value(),
+            "min-zoom" => self.limits.min_zoom.to_value(),
+            "max-zoom" => self.limits.max_zoom.to_value(),
+            "max-roll" => self.limits.max_roll_degrees.to_value(),
+            _ => return None,
+        })
+    }
+}
