@@ -6,6 +6,8 @@ use animecam::inference::{
     default_models_dir, int8_set_dir, runtime, sets, Manifest, Model, Provider, ProviderOptions,
 };
 
+use crate::failure::Failure;
+
 struct Report {
     failures: usize,
 }
@@ -48,7 +50,15 @@ const ELEMENTS: &[(&str, &str)] = &[
     ("tsdemux", "apt-get install gstreamer1.0-plugins-bad"),
 ];
 
-pub fn run() -> i32 {
+pub fn run() -> Result<(), Failure> {
+    match check() {
+        0 => Ok(()),
+        // Each problem was printed with its fix.
+        _ => Err(Failure::from("")),
+    }
+}
+
+fn check() -> i32 {
     let mut report = Report { failures: 0 };
     println!("GStreamer");
     let (major, minor, micro, _) = gst::version();

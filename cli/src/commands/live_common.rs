@@ -1,0 +1,182 @@
+//! What the live commands (webcam, virtualcam, stream) share: the camera options checked, the
+//! pipeline built here or, with `--remote`, as the client of a server, and the run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use animecam_cli::descriptions::{self, edit, names, Mode};
+use gst::prelude::*;
+
+use crate::args::{Animation, BackgroundArg, Live, RemoteArgs};
+use crate::commands::setup::{self, link_variables, path_value};
+use crate::failure::Failure;
+use crate::live::{run_live, LiveOptions};
+use crate::remote::client::run_client;
+use crate::remote::transport::{resolve, unencrypted};
+
+/// What a client's own description is filled with where it names the portrait: with `--remote`
+/// only its output is used (its animation is the server's), so the portrait is never read.
+const UNUSED_PORTRAIT: &str = "unused-the-server-animates";
+
+/// Where webcam's picture goes: in place of the description's window.
+pub enum Window {
+    /// `--sink`: the user's own GStreamer sink description.
+    Sink(String),
+    /// The window sink that opens on this desktop.
+    Chosen(&'static str),
+}
+
+impl Window {
+    fn element(&self) -> Result<gst::Element, String> {
+        match self {
+            Window::Sink(text) => edit::part(text),
+            Window::Chosen(factory) => gst::ElementFactory::make(factory)
+                .property("sync", false)
+                .build()
+                .map_err(|e| format!("cannot make {factory}: {e}")),
+        }
+    }
+}
+
+/// A live command's pipeline as it is built (again for each attempt of a remote client).
+pub struct LivePipeline<'a> {
+    /// The command's description: webcam.gst, webcam-preview.gst, virtualcam.gst or stream.gst.
+    pub description: &'static str,
+    pub variables: HashMap<&'static str, String>,
+    pub animation: &'a Animation,
+    pub live: &'a Live,
+    pub remote: &'a RemoteArgs,
+    /// webcam's window; the other commands' output is in their description.
+    pub window: Option<Window>,
+}
+
+impl LivePipeline<'_> {
+    /// The pipeline: the command's description animated here, or with `--remote`
+    /// pipelines/remote.gst (the link to the server) followed by the command's own output (what
+    /// follows the animation in its description); then the camera options.
+    pub fn build(&self) -> Result<gst::Pipeline, Failure> {
+        let pipeline = match &self.remote.remote {
+            None => setup::launch(
+                self.description,
+                &self.variables,
+                self.animation,
+                self.animation.mode,
+                false,
+            )?,
+            Some(_) => {
+                let pipeline =
+                    descriptions::launch(descriptions::REMOTE, &self.variables, Mode::Warp, false)?;
+                let mut variables = self.variables.clone();
+                variables.insert("PORTRAIT", UNUSED_PORTRAIT.to_owned());
+                let local = descriptions::launch(self.description, &variables, Mode::Warp, false)?;
+                edit::remove_after(&pipeline, names::DOWNLINK_QUEUE)?;
+                edit::move_after(&local, names::ANIMATE, &pipeline, names::DOWNLINK_QUEUE)?;
+                if self.remote.link.insecure {
+                    unencrypted(&pipeline)?;
+                }
+                setup::finish(&pipeline, self.animation)?;
+                pipeline
+            }
+        };
+        if let Some(camera) = &self.live.camera {
+            edit::replace(&pipeline, names::CAMERA, &edit::part(camera)?)?;
+        }
+        if self.live.no_mirror {
+            edit::named(&pipeline, names::MIRROR)?.set_property_from_str("method", "none");
+        }
+        if let Some(window) = &self.window {
+            edit::replace(&pipeline, names::WINDOW, &window.element()?)?;
+        }
+        Ok(pipeline)
+    }
+
+    /// Runs the pipeline here, or with `--remote` as the client of a server; says what the
+    /// viewer was shown.
+    pub fn run(&self, status: String) -> Result<(), Failure> {
+        let options = LiveOptions {
+            portrait: self.animation.portrait.clone(),
+            duration: self.live.seconds.map(Duration::from_secs_f64),
+            quiet: false,
+            status,
+            link: None,
+        };
+        let started = Instant::now();
+        let stats = match &self.remote.remote {
+            None => Some(run_live(&self.build()?, &options)?),
+            Some((host, port)) => run_client(
+                || self.build().map_err(|e| e.message),
+                &format!("{host}:{port}"),
+                options,
+            )?,
+        };
+        if let Some(stats) = stats.filter(|stats| stats.frames > 0) {
+            eprintln!("{}", stats.summary(started.elapsed()));
+        }
+        Ok(())
+    }
+}
+
+/// The variables of a live command, checked: the animation's (or with `--remote`, the link's),
+/// the camera's, and `output` (a device, a port).
+pub fn live_variables(
+    animation: &Animation,
+    live: &Live,
+    remote: &RemoteArgs,
+    output: Option<(&'static str, String)>,
+) -> Result<HashMap<&'static str, String>, Failure> {
+    let mut variables = animation_variables(animation, remote)?;
+    variables.extend(output);
+    if animation.background == BackgroundArg::Transparent {
+        return Err(Failure::from(
+            "--background transparent: a window, a virtual camera and an H.264 stream cannot carry \
+             transparency; key a colour instead (--background green, blue or #RRGGBB, and a \
+             chroma key filter in OBS or the call app), or write a transparent clip with \
+             `animecam clip --background transparent OUT.mov`",
+        ));
+    }
+    if live.camera.is_none() && !std::path::Path::new(&live.device).exists() {
+        return Err(Failure::from(format!(
+            "camera {} not found: plug a webcam in, pick another with --device (see `animecam doctor`), or use --camera \"videotestsrc is-live=true\" to try without one",
+            live.device
+        )));
+    }
+    variables.insert("DEVICE", path_value(std::path::Path::new(&live.device))?);
+    if let Some((host, port)) = &remote.remote {
+        variables.insert("SERVER", resolve(host, *port)?);
+        variables.insert("SERVER_PORT", port.to_string());
+        variables.insert("RETURN_PORT", (port + 1).to_string());
+        // Pairs this client's two connections on the server (and tells them from another
+        // client's).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        variables.insert(
+            "SESSION",
+            format!("animecam-{}-{nanos:09}", std::process::id()),
+        );
+        link_variables(&remote.link, &mut variables)?;
+    }
+    Ok(variables)
+}
+
+/// The variables of the animation: the animation's, or with `--remote`, none of them (the
+/// server animates), after checking that no animation option was given here in vain.
+fn animation_variables(
+    animation: &Animation,
+    remote: &RemoteArgs,
+) -> Result<HashMap<&'static str, String>, Failure> {
+    if remote.remote.is_none() {
+        return setup::variables(animation);
+    }
+    if animation.portrait.is_some()
+        || animation.mode != Mode::Warp
+        || animation.models.is_some()
+        || animation.background != BackgroundArg::Portrait
+    {
+        return Err(Failure::from(
+            "with --remote the server animates: give --portrait, --mode, --models and \
+             --background to `animecam serve` there",
+        ));
+    }
+    Ok(HashMap::new())
+}
