@@ -19,6 +19,15 @@ fn root() -> PathBuf {
 const TEST_CAMERA: &str =
     "videotestsrc is-live=true num-buffers=45 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1";
 
+/// GStreamer and the plugin, once for all tests.
+fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstanimecam::plugin_register_static().unwrap();
+    });
+}
+
 /// A description filled in as scripts/pipeline.sh and the CLI do it (the CLI's own `expand`),
 /// parsed, with the stand-ins put in place of the named elements `stand_ins` gives (each taking
 /// the name of the element it stands for).
@@ -27,12 +36,14 @@ fn launched(
     variables: &[(&str, String)],
     stand_ins: &[(&str, &str)],
 ) -> Result<gst::Pipeline, String> {
-    gst::init().unwrap();
-    gstanimecam::plugin_register_static().unwrap();
+    init();
     let variables: HashMap<&str, String> = variables.iter().cloned().collect();
     let pipeline = descriptions::launch(description, &variables, Mode::Warp, false)?;
     for (name, stand_in) in stand_ins {
-        let stand_in = edit::part(stand_in)?;
+        let stand_in = match *name {
+            names::CAMERA => edit::source_part(stand_in)?,
+            _ => edit::part(stand_in)?,
+        };
         stand_in.set_property("name", name);
         edit::replace(&pipeline, name, &stand_in)?;
     }
@@ -139,8 +150,7 @@ fn clip_descriptions_run() {
 fn serve_and_remote_descriptions_animate_over_srt_as_written() {
     // The descriptions as gst-launch users run them, with none of what the CLI adds (frame
     // packing, capture times, one client at a time): the picture still makes the round trip.
-    gst::init().unwrap();
-    gstanimecam::plugin_register_static().unwrap();
+    init();
     let (_, portrait) = portrait();
     let port = "38211";
     let common = [

@@ -14,10 +14,6 @@ use crate::live::{run_live, LiveOptions};
 use crate::remote::client::run_client;
 use crate::remote::transport::{resolve, unencrypted};
 
-/// What a client's own description is filled with where it names the portrait: with `--remote`
-/// only its output is used (its animation is the server's), so the portrait is never read.
-const UNUSED_PORTRAIT: &str = "unused-the-server-animates";
-
 /// Where webcam's picture goes: in place of the description's window.
 pub enum Window {
     /// `--sink`: the user's own GStreamer sink description.
@@ -66,8 +62,10 @@ impl LivePipeline<'_> {
             Some(_) => {
                 let pipeline =
                     descriptions::launch(descriptions::REMOTE, &self.variables, Mode::Warp, false)?;
+                // Only the output of the command's own description is used (the server
+                // animates): its portrait is never read.
                 let mut variables = self.variables.clone();
-                variables.insert("PORTRAIT", UNUSED_PORTRAIT.to_owned());
+                variables.insert("PORTRAIT", descriptions::UNUSED_PORTRAIT.to_owned());
                 let local = descriptions::launch(self.description, &variables, Mode::Warp, false)?;
                 edit::remove_after(&pipeline, names::DOWNLINK_QUEUE)?;
                 edit::move_after(&local, names::ANIMATE, &pipeline, names::DOWNLINK_QUEUE)?;
@@ -79,7 +77,7 @@ impl LivePipeline<'_> {
             }
         };
         if let Some(camera) = &self.live.camera {
-            edit::replace(&pipeline, names::CAMERA, &edit::part(camera)?)?;
+            edit::replace(&pipeline, names::CAMERA, &edit::source_part(camera)?)?;
         }
         if self.live.no_mirror {
             edit::named(&pipeline, names::MIRROR)?.set_property_from_str("method", "none");

@@ -46,12 +46,22 @@ pub fn parse(text: &str) -> Result<gst::Pipeline, String> {
         .map_err(|_| "not a pipeline".to_owned())
 }
 
-/// A part of a pipeline (a camera, a sink, an animation chain) as one element: a bin whose
-/// unlinked pads are its own `sink` and `src`.
+/// A part of a pipeline (a camera, a sink, an animation chain) as one element: the element itself
+/// when the text names one, else a bin holding them, whose unlinked pads become its own `src` and
+/// `sink` when it is linked in.
 pub fn part(text: &str) -> Result<gst::Element, String> {
-    gst::parse::bin_from_description(text, true)
-        .map(|bin| bin.upcast())
+    // Not gst::parse::bin_from_description: GStreamer 1.22 reads the ")" it wraps the text in as
+    // part of caps that end the text ("... ! video/x-raw,width=640"), which users' sources do.
+    gst::parse::launch_full(text, None, gst::ParseFlags::PLACE_IN_BIN)
         .map_err(|e| format!("cannot build {text:?}: {e}"))
+}
+
+/// A user's source (`--camera`) as a [`part`]. gst-launch syntax puts caps only between two
+/// elements, as a filter on their link, and a source given to feed what follows often ends with
+/// them ("videotestsrc ! video/x-raw,width=640"): an identity, which passes every buffer as it
+/// is, takes the place of what follows.
+pub fn source_part(text: &str) -> Result<gst::Element, String> {
+    part(&format!("{text} ! identity"))
 }
 
 /// The element named `name`, anywhere in `pipeline`.
@@ -84,6 +94,31 @@ fn pad(element: &gst::Element, name: &str) -> Result<gst::Pad, String> {
     element
         .static_pad(name)
         .ok_or_else(|| format!("{} has no {name} pad", element.name()))
+}
+
+/// The `src` or `sink` pad of a part: its own, or for a bin from [`part`] a ghost of the pad of its
+/// elements left unlinked (made only when needed: a source's bin may hold an element whose input
+/// is linked later, behind a decodebin, and must not be ghosted).
+fn part_pad(element: &gst::Element, direction: gst::PadDirection) -> Result<gst::Pad, String> {
+    let name = match direction {
+        gst::PadDirection::Src => "src",
+        _ => "sink",
+    };
+    if let Some(pad) = element.static_pad(name) {
+        return Ok(pad);
+    }
+    let bin = element
+        .downcast_ref::<gst::Bin>()
+        .ok_or_else(|| format!("{} has no {name} pad", element.name()))?;
+    let target = bin
+        .find_unlinked_pad(direction)
+        .ok_or_else(|| format!("{} has no unlinked {name} pad", element.name()))?;
+    let ghost = gst::GhostPad::builder_with_target(&target)
+        .map_err(|e| e.to_string())?
+        .name(name)
+        .build();
+    bin.add_pad(&ghost).map_err(|e| e.to_string())?;
+    Ok(ghost.upcast())
 }
 
 fn link(upstream: &gst::Pad, downstream: &gst::Pad) -> Result<(), String> {
@@ -121,10 +156,10 @@ pub fn replace(
     bin.add(replacement)
         .map_err(|e| format!("cannot add {}: {e}", replacement.name()))?;
     if let Some(upstream) = upstream {
-        link(&upstream, &pad(replacement, "sink")?)?;
+        link(&upstream, &part_pad(replacement, gst::PadDirection::Sink)?)?;
     }
     if let Some(downstream) = downstream {
-        link(&pad(replacement, "src")?, &downstream)?;
+        link(&part_pad(replacement, gst::PadDirection::Src)?, &downstream)?;
     }
     Ok(())
 }
@@ -135,7 +170,7 @@ pub fn insert_after(
     element: &gst::Element,
     inserted: &gst::Element,
 ) -> Result<(), String> {
-    let out = pad(element, "src")?;
+    let out = part_pad(element, gst::PadDirection::Src)?;
     let downstream = out.peer();
     if let Some(downstream) = &downstream {
         out.unlink(downstream)
@@ -144,9 +179,9 @@ pub fn insert_after(
     pipeline
         .add(inserted)
         .map_err(|e| format!("cannot add {}: {e}", inserted.name()))?;
-    link(&out, &pad(inserted, "sink")?)?;
+    link(&out, &part_pad(inserted, gst::PadDirection::Sink)?)?;
     if let Some(downstream) = downstream {
-        link(&pad(inserted, "src")?, &downstream)?;
+        link(&part_pad(inserted, gst::PadDirection::Src)?, &downstream)?;
     }
     Ok(())
 }

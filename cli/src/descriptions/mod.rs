@@ -28,6 +28,10 @@ const UGATIT_CHAIN: &str = include_str!("../../../pipelines/chains/ugatit.gst");
 /// chains output.
 pub const SQUARE: &str = include_str!("../../../pipelines/chains/square.gst");
 
+/// What a description is filled with where it names a portrait that its animation, replaced
+/// before it runs, never reads.
+pub const UNUSED_PORTRAIT: &str = "unused-portrait";
+
 /// Every whole description (not the chains, which are parts), for tests that run them all.
 pub const ALL: [(&str, &str); 10] = [
     ("webcam.gst", WEBCAM),
@@ -190,7 +194,17 @@ pub fn launch(
     mode: Mode,
     square: bool,
 ) -> Result<gst::Pipeline, String> {
-    let pipeline = edit::parse(&fill(description, variables)?)?;
+    let pipeline = match mode.chain() {
+        None => edit::parse(&fill(description, variables)?)?,
+        Some(_) => {
+            // The description's warp gives way to the mode's chain: its portrait is never read,
+            // and a mode that animates no portrait (ugatit) has none to give.
+            let mut own = variables.clone();
+            own.entry("PORTRAIT")
+                .or_insert_with(|| UNUSED_PORTRAIT.to_owned());
+            edit::parse(&fill(description, &own)?)?
+        }
+    };
     if let (Some(chain), Some(set)) = (mode.chain(), mode.model_set()) {
         let chain = edit::part(&fill(chain, variables)?)?;
         let models = variables
@@ -212,9 +226,14 @@ mod tests {
 
     use super::*;
 
+    /// GStreamer and the plugin, once for all tests (registering from two threads at once
+    /// crashes).
     fn init() {
-        gst::init().unwrap();
-        gstanimecam::plugin_register_static().unwrap();
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            gst::init().unwrap();
+            gstanimecam::plugin_register_static().unwrap();
+        });
     }
 
     fn factory(element: &gst::Element) -> String {
@@ -268,7 +287,7 @@ mod tests {
         edit::replace(
             &fomm,
             names::CAMERA,
-            &edit::part("videotestsrc is-live=true").unwrap(),
+            &edit::source_part("videotestsrc is-live=true").unwrap(),
         )
         .unwrap();
         let elements = factories(&fomm);
@@ -303,10 +322,19 @@ mod tests {
         let animate = clip.by_name(names::ANIMATE).unwrap();
         assert_eq!(factory(&animate), "ugatit");
         // ugatit, then the square's videoscale and caps, then the compositor.
-        let chain = animate.parent().and_downcast::<gst::Element>().unwrap();
-        let next = chain.static_pad("src").unwrap().peer().unwrap();
-        let square = next.parent_element().unwrap();
-        assert!(square.is::<gst::Bin>());
+        let next = animate.static_pad("src").unwrap().peer().unwrap();
+        let square = next
+            .parent_element()
+            .unwrap()
+            .downcast::<gst::Bin>()
+            .unwrap();
+        let inside: Vec<String> = square
+            .iterate_elements()
+            .into_iter()
+            .flatten()
+            .map(|e| factory(&e))
+            .collect();
+        assert!(inside.contains(&"videoscale".to_owned()), "{inside:?}");
         let compose = square.static_pad("src").unwrap().peer().unwrap();
         assert_eq!(compose.parent_element().unwrap().name(), "compose");
     }

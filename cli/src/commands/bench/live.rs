@@ -74,7 +74,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     variables.insert("PROVIDER", "cpu".to_string());
     variables.insert("PRECISION", args.precision.clone());
     let pipeline = descriptions::launch(descriptions::WEBCAM, &variables, mode, false)?;
-    edit::replace(&pipeline, names::CAMERA, &edit::part(&camera)?)?;
+    edit::replace(&pipeline, names::CAMERA, &edit::source_part(&camera)?)?;
     let window = gst::ElementFactory::make("fakesink")
         .property("sync", false)
         .build()
