@@ -178,3 +178,179 @@ fn animation_variables(
     }
     Ok(HashMap::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+    use crate::commands::setup::variables;
+
+    fn init() {
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            gst::init().unwrap();
+            gstanimecam::plugin_register_static().unwrap();
+        });
+    }
+
+    fn factory(element: &gst::Element) -> String {
+        element
+            .factory()
+            .map(|f| f.name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// What the element named `name` feeds, one element after the other.
+    fn after(pipeline: &gst::Pipeline, name: &str) -> Vec<gst::Element> {
+        let mut chain = Vec::new();
+        let mut out = pipeline.by_name(name).unwrap().static_pad("src");
+        while let Some(next) = out.and_then(|pad| pad.peer()) {
+            let element = next.parent_element().unwrap();
+            out = element.static_pad("src");
+            chain.push(element);
+        }
+        chain
+    }
+
+    /// The key length of the link's SRT elements (0 without encryption).
+    fn key_lengths(pipeline: &gst::Pipeline) -> Vec<i32> {
+        [names::UPLINK, names::DOWNLINK]
+            .into_iter()
+            .map(|name| {
+                let value = pipeline.by_name(name).unwrap().property_value("pbkeylen");
+                gst::glib::EnumValue::from_value(&value).unwrap().1.value()
+            })
+            .collect()
+    }
+
+    /// The pipeline a live command line builds (a device that exists stands for the camera).
+    fn built(arguments: &[&str]) -> gst::Pipeline {
+        init();
+        let mut line = vec!["animecam"];
+        line.extend(arguments);
+        line.extend(["--device", "/dev/null"]);
+        let (description, animation, live, remote, output, window) =
+            match Cli::try_parse_from(line).unwrap().command {
+                Command::Webcam {
+                    animation,
+                    live,
+                    remote,
+                    ..
+                } => {
+                    let window = Some(Window::Sink("fakesink".into()));
+                    (descriptions::WEBCAM, animation, live, remote, None, window)
+                }
+                Command::Stream {
+                    animation,
+                    live,
+                    port,
+                    remote,
+                } => {
+                    let output = Some(("PORT", port.to_string()));
+                    (descriptions::STREAM, animation, live, remote, output, None)
+                }
+                _ => unreachable!("a live command"),
+            };
+        let variables = live_variables(&animation, &live, &remote, output)
+            .map_err(|e| e.message)
+            .unwrap();
+        LivePipeline {
+            description,
+            variables,
+            animation: &animation,
+            live: &live,
+            remote: &remote,
+            window,
+        }
+        .build()
+        .map_err(|e| e.message)
+        .unwrap()
+    }
+
+    #[test]
+    fn the_client_runs_the_link_in_place_of_tracking_and_animation() {
+        let webcam = built(&[
+            "webcam",
+            "--remote",
+            "127.0.0.1:7000",
+            "--passphrase",
+            "correct horse battery",
+        ]);
+        let elements: Vec<String> = webcam
+            .iterate_recurse()
+            .into_iter()
+            .flatten()
+            .map(|e| factory(&e))
+            .collect();
+        assert!(
+            !elements.contains(&"facetrack".to_owned())
+                && !elements.contains(&"fommanimate".to_owned()),
+            "{elements:?}"
+        );
+        assert_eq!(factory(&webcam.by_name(names::CAMERA).unwrap()), "v4l2src");
+        // The picture back: decoded, the leaky queue, then webcam's own output.
+        let output: Vec<String> = after(&webcam, names::DOWNLINK_QUEUE)
+            .iter()
+            .map(factory)
+            .collect();
+        assert_eq!(output, ["videoconvert", "fakesink"]);
+        assert_eq!(key_lengths(&webcam), [32, 32]);
+        let insecure = built(&[
+            "stream",
+            "--remote",
+            "127.0.0.1:7000",
+            "--insecure",
+            "--port",
+            "38999",
+        ]);
+        assert_eq!(key_lengths(&insecure), [0, 0]);
+        let stream = after(&insecure, names::DOWNLINK_QUEUE);
+        let sink = stream.last().unwrap();
+        assert_eq!(factory(sink), "srtsink");
+        assert_eq!(
+            sink.property::<Option<String>>("uri").unwrap(),
+            "srt://:38999"
+        );
+    }
+
+    #[test]
+    fn the_server_is_encrypted_unless_insecure() {
+        init();
+        let line = ["animecam", "serve", "--insecure"];
+        let Command::Serve {
+            animation, link, ..
+        } = Cli::try_parse_from(line).unwrap().command
+        else {
+            unreachable!("serve")
+        };
+        let mut variables = variables(&animation).unwrap_or_default();
+        variables.insert("PORTRAIT", "/p.png".into());
+        for insecure in [true, false] {
+            let mut variables = variables.clone();
+            let link = crate::args::LinkArgs {
+                passphrase: (!insecure).then(|| "correct horse battery".to_owned()),
+                insecure,
+                latency: link.latency,
+            };
+            link_variables(&link, &mut variables)
+                .map_err(|e| e.message)
+                .unwrap();
+            let server = setup::launch(
+                descriptions::SERVE,
+                &variables,
+                &animation,
+                Mode::Warp,
+                false,
+            )
+            .map_err(|e| e.message)
+            .unwrap();
+            if insecure {
+                unencrypted(&server).unwrap();
+            }
+            let expected = if insecure { [0, 0] } else { [32, 32] };
+            assert_eq!(key_lengths(&server), expected);
+        }
+    }
+}
