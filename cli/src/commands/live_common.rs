@@ -80,7 +80,8 @@ impl LivePipeline<'_> {
             edit::replace(&pipeline, names::CAMERA, &edit::source_part(camera)?)?;
         }
         if self.live.no_mirror {
-            edit::named(&pipeline, names::MIRROR)?.set_property_from_str("method", "none");
+            edit::named(&pipeline, names::MIRROR)?
+                .set_property_from_str("video-direction", "identity");
         }
         if let Some(window) = &self.window {
             edit::replace(&pipeline, names::WINDOW, &window.element()?)?;

@@ -53,7 +53,7 @@ pub mod names {
     pub const ANIMATE: &str = "animate";
     /// The live camera (v4l2src); `--camera` puts the user's source in its place.
     pub const CAMERA: &str = "camera";
-    /// The videoflip that mirrors the camera; `--no-mirror` sets its method to none.
+    /// The videoflip that mirrors the camera; `--no-mirror` sets its direction to identity.
     pub const MIRROR: &str = "mirror";
     /// webcam's window; `animecam webcam` puts the sink that works on this desktop (or `--sink`)
     /// in its place.
