@@ -186,6 +186,20 @@ pub fn insert_after(
     Ok(())
 }
 
+/// Adds `part` to `pipeline`, feeding a new input of the element named `name` (a concat's, a
+/// muxer's).
+pub fn feed(pipeline: &gst::Pipeline, part: &gst::Element, name: &str) -> Result<(), String> {
+    let into = named(pipeline, name)?;
+    pipeline
+        .add(part)
+        .map_err(|e| format!("cannot add {}: {e}", part.name()))?;
+    let out = part_pad(part, gst::PadDirection::Src)?;
+    let input = into
+        .compatible_pad(&out, None)
+        .ok_or_else(|| format!("{name} takes no input from {}", part.name()))?;
+    link(&out, &input)
+}
+
 /// Takes the element named `name` out, linking what fed it to what it fed.
 pub fn bypass(pipeline: &gst::Pipeline, name: &str) -> Result<(), String> {
     let old = named(pipeline, name)?;

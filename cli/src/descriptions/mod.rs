@@ -32,6 +32,14 @@ pub const SQUARE: &str = include_str!("../../../pipelines/chains/square.gst");
 /// before it runs, never reads.
 pub const UNUSED_PORTRAIT: &str = "unused-portrait";
 
+/// `animecam bench --live`'s cameras (parts), and the clip it loops to play for long enough.
+pub mod bench {
+    pub const TALKING_FACE: &str = include_str!("../../../pipelines/bench/talking-face.gst");
+    pub const FACELESS: &str = include_str!("../../../pipelines/bench/faceless.gst");
+    pub const LOOP_CLIP: &str = include_str!("../../../pipelines/bench/loop-clip.gst");
+    pub const CLIP_COPY: &str = include_str!("../../../pipelines/bench/clip-copy.gst");
+}
+
 /// Every whole description (not the chains, which are parts), for tests that run them all.
 pub const ALL: [(&str, &str); 10] = [
     ("webcam.gst", WEBCAM),

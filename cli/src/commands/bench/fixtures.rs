@@ -1,10 +1,11 @@
 //! What the benchmark runs on: driving frames, the cached media, a temporary folder, and a looped
 //! talking-face clip for live runs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use animecam::tensor::{crop_square, RgbImage, SquareCrop};
-use animecam_cli::descriptions::escape;
+use animecam_cli::descriptions::{bench, edit, fill};
 use gst::prelude::*;
 
 /// Frame `t` of the driving clip: the astronaut photo drifting and zooming, 640x480.
@@ -52,16 +53,15 @@ impl Drop for TempFolder {
 
 /// The talking-face clip played `copies` times in a row (no re-encoding): a face for a live run.
 pub fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), String> {
-    let part = format!(
-        "filesrc location={} ! qtdemux ! h264parse ! c. ",
-        escape(&clip.to_string_lossy())
-    );
-    let pipeline = gst::parse::launch(&format!(
-        "concat name=c ! h264parse ! mp4mux ! filesink location={} {}",
-        escape(&output.to_string_lossy()),
-        part.repeat(copies)
-    ))
-    .map_err(|e| e.to_string())?;
+    let variables = HashMap::from([
+        ("CLIP", clip.to_string_lossy().to_string()),
+        ("OUTPUT", output.to_string_lossy().to_string()),
+    ]);
+    let pipeline = edit::parse(&fill(bench::LOOP_CLIP, &variables)?)?;
+    for _ in 0..copies {
+        let copy = edit::part(&fill(bench::CLIP_COPY, &variables)?)?;
+        edit::feed(&pipeline, &copy, "concat")?;
+    }
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
 //! `animecam bench --live`: the webcam pipeline on a live camera, and what it made of it.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -47,8 +48,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         std::os::unix::fs::symlink(target, &link).map_err(|e| e.to_string())?;
     }
     let camera = if args.faceless {
-        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1"
-            .to_owned()
+        descriptions::fill(descriptions::bench::FACELESS, &HashMap::new())?
     } else {
         let clip = folder.join("face.mp4");
         // The carphone clip is 4 s long.
@@ -57,13 +57,10 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
             (seconds / 4.0).ceil() as usize + 2,
             &clip,
         )?;
-        format!(
-            "filesrc location={} ! decodebin ! videoconvert ! videoscale ! videorate ! \
-             video/x-raw,width=640,height=480,pixel-aspect-ratio=1/1,framerate=30/1 ! clocksync",
-            descriptions::escape(&clip.to_string_lossy())
-        )
+        let variables = HashMap::from([("CLIP", clip.to_string_lossy().to_string())]);
+        descriptions::fill(descriptions::bench::TALKING_FACE, &variables)?
     };
-    let mut variables = std::collections::HashMap::new();
+    let mut variables = HashMap::new();
     variables.insert(
         "PORTRAIT",
         media("sylvie_green_normal.png")?
