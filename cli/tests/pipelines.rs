@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use animecam_cli::descriptions::{self, edit, names, Mode};
 use gst::prelude::*;
 
 mod common;
@@ -15,45 +16,47 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn description(file: &str) -> String {
-    std::fs::read_to_string(root().join("pipelines").join(file)).unwrap()
-}
-
-const CAMERA: &str = "v4l2src device=${DEVICE:-/dev/video0}";
 const TEST_CAMERA: &str =
     "videotestsrc is-live=true num-buffers=45 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1";
 
-/// Expands like scripts/pipeline.sh and the CLI do, runs to EOS; returns the error, if any.
-fn run(text: &str, variables: &[(&str, String)]) -> Result<(), String> {
-    gst::init().unwrap();
-    gstanimecam::plugin_register_static().unwrap();
+/// GStreamer and the plugin, once for all tests.
+fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstanimecam::plugin_register_static().unwrap();
+    });
+}
+
+/// A description filled in as scripts/pipeline.sh and the CLI do it (the CLI's own `expand`),
+/// parsed, with the stand-ins put in place of the named elements `stand_ins` gives (each taking
+/// the name of the element it stands for).
+fn launched(
+    description: &str,
+    variables: &[(&str, String)],
+    stand_ins: &[(&str, &str)],
+) -> Result<gst::Pipeline, String> {
+    init();
     let variables: HashMap<&str, String> = variables.iter().cloned().collect();
-    let mut text = text.to_owned();
-    for (name, value) in &variables {
-        text = text.replace(
-            &format!("${{{name}:?set {name} to an anime portrait}}"),
-            value,
-        );
-        text = text.replace(&format!("${{{name}:?set {name} to a video file}}"), value);
-        text = text.replace(&format!("${{{name}:?set {name} to an .mp4 path}}"), value);
-        text = text.replace(&format!("${{{name}}}"), value);
+    let pipeline = descriptions::launch(description, &variables, Mode::Warp, false)?;
+    for (name, stand_in) in stand_ins {
+        let stand_in = match *name {
+            names::CAMERA => edit::source_part(stand_in)?,
+            _ => edit::part(stand_in)?,
+        };
+        stand_in.set_property("name", name);
+        edit::replace(&pipeline, name, &stand_in)?;
     }
-    let text: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect();
-    let mut text = text.join(" ");
-    // Defaults: ${NAME:-value} -> value.
-    while let Some(start) = text.find("${") {
-        let end = start + text[start..].find('}').unwrap();
-        let default = text[start..end]
-            .split(":-")
-            .nth(1)
-            .expect("only defaults are left")
-            .to_owned();
-        text.replace_range(start..=end, &default);
-    }
-    let pipeline = gst::parse::launch(&text).map_err(|e| format!("{e}: {text}"))?;
+    Ok(pipeline)
+}
+
+/// Runs a description with stand-ins to EOS; returns the error, if any.
+fn run(
+    description: &str,
+    variables: &[(&str, String)],
+    stand_ins: &[(&str, &str)],
+) -> Result<(), String> {
+    let pipeline = launched(description, variables, stand_ins)?;
     let bus = pipeline.bus().unwrap();
     pipeline
         .set_state(gst::State::Playing)
@@ -94,24 +97,30 @@ fn portrait() -> (&'static str, String) {
 
 #[test]
 fn webcam_description_runs() {
-    let text = description("webcam.gst")
-        .replace(CAMERA, TEST_CAMERA)
-        .replace("autovideosink sync=false", "fakesink sync=false");
-    run(&text, &[portrait()]).unwrap();
+    let stand_ins = [
+        (names::CAMERA, TEST_CAMERA),
+        (names::WINDOW, "fakesink sync=false"),
+    ];
+    run(descriptions::WEBCAM, &[portrait()], &stand_ins).unwrap();
+    let preview = [portrait(), ("SIZE", "128".into())];
+    run(descriptions::WEBCAM_PREVIEW, &preview, &stand_ins).unwrap();
 }
 
 #[test]
 fn virtualcam_description_runs() {
-    let text = description("virtualcam.gst")
-        .replace(CAMERA, TEST_CAMERA)
-        .replace("v4l2sink device=${OUTPUT:-/dev/video10}", "fakesink");
-    run(&text, &[portrait()]).unwrap();
+    let stand_ins = [(names::CAMERA, TEST_CAMERA), ("loopback", "fakesink")];
+    run(descriptions::VIRTUALCAM, &[portrait()], &stand_ins).unwrap();
 }
 
 #[test]
 fn stream_description_runs_with_a_real_srt_listener() {
-    let text = description("stream.gst").replace(CAMERA, TEST_CAMERA);
-    run(&text, &[portrait(), ("PORT", "38123".into())]).unwrap();
+    let variables = [portrait(), ("PORT", "38123".into())];
+    run(
+        descriptions::STREAM,
+        &variables,
+        &[(names::CAMERA, TEST_CAMERA)],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -119,55 +128,29 @@ fn clip_descriptions_run() {
     let output = std::env::temp_dir().join(format!("animecam-pipeline-{}.mp4", std::process::id()));
     let input = root().join(".cache/media/carphone_pristine.mp4");
     run(
-        &description("clip-silent.gst"),
+        descriptions::CLIP_SILENT,
         &[
             portrait(),
             ("INPUT", input.display().to_string()),
             ("OUTPUT", output.display().to_string()),
             ("SIZE", "128".into()),
         ],
+        &[],
     )
     .unwrap();
     assert!(std::fs::metadata(&output).unwrap().len() > 10_000);
     // clip.gst needs a clip with audio; carphone has none, so its audio branch never links and
     // mp4mux would wait: that is why the CLI picks clip-silent.gst for it. Parse it at least.
     gst::init().unwrap();
-    let text: Vec<String> = description("clip.gst")
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(String::from)
-        .collect();
-    assert!(text.join(" ").contains("avenc_aac"));
+    assert!(descriptions::flatten(descriptions::CLIP).contains("avenc_aac"));
     std::fs::remove_file(output).unwrap();
-}
-
-/// A description with `variables` put in (defaults, and the required ones by name), comments
-/// dropped: what scripts/pipeline.sh gives gst-launch-1.0.
-fn expanded(text: &str, variables: &[(&str, &str)]) -> String {
-    let mut text: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ");
-    while let Some(start) = text.find("${") {
-        let end = start + text[start..].find('}').unwrap();
-        let inner = &text[start + 2..end];
-        let name = inner.split(':').next().unwrap();
-        let value = match variables.iter().find(|(n, _)| *n == name) {
-            Some((_, value)) => value.to_string(),
-            None => inner.split(":-").nth(1).expect("a default").to_owned(),
-        };
-        text.replace_range(start..=end, &value);
-    }
-    text
 }
 
 #[test]
 fn serve_and_remote_descriptions_animate_over_srt_as_written() {
     // The descriptions as gst-launch users run them, with none of what the CLI adds (frame
     // packing, capture times, one client at a time): the picture still makes the round trip.
-    gst::init().unwrap();
-    gstanimecam::plugin_register_static().unwrap();
+    init();
     let (_, portrait) = portrait();
     let port = "38211";
     let common = [
@@ -179,21 +162,30 @@ fn serve_and_remote_descriptions_animate_over_srt_as_written() {
         ("SERVER", "127.0.0.1"),
         ("SIZE", "256"),
     ];
-    let mut variables = common.to_vec();
-    variables.push(("PORTRAIT", portrait.as_str()));
-    let server = gst::parse::launch(&expanded(&description("serve.gst"), &variables)).unwrap();
-    let client_text = description("remote.gst")
-        .replace(CAMERA, "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1")
-        .replace("autovideosink", "fakesink name=window");
-    let client = gst::parse::launch(&expanded(&client_text, &common))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let shown = buffers_reaching(&client, "window");
+    let common: Vec<(&str, String)> = common
+        .into_iter()
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect();
+    let mut variables = common.clone();
+    variables.push(("PORTRAIT", portrait));
+    let server = launched(descriptions::SERVE, &variables, &[]).unwrap();
+    let client = launched(
+        descriptions::REMOTE,
+        &common,
+        &[
+            (
+                names::CAMERA,
+                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1",
+            ),
+            (names::WINDOW, "fakesink sync=false async=false"),
+        ],
+    )
+    .unwrap();
+    let shown = buffers_reaching(&client, names::WINDOW);
     server.set_state(gst::State::Playing).unwrap();
     client.set_state(gst::State::Playing).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(4));
-    for pipeline in [&client.clone().upcast(), &server] {
+    for pipeline in [&client, &server] {
         let error = pipeline
             .bus()
             .unwrap()

@@ -1,11 +1,28 @@
 //! `animecam models`: the model sets, their files and checksums, and where each graph would run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use animecam::inference::{int8_set_dir, Manifest, Model, Precision, ProviderOptions};
+
 use animecam::model_sets::KnownSet;
 
-pub fn run(dir: &Path, options: &ProviderOptions) -> i32 {
+use crate::args::ProviderArg;
+use crate::failure::Failure;
+
+pub fn run(models: Option<PathBuf>, provider: ProviderArg) -> Result<(), Failure> {
+    let dir = models.unwrap_or_else(animecam::model_sets::models_dir);
+    let options = ProviderOptions {
+        provider: provider.into(),
+        ..ProviderOptions::default()
+    };
+    match check(&dir, &options) {
+        0 => Ok(()),
+        // Each problem was printed with its fix.
+        _ => Err(Failure::from("")),
+    }
+}
+
+fn check(dir: &Path, options: &ProviderOptions) -> i32 {
     let mut sets: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -5,6 +5,8 @@ use std::path::Path;
 use animecam::inference::{int8_set_dir, runtime, Manifest, Model, Provider, ProviderOptions};
 use animecam::model_sets::{self, Need};
 
+use crate::failure::Failure;
+
 struct Report {
     failures: usize,
 }
@@ -47,7 +49,15 @@ const ELEMENTS: &[(&str, &str)] = &[
     ("tsdemux", "apt-get install gstreamer1.0-plugins-bad"),
 ];
 
-pub fn run() -> i32 {
+pub fn run() -> Result<(), Failure> {
+    match check() {
+        0 => Ok(()),
+        // Each problem was printed with its fix.
+        _ => Err(Failure::from("")),
+    }
+}
+
+fn check() -> i32 {
     let mut report = Report { failures: 0 };
     println!("GStreamer");
     let (major, minor, micro, _) = gst::version();

@@ -1,19 +1,26 @@
-//! Clip mode: a recorded clip drives the portrait into an MP4, with a progress bar.
+//! `animecam clip`: a recorded clip drives the portrait into an MP4 (or a transparent MOV), with
+//! a progress bar.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use animecam_cli::descriptions;
 use gst::prelude::*;
 
+use crate::args::{Animation, BackgroundArg};
+use crate::bus::describe_error;
+use crate::commands::setup::{self, path_value};
+use crate::failure::Failure;
+
 /// Side of each half of the clip when `--size` is not given.
-pub const DEFAULT_SIZE: u32 = 512;
+const DEFAULT_SIZE: u32 = 512;
 
 /// How long finishing the file may take after Ctrl-C before the partial file is given up.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What a clip is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
+enum Container {
     /// H.264 and AAC: the driving clip beside the avatar.
     Mp4,
     /// PNG frames with alpha and AAC: the avatar alone, transparent around it.
@@ -36,10 +43,79 @@ impl Container {
     }
 }
 
+pub fn run(
+    input: PathBuf,
+    output: PathBuf,
+    mut animation: Animation,
+    force: bool,
+) -> Result<(), Failure> {
+    let transparent = animation.background == BackgroundArg::Transparent;
+    let container = if transparent {
+        Container::Mov
+    } else {
+        Container::Mp4
+    };
+    let partial = check_paths(&input, &output, force, container)?;
+    let (has_audio, duration) = probe(&input)?;
+    // Both halves of the clip are --size: the animation chains fill theirs.
+    animation.size.get_or_insert(DEFAULT_SIZE);
+    let mut variables = setup::variables(&animation)?;
+    variables.insert("INPUT", path_value(&input)?);
+    // Written beside the target and renamed at the end: an interrupted run leaves no
+    // half-written file under the user's name.
+    variables.insert("OUTPUT", path_value(&partial)?);
+    let description = match (transparent, has_audio) {
+        (false, true) => descriptions::CLIP,
+        (false, false) => descriptions::CLIP_SILENT,
+        (true, true) => descriptions::CLIP_ALPHA,
+        (true, false) => descriptions::CLIP_ALPHA_SILENT,
+    };
+    let pipeline = setup::launch(description, &variables, &animation, animation.mode, true)?;
+    let outcome = run_to_end(&pipeline, duration, false);
+    let finished = match outcome {
+        Ok(Finished::Abandoned(why)) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Failure::with_code(
+                format!("{why}: nothing was written"),
+                Failure::INTERRUPTED,
+            ));
+        }
+        Ok(finished) => finished,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Failure::from(e));
+        }
+    };
+    std::fs::rename(&partial, &output).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        format!("cannot write {}: {e}", output.display())
+    })?;
+    let audio = if has_audio {
+        " (with the clip's audio)"
+    } else {
+        ""
+    };
+    match finished {
+        Finished::Complete => eprintln!("wrote {}{audio}", output.display()),
+        Finished::Abandoned(_) => unreachable!("handled above"),
+        Finished::Interrupted(at) => {
+            return Err(Failure::with_code(
+                format!(
+                    "interrupted: wrote the first {:.1} s to {}{audio}",
+                    at.mseconds() as f64 / 1000.0,
+                    output.display()
+                ),
+                Failure::INTERRUPTED,
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// Checks what the user asked for before any work, and returns the partial file to write: the
 /// input exists, the output has the container's extension in an existing folder, is not the
 /// input, and is not overwritten without `force`.
-pub fn check_paths(
+fn check_paths(
     input: &Path,
     output: &Path,
     force: bool,
@@ -108,7 +184,7 @@ pub fn check_paths(
 }
 
 /// Whether the file has an audio track, and its duration.
-pub fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
+fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
     // A URI needs an absolute path; the user may well have typed a relative one.
     let absolute = std::path::absolute(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let uri = gst::glib::filename_to_uri(&absolute, None)
@@ -154,7 +230,7 @@ fn end_early(pipeline: &gst::Pipeline) {
 
 /// How a clip run ended well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finished {
+enum Finished {
     Complete,
     /// Ctrl-C: the file was finished at this position of the clip and is playable.
     Interrupted(gst::ClockTime),
@@ -165,7 +241,7 @@ pub enum Finished {
 /// Runs the clip pipeline to the end, showing progress with an ETA. Ctrl-C (or SIGTERM) ends the
 /// clip early but cleanly: end of stream is sent so that the MP4 is finished and playable; a
 /// second one, or a finish that takes too long, gives up (the caller removes the partial file).
-pub fn run(
+fn run_to_end(
     pipeline: &gst::Pipeline,
     duration: Option<gst::ClockTime>,
     quiet: bool,
@@ -222,7 +298,7 @@ pub fn run(
                         interrupted.map_or(Finished::Complete, |(_, at)| Finished::Interrupted(at))
                     )
                 }
-                gst::MessageView::Error(error) => break Err(crate::live::describe_error(error)),
+                gst::MessageView::Error(error) => break Err(describe_error(error)),
                 gst::MessageView::Warning(warning) => {
                     bar.println(format!("warning: {}", warning.error()))
                 }

@@ -1,0 +1,366 @@
+//! The command line as clap reads it: the subcommands, their options, and the parsers that check
+//! each value where it is typed.
+
+use std::path::PathBuf;
+
+use animecam::inference::Provider;
+use animecam_cli::descriptions::Mode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "animecam",
+    version,
+    about = "Your face drives an anime portrait, live or from a clip"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What every animation takes.
+#[derive(Args, Clone)]
+pub struct Animation {
+    /// The anime portrait to animate (PNG or JPEG), or a folder of them (n/p cycle through it).
+    #[arg(long, short)]
+    pub portrait: Option<PathBuf>,
+    /// How to animate: warp needs no converted weights; fomm and ugatit do.
+    #[arg(long, value_enum, default_value_t = Mode::Warp)]
+    pub mode: Mode,
+    /// Folder of model sets (blazeface/, vox-256/, ugatit/).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
+    pub provider: ProviderArg,
+    /// fomm and ugatit: fp32, or int8 from the set the quantiser wrote beside the models
+    /// (make int8-models); auto: int8 on the CPU when it is there.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    pub precision: PrecisionArg,
+    /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
+    #[arg(long, value_parser = picture_side)]
+    pub size: Option<u32>,
+    /// What the avatar is shown over where the portrait (a PNG with transparency) is clear:
+    /// portrait (as drawn), transparent (clip only: a MOV with alpha, for OBS and editors), or a
+    /// colour for a chroma key: green, blue or #RRGGBB.
+    #[arg(long, default_value = "portrait", value_parser = background)]
+    pub background: BackgroundArg,
+    /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
+    #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
+    pub variant: VariantArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BackgroundArg {
+    Portrait,
+    Transparent,
+    /// 0xRRGGBB.
+    Color(u32),
+}
+
+/// `portrait`, `transparent`, `green`, `blue` or `#RRGGBB`.
+pub fn background(text: &str) -> Result<BackgroundArg, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "portrait" => Ok(BackgroundArg::Portrait),
+        "transparent" => Ok(BackgroundArg::Transparent),
+        "green" => Ok(BackgroundArg::Color(0x00FF00)),
+        "blue" => Ok(BackgroundArg::Color(0x0000FF)),
+        hex if hex.len() == 7 && hex.starts_with('#') => u32::from_str_radix(&hex[1..], 16)
+            .map(BackgroundArg::Color)
+            .map_err(|_| format!("'{text}' is not a colour: expected #RRGGBB in hexadecimal")),
+        _ => Err(format!(
+            "'{text}' is not a background: expected portrait, transparent, green, blue or #RRGGBB"
+        )),
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PrecisionArg {
+    Auto,
+    Fp32,
+    Int8,
+}
+
+impl PrecisionArg {
+    /// The elements' `precision` value.
+    pub fn nick(self) -> &'static str {
+        match self {
+            PrecisionArg::Auto => "auto",
+            PrecisionArg::Fp32 => "fp32",
+            PrecisionArg::Int8 => "int8",
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum VariantArg {
+    Auto,
+    Full,
+    Light,
+}
+
+impl VariantArg {
+    /// The ugatit element's `variant` value.
+    pub fn nick(self) -> &'static str {
+        match self {
+            VariantArg::Auto => "auto",
+            VariantArg::Full => "full",
+            VariantArg::Light => "light",
+        }
+    }
+}
+
+/// The side of a square picture: what the elements and the H.264 encoder accept (even, so that
+/// 4:2:0 video keeps every pixel row; at most 2048, as a clip is two of them side by side).
+pub fn picture_side(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(side) if (64..=2048).contains(&side) && side % 2 == 0 => Ok(side),
+        _ => Err(format!(
+            "'{text}' is not an even number of pixels from 64 to 2048"
+        )),
+    }
+}
+
+/// Where the live picture comes from and goes to.
+#[derive(Args, Clone)]
+pub struct Live {
+    /// The camera device.
+    #[arg(long, default_value = "/dev/video0")]
+    pub device: String,
+    /// A GStreamer source to use instead of the camera, e.g. "videotestsrc is-live=true".
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Do not mirror the camera picture.
+    #[arg(long)]
+    pub no_mirror: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_parser = positive_seconds)]
+    pub seconds: Option<f64>,
+}
+
+/// A duration in seconds: positive and finite.
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 1e7 => Ok(seconds),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds: more than 0, at most 10000000"
+        )),
+    }
+}
+
+/// The SRT link between `serve` and a `--remote` client.
+#[derive(Args, Clone)]
+pub struct LinkArgs {
+    /// The passphrase both ends share: 10 to 79 bytes. Better set in ANIMECAM_PASSPHRASE,
+    /// which other users of the machine cannot read from the process list.
+    #[arg(long, env = "ANIMECAM_PASSPHRASE", hide_env_values = true)]
+    pub passphrase: Option<String>,
+    /// No encryption: anyone who reaches the port may send video and see the animation. Both ends
+    /// must say it.
+    #[arg(long)]
+    pub insecure: bool,
+    /// SRT latency in milliseconds, added to every frame each way: how long a lost packet may
+    /// take to be resent before its frame is given up. A wired LAN: 20 to 40; Wi-Fi or the
+    /// internet: about 4 times the round trip (ping), at least 80. The larger of the two ends'
+    /// values is used.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(20..=8000))]
+    pub latency: u32,
+}
+
+/// Where a remote animation runs.
+#[derive(Args, Clone)]
+pub struct RemoteArgs {
+    /// Run the animation on another machine that runs `animecam serve`: its HOST:PORT (the port
+    /// it receives the camera on; the animation comes back from the next one).
+    #[arg(long, value_name = "HOST:PORT", value_parser = server_address)]
+    pub remote: Option<(String, u16)>,
+    #[command(flatten)]
+    pub link: LinkArgs,
+}
+
+/// `HOST:PORT`, `HOST` (port 7000) or `[IPv6]:PORT`.
+pub fn server_address(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => {
+            (host, port)
+        }
+        _ if text.starts_with('[') || !text.contains(':') => (text, "7000"),
+        _ => {
+            return Err(format!(
+                "'{text}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:7000)"
+            ))
+        }
+    };
+    match port.parse::<u16>() {
+        Ok(port) if (1..u16::MAX).contains(&port) => Ok((host.to_owned(), port)),
+        _ => Err(format!(
+            "'{port}' is not a port: 1 to 65534 (the animation comes back on the next one)"
+        )),
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    Auto,
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(value: ProviderArg) -> Self {
+        match value {
+            ProviderArg::Auto => Provider::Auto,
+            ProviderArg::Cpu => Provider::Cpu,
+            ProviderArg::Cuda => Provider::Cuda,
+            ProviderArg::Tensorrt => Provider::TensorRt,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Webcam to an anime window. Keys: r recalibrate, n/p next/previous portrait, q quit.
+    Webcam {
+        #[command(flatten)]
+        animation: Animation,
+        #[command(flatten)]
+        live: Live,
+        /// Show the camera beside the animation.
+        #[arg(long)]
+        preview: bool,
+        /// A GStreamer sink to use instead of the window animecam picks (e.g. "fakesink").
+        #[arg(long)]
+        sink: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Virtual camera for video calls, on a v4l2loopback device.
+    Virtualcam {
+        #[command(flatten)]
+        animation: Animation,
+        #[command(flatten)]
+        live: Live,
+        /// The v4l2loopback device to write to.
+        #[arg(long, default_value = "/dev/video10")]
+        output: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// A recorded clip drives the portrait: writes an MP4, clip and animation side by side.
+    Clip {
+        /// The driving clip.
+        input: PathBuf,
+        /// The MP4 to write (an existing file is not overwritten unless --force).
+        output: PathBuf,
+        #[command(flatten)]
+        animation: Animation,
+        /// Overwrite OUTPUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stream to OBS over SRT (MPEG-TS, H.264, low latency).
+    Stream {
+        #[command(flatten)]
+        animation: Animation,
+        #[command(flatten)]
+        live: Live,
+        /// The SRT port to listen on (1 to 65535).
+        #[arg(long, default_value_t = 8888, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Run the animation for a client on another machine (`animecam webcam --remote
+    /// THIS-HOST:PORT` there): the GPU machine's side. One client at a time.
+    Serve {
+        #[command(flatten)]
+        animation: Animation,
+        /// The UDP port to receive the camera on; the animation goes back from the next one.
+        #[arg(long, default_value_t = 7000, value_parser = clap::value_parser!(u16).range(1..65535))]
+        port: u16,
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Stop after this many seconds.
+        #[arg(long, value_parser = positive_seconds)]
+        seconds: Option<f64>,
+    },
+    /// List the model sets, check their files, show where each graph would run.
+    Models {
+        #[arg(long)]
+        models: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
+        provider: ProviderArg,
+    },
+    /// Check GStreamer, ONNX Runtime, models and devices; print the fix for each problem.
+    Doctor,
+    /// Per-stage cost on full-size random-weight models (make random-models), as a table and JSON.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct BenchArgs {
+    /// Folder of the full-size random-weight graphs (`make random-models`).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Frames per stage (after one warm-up frame).
+    #[arg(long, default_value_t = 20, value_parser = parse_frames)]
+    pub frames: usize,
+    /// ONNX Runtime threads (the Python reference uses the same).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Skip the Python reference loop.
+    #[arg(long)]
+    pub no_python: bool,
+    /// Instead of the stage table: run the live webcam pipeline for this many seconds on a live
+    /// 30 fps 640x480 camera showing a real talking face, and report the pictures the network
+    /// made, the frames repeated and dropped, and the latency against the network's time.
+    #[arg(long, value_parser = positive_seconds)]
+    pub live: Option<f64>,
+    /// With --live: the animation to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Fomm)]
+    pub mode: Mode,
+    /// With --live: a camera without a face (the run then fails, saying why).
+    #[arg(long)]
+    pub faceless: bool,
+    /// With --live: swap the portrait every this many seconds (between Sylvie and the astronaut),
+    /// to see whether a swap stalls the picture (the largest gap between frames shown).
+    #[arg(long, value_parser = positive_seconds)]
+    pub swap_every: Option<f64>,
+    /// With --live: the networks' precision (auto: the int8 set beside --models when there).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "fp32", "int8"])]
+    pub precision: String,
+    /// With --live: no queue between tracking and animation, so every stage runs in the camera's
+    /// thread one after the other (to compare with the default, overlapped in threads).
+    #[arg(long)]
+    pub serial: bool,
+}
+
+fn parse_frames(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(frames) if (2..=10_000).contains(&frames) => Ok(frames),
+        _ => Err(format!("'{text}' is not a frame count from 2 to 10000")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_read_as_users_write_them() {
+        assert_eq!(server_address("gpu-box:7100"), Ok(("gpu-box".into(), 7100)));
+        assert_eq!(server_address("gpu-box"), Ok(("gpu-box".into(), 7000)));
+        assert_eq!(server_address("[::1]:7100"), Ok(("[::1]".into(), 7100)));
+        assert_eq!(server_address("[::1]"), Ok(("[::1]".into(), 7000)));
+        // The animation comes back on the next port: 65535 has none.
+        assert!(server_address("gpu-box:65535")
+            .unwrap_err()
+            .contains("1 to 65534"));
+        assert!(server_address("gpu-box:http").is_err());
+        assert!(server_address("::1:7000").unwrap_err().contains("brackets"));
+    }
+}

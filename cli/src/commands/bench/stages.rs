@@ -1,0 +1,401 @@
+//! The stage table: each stage of tracking and animation on its own, timed as the elements run it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
+use animecam::face::{BlazeFace, FaceDetector, FaceMesh, Tracker, TrackerConfig};
+use animecam::fomm::{Fomm, KeypointDetector};
+use animecam::image::{crop_square, read_image, RgbImage, SquareCrop};
+use animecam::inference::{Provider, ProviderOptions};
+use animecam::model_sets;
+use animecam::motion::{relative_motion, MotionOptions};
+use animecam::portrait::Portrait;
+use animecam::stylize::Stylizer;
+
+use crate::args::BenchArgs;
+use crate::commands::bench::fixtures::{driving_frame, media};
+use crate::commands::bench::measure::{machine, measure, Stage};
+
+/// The stages measured, and the inputs they ran on (the int8 comparison runs on the same).
+pub struct Measured {
+    pub stages: Vec<Stage>,
+    pub options: ProviderOptions,
+    pub frames: Vec<RgbImage>,
+    pub crops: Vec<RgbImage>,
+    pub portrait_path: PathBuf,
+}
+
+/// Measures every stage on the graphs in `models`, printing a row each.
+pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, String> {
+    let models = models.to_path_buf();
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        intra_threads: args.threads,
+        ..ProviderOptions::default()
+    };
+    let photo = read_image(&media("astronaut.png")?).map_err(|e| e.to_string())?;
+    let frames: Vec<RgbImage> = (0..=args.frames)
+        .map(|t| driving_frame(&photo, t))
+        .collect();
+    let portrait_path = media("sylvie_green_normal.png")?;
+    let portrait = Portrait::load(&portrait_path, None, 0.4).map_err(|e| e.to_string())?;
+    eprintln!(
+        "animecam bench: {} ({} ONNX Runtime threads, {} frames a stage)",
+        machine(),
+        args.threads,
+        args.frames
+    );
+    eprintln!(
+        "  {:<34} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "stage", "median ms", "p95 ms", "fps", "glue", "allocs"
+    );
+    let mut stages = Vec::new();
+
+    // Face tracking at 640x480, as facetrack runs it (BlazeFace on one thread).
+    let detector_options = ProviderOptions {
+        intra_threads: 1,
+        ..options.clone()
+    };
+    let blazeface = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+        .map_err(|e| e.to_string())?;
+    let mut tracker = Tracker::new(Box::new(blazeface), TrackerConfig::default());
+    let tracker_cell = std::cell::RefCell::new(&mut tracker);
+    stages.push(measure(
+        "facetrack 640x480 (detect every 5)",
+        args.frames,
+        |t| {
+            tracker_cell
+                .borrow_mut()
+                .update(&frames[t].view(), t as f64 / 30.0)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| tracker_cell.borrow().detector().inference_time(),
+    )?);
+
+    // FOMM at vox-256 size.
+    let fomm = std::cell::RefCell::new(Fomm::load(&models, &options).map_err(|e| e.to_string())?);
+    let size = fomm.borrow().image_size();
+    let source_crop =
+        crop_square(&portrait.image.view(), portrait.crop, size).map_err(|e| e.to_string())?;
+    let source = fomm
+        .borrow_mut()
+        .encode_source(&source_crop)
+        .map_err(|e| e.to_string())?;
+    let crops: Vec<RgbImage> = frames
+        .iter()
+        .map(|f| {
+            crop_square(
+                &f.view(),
+                SquareCrop {
+                    center_x: 320.0,
+                    center_y: 240.0,
+                    side: 400.0,
+                },
+                size,
+            )
+            .expect("crop")
+        })
+        .collect();
+    let initial = fomm
+        .borrow_mut()
+        .keypoints(&crops[0])
+        .map_err(|e| e.to_string())?;
+    let inference = || fomm.borrow().inference_time();
+    // The detector alone, as fommkeypoints runs it (and as the int8 row below measures it).
+    stages.push(measure_keypoints(
+        "fomm keypoints",
+        &models,
+        &options,
+        &crops,
+        args.frames,
+    )?);
+    stages.push(measure(
+        "fomm encoder (once per portrait)",
+        args.frames.min(5),
+        |_| {
+            fomm.borrow_mut()
+                .encode_source(&source_crop)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    let driving = fomm
+        .borrow_mut()
+        .keypoints(&crops[1])
+        .map_err(|e| e.to_string())?;
+    let moved = relative_motion(
+        &source.keypoints,
+        &driving,
+        &initial,
+        MotionOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    stages.push(measure(
+        "fomm generator",
+        args.frames.min(10),
+        |_| {
+            fomm.borrow_mut()
+                .animate(&source, &moved)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &inference,
+    )?);
+    stages.push(measure(
+        "fomm frame, source encoded each frame",
+        args.frames.min(10),
+        |t| {
+            let mut fomm = fomm.borrow_mut();
+            let encoded = fomm
+                .encode_source(&source_crop)
+                .map_err(|e| e.to_string())?;
+            fomm_frame(&mut fomm, &encoded, &crops[t], &initial)
+        },
+        &inference,
+    )?);
+    drop(fomm);
+
+    stages.push(fomm_cached_frame(
+        "fomm frame, source encoded once",
+        &models,
+        &options,
+        &portrait_path,
+        &crops,
+        args.frames.min(10),
+    )?);
+    let spec = AvatarSpec {
+        path: portrait_path.clone(),
+        crop: None,
+        margin: 0.4,
+    };
+
+    // The landmark warp at 512x512 (no network: all of it is ours).
+    let mut detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+        .map_err(|e| e.to_string())?;
+    let landmarks: Vec<_> = frames
+        .iter()
+        .map(|f| {
+            detector
+                .detect(&f.view())
+                .ok()
+                .and_then(|d| d.into_iter().next())
+        })
+        .collect();
+    // The element's Animator with the warp engine.
+    let warp_maker = AvatarMaker::new(Engine::Warp, 512, DetectorSettings::default());
+    let mut warp = Animator::new(
+        &warp_maker,
+        warp_maker.make(&spec).map_err(|e| e.to_string())?,
+    );
+    let rest = landmarks[0]
+        .clone()
+        .ok_or("no face in the first driving frame")?;
+    let landmark_pose = |face: &animecam::face::Detection| {
+        let face_size = face.face.width.max(face.face.height);
+        Driving::from_landmarks(face.landmarks.clone(), face_size, Some(1))
+    };
+    warp.frame(Some(&landmark_pose(&rest)))
+        .map_err(|e| e.to_string())?;
+    let warp = std::cell::RefCell::new(warp);
+    stages.push(measure(
+        "warp 512x512",
+        args.frames * 5,
+        |t| {
+            let driving = landmarks[t % landmarks.len()].as_ref().unwrap_or(&rest);
+            warp.borrow_mut()
+                .frame(Some(&landmark_pose(driving)))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| Duration::ZERO,
+    )?);
+
+    // What a webcam session with the face mesh costs a frame: tracking at 640x480 with the mesh,
+    // then the expression warp at 512x512.
+    let mesh_dir = model_sets::FACE_MESH.dir();
+    if mesh_dir.join("manifest.json").is_file() {
+        let detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+            .map_err(|e| e.to_string())?;
+        let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
+        tracker.set_mesh(Some(
+            FaceMesh::load(&mesh_dir, &detector_options).map_err(|e| e.to_string())?,
+        ));
+        let mut animator = Animator::new(
+            &warp_maker,
+            warp_maker.make(&spec).map_err(|e| e.to_string())?,
+        );
+        animator.recalibrate();
+        let session = std::cell::RefCell::new((tracker, animator));
+        stages.push(measure(
+            "warp 512x512 + facetrack with mesh",
+            args.frames * 5,
+            |t| {
+                let (tracker, animator) = &mut *session.borrow_mut();
+                let frame = &frames[t % frames.len()];
+                let track = tracker
+                    .update(&frame.view(), t as f64 / 30.0)
+                    .map_err(|e| e.to_string())?;
+                let driving = track
+                    .state
+                    .has_face()
+                    .then(|| Driving::from_track(&track, 640, 480));
+                animator
+                    .frame(driving.as_ref())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+            &|| session.borrow().0.inference_time(),
+        )?);
+    } else {
+        eprintln!(
+            "  (no face mesh in {}: the mesh row is left out; make setup converts it)",
+            mesh_dir.display()
+        );
+    }
+
+    for (id, label) in [
+        ("ugatit_light", "ugatit light 256"),
+        ("ugatit_full", "ugatit full 256"),
+    ] {
+        stages.push(ugatit_stage(
+            label,
+            &models,
+            id,
+            &options,
+            &frames[0],
+            args.frames.min(10),
+        )?);
+    }
+
+    Ok(Measured {
+        stages,
+        options,
+        frames,
+        crops,
+        portrait_path,
+    })
+}
+
+/// One FOMM frame as fommkeypoints and fommanimate make it: keypoints, relative motion, generator.
+fn fomm_frame(
+    fomm: &mut Fomm,
+    source: &animecam::fomm::SourceEncoding,
+    crop: &RgbImage,
+    initial: &animecam::motion::Keypoints,
+) -> Result<(), String> {
+    let driving = fomm.keypoints(crop).map_err(|e| e.to_string())?;
+    let moved = relative_motion(
+        &source.keypoints,
+        &driving,
+        initial,
+        MotionOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    fomm.animate(source, &moved)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A FOMM frame as the fommkeypoints and fommanimate elements make it: keypoints of the driving
+/// crop, then the same Animator the element runs (relative motion, the generator with the source
+/// encoded once).
+pub fn fomm_cached_frame(
+    name: &str,
+    models: &Path,
+    options: &ProviderOptions,
+    portrait: &Path,
+    crops: &[RgbImage],
+    frames: usize,
+) -> Result<Stage, String> {
+    let mut keypoints = KeypointDetector::load(models, options).map_err(|e| e.to_string())?;
+    let engine = Engine::fomm(Fomm::load(models, options).map_err(|e| e.to_string())?);
+    let maker = AvatarMaker::new(engine.clone(), 0, DetectorSettings::default());
+    let spec = AvatarSpec {
+        path: portrait.to_path_buf(),
+        crop: None,
+        margin: 0.4,
+    };
+    let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
+    let pose = |keypoints| Driving::from_keypoints(keypoints, 1.0, Some(1));
+    let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
+    animator
+        .frame(Some(&pose(rest)))
+        .map_err(|e| e.to_string())?;
+    let session = std::cell::RefCell::new((keypoints, animator));
+    measure(
+        name,
+        frames,
+        |t| {
+            let (keypoints, animator) = &mut *session.borrow_mut();
+            let driving = keypoints.keypoints(&crops[t]).map_err(|e| e.to_string())?;
+            animator
+                .frame(Some(&pose(driving)))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| session.borrow().0.inference_time() + engine.inference_time(),
+    )
+}
+
+/// The keypoint detector alone, as fommkeypoints runs it.
+pub fn measure_keypoints(
+    name: &str,
+    models: &Path,
+    options: &ProviderOptions,
+    crops: &[RgbImage],
+    frames: usize,
+) -> Result<Stage, String> {
+    let detector = std::cell::RefCell::new(
+        KeypointDetector::load(models, options).map_err(|e| e.to_string())?,
+    );
+    measure(
+        name,
+        frames,
+        |t| {
+            detector
+                .borrow_mut()
+                .keypoints(&crops[t])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| detector.borrow().inference_time(),
+    )
+}
+
+/// One U-GAT-IT stylisation of a 256 face crop.
+pub fn ugatit_stage(
+    name: &str,
+    models: &Path,
+    id: &str,
+    options: &ProviderOptions,
+    frame: &RgbImage,
+    frames: usize,
+) -> Result<Stage, String> {
+    let stylizer =
+        std::cell::RefCell::new(Stylizer::load(models, id, options).map_err(|e| e.to_string())?);
+    let face = crop_square(
+        &frame.view(),
+        SquareCrop {
+            center_x: 320.0,
+            center_y: 240.0,
+            side: 300.0,
+        },
+        256,
+    )
+    .map_err(|e| e.to_string())?;
+    measure(
+        name,
+        frames,
+        |_| {
+            stylizer
+                .borrow_mut()
+                .stylize(&face)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        &|| stylizer.borrow().inference_time(),
+    )
+}

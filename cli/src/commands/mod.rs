@@ -1,0 +1,15 @@
+//! One module per subcommand, each taking its parsed options and giving a [`Failure`] the user
+//! reads; `setup` and `live_common` hold what several of them share.
+//!
+//! [`Failure`]: crate::failure::Failure
+
+pub mod bench;
+pub mod clip;
+pub mod doctor;
+mod live_common;
+pub mod models;
+pub mod serve;
+mod setup;
+pub mod stream;
+pub mod virtualcam;
+pub mod webcam;

@@ -1,0 +1,165 @@
+//! What the animating commands share: their options checked and turned into a description's
+//! variables, and pipelines launched from the descriptions with what no description says.
+
+use std::collections::HashMap;
+
+use animecam::inference::Provider;
+use animecam::model_sets;
+use animecam_cli::descriptions::{self, edit, names, Mode};
+use gst::prelude::*;
+
+use crate::args::{Animation, BackgroundArg, LinkArgs};
+use crate::failure::Failure;
+use crate::keys::first_portrait;
+use crate::remote::transport::{check_passphrase, pack_for_srt, NO_PASSPHRASE};
+
+/// A path as a description's value: absolute, so that no file name can be one of the parser's
+/// special values (a bare `NULL`, or a quoted string whose quotes it strips), and without control
+/// characters, which no element's property reads back as they were.
+pub fn path_value(path: &std::path::Path) -> Result<String, Failure> {
+    let text = std::path::absolute(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .to_string_lossy()
+        .to_string();
+    if text.chars().any(char::is_control) {
+        return Err(Failure::from(format!(
+            "{:?} holds a control character (a line break or a tab): rename it",
+            path.display().to_string()
+        )));
+    }
+    Ok(text)
+}
+
+/// The variables of a description, checked: the portrait exists, the models do for the mode.
+pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Failure> {
+    if animation.background != BackgroundArg::Portrait && animation.mode == Mode::Ugatit {
+        return Err(Failure::from(
+            "--background needs --mode warp or fomm, which move the portrait's alpha with the \
+             avatar: U-GAT-IT redraws your own picture, which has none",
+        ));
+    }
+    let mut variables = HashMap::new();
+    let models = animation
+        .models
+        .clone()
+        .unwrap_or_else(model_sets::models_dir);
+    if animation.mode.needs_portrait() {
+        let portrait = animation.portrait.as_ref().ok_or(
+            "no portrait: pass --portrait with an anime portrait (PNG or JPEG) or a folder of them",
+        )?;
+        let first = first_portrait(portrait)
+            .filter(|p| p.is_file())
+            .ok_or_else(|| format!("portrait {} not found: pass an existing PNG or JPEG file, or a folder holding some", portrait.display()))?;
+        variables.insert("PORTRAIT", path_value(&first)?);
+    }
+    if let Some(set) = animation.mode.model_set() {
+        if !set.dir_in(&models).join("manifest.json").is_file() {
+            return Err(Failure::from(format!(
+                "--mode {} needs the converted {} models in {}: convert the official checkpoint (README, Models), or use --mode warp",
+                animation.mode.name(),
+                set.name,
+                set.dir_in(&models).display()
+            )));
+        }
+    }
+    variables.insert("MODELS", path_value(&models)?);
+    let provider: Provider = animation.provider.into();
+    variables.insert("PROVIDER", provider.to_string());
+    variables.insert("VARIANT", animation.variant.nick().to_owned());
+    variables.insert("PRECISION", animation.precision.nick().to_owned());
+    if let Some(size) = animation.size {
+        variables.insert("SIZE", size.to_string());
+    }
+    Ok(variables)
+}
+
+/// The variables of the link, checked: a passphrase SRT accepts, or --insecure.
+pub fn link_variables(
+    link: &LinkArgs,
+    variables: &mut HashMap<&'static str, String>,
+) -> Result<(), Failure> {
+    match (&link.passphrase, link.insecure) {
+        (Some(_), true) => {
+            return Err(Failure::from(
+                "--insecure and a passphrase: pick one (unset ANIMECAM_PASSPHRASE for --insecure)",
+            ))
+        }
+        (Some(passphrase), false) => {
+            check_passphrase(passphrase)?;
+            variables.insert("PASSPHRASE", passphrase.clone());
+        }
+        // The descriptions require a passphrase; the parsed link gets none (`unencrypted`).
+        (None, true) => {
+            variables.insert("PASSPHRASE", NO_PASSPHRASE.to_owned());
+        }
+        (None, false) => {
+            return Err(Failure::from(
+                "no passphrase: set ANIMECAM_PASSPHRASE (or --passphrase) to the same 10 to 79 \
+                 characters on the server and its clients, or pass --insecure on both to send \
+                 the video unencrypted",
+            ))
+        }
+    }
+    variables.insert("LATENCY", link.latency.to_string());
+    Ok(())
+}
+
+/// Parses `description` filled in with `variables` and the animation of `mode` (see
+/// [`descriptions::launch`]), then sets what no description names: the face detector's folder
+/// when `--models` points elsewhere, the background, and SRT packing on every muxer.
+pub fn launch(
+    description: &str,
+    variables: &HashMap<&'static str, String>,
+    animation: &Animation,
+    mode: Mode,
+    square: bool,
+) -> Result<gst::Pipeline, Failure> {
+    let pipeline = descriptions::launch(description, variables, mode, square)?;
+    finish(&pipeline, animation)?;
+    Ok(pipeline)
+}
+
+/// Sets on a parsed pipeline what the animation options ask and no description says.
+pub fn finish(pipeline: &gst::Pipeline, animation: &Animation) -> Result<(), Failure> {
+    // Every muxer of ours feeds SRT (OBS's stream, the remote link's two directions).
+    for element in pipeline.iterate_recurse().into_iter().flatten() {
+        if element.factory().is_some_and(|f| f.name() == "mpegtsmux") {
+            pack_for_srt(&element);
+        }
+    }
+    if let Some(models) = &animation.models {
+        let detector = model_sets::BLAZEFACE
+            .dir_in(models)
+            .to_string_lossy()
+            .to_string();
+        for element in pipeline.iterate_recurse().into_iter().flatten() {
+            if element.factory().is_some_and(|f| f.name() == "facetrack") {
+                element.set_property("model-path", &detector);
+            }
+        }
+    }
+    if animation.background != BackgroundArg::Portrait {
+        let animate = edit::named(pipeline, names::ANIMATE)?;
+        match animation.background {
+            BackgroundArg::Transparent => {
+                animate.set_property_from_str("background", "transparent")
+            }
+            BackgroundArg::Color(color) => {
+                animate.set_property_from_str("background", "color");
+                animate.set_property("background-color", color);
+            }
+            BackgroundArg::Portrait => {}
+        }
+    }
+    Ok(())
+}
+
+/// SRT listens on UDP: a port another program holds would fail deep inside libsrt.
+pub fn udp_port_free(port: u16, why: &str) -> Result<(), Failure> {
+    match std::net::UdpSocket::bind(("0.0.0.0", port)) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::from(format!(
+            "port {port} is in use ({e}){why}: stop the program using it, or pick another with --port"
+        ))),
+    }
+}

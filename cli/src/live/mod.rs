@@ -1,0 +1,223 @@
+//! The live loop: runs a pipeline until end of stream, an error, `q`, Ctrl-C or the duration,
+//! with keys bound to the animation and once-a-second statistics. Where the animation runs on
+//! another machine, the loop talks to it through a [`Link`], which it knows only as that
+//! interface.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, tick};
+use gst::prelude::*;
+
+use crate::bus::{describe_error, describe_warning, networks, play, running_time};
+use crate::keys::{AnimationKeys, Command, KeyEffect, Keys};
+use crate::report::{AvatarReport, LiveStats};
+
+mod link;
+
+pub use link::{Link, Verdict};
+
+/// Frames and latency seen at the sink, shared with a pad probe.
+#[derive(Default)]
+struct Counters {
+    frames: AtomicU64,
+    /// Sum of glass-to-glass latencies (capture timestamp to sink) in microseconds.
+    latency_us: AtomicU64,
+    /// Frames whose latency is known (a remote frame's capture time may not come back).
+    timed: AtomicU64,
+    /// The largest latency seen, in microseconds.
+    max_latency_us: AtomicU64,
+    /// Running time of the last frame shown, and the largest gap between two shown frames, in
+    /// microseconds (a stall shows here: a portrait loading on the streaming thread, say).
+    last_running_us: AtomicU64,
+    max_gap_us: AtomicU64,
+}
+
+/// Counts frames reaching `sink` and how late they are against the pipeline clock: since their
+/// capture, which is their timestamp, or, for frames made elsewhere, the capture time the link
+/// says.
+fn watch_sink(
+    pipeline: &gst::Pipeline,
+    sink: &gst::Element,
+    link: Option<Arc<dyn Link>>,
+) -> Arc<Counters> {
+    let counters = Arc::new(Counters::default());
+    let shared = counters.clone();
+    let pipeline = pipeline.downgrade();
+    if let Some(pad) = sink.static_pad("sink") {
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            shared.frames.fetch_add(1, Ordering::Relaxed);
+            let (Some(buffer), Some(pipeline)) = (info.buffer(), pipeline.upgrade()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let running = running_time(pad, buffer);
+            let captured = match &link {
+                Some(link) => running.and_then(|running| link.captured(running)),
+                None => running,
+            };
+            if let (Some(running), Some(captured), Some(now)) =
+                (running, captured, pipeline.current_running_time())
+            {
+                let last = shared
+                    .last_running_us
+                    .swap(running.useconds(), Ordering::Relaxed);
+                if last > 0 {
+                    shared
+                        .max_gap_us
+                        .fetch_max(running.useconds().saturating_sub(last), Ordering::Relaxed);
+                }
+                let late = now.saturating_sub(captured);
+                shared.timed.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .latency_us
+                    .fetch_add(late.useconds(), Ordering::Relaxed);
+                shared
+                    .max_latency_us
+                    .fetch_max(late.useconds(), Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    counters
+}
+
+/// How a live run goes.
+pub struct LiveOptions {
+    pub portrait: Option<PathBuf>,
+    /// Stop after this long (tests, benchmarks); None runs until quit or end of stream.
+    pub duration: Option<Duration>,
+    pub quiet: bool,
+    /// Said once when the pipeline runs: where the picture goes.
+    pub status: String,
+    /// The link to where the animation runs, when not here: keys go there.
+    pub link: Option<Arc<dyn Link>>,
+}
+
+/// Where frames leave for the viewer: the encoder's input where the picture is encoded (a muxer
+/// downstream of it pushes packets, not frames), else the sink (not the remote link's own).
+fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
+    pipeline.by_name("encoder").or_else(|| {
+        pipeline
+            .iterate_sinks()
+            .into_iter()
+            .flatten()
+            .find(|sink| sink.name() != "uplink")
+    })
+}
+
+/// Runs a live pipeline until end of stream, an error, `q`, Ctrl-C or the duration; prints FPS
+/// and latency once a second. Returns what the viewer was shown. The pipeline is back in NULL
+/// whatever happened, so that no element is torn down while it streams.
+pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
+    let outcome = run_until_stopped(pipeline, options);
+    pipeline.set_state(gst::State::Null).ok();
+    if let Some(bus) = pipeline.bus() {
+        bus.unset_sync_handler();
+    }
+    outcome
+}
+
+fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
+    let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
+    let counters = watch_sink(pipeline, &shown, options.link.clone());
+    let animate = pipeline.by_name("animate");
+    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
+    // Installed before the (possibly long) start: a Ctrl-C then ends the run as soon as it can.
+    let interrupts = crate::signals::interrupts();
+    let messages = play(pipeline)?;
+    let keys = Keys::start();
+    if !options.quiet && !options.status.is_empty() {
+        eprint!("{}\r\n", options.status);
+        if keys.raw {
+            eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
+        }
+    }
+    if !options.quiet {
+        for line in networks(pipeline) {
+            eprint!("{line}\r\n");
+        }
+    }
+    let started = Instant::now();
+    let seconds = tick(Duration::from_secs(1));
+    let (mut last_frames, mut last_latency, mut last_timed) = (0u64, 0u64, 0u64);
+    let mut avatar = AvatarReport::new(pipeline);
+    let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
+        crossbeam_channel::at(started + d)
+    });
+    let outcome = loop {
+        select! {
+            recv(end) -> _ => break Ok(()),
+            recv(messages) -> message => {
+                let Ok(message) = message else { break Ok(()) };
+                match message.view() {
+                    gst::MessageView::Eos(..) => break Ok(()),
+                    gst::MessageView::Error(error) => break Err(describe_error(error)),
+                    gst::MessageView::Warning(warning) => {
+                        let verdict = options.link.as_ref().map(|link| link.judge(&describe_warning(warning)));
+                        match verdict {
+                            Some(Verdict::Stop(error)) => break Err(error),
+                            Some(Verdict::Quiet) => {}
+                            _ if !options.quiet => eprint!("warning: {}\r\n", warning.error()),
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            recv(interrupts) -> _ => break Ok(()),
+            recv(keys.receiver) -> command => {
+                match command {
+                    Ok(Command::Quit) => break Ok(()),
+                    Ok(command) if options.link.is_some() => {
+                        if let Some(link) = &options.link {
+                            link.send(command);
+                            let what = match command {
+                                Command::Recalibrate => "recalibrate: hold still, facing the camera",
+                                Command::NextPortrait => "next portrait",
+                                _ => "previous portrait",
+                            };
+                            eprint!("sent to the server: {what}\r\n");
+                        }
+                    }
+                    Ok(command) => {
+                        match animate.as_ref().and_then(|a| animation_keys.apply(a, command)) {
+                            Some(KeyEffect::Recalibrated) => eprint!("recalibrating: hold still, facing the camera\r\n"),
+                            Some(KeyEffect::Portrait(path)) => eprint!("portrait: {}\r\n", path.display()),
+                            None => {}
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            recv(seconds) -> _ => {
+                let frames = counters.frames.load(Ordering::Relaxed);
+                let latency = counters.latency_us.load(Ordering::Relaxed);
+                let timed = counters.timed.load(Ordering::Relaxed);
+                let new = frames - last_frames;
+                let summary = avatar.since_last().or_else(|| {
+                    options.link.as_ref().and_then(|link| link.avatar_state())
+                });
+                if !options.quiet {
+                    let mean = if timed > last_timed { (latency - last_latency) as f64 / (timed - last_timed) as f64 / 1000.0 } else { 0.0 };
+                    let summary = summary.map(|s| format!(", {s}")).unwrap_or_default();
+                    eprint!("{new:3} fps, latency {mean:6.1} ms{summary}\r\n");
+                }
+                (last_frames, last_latency, last_timed) = (frames, latency, timed);
+            }
+        }
+    };
+    drop(keys);
+    let frames = counters.frames.load(Ordering::Relaxed);
+    outcome.map(|()| LiveStats {
+        activity: avatar.watched.activity(),
+        camera_frames: avatar.watched.camera_frames(),
+        frames,
+        mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
+            / counters.timed.load(Ordering::Relaxed).max(1) as f64
+            / 1000.0,
+        max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        max_gap_ms: counters.max_gap_us.load(Ordering::Relaxed) as f64 / 1000.0,
+    })
+}

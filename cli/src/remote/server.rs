@@ -1,0 +1,246 @@
+//! The server's end of the remote link (`animecam serve`): one client at a time, a fresh pipeline
+//! per client, keys from the client applied to the animation, capture times and the avatar's
+//! state sent back in the frames made.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, tick, unbounded, Sender};
+use gio::prelude::*;
+use gst::prelude::*;
+
+use crate::bus::{describe_error, networks, play};
+use crate::keys::{AnimationKeys, Command, KeyEffect};
+use crate::remote::protocol::Message;
+use crate::remote::transport::{
+    element, receive_in_frames, send_in_frames, static_pad, CaptureTimes,
+};
+use crate::report::AvatarReport;
+
+/// Who is being served. A caller is admitted when its handshake arrives, before libsrt checks its
+/// passphrase, so the session only belongs to a client once one of its connections is up.
+#[derive(Default)]
+struct Session {
+    /// Stream ids of the handshakes admitted, by address, until their connection is up.
+    admitted: HashMap<String, String>,
+    /// The client served: its stream id (the same on both its connections) and address.
+    client: Option<(String, String)>,
+    /// Set once the client's uplink has gone: the session is over.
+    ended: bool,
+    /// Hosts told they were refused (a refused client retries every second).
+    refused: std::collections::HashSet<String>,
+}
+
+/// Lets one client in and refuses others while it is served: both connections (the driving
+/// video and the animation) must carry the same stream id, which the client makes up per run.
+fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, events: Sender<String>) {
+    // Without it the SRT elements let every caller in without asking.
+    listener.set_property("authentication", true);
+    {
+        let session = session.clone();
+        let events = events.clone();
+        listener.connect("caller-connecting", false, move |args| {
+            let address = socket_address(args.get(1));
+            let stream_id = args
+                .get(2)
+                .and_then(|a| a.get::<Option<String>>().ok())
+                .flatten()
+                .unwrap_or_default();
+            let mut session = session.lock().unwrap();
+            let admitted = match &session.client {
+                _ if session.ended => false,
+                None => true,
+                Some((id, _)) => *id == stream_id,
+            };
+            if admitted {
+                session.admitted.insert(address, stream_id);
+            } else if let Some((_, serving)) = session.client.clone() {
+                let host = address
+                    .rsplit_once(':')
+                    .map_or(address.as_str(), |(host, _)| host);
+                if session.refused.insert(host.to_owned()) {
+                    let _ = events.send(format!(
+                        "refused {address}: serving {serving}, one client at a time"
+                    ));
+                }
+            }
+            Some(admitted.to_value())
+        });
+    }
+    listener.connect("caller-added", false, move |args| {
+        let address = socket_address(args.get(2));
+        let mut session = session.lock().unwrap();
+        let stream_id = session.admitted.remove(&address).unwrap_or_default();
+        if session.client.is_none() {
+            let _ = events.send(format!("client {address} connected"));
+            session.client = Some((stream_id, address));
+        }
+        None
+    });
+}
+
+/// A client's address, from a signal's GSocketAddress argument.
+fn socket_address(value: Option<&gst::glib::Value>) -> String {
+    value
+        .and_then(|a| a.get::<gio::SocketAddress>().ok())
+        .map(|a| describe_address(&a))
+        .unwrap_or_else(|| "an unknown address".into())
+}
+
+fn describe_address(address: &gio::SocketAddress) -> String {
+    match address.downcast_ref::<gio::InetSocketAddress>() {
+        Some(inet) => format!("{}:{}", inet.address(), inet.port()),
+        None => "an unknown address".into(),
+    }
+}
+
+/// How `serve` runs.
+pub struct ServeOptions {
+    /// The portrait (or folder of them) the server starts with, which n and p cycle through.
+    pub portrait: Option<std::path::PathBuf>,
+    pub port: u16,
+    /// Stop after this long (tests).
+    pub duration: Option<Duration>,
+}
+
+/// Serves clients one after the other until Ctrl-C (or the duration): each session gets a fresh
+/// pipeline from `build`, so that nothing of one client's stream (timestamps, decoder state,
+/// the tracker's calibration) reaches the next.
+pub fn serve(
+    build: impl Fn() -> Result<gst::Pipeline, String>,
+    options: &ServeOptions,
+) -> Result<(), String> {
+    let interrupts = crate::signals::interrupts();
+    let started = Instant::now();
+    let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
+        crossbeam_channel::at(started + d)
+    });
+    // Kept across clients: the next one sees the portrait the last one left.
+    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
+    let mut first = true;
+    loop {
+        let pipeline = build()?;
+        let session = Arc::new(Mutex::new(Session::default()));
+        let (events, event_receiver) = unbounded::<String>();
+        let uplink: gst::Element = element(&pipeline, "uplink")?;
+        let downlink: gst::Element = element(&pipeline, "downlink")?;
+        admit_one_client(&uplink, session.clone(), events.clone());
+        admit_one_client(&downlink, session.clone(), events.clone());
+        let (ended_sender, ended) = unbounded::<()>();
+        {
+            let session = session.clone();
+            uplink.connect("caller-removed", false, move |_| {
+                session.lock().unwrap().ended = true;
+                let _ = ended_sender.send(());
+                None
+            });
+        }
+        // Capture times in, echoed on the frame made from each; keys in.
+        let captured = Arc::new(CaptureTimes::default());
+        let (keys_sender, keys) = unbounded::<Command>();
+        {
+            let captured = captured.clone();
+            let parse: gst::Element = element(&pipeline, "uplink-parse")?;
+            receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
+                for message in messages {
+                    match message {
+                        Message::Captured(ns) => captured.insert(running, ns),
+                        Message::Key(command) => {
+                            let _ = keys_sender.send(command);
+                        }
+                        Message::State(_) => {}
+                    }
+                }
+            });
+        }
+        // The chain keeps each frame's running time from the decoder to the encoder.
+        let encoder: gst::Element = element(&pipeline, "encoder")?;
+        let state: Arc<Mutex<Option<String>>> = Arc::default();
+        {
+            let state = state.clone();
+            send_in_frames(&static_pad(&encoder, "src")?, move |running| {
+                let mut messages: Vec<Message> = captured
+                    .get(running)
+                    .map(Message::Captured)
+                    .into_iter()
+                    .collect();
+                messages.extend(state.lock().unwrap().take().map(Message::State));
+                messages
+            });
+        }
+        let mut avatar = AvatarReport::new(&pipeline);
+        let animate = pipeline.by_name("animate");
+        if let (Some(animate), Some(path)) = (&animate, animation_keys.portrait()) {
+            if animate.has_property("source") {
+                animate.set_property("source", path.to_string_lossy().to_string());
+            }
+        }
+        let bus = pipeline.bus().expect("pipelines have a bus");
+        let messages = match play(&pipeline) {
+            Ok(messages) => messages,
+            Err(error) => {
+                pipeline.set_state(gst::State::Null).ok();
+                bus.unset_sync_handler();
+                return Err(error);
+            }
+        };
+        if first {
+            for line in networks(&pipeline) {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "waiting for a client on UDP ports {} (video in) and {} (animation out)",
+                options.port,
+                options.port + 1
+            );
+        }
+        first = false;
+        let seconds = tick(Duration::from_secs(1));
+        let outcome = loop {
+            select! {
+                recv(end) -> _ => break Some(Ok(())),
+                recv(interrupts) -> _ => break Some(Ok(())),
+                recv(ended) -> _ => break None,
+                recv(event_receiver) -> event => {
+                    if let Ok(event) = event {
+                        eprintln!("{event}");
+                    }
+                }
+                recv(keys) -> command => {
+                    let (Some(animate), Ok(command)) = (&animate, command) else { continue };
+                    match animation_keys.apply(animate, command) {
+                        Some(KeyEffect::Recalibrated) => eprintln!("client: recalibrate"),
+                        Some(KeyEffect::Portrait(path)) => {
+                            eprintln!("client: portrait {}", path.display())
+                        }
+                        None => {}
+                    }
+                }
+                recv(messages) -> message => {
+                    let Ok(message) = message else { break None };
+                    match message.view() {
+                        // The client's stream ended (it stopped, or its connection broke).
+                        gst::MessageView::Eos(..) => break None,
+                        gst::MessageView::Error(error) => {
+                            eprintln!("session ended: {}", describe_error(error));
+                            break None;
+                        }
+                        _ => {}
+                    }
+                }
+                // The client's status line says what the avatar does, as it would locally.
+                recv(seconds) -> _ => *state.lock().unwrap() = avatar.since_last(),
+            }
+        };
+        pipeline.set_state(gst::State::Null).ok();
+        bus.unset_sync_handler();
+        let client = session.lock().unwrap().client.clone();
+        if let Some((_, address)) = client {
+            eprintln!("client {address} left: waiting for the next");
+        }
+        if let Some(result) = outcome {
+            return result;
+        }
+    }
+}
