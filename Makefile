@@ -17,10 +17,11 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting and clippy, warnings are errors; no circle of imports between files
 lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	python3 scripts/check-layers.py src plugins/src cli/src
 
 ## test: lint, then every test of the workspace (release, sharing the demo's build), then the
 ## model toolchain's tests where PyTorch is installed. A test that needs what only some set-ups
