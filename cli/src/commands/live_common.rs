@@ -44,6 +44,9 @@ pub struct LivePipeline<'a> {
     pub remote: &'a RemoteArgs,
     /// webcam's window; the other commands' output is in their description.
     pub window: Option<Window>,
+    /// `webcam --preview`: every mode's picture a square of `${SIZE}`, beside the camera (only
+    /// U-GAT-IT's needs the square chain after it).
+    pub square: bool,
 }
 
 impl LivePipeline<'_> {
@@ -57,7 +60,7 @@ impl LivePipeline<'_> {
                 &self.variables,
                 self.animation,
                 self.animation.mode,
-                false,
+                self.square,
             )?,
             Some(_) => {
                 let pipeline =
@@ -187,6 +190,7 @@ mod tests {
     use super::*;
     use crate::args::{Cli, Command};
     use crate::commands::setup::variables;
+    use crate::commands::webcam::webcam_pipeline;
 
     fn init() {
         static INIT: std::sync::Once = std::sync::Once::new();
@@ -232,42 +236,83 @@ mod tests {
         let mut line = vec!["animecam"];
         line.extend(arguments);
         line.extend(["--device", "/dev/null"]);
-        let (description, animation, live, remote, output, window) =
-            match Cli::try_parse_from(line).unwrap().command {
-                Command::Webcam {
-                    animation,
-                    live,
-                    remote,
-                    ..
-                } => {
-                    let window = Some(Window::Sink("fakesink".into()));
-                    (descriptions::WEBCAM, animation, live, remote, None, window)
+        let pipeline = match Cli::try_parse_from(line).unwrap().command {
+            Command::Webcam {
+                animation,
+                live,
+                preview,
+                remote,
+                ..
+            } => {
+                let mut pipeline = webcam_pipeline(&animation, &live, &remote, preview)
+                    .map_err(|e| e.message)
+                    .unwrap();
+                pipeline.window = Some(Window::Sink("fakesink".into()));
+                pipeline.build()
+            }
+            Command::Stream {
+                animation,
+                live,
+                port,
+                remote,
+            } => {
+                let output = Some(("PORT", port.to_string()));
+                let variables = live_variables(&animation, &live, &remote, output)
+                    .map_err(|e| e.message)
+                    .unwrap();
+                LivePipeline {
+                    description: descriptions::STREAM,
+                    variables,
+                    animation: &animation,
+                    live: &live,
+                    remote: &remote,
+                    window: None,
+                    square: false,
                 }
-                Command::Stream {
-                    animation,
-                    live,
-                    port,
-                    remote,
-                } => {
-                    let output = Some(("PORT", port.to_string()));
-                    (descriptions::STREAM, animation, live, remote, output, None)
-                }
-                _ => unreachable!("a live command"),
-            };
-        let variables = live_variables(&animation, &live, &remote, output)
-            .map_err(|e| e.message)
+                .build()
+            }
+            _ => unreachable!("a live command"),
+        };
+        pipeline.map_err(|e| e.message).unwrap()
+    }
+
+    #[test]
+    fn the_preview_squares_what_ugatit_draws() {
+        // A models folder in which --mode ugatit finds its set (nothing is loaded: the
+        // pipeline is only built).
+        let models = std::env::temp_dir().join(format!("animecam-preview-{}", std::process::id()));
+        let set = animecam::model_sets::UGATIT.dir_in(&models);
+        std::fs::create_dir_all(&set).unwrap();
+        std::fs::write(set.join("manifest.json"), "{}").unwrap();
+        let webcam = built(&[
+            "webcam",
+            "--preview",
+            "--mode",
+            "ugatit",
+            "--size",
+            "256",
+            "--models",
+            models.to_str().unwrap(),
+        ]);
+        std::fs::remove_dir_all(&models).unwrap();
+        let animate = webcam.by_name(names::ANIMATE).unwrap();
+        assert_eq!(factory(&animate), "ugatit");
+        // ugatit, then the square's videoscale and caps, then the compositor.
+        let next = animate.static_pad("src").unwrap().peer().unwrap();
+        let square = next
+            .parent_element()
+            .unwrap()
+            .downcast::<gst::Bin>()
             .unwrap();
-        LivePipeline {
-            description,
-            variables,
-            animation: &animation,
-            live: &live,
-            remote: &remote,
-            window,
-        }
-        .build()
-        .map_err(|e| e.message)
-        .unwrap()
+        let inside: Vec<String> = square
+            .iterate_elements()
+            .into_iter()
+            .flatten()
+            .map(|e| factory(&e))
+            .collect();
+        assert!(inside.contains(&"videoscale".to_owned()), "{inside:?}");
+        let compose = square.static_pad("src").unwrap().peer().unwrap();
+        assert_eq!(compose.parent_element().unwrap().name(), "compose");
     }
 
     #[test]

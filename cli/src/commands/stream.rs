@@ -17,6 +17,7 @@ pub fn run(animation: Animation, live: Live, port: u16, remote: RemoteArgs) -> R
         live: &live,
         remote: &remote,
         window: None,
+        square: false,
     }
     .run(status)
 }

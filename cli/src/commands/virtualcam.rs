@@ -27,6 +27,7 @@ pub fn run(
         live: &live,
         remote: &remote,
         window: None,
+        square: false,
     }
     .run(status)
 }

@@ -22,20 +22,10 @@ pub fn run(
         ));
     }
     // The preview needs the avatar's side to lay the camera beside it.
-    let side = animation.size.unwrap_or(PREVIEW_SIDE);
     if preview {
-        animation.size = Some(side);
+        animation.size = Some(animation.size.unwrap_or(PREVIEW_SIDE));
     }
-    let mut variables = live_variables(&animation, &live, &remote, None)?;
-    let description = if preview {
-        // The camera in a 4:3 box beside the animation.
-        let camera_width = (side * 4 / 3) & !1;
-        variables.insert("CAMERA_WIDTH", camera_width.to_string());
-        variables.insert("PREVIEW_WIDTH", (camera_width + side).to_string());
-        descriptions::WEBCAM_PREVIEW
-    } else {
-        descriptions::WEBCAM
-    };
+    let mut pipeline = webcam_pipeline(&animation, &live, &remote, preview)?;
     // Checked before the pipeline is built: without a display a window sink can only crash.
     let (window, status) = match sink {
         Some(sink) => {
@@ -47,13 +37,36 @@ pub fn run(
             (Window::Chosen(window), format!("window: {window}"))
         }
     };
-    LivePipeline {
+    pipeline.window = Some(window);
+    pipeline.run(status)
+}
+
+/// webcam's pipeline, its window not yet chosen; with `preview` the camera beside the
+/// animation, which is a square of `--size` (set by then).
+pub(crate) fn webcam_pipeline<'a>(
+    animation: &'a Animation,
+    live: &'a Live,
+    remote: &'a RemoteArgs,
+    preview: bool,
+) -> Result<LivePipeline<'a>, Failure> {
+    let mut variables = live_variables(animation, live, remote, None)?;
+    let description = if preview {
+        // The camera in a 4:3 box beside the animation.
+        let side = animation.size.unwrap_or(PREVIEW_SIDE);
+        let camera_width = (side * 4 / 3) & !1;
+        variables.insert("CAMERA_WIDTH", camera_width.to_string());
+        variables.insert("PREVIEW_WIDTH", (camera_width + side).to_string());
+        descriptions::WEBCAM_PREVIEW
+    } else {
+        descriptions::WEBCAM
+    };
+    Ok(LivePipeline {
         description,
         variables,
-        animation: &animation,
-        live: &live,
-        remote: &remote,
-        window: Some(window),
-    }
-    .run(status)
+        animation,
+        live,
+        remote,
+        window: None,
+        square: preview,
+    })
 }
