@@ -148,8 +148,10 @@ fn clip_descriptions_run() {
 
 #[test]
 fn serve_and_remote_descriptions_animate_over_srt_as_written() {
-    // The descriptions as gst-launch users run them, with none of what the CLI adds (frame
-    // packing, capture times, one client at a time): the picture still makes the round trip.
+    // The descriptions filled in and parsed as the CLI does (`descriptions::launch`), a test
+    // camera and a fakesink in place of the camera and the window, but with none of what the
+    // CLI sets after parsing (frame packing, capture times, one client at a time): the picture
+    // still makes the round trip.
     init();
     let (_, portrait) = portrait();
     let port = "38211";

@@ -276,6 +276,18 @@ mod tests {
         pipeline.map_err(|e| e.message).unwrap()
     }
 
+    /// A portrait from the media `make setup` fetches.
+    fn portrait() -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.cache/media/sylvie_green_normal.png");
+        assert!(
+            path.is_file(),
+            "{} missing: run `make setup`",
+            path.display()
+        );
+        path.to_string_lossy().to_string()
+    }
+
     #[test]
     fn the_preview_squares_what_ugatit_draws() {
         // A models folder in which --mode ugatit finds its set (nothing is loaded: the
@@ -364,15 +376,15 @@ mod tests {
     #[test]
     fn the_server_is_encrypted_unless_insecure() {
         init();
-        let line = ["animecam", "serve", "--insecure"];
+        let portrait = portrait();
+        let line = ["animecam", "serve", "--insecure", "--portrait", &portrait];
         let Command::Serve {
             animation, link, ..
         } = Cli::try_parse_from(line).unwrap().command
         else {
             unreachable!("serve")
         };
-        let mut variables = variables(&animation).unwrap_or_default();
-        variables.insert("PORTRAIT", "/p.png".into());
+        let variables = variables(&animation).map_err(|e| e.message).unwrap();
         for insecure in [true, false] {
             let mut variables = variables.clone();
             let link = crate::args::LinkArgs {
