@@ -98,11 +98,18 @@ impl Server {
 
     fn start_with(port: u16, dir: &Path, tag: &str, portrait: &Path, extra: &[&str]) -> Server {
         let log = dir.join(format!("serve-{tag}.log"));
-        let child = command()
+        let mut serve = command();
+        // The passphrase from the environment, as users set it; none with --insecure, which
+        // refuses one.
+        if extra.contains(&"--insecure") {
+            serve.env_remove("ANIMECAM_PASSPHRASE");
+        } else {
+            serve.env("ANIMECAM_PASSPHRASE", PASSPHRASE);
+        }
+        let child = serve
             .args(["serve", "--portrait", portrait.to_str().unwrap()])
             .args(["--port", &port.to_string(), "--latency", "20"])
             .args(extra)
-            .env("ANIMECAM_PASSPHRASE", PASSPHRASE)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -335,6 +342,32 @@ fn a_wrong_passphrase_is_refused_and_the_right_one_is_served() {
         "{}",
         server.log()
     );
+}
+
+#[test]
+fn an_insecure_server_serves_an_insecure_client() {
+    // --insecure clears the passphrase of the link's SRT elements on both ends: they connect
+    // unencrypted and the animation comes back.
+    let _alone = alone();
+    let dir = temp_dir("remote-insecure");
+    let port = free_ports();
+    let server = Server::start(port, &dir, "insecure", &["--insecure", "--seconds", "30"]);
+    let run = client(
+        port,
+        &still_face(640, 480, 30),
+        "fakesink sync=false",
+        3.0,
+        PASSPHRASE,
+    )
+    .env_remove("ANIMECAM_PASSPHRASE")
+    .arg("--insecure")
+    .output()
+    .unwrap();
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}\n{}", server.log());
+    let (count, _, _) = summary(&text).expect("a summary line");
+    assert!(count >= 30, "{text}");
+    assert!(server.log().contains("connected"), "{}", server.log());
 }
 
 #[test]
