@@ -7,14 +7,7 @@ use std::path::{Path, PathBuf};
 use crossbeam_channel::{unbounded, Receiver};
 use gst::prelude::*;
 
-/// What a key press asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    Recalibrate,
-    NextPortrait,
-    PreviousPortrait,
-    Quit,
-}
+use crate::key_command::Command;
 
 /// Reads keys in raw mode on a thread while the pipeline runs; nothing when stdin is no terminal.
 pub struct Keys {

@@ -13,6 +13,7 @@ mod args;
 mod bus;
 mod commands;
 mod failure;
+mod key_command;
 mod keys;
 mod live;
 mod remote;

@@ -2,7 +2,7 @@
 //! implements it): keys sent there, the capture time of each frame shown, the avatar's state as
 //! the other side says it, and which of the pipeline's complaints are about the link.
 
-use crate::keys::Command;
+use crate::key_command::Command;
 
 /// What the loop makes of a warning the pipeline posted.
 #[derive(Debug, PartialEq)]

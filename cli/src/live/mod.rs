@@ -12,7 +12,8 @@ use crossbeam_channel::{select, tick};
 use gst::prelude::*;
 
 use crate::bus::{describe_error, describe_warning, networks, play, running_time};
-use crate::keys::{AnimationKeys, Command, KeyEffect, Keys};
+use crate::key_command::Command;
+use crate::keys::{AnimationKeys, KeyEffect, Keys};
 use crate::report::{AvatarReport, LiveStats};
 
 mod link;

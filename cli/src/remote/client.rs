@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::select;
 use gst::prelude::*;
 
-use crate::keys::Command;
+use crate::key_command::Command;
 use crate::live::{run_live, Link, LiveOptions, Verdict};
 use crate::remote::protocol::Message;
 use crate::remote::transport::{

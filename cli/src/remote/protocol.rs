@@ -3,7 +3,7 @@
 //! that the client measures glass-to-glass latency on its own clock), and the avatar's state.
 //! Plain bytes: H.264 access units in, access units out; no GStreamer.
 
-use crate::keys::Command;
+use crate::key_command::Command;
 
 /// The UUID of our SEI messages (user data unregistered): 16 bytes, none of them zero, so that
 /// the NAL needs no emulation prevention.

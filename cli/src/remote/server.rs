@@ -11,7 +11,8 @@ use gio::prelude::*;
 use gst::prelude::*;
 
 use crate::bus::{describe_error, networks, play};
-use crate::keys::{AnimationKeys, Command, KeyEffect};
+use crate::key_command::Command;
+use crate::keys::{AnimationKeys, KeyEffect};
 use crate::remote::protocol::Message;
 use crate::remote::transport::{
     element, receive_in_frames, send_in_frames, static_pad, CaptureTimes,
