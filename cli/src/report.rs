@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use animecam::activity::{ActivitySnapshot, AvatarState};
+use animecam_cli::descriptions::names;
 use gst::prelude::*;
 
 /// What a live run saw at its sink.
@@ -43,7 +44,7 @@ impl Watched {
     fn find(pipeline: &gst::Pipeline) -> Watched {
         let has_stats = |element: &gst::Element| element.has_property("stats");
         Watched {
-            animate: pipeline.by_name("animate").filter(has_stats),
+            animate: pipeline.by_name(names::ANIMATE).filter(has_stats),
             tracker: pipeline
                 .iterate_recurse()
                 .into_iter()

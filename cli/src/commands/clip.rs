@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use animecam_cli::descriptions;
+use animecam_cli::descriptions::{self, names};
 use gst::prelude::*;
 
 use crate::args::{Animation, BackgroundArg};
@@ -206,14 +206,14 @@ fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
 /// short clip.)
 fn end_early(pipeline: &gst::Pipeline) {
     let mut pads = Vec::new();
-    if let Some(compose) = pipeline.by_name("compose") {
+    if let Some(compose) = pipeline.by_name(names::COMPOSE) {
         pads.extend(compose.sink_pads());
     }
     // The transparent clip has no compositor: its video ends at the element before the encoder.
-    if let Some(finish) = pipeline.by_name("finish") {
+    if let Some(finish) = pipeline.by_name(names::FINISH) {
         pads.extend(finish.sink_pads());
     }
-    if let Some(mux) = pipeline.by_name("mux") {
+    if let Some(mux) = pipeline.by_name(names::MUX) {
         pads.extend(
             mux.sink_pads()
                 .into_iter()

@@ -324,7 +324,7 @@ mod tests {
             .collect();
         assert!(inside.contains(&"videoscale".to_owned()), "{inside:?}");
         let compose = square.static_pad("src").unwrap().peer().unwrap();
-        assert_eq!(compose.parent_element().unwrap().name(), "compose");
+        assert_eq!(compose.parent_element().unwrap().name(), names::COMPOSE);
     }
 
     #[test]

@@ -90,7 +90,8 @@ fn parent_bin(element: &gst::Element) -> Result<gst::Bin, String> {
         .ok_or_else(|| format!("{} is in no bin", element.name()))
 }
 
-fn pad(element: &gst::Element, name: &str) -> Result<gst::Pad, String> {
+/// The static pad `name` of `element`.
+pub fn pad(element: &gst::Element, name: &str) -> Result<gst::Pad, String> {
     element
         .static_pad(name)
         .ok_or_else(|| format!("{} has no {name} pad", element.name()))

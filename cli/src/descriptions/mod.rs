@@ -70,9 +70,28 @@ pub mod names {
     pub const LATEST: &str = "latest";
     /// The remote link's leaky queue after the decoder: the command's output follows it.
     pub const DOWNLINK_QUEUE: &str = "downlink-queue";
-    /// The two SRT elements of the remote link (client and server).
+    /// The remote link's SRT element that carries the camera to the server (client and
+    /// server); `--insecure` clears its passphrase.
     pub const UPLINK: &str = "uplink";
+    /// The remote link's SRT element that carries the animation back (client and server).
     pub const DOWNLINK: &str = "downlink";
+    /// The client's H.264 encoder of the camera: the keys and capture times go into its frames.
+    pub const UPLINK_ENCODER: &str = "uplink-encoder";
+    /// The server's parser of the camera's frames: the client's messages are read from them.
+    pub const UPLINK_PARSE: &str = "uplink-parse";
+    /// The client's parser of the animation's frames: the server's messages are read from them.
+    pub const DOWNLINK_PARSE: &str = "downlink-parse";
+    /// The H.264 encoder of what the viewer gets (serve, stream): the frames counted as shown,
+    /// and on the server the messages back go into its frames.
+    pub const ENCODER: &str = "encoder";
+    /// The compositor that lays two pictures side by side (clips, webcam's preview).
+    pub const COMPOSE: &str = "compose";
+    /// The transparent clip's last element before its encoder: where its video is ended early.
+    pub const FINISH: &str = "finish";
+    /// A clip's muxer: its audio input is ended early with the video.
+    pub const MUX: &str = "mux";
+    /// The concat of bench's looped clip: each copy of the clip is fed to it.
+    pub const CONCAT: &str = "concat";
 }
 
 /// How the portrait (or the face) is animated.
@@ -276,6 +295,7 @@ mod tests {
             ("SERVER", "127.0.0.1"),
             ("PASSPHRASE", "correct-horse"),
             ("MODELS", "/models"),
+            ("CLIP", "/clip.mp4"),
         ]
         .into_iter()
         .map(|(name, value)| (name, value.to_owned()))
@@ -296,6 +316,58 @@ mod tests {
         }
         for description in [WEBCAM, WEBCAM_PREVIEW, REMOTE] {
             assert!(launched(description).by_name(names::WINDOW).is_some());
+        }
+        // Each other name the CLI looks up, in every description that has it.
+        let elsewhere: [(&str, &[(&str, &str)]); 12] = [
+            (
+                names::LATEST,
+                &[
+                    ("webcam", WEBCAM),
+                    ("webcam-preview", WEBCAM_PREVIEW),
+                    ("virtualcam", VIRTUALCAM),
+                    ("stream", STREAM),
+                ],
+            ),
+            (names::UPLINK, &[("serve", SERVE), ("remote", REMOTE)]),
+            (names::DOWNLINK, &[("serve", SERVE), ("remote", REMOTE)]),
+            (names::UPLINK_ENCODER, &[("remote", REMOTE)]),
+            (names::DOWNLINK_PARSE, &[("remote", REMOTE)]),
+            (names::DOWNLINK_QUEUE, &[("remote", REMOTE)]),
+            (names::UPLINK_PARSE, &[("serve", SERVE)]),
+            (names::ENCODER, &[("serve", SERVE), ("stream", STREAM)]),
+            (
+                names::COMPOSE,
+                &[
+                    ("clip", CLIP),
+                    ("clip-silent", CLIP_SILENT),
+                    ("webcam-preview", WEBCAM_PREVIEW),
+                ],
+            ),
+            (
+                names::FINISH,
+                &[
+                    ("clip-alpha", CLIP_ALPHA),
+                    ("clip-alpha-silent", CLIP_ALPHA_SILENT),
+                ],
+            ),
+            (
+                names::MUX,
+                &[
+                    ("clip", CLIP),
+                    ("clip-silent", CLIP_SILENT),
+                    ("clip-alpha", CLIP_ALPHA),
+                    ("clip-alpha-silent", CLIP_ALPHA_SILENT),
+                ],
+            ),
+            (names::CONCAT, &[("bench/loop-clip", bench::LOOP_CLIP)]),
+        ];
+        for (name, descriptions) in elsewhere {
+            for (file, description) in descriptions {
+                assert!(
+                    launched(description).by_name(name).is_some(),
+                    "{file}.gst names no {name}"
+                );
+            }
         }
         let fomm = launch(WEBCAM, &variables, Mode::Fomm, false).unwrap();
         edit::replace(
@@ -350,7 +422,7 @@ mod tests {
             .collect();
         assert!(inside.contains(&"videoscale".to_owned()), "{inside:?}");
         let compose = square.static_pad("src").unwrap().peer().unwrap();
-        assert_eq!(compose.parent_element().unwrap().name(), "compose");
+        assert_eq!(compose.parent_element().unwrap().name(), names::COMPOSE);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use animecam_cli::descriptions::names;
 use crossbeam_channel::{select, tick};
 use gst::prelude::*;
 
@@ -99,12 +100,12 @@ pub struct LiveOptions {
 /// Where frames leave for the viewer: the encoder's input where the picture is encoded (a muxer
 /// downstream of it pushes packets, not frames), else the sink (not the remote link's own).
 fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
-    pipeline.by_name("encoder").or_else(|| {
+    pipeline.by_name(names::ENCODER).or_else(|| {
         pipeline
             .iterate_sinks()
             .into_iter()
             .flatten()
-            .find(|sink| sink.name() != "uplink")
+            .find(|sink| sink.name() != names::UPLINK)
     })
 }
 
@@ -123,7 +124,7 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
 fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
     let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
     let counters = watch_sink(pipeline, &shown, options.link.clone());
-    let animate = pipeline.by_name("animate");
+    let animate = pipeline.by_name(names::ANIMATE);
     let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
     // Installed before the (possibly long) start: a Ctrl-C then ends the run as soon as it can.
     let interrupts = crate::signals::interrupts();

@@ -5,15 +5,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use animecam_cli::descriptions::edit::{named, pad};
+use animecam_cli::descriptions::names;
 use crossbeam_channel::select;
 use gst::prelude::*;
 
 use crate::key_command::Command;
 use crate::live::{run_live, Link, LiveOptions, Verdict};
 use crate::remote::protocol::Message;
-use crate::remote::transport::{
-    element, receive_in_frames, send_in_frames, static_pad, CaptureTimes,
-};
+use crate::remote::transport::{receive_in_frames, send_in_frames, CaptureTimes};
 use crate::report::LiveStats;
 
 /// The client's end of the messages: keys to send, and the capture times echoed back.
@@ -45,17 +45,17 @@ impl ClientLink {
                 sink.set_property("async", false);
             }
         }
-        let encoder: gst::Element = element(pipeline, "uplink-encoder")?;
+        let encoder = named(pipeline, names::UPLINK_ENCODER)?;
         let sending = link.clone();
         // A frame's running time at the encoder is its capture time: the camera stamps it so.
-        send_in_frames(&static_pad(&encoder, "src")?, move |running| {
+        send_in_frames(&pad(&encoder, "src")?, move |running| {
             let mut messages = vec![Message::Captured(running.nseconds())];
             messages.extend(sending.keys.lock().unwrap().drain(..).map(Message::Key));
             messages
         });
-        let parse: gst::Element = element(pipeline, "downlink-parse")?;
+        let parse = named(pipeline, names::DOWNLINK_PARSE)?;
         let receiving = link.clone();
-        receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
+        receive_in_frames(&pad(&parse, "src")?, move |running, messages| {
             receiving.watch.connected();
             for message in messages {
                 match message {

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use animecam_cli::descriptions::edit::{named, pad};
+use animecam_cli::descriptions::names;
 use crossbeam_channel::{select, tick, unbounded, Sender};
 use gio::prelude::*;
 use gst::prelude::*;
@@ -14,9 +16,7 @@ use crate::bus::{describe_error, networks, play};
 use crate::key_command::Command;
 use crate::keys::{AnimationKeys, KeyEffect};
 use crate::remote::protocol::Message;
-use crate::remote::transport::{
-    element, receive_in_frames, send_in_frames, static_pad, CaptureTimes,
-};
+use crate::remote::transport::{receive_in_frames, send_in_frames, CaptureTimes};
 use crate::report::AvatarReport;
 
 /// Who is being served. A caller is admitted when its handshake arrives, before libsrt checks its
@@ -124,8 +124,8 @@ pub fn serve(
         let pipeline = build()?;
         let session = Arc::new(Mutex::new(Session::default()));
         let (events, event_receiver) = unbounded::<String>();
-        let uplink: gst::Element = element(&pipeline, "uplink")?;
-        let downlink: gst::Element = element(&pipeline, "downlink")?;
+        let uplink = named(&pipeline, names::UPLINK)?;
+        let downlink = named(&pipeline, names::DOWNLINK)?;
         admit_one_client(&uplink, session.clone(), events.clone());
         admit_one_client(&downlink, session.clone(), events.clone());
         let (ended_sender, ended) = unbounded::<()>();
@@ -142,8 +142,8 @@ pub fn serve(
         let (keys_sender, keys) = unbounded::<Command>();
         {
             let captured = captured.clone();
-            let parse: gst::Element = element(&pipeline, "uplink-parse")?;
-            receive_in_frames(&static_pad(&parse, "src")?, move |running, messages| {
+            let parse = named(&pipeline, names::UPLINK_PARSE)?;
+            receive_in_frames(&pad(&parse, "src")?, move |running, messages| {
                 for message in messages {
                     match message {
                         Message::Captured(ns) => captured.insert(running, ns),
@@ -156,11 +156,11 @@ pub fn serve(
             });
         }
         // The chain keeps each frame's running time from the decoder to the encoder.
-        let encoder: gst::Element = element(&pipeline, "encoder")?;
+        let encoder = named(&pipeline, names::ENCODER)?;
         let state: Arc<Mutex<Option<String>>> = Arc::default();
         {
             let state = state.clone();
-            send_in_frames(&static_pad(&encoder, "src")?, move |running| {
+            send_in_frames(&pad(&encoder, "src")?, move |running| {
                 let mut messages: Vec<Message> = captured
                     .get(running)
                     .map(Message::Captured)
@@ -171,7 +171,7 @@ pub fn serve(
             });
         }
         let mut avatar = AvatarReport::new(&pipeline);
-        let animate = pipeline.by_name("animate");
+        let animate = pipeline.by_name(names::ANIMATE);
         if let (Some(animate), Some(path)) = (&animate, animation_keys.portrait()) {
             if animate.has_property("source") {
                 animate.set_property("source", path.to_string_lossy().to_string());

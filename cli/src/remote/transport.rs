@@ -200,19 +200,6 @@ pub fn pack_for_srt(mux: &gst::Element) {
     });
 }
 
-pub fn static_pad(element: &gst::Element, name: &str) -> Result<gst::Pad, String> {
-    element
-        .static_pad(name)
-        .ok_or_else(|| format!("{} has no {name} pad", element.name()))
-}
-
-pub fn element<T: IsA<gst::Element>>(pipeline: &gst::Pipeline, name: &str) -> Result<T, String> {
-    pipeline
-        .by_name(name)
-        .and_then(|element| element.downcast::<T>().ok())
-        .ok_or_else(|| format!("the remote description has no {name} element of the right kind"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

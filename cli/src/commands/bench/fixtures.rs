@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use animecam::image::{crop_square, RgbImage, SquareCrop};
-use animecam_cli::descriptions::{bench, edit, fill};
+use animecam_cli::descriptions::{bench, edit, fill, names};
 use gst::prelude::*;
 
 /// Frame `t` of the driving clip: the astronaut photo drifting and zooming, 640x480.
@@ -60,7 +60,7 @@ pub fn looped_clip(clip: &Path, copies: usize, output: &Path) -> Result<(), Stri
     let pipeline = edit::parse(&fill(bench::LOOP_CLIP, &variables)?)?;
     for _ in 0..copies {
         let copy = edit::part(&fill(bench::CLIP_COPY, &variables)?)?;
-        edit::feed(&pipeline, &copy, "concat")?;
+        edit::feed(&pipeline, &copy, names::CONCAT)?;
     }
     pipeline
         .set_state(gst::State::Playing)

@@ -123,7 +123,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     let stop_swapping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = args
         .swap_every
-        .zip(pipeline.by_name("animate"))
+        .zip(pipeline.by_name(names::ANIMATE))
         .map(|(every, animate)| {
             let stop = stop_swapping.clone();
             let portraits = [
