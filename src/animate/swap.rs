@@ -52,7 +52,12 @@ impl PortraitSwap {
             requests.ready = None;
             let number = requests.requested;
             match spec {
-                Ok(spec) => (spec, number),
+                Ok(spec) => {
+                    // Under the lock: a newer request (whose spec fails at once, say) sets the
+                    // loading after this one, never before it.
+                    activity.set_loading(true);
+                    (spec, number)
+                }
                 Err(error) => {
                     requests.ready = Some((number, Err(error.to_string())));
                     // A superseded preparation still running will not end the loading.
@@ -62,7 +67,6 @@ impl PortraitSwap {
             }
         };
         let (shared, activity) = (self.shared.clone(), activity.clone());
-        activity.set_loading(true);
         let path = spec.path.clone();
         std::thread::spawn(move || {
             // Even a panic in there ends the loading and says why.
@@ -83,7 +87,10 @@ impl PortraitSwap {
     }
 
     /// Every request made so far is out of date (a new session, perhaps with another engine):
-    /// their results will not be shown.
+    /// their results will not be shown. A loading in progress is not ended here (its superseded
+    /// preparation no longer ends it): whoever invalidates resets the activity too, as the
+    /// element does when it starts (the loading of its first portrait ends before it
+    /// invalidates).
     pub fn invalidate(&self) {
         let mut requests = self.shared.lock().unwrap();
         requests.requested += 1;
