@@ -165,19 +165,15 @@ pub fn replace(
     Ok(())
 }
 
-/// Puts `inserted` right after `element`, between it and what it fed.
-pub fn insert_after(
-    pipeline: &gst::Pipeline,
-    element: &gst::Element,
-    inserted: &gst::Element,
-) -> Result<(), String> {
+/// Puts `inserted` right after `element`, between it and what it fed, in `element`'s own bin.
+pub fn insert_after(element: &gst::Element, inserted: &gst::Element) -> Result<(), String> {
     let out = part_pad(element, gst::PadDirection::Src)?;
     let downstream = out.peer();
     if let Some(downstream) = &downstream {
         out.unlink(downstream)
             .map_err(|e| format!("cannot unlink {}: {e}", element.name()))?;
     }
-    pipeline
+    parent_bin(element)?
         .add(inserted)
         .map_err(|e| format!("cannot add {}: {e}", inserted.name()))?;
     link(&out, &part_pad(inserted, gst::PadDirection::Sink)?)?;
@@ -213,10 +209,14 @@ pub fn bypass(pipeline: &gst::Pipeline, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The pads an element of a chain was linked by (its upstream's output, its own input), and
+/// the element.
+type ChainLink = (String, gst::Element, String);
+
 /// The chain of elements fed by `element`, in order, to a sink: each one's `src` pad feeds the
-/// next (one output each, as the chains after an animation are), with the pads they were linked
-/// by (request pads, such as a muxer's, keep their names).
-fn chain_after(element: &gst::Element) -> Vec<(String, gst::Element, String)> {
+/// next, with the pads they were linked by (request pads, such as a muxer's, keep their names).
+/// An element with more than one output (a tee) is no chain: an error names it.
+fn chain_after(element: &gst::Element) -> Result<Vec<ChainLink>, String> {
     let mut chain = Vec::new();
     let mut out = element.static_pad("src");
     while let Some(next) = out.as_ref().and_then(|pad| pad.peer()) {
@@ -228,14 +228,23 @@ fn chain_after(element: &gst::Element) -> Vec<(String, gst::Element, String)> {
             .map(|pad| pad.name().to_string())
             .unwrap_or_default();
         chain.push((from, next_element.clone(), next.name().to_string()));
-        out = next_element.src_pads().into_iter().next();
+        let outputs = next_element.src_pads();
+        if outputs.len() > 1 {
+            return Err(format!(
+                "{} has {} outputs: what follows {} is not one chain",
+                next_element.name(),
+                outputs.len(),
+                element.name()
+            ));
+        }
+        out = outputs.into_iter().next();
     }
-    chain
+    Ok(chain)
 }
 
 /// Removes every element downstream of the element named `name` (a chain to a sink).
 pub fn remove_after(pipeline: &gst::Pipeline, name: &str) -> Result<(), String> {
-    for (_, element, _) in chain_after(&named(pipeline, name)?) {
+    for (_, element, _) in chain_after(&named(pipeline, name)?)? {
         discard(&element)?;
     }
     Ok(())
@@ -250,7 +259,7 @@ pub fn move_after(
     to: &gst::Pipeline,
     onto: &str,
 ) -> Result<(), String> {
-    let chain = chain_after(&named(from, after)?);
+    let chain = chain_after(&named(from, after)?)?;
     for (_, element, _) in &chain {
         parent_bin(element)?
             .remove(element)
@@ -268,4 +277,44 @@ pub fn move_after(
         upstream = element;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make(factory: &str, name: &str) -> gst::Element {
+        gst::ElementFactory::make(factory)
+            .name(name)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn what_is_inserted_joins_the_elements_own_bin() {
+        gst::init().unwrap();
+        let pipeline = gst::Pipeline::new();
+        let inner = gst::Bin::with_name("inner");
+        let (source, sink) = (make("identity", "source"), make("fakesink", "sink"));
+        inner.add_many([&source, &sink]).unwrap();
+        source.link(&sink).unwrap();
+        pipeline.add(&inner).unwrap();
+        let inserted = make("queue", "inserted");
+        insert_after(&source, &inserted).unwrap();
+        assert_eq!(inserted.parent().unwrap().name(), "inner");
+        let fed = pad(&inserted, "src").unwrap().peer().unwrap();
+        assert_eq!(fed.parent_element().unwrap(), sink);
+    }
+
+    #[test]
+    fn a_chain_that_forks_is_refused_by_name() {
+        gst::init().unwrap();
+        let pipeline = parse(
+            "fakesrc name=start ! identity ! tee name=split ! queue ! fakesink \
+             split. ! queue ! fakesink",
+        )
+        .unwrap();
+        let error = remove_after(&pipeline, "start").unwrap_err();
+        assert!(error.contains("split has 2 outputs"), "{error}");
+    }
 }

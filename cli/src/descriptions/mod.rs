@@ -247,7 +247,7 @@ pub fn launch(
         edit::set_on_all(&chain, "model-dir", &model_dir);
         edit::replace(&pipeline, names::ANIMATE, &chain)?;
         if square && mode == Mode::Ugatit {
-            edit::insert_after(&pipeline, &chain, &edit::part(&fill(SQUARE, variables)?)?)?;
+            edit::insert_after(&chain, &edit::part(&fill(SQUARE, variables)?)?)?;
         }
     }
     Ok(pipeline)
