@@ -125,7 +125,7 @@ impl LinkWatch {
 
     /// Judges an error or warning posted by the pipeline (with its element's path).
     pub fn judge(&self, message: &str) -> Verdict {
-        if !(message.contains("uplink") || message.contains("downlink")) {
+        if !from_the_link(message) {
             return Verdict::Show;
         }
         let server = &self.server;
@@ -254,6 +254,21 @@ pub fn run_client(
     }
 }
 
+/// Whether a message described by [`crate::bus`] ("text (from /GstPipeline:pipeline0/
+/// GstSRTSink:uplink)") comes from one of the link's two SRT elements: the name at the end of its
+/// source's path, exactly (the link's other elements, such as downlink-queue, are not the link).
+fn from_the_link(message: &str) -> bool {
+    let Some(source) = message
+        .rsplit_once(" (from ")
+        .and_then(|(_, source)| source.strip_suffix(')'))
+    else {
+        return false;
+    };
+    let element = source.rsplit('/').next().unwrap_or_default();
+    let name = element.split_once(':').map_or(element, |(_, name)| name);
+    name == names::UPLINK || name == names::DOWNLINK
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +289,19 @@ mod tests {
         assert_eq!(
             watch.judge("Error on SRT socket: Rogue peer or incorrect parameters. Trying to reconnect (from /GstPipeline:pipeline0/GstSRTSrc:downlink)"),
             Verdict::Quiet
+        );
+        // The link's other elements are not the link: their errors are shown.
+        assert_eq!(
+            watch.judge(
+                "Internal data stream error. (from /GstPipeline:pipeline0/GstQueue:downlink-queue)"
+            ),
+            Verdict::Show
+        );
+        assert_eq!(
+            watch.judge(
+                "Could not decode stream. (from /GstPipeline:pipeline0/GstH264Parse:downlink-parse)"
+            ),
+            Verdict::Show
         );
         assert!(watch.stopped().is_none());
         let Verdict::Stop(error) = watch.judge(
