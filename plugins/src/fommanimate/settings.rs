@@ -101,90 +101,90 @@ impl Settings {
     /// The element's properties: the model folder's, the stats, then fommanimate's own.
     pub(super) fn properties() -> Vec<glib::ParamSpec> {
         let mut properties = ModelSettings::properties(
-                "engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
-                DEFAULT_THREADS,
-            );
+            "engine=fomm: folder with the FOMM graphs and their manifest.json, as the exporter writes it (default: $ANIMECAM_MODELS/vox-256, else models/vox-256 of the animecam checkout)",
+            DEFAULT_THREADS,
+        );
         properties.extend([
-                stats::property(stats::ACTIVITY_BLURB),
-                glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
-                    .nick("Engine")
-                    .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("source")
-                    .nick("Source portrait")
-                    .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("source-crop")
-                    .nick("Source crop")
-                    .blurb("The square of the portrait to animate, \"x,y,side\" in its pixels; empty to find the face with BlazeFace (falling back to the centred square, with a warning)")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("margin")
-                    .nick("Source margin")
-                    .blurb("Margin around the detected portrait face, as a fraction of its size on each side")
-                    .minimum(0.0)
-                    .maximum(5.0)
-                    .default_value(DEFAULT_MARGIN)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("relative")
-                    .nick("Relative motion")
-                    .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
-                    .default_value(DEFAULT_RELATIVE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("adapt-scale")
-                    .nick("Adapt scale")
-                    .blurb("Scale the motion by the ratio of the faces' sizes")
-                    .default_value(DEFAULT_ADAPT_SCALE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("output-size")
-                    .nick("Output size")
-                    .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256, or 512 for the warp; FOMM output larger than the model is upscaled)")
-                    .maximum(MAX_OUTPUT_SIZE)
-                    .default_value(DEFAULT_OUTPUT_SIZE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("background", Background::default())
-                    .nick("Background")
-                    .blurb("What the avatar is shown over where the portrait is transparent: the portrait as drawn, transparent (RGBA/BGRA output) or background-color")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("background-color")
-                    .nick("Background colour")
-                    .blurb("background=color: the colour as 0xRRGGBB (default green, for chroma keys)")
-                    .maximum(0xFF_FF_FF)
-                    .default_value(DEFAULT_BACKGROUND_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("min-zoom")
-                    .nick("Smallest zoom")
-                    .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
-                    .minimum(0.2)
-                    .maximum(1.0)
-                    .default_value(HeadLimits::default().min_zoom)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("max-zoom")
-                    .nick("Largest zoom")
-                    .blurb("engine=warp: the portrait's face is never shown larger than this times its size")
-                    .minimum(1.0)
-                    .maximum(3.0)
-                    .default_value(HeadLimits::default().max_zoom)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("max-roll")
-                    .nick("Largest roll")
-                    .blurb("engine=warp: the portrait's head turns at most this many degrees either way")
-                    .minimum(0.0)
-                    .maximum(90.0)
-                    .default_value(HeadLimits::default().max_roll_degrees)
-                    .mutable_playing()
-                    .build(),
-            ]);
+            stats::property(stats::ACTIVITY_BLURB),
+            glib::ParamSpecEnum::builder_with_default("engine", Engine::default())
+                .nick("Engine")
+                .blurb("fomm: the First Order Motion Model (needs fommkeypoints upstream and converted weights); warp: move the portrait by the face landmarks of facetrack, no generator network")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("source")
+                .nick("Source portrait")
+                .blurb("The portrait to animate: a PNG or JPEG of any size. Setting it while playing swaps the avatar without a restart")
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecString::builder("source-crop")
+                .nick("Source crop")
+                .blurb("The square of the portrait to animate, \"x,y,side\" in its pixels; empty to find the face with BlazeFace (falling back to the centred square, with a warning)")
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("margin")
+                .nick("Source margin")
+                .blurb("Margin around the detected portrait face, as a fraction of its size on each side")
+                .minimum(0.0)
+                .maximum(5.0)
+                .default_value(DEFAULT_MARGIN)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("relative")
+                .nick("Relative motion")
+                .blurb("Move the portrait by the driving face's motion since calibration (on), or copy the driving face's pose (off)")
+                .default_value(DEFAULT_RELATIVE)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("adapt-scale")
+                .nick("Adapt scale")
+                .blurb("Scale the motion by the ratio of the faces' sizes")
+                .default_value(DEFAULT_ADAPT_SCALE)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("output-size")
+                .nick("Output size")
+                .blurb("Side of the square output in pixels (0: the model's, 256 for vox-256, or 512 for the warp; FOMM output larger than the model is upscaled)")
+                .maximum(MAX_OUTPUT_SIZE)
+                .default_value(DEFAULT_OUTPUT_SIZE)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecEnum::builder_with_default("background", Background::default())
+                .nick("Background")
+                .blurb("What the avatar is shown over where the portrait is transparent: the portrait as drawn, transparent (RGBA/BGRA output) or background-color")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("background-color")
+                .nick("Background colour")
+                .blurb("background=color: the colour as 0xRRGGBB (default green, for chroma keys)")
+                .maximum(0xFF_FF_FF)
+                .default_value(DEFAULT_BACKGROUND_COLOR)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("min-zoom")
+                .nick("Smallest zoom")
+                .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
+                .minimum(0.2)
+                .maximum(1.0)
+                .default_value(HeadLimits::default().min_zoom)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("max-zoom")
+                .nick("Largest zoom")
+                .blurb("engine=warp: the portrait's face is never shown larger than this times its size")
+                .minimum(1.0)
+                .maximum(3.0)
+                .default_value(HeadLimits::default().max_zoom)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("max-roll")
+                .nick("Largest roll")
+                .blurb("engine=warp: the portrait's head turns at most this many degrees either way")
+                .minimum(0.0)
+                .maximum(90.0)
+                .default_value(HeadLimits::default().max_roll_degrees)
+                .mutable_playing()
+                .build(),
+        ]);
         properties
     }
 
