@@ -6,7 +6,6 @@
 //! In the frames rather than in a stream of their own because the muxer would hold each frame
 //! until the other stream's next buffer came (a frame more each way), and because a key then
 //! reaches the server with the face it was pressed with.
-
 //!
 //! [`protocol`] is what rides in the frames (bytes only), [`transport`] how it travels (SRT, the
 //! probes that carry the messages), [`client`] and [`server`] the two ends.
