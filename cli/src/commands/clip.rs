@@ -9,7 +9,7 @@ use gst::prelude::*;
 
 use crate::args::{Animation, BackgroundArg};
 use crate::bus::describe_error;
-use crate::commands::setup::{self, path_value};
+use crate::commands::options::{self, path_value};
 use crate::failure::Failure;
 
 /// Side of each half of the clip when `--size` is not given.
@@ -59,7 +59,7 @@ pub fn run(
     let (has_audio, duration) = probe(&input)?;
     // Both halves of the clip are --size: the animation chains fill theirs.
     animation.size.get_or_insert(DEFAULT_SIZE);
-    let mut variables = setup::variables(&animation)?;
+    let mut variables = options::variables(&animation)?;
     variables.insert("INPUT", path_value(&input)?);
     // Written beside the target and renamed at the end: an interrupted run leaves no
     // half-written file under the user's name.
@@ -70,7 +70,7 @@ pub fn run(
         (true, true) => descriptions::CLIP_ALPHA,
         (true, false) => descriptions::CLIP_ALPHA_SILENT,
     };
-    let pipeline = setup::launch(description, &variables, &animation, animation.mode, true)?;
+    let pipeline = options::launch(description, &variables, &animation, animation.mode, true)?;
     let outcome = run_to_end(&pipeline, duration, false);
     let finished = match outcome {
         Ok(Finished::Abandoned(why)) => {

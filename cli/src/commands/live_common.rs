@@ -8,7 +8,7 @@ use animecam_cli::descriptions::{self, edit, names, Mode};
 use gst::prelude::*;
 
 use crate::args::{Animation, BackgroundArg, Live, RemoteArgs};
-use crate::commands::setup::{self, link_variables, path_value};
+use crate::commands::options::{self, link_variables, path_value};
 use crate::failure::Failure;
 use crate::live::{run_live, LiveOptions};
 use crate::remote::client::run_client;
@@ -55,7 +55,7 @@ impl LivePipeline<'_> {
     /// follows the animation in its description); then the camera options.
     pub fn build(&self) -> Result<gst::Pipeline, Failure> {
         let pipeline = match &self.remote.remote {
-            None => setup::launch(
+            None => options::launch(
                 self.description,
                 &self.variables,
                 self.animation,
@@ -75,7 +75,7 @@ impl LivePipeline<'_> {
                 if self.remote.link.insecure {
                     unencrypted(&pipeline)?;
                 }
-                setup::finish(&pipeline, self.animation)?;
+                options::finish(&pipeline, self.animation)?;
                 pipeline
             }
         };
@@ -168,7 +168,7 @@ fn animation_variables(
     remote: &RemoteArgs,
 ) -> Result<HashMap<&'static str, String>, Failure> {
     if remote.remote.is_none() {
-        return setup::variables(animation);
+        return options::variables(animation);
     }
     if animation.portrait.is_some()
         || animation.mode != Mode::Warp
@@ -189,7 +189,7 @@ mod tests {
 
     use super::*;
     use crate::args::{Cli, Command};
-    use crate::commands::setup::variables;
+    use crate::commands::options::variables;
     use crate::commands::webcam::webcam_pipeline;
 
     fn init() {
@@ -395,7 +395,7 @@ mod tests {
             link_variables(&link, &mut variables)
                 .map_err(|e| e.message)
                 .unwrap();
-            let server = setup::launch(
+            let server = options::launch(
                 descriptions::SERVE,
                 &variables,
                 &animation,

@@ -1,5 +1,6 @@
 //! One module per subcommand, each taking its parsed options and giving a [`Failure`] the user
-//! reads; `setup` and `live_common` hold what several of them share.
+//! reads; `options` (options -> description variables, launching) and `live_common` hold what
+//! several of them share.
 //!
 //! [`Failure`]: crate::failure::Failure
 
@@ -8,8 +9,8 @@ pub mod clip;
 pub mod doctor;
 mod live_common;
 pub mod models;
+mod options;
 pub mod serve;
-mod setup;
 pub mod stream;
 pub mod virtualcam;
 pub mod webcam;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use animecam_cli::descriptions;
 
 use crate::args::{Animation, BackgroundArg, LinkArgs};
-use crate::commands::setup::{self, link_variables, udp_port_free};
+use crate::commands::options::{self, link_variables, udp_port_free};
 use crate::failure::Failure;
 use crate::remote::server::{serve, ServeOptions};
 use crate::remote::transport::unencrypted;
@@ -25,12 +25,12 @@ pub fn run(
     for port in [port, port + 1] {
         udp_port_free(port, " (serve needs --port and the next one)")?;
     }
-    let mut variables = setup::variables(&animation)?;
+    let mut variables = options::variables(&animation)?;
     variables.insert("PORT", port.to_string());
     variables.insert("RETURN_PORT", (port + 1).to_string());
     link_variables(&link, &mut variables)?;
     let build = || {
-        let pipeline = setup::launch(
+        let pipeline = options::launch(
             descriptions::SERVE,
             &variables,
             &animation,

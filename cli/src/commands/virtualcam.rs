@@ -2,7 +2,7 @@
 
 use crate::args::{Animation, Live, RemoteArgs};
 use crate::commands::live_common::{live_variables, LivePipeline};
-use crate::commands::setup::path_value;
+use crate::commands::options::path_value;
 use crate::failure::Failure;
 use animecam_cli::descriptions;
 
