@@ -1,14 +1,36 @@
 #!/usr/bin/env python3
-"""Lists the `use` edges between the files of one crate and the circles among them.
+"""Lists the `use` edges between the files of one crate, the circles among them, and for a crate
+with a layer order (LAYERS) every edge that goes up.
 
     scripts/check-layers.py [-v] CRATE_SRC_DIR [...]
 
 A file's edges: every `crate::a::b` path it names (outside `#[cfg(test)]` modules) points at the
 file that holds module `a::b` (or `a`), and `super::` paths at the parent's file. Exit 1 when
-two files reach each other.
+two files reach each other, or when a file imports one in a layer above its own.
 """
 import re, sys
+from fnmatch import fnmatchcase
 from pathlib import Path
+
+# Layers, top to bottom, by crate folder: a module may use its own layer's and those below, never
+# one above. A layer is a list of module patterns ("a::*" is every module under a; "<root>" is
+# main.rs and lib.rs); a module no pattern names is in the last layer.
+LAYERS = {
+    "cli/src": [
+        ["<root>"],
+        ["commands", "commands::*"],
+        ["remote::client", "remote::server"],
+        ["live", "live::*"],
+        ["remote::transport"],
+        # Everything else: keys, key_command, bus, report, remote (its doc), remote::protocol,
+        # window, signals, failure, args, alloc_count, descriptions, descriptions::edit.
+        ["*"],
+    ],
+}
+
+def layer_of(layers, name):
+    return next(i for i, patterns in enumerate(layers)
+                if any(fnmatchcase(name, p) for p in patterns) or i == len(layers) - 1)
 
 def module_of(root: Path, file: Path):
     parts = list(file.relative_to(root).with_suffix("").parts)
@@ -67,7 +89,8 @@ def main(roots):
                 if segs[0] == "crate":
                     target = segs[1:]
                 elif segs[0] == "super":
-                    base = list(mod if f.name in ("mod.rs", "lib.rs", "main.rs") else mod)
+                    # a/b.rs and a/b/mod.rs are both module a::b: `super` is a for either.
+                    base = list(mod)
                     while segs and segs[0] == "super":
                         base = base[:-1]; segs = segs[1:]
                     target = base + segs
@@ -103,6 +126,16 @@ def main(roots):
         for comp in sccs:
             bad = True
             print(f"{root}: circle: " + " <-> ".join(sorted(map(name, comp))))
+        layers = next((order for folder, order in LAYERS.items()
+                       if root.resolve().as_posix().endswith("/" + folder)), None)
+        if layers:
+            for m in sorted(edges):
+                for t in sorted(edges[m]):
+                    below, above = layer_of(layers, name(m)), layer_of(layers, name(t))
+                    if above < below:
+                        bad = True
+                        print(f"{root}: upward import: {name(m)} (layer {below + 1}) uses "
+                              f"{name(t)} (layer {above + 1}); layers, top to bottom: {layers}")
     return 1 if bad else 0
 
 if __name__ == "__main__":
