@@ -285,6 +285,53 @@ mod tests {
             .collect()
     }
 
+    /// The first RGB frame `mirror` makes of a 64x48 SMPTE test pattern (white bar on the left,
+    /// blue on the right), as the description configured it.
+    fn mirrored_frame(mirror: gst::Element) -> Vec<u8> {
+        let pipeline = gst::parse::launch(
+            "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,format=RGB,width=64,height=48 ! \
+             identity name=before",
+        )
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = gst::ElementFactory::make("appsink").build().unwrap();
+        pipeline.add_many([&mirror, &sink]).unwrap();
+        gst::Element::link_many([&pipeline.by_name("before").unwrap(), &mirror, &sink]).unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let sample = sink
+            .emit_by_name::<Option<gst::Sample>>("pull-sample", &[])
+            .expect("a frame through the mirror");
+        pipeline.set_state(gst::State::Null).unwrap();
+        let buffer = sample.buffer().unwrap().map_readable().unwrap();
+        buffer.as_slice().to_vec()
+    }
+
+    #[test]
+    fn the_live_descriptions_mirror_the_camera() {
+        init();
+        let variables: HashMap<&str, String> = [
+            ("PORTRAIT", "/p.png".to_owned()),
+            ("SERVER", "127.0.0.1".to_owned()),
+            ("PASSPHRASE", "correct-horse".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        // Unmirrored, the pattern's top-left pixel is white and its top-right one blue.
+        for description in [WEBCAM, WEBCAM_PREVIEW, VIRTUALCAM, STREAM, REMOTE] {
+            let pipeline = launch(description, &variables, Mode::Warp, false).unwrap();
+            let mirror = pipeline.by_name(names::MIRROR).unwrap();
+            pipeline.remove(&mirror).unwrap();
+            let frame = mirrored_frame(mirror);
+            let (left, right) = (&frame[0..3], &frame[63 * 3..64 * 3]);
+            assert!(
+                left[2] > 150 && left[0] < 100 && right.iter().all(|&v| v > 150),
+                "not mirrored: left {left:?}, right {right:?} (GStreamer 1.22.0's videoflip ignores \
+                 method=horizontal-flip: use video-direction=horiz)"
+            );
+        }
+    }
+
     #[test]
     fn every_description_names_the_elements_the_cli_changes() {
         init();
