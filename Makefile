@@ -59,12 +59,12 @@ bench: build bench-venv
 face-mesh: setup
 	@scripts/setup.sh face-mesh
 
-## tiny-models: regenerate models/tiny (committed) byte for byte, and its int8 form models/tiny_int8
+## tiny-models: regenerate models/tiny (committed) byte for byte, and its int8 form models/tiny-int8
 ## (committed; int8 whatever the speed, which tiny graphs do not show)
 tiny-models:
 	PYTHONPATH=models .venv/bin/python -m animecam_models tiny
-	rm -rf models/tiny_int8
-	PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models models/tiny --out models/tiny_int8 --keep-slower
+	rm -rf models/tiny-int8
+	PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models models/tiny --out models/tiny-int8 --keep-slower
 
 ## int8-models: the int8 form of each converted set (vox-256-int8, ugatit-int8 beside them), for
 ## CPUs; fails, naming the graph, where int8 loses more than the threshold (see README, int8)

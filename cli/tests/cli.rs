@@ -336,7 +336,7 @@ fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
     // the quantiser) for vox-256-int8; a recorded talking face for the webcam.
     let dir = temp("int8");
     let models = common::tiny_models(&dir);
-    std::os::unix::fs::symlink(root().join("models/tiny_int8"), models.join("vox-256-int8"))
+    std::os::unix::fs::symlink(root().join("models/tiny-int8"), models.join("vox-256-int8"))
         .unwrap();
     let camera = format!(
         "filesrc location={} ! decodebin ! videoconvert ! clocksync",

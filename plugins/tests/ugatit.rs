@@ -295,7 +295,7 @@ fn models_with_int8(tag: &str, with_int8: bool) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(tiny(), dir.join("ugatit")).unwrap();
     if with_int8 {
-        std::os::unix::fs::symlink(root().join("models/tiny_int8"), dir.join("ugatit-int8"))
+        std::os::unix::fs::symlink(root().join("models/tiny-int8"), dir.join("ugatit-int8"))
             .unwrap();
     }
     dir
