@@ -347,16 +347,33 @@ impl ModelSettings {
     }
 
     /// The model set that runs: the folder [`ModelSettings::dir`] names, or the int8 set beside it
-    /// (see [`animecam::inference::choose_model_set`]).
+    /// (see [`animecam::inference::choose_model_set`]). Where `auto` could not take a broken int8
+    /// set, `element` posts a warning saying which folder and why, and fp32 runs.
     pub fn model_set(
         &self,
         default_set: &str,
+        element: &gst::Element,
     ) -> Result<ModelSet, animecam::inference::PrecisionError> {
-        choose_model_set(
+        use gst::prelude::*;
+        let set = choose_model_set(
             &self.dir(default_set),
             self.precision.into(),
             self.provider.into(),
-        )
+        )?;
+        if let Some(broken) = &set.unused_int8 {
+            let _ = element.post_message(
+                gst::message::Warning::builder(
+                    gst::ResourceError::Settings,
+                    &format!(
+                        "precision auto runs the fp32 set {}: {broken}",
+                        set.dir.display()
+                    ),
+                )
+                .src(element)
+                .build(),
+            );
+        }
+        Ok(set)
     }
 
     pub fn provider_options(&self) -> animecam::inference::ProviderOptions {

@@ -400,3 +400,69 @@ fn precision_int8_without_the_int8_set_names_what_is_missing() {
     assert!(results.is_ok(), "{:?}", results.err());
     std::fs::remove_dir_all(models).unwrap();
 }
+
+#[test]
+fn auto_with_a_broken_int8_set_warns_naming_it_and_runs_fp32() {
+    init();
+    let not_json =
+        |dir: &std::path::Path| std::fs::write(dir.join("manifest.json"), "{\"format\": ");
+    let empty = |_: &std::path::Path| Ok(());
+    for (case, break_it, why) in [
+        (
+            "not-json",
+            &not_json as &dyn Fn(&std::path::Path) -> std::io::Result<()>,
+            "ugatit-int8/manifest.json is not valid",
+        ),
+        ("empty", &empty, "it has no manifest.json"),
+    ] {
+        let models = models_with_int8(case, false);
+        let int8 = models.join("ugatit-int8");
+        std::fs::create_dir_all(&int8).unwrap();
+        break_it(&int8).unwrap();
+        let pipeline = common::launch(&format!(
+            "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=64,height=64 ! \
+             ugatit name=auto region=frame variant=light provider=cpu model-dir={}/ugatit ! \
+             appsink name=sink sync=false",
+            models.display()
+        ));
+        let sink = common::appsink(&pipeline, "sink");
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut frames = 0;
+        while sink
+            .try_pull_sample(gst::ClockTime::from_seconds(10))
+            .is_some()
+        {
+            frames += 1;
+        }
+        // One pass over both kinds: popping one kind drops the others.
+        let (errors, warnings): (Vec<_>, Vec<_>) = pipeline
+            .bus()
+            .unwrap()
+            .iter_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
+            .partition(|message| message.type_() == gst::MessageType::Error);
+        let precision = pipeline
+            .by_name("auto")
+            .unwrap()
+            .property::<String>("precision-in-use");
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert!(errors.is_empty(), "{case}: {errors:?}");
+        assert_eq!((frames, precision.as_str()), (3, "fp32"), "{case}");
+        let from_ugatit: Vec<String> = warnings
+            .iter()
+            .filter(|message| message.src().is_some_and(|src| src.name() == "auto"))
+            .map(|message| match message.view() {
+                gst::MessageView::Warning(warning) => warning.error().to_string(),
+                _ => unreachable!("filtered to warnings"),
+            })
+            .collect();
+        assert_eq!(from_ugatit.len(), 1, "{case}: {from_ugatit:?}");
+        let warning = &from_ugatit[0];
+        assert!(
+            warning.contains(&format!("the int8 set {} cannot be used", int8.display()))
+                && warning.contains(why)
+                && warning.contains("precision auto runs the fp32 set"),
+            "{case}: {warning}"
+        );
+        std::fs::remove_dir_all(models).unwrap();
+    }
+}

@@ -14,7 +14,10 @@ pub use manifest::{
     Precision, Provenance, Quality, TensorSpec,
 };
 pub use model::{Model, ModelError, Outputs};
-pub use precision::{choose_model_set, int8_set_dir, ModelSet, PrecisionChoice, PrecisionError};
+pub use precision::{
+    choose_model_set, inspect_int8_set, int8_set_dir, BrokenInt8Set, Int8Set, Int8SetProblem,
+    ModelSet, PrecisionChoice, PrecisionError,
+};
 pub use provider::{Provider, ProviderOptions};
 pub use runtime::{
     disable_telemetry, runtime, Runtime, RuntimeError, ORT_LIBRARY_ENV, TELEMETRY_OPT_OUT_ENV,

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{runtime, Manifest, Precision, Provider};
+use super::manifest::MANIFEST_FILE;
+use super::{runtime, Manifest, ManifestError, Precision, Provider};
 
 /// The `precision` setting of the elements and the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -45,7 +46,7 @@ impl FromStr for PrecisionChoice {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum PrecisionError {
     #[error(
         "precision int8 was asked for, but there is no int8 set beside {fp32} (looked for \
@@ -53,6 +54,8 @@ pub enum PrecisionError {
          animecam_models.quantize --models {fp32}`, or use precision auto"
     )]
     NoInt8Set { fp32: PathBuf, int8: PathBuf },
+    #[error("precision int8 was asked for, but {0}")]
+    BrokenInt8Set(BrokenInt8Set),
     #[error(
         "{dir} is an int8 set and precision fp32 was asked for: point the model folder at the \
          fp32 set it was made from"
@@ -60,11 +63,88 @@ pub enum PrecisionError {
     Int8SetForFp32 { dir: PathBuf },
 }
 
+/// What is wrong with an int8 folder that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Int8SetProblem {
+    #[error("it is not a folder")]
+    NotAFolder,
+    /// Empty, or left unfinished: the quantiser writes the manifest last.
+    #[error("it has no manifest.json (an empty or unfinished folder)")]
+    NoManifest,
+    #[error("{0}")]
+    Manifest(ManifestError),
+    #[error("its manifest says precision {0}, not int8")]
+    NotInt8(Precision),
+    #[error("its graph '{id}' cannot be used: {source}")]
+    Graph { id: String, source: ManifestError },
+}
+
+/// An int8 folder beside a model set that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the int8 set {dir} cannot be used: {problem}; remove {dir} and make it again with `make \
+     int8-models` or `python -m animecam_models.quantize --models {fp32}`"
+)]
+pub struct BrokenInt8Set {
+    pub dir: PathBuf,
+    pub fp32: PathBuf,
+    pub problem: Int8SetProblem,
+}
+
+/// What is beside a model set where the quantiser writes its int8 form.
+#[derive(Debug)]
+pub enum Int8Set {
+    /// Nothing by that name.
+    Absent,
+    /// A manifest of precision int8 whose graphs are all there with their checksums.
+    Ready(Manifest),
+    Broken(BrokenInt8Set),
+}
+
+/// Looks at the int8 set beside the set at `fp32` ([`int8_set_dir`]): absent, ready (every graph
+/// present and matching its checksum), or broken with the reason. Hashes every graph of the set.
+pub fn inspect_int8_set(fp32: &Path) -> Int8Set {
+    let dir = int8_set_dir(fp32);
+    let broken = |problem| {
+        Int8Set::Broken(BrokenInt8Set {
+            dir: dir.clone(),
+            fp32: fp32.to_path_buf(),
+            problem,
+        })
+    };
+    if !dir.exists() {
+        return Int8Set::Absent;
+    }
+    if !dir.is_dir() {
+        return broken(Int8SetProblem::NotAFolder);
+    }
+    if !dir.join(MANIFEST_FILE).exists() {
+        return broken(Int8SetProblem::NoManifest);
+    }
+    let manifest = match Manifest::load(&dir) {
+        Ok(manifest) => manifest,
+        Err(e) => return broken(Int8SetProblem::Manifest(e)),
+    };
+    if manifest.precision != Precision::Int8 {
+        return broken(Int8SetProblem::NotInt8(manifest.precision));
+    }
+    let damaged = manifest
+        .models
+        .iter()
+        .find_map(|(id, spec)| manifest.verify(spec).err().map(|e| (id.clone(), e)));
+    match damaged {
+        Some((id, source)) => broken(Int8SetProblem::Graph { id, source }),
+        None => Int8Set::Ready(manifest),
+    }
+}
+
 /// The folder of the model set that runs, and its precision.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct ModelSet {
     pub dir: PathBuf,
     pub precision: Precision,
+    /// The int8 set `auto` would have taken but could not: the caller warns the user with it.
+    pub unused_int8: Option<BrokenInt8Set>,
 }
 
 /// Where the quantiser writes the int8 form of the set at `dir`: `NAME-int8` beside it.
@@ -88,11 +168,18 @@ fn runs_on_cpu(provider: Provider) -> bool {
 
 /// The model set to load for the set at `dir` (as the user named it), the precision asked for and
 /// the provider. A `dir` that is itself an int8 set is taken as it is, unless fp32 was asked for.
+/// A broken int8 set beside `dir` is an error for `int8`; `auto` runs fp32 and says why in
+/// [`ModelSet::unused_int8`].
 pub fn choose_model_set(
     dir: &Path,
     choice: PrecisionChoice,
     provider: Provider,
 ) -> Result<ModelSet, PrecisionError> {
+    let fp32 = ModelSet {
+        dir: dir.to_path_buf(),
+        precision: Precision::Fp32,
+        unused_int8: None,
+    };
     let own = Manifest::load(dir).map(|manifest| manifest.precision).ok();
     if own == Some(Precision::Int8) {
         return match choice {
@@ -100,106 +187,40 @@ pub fn choose_model_set(
                 dir: dir.to_path_buf(),
             }),
             _ => Ok(ModelSet {
-                dir: dir.to_path_buf(),
                 precision: Precision::Int8,
+                ..fp32
             }),
         };
     }
-    let int8 = int8_set_dir(dir);
-    let present = Manifest::load(&int8).is_ok_and(|manifest| manifest.precision == Precision::Int8);
-    let use_int8 = match choice {
+    // On a GPU auto runs fp32 whatever is beside it: no need to hash the int8 graphs.
+    let wants_int8 = match choice {
         PrecisionChoice::Fp32 => false,
-        PrecisionChoice::Int8 if !present => {
-            return Err(PrecisionError::NoInt8Set {
-                fp32: dir.to_path_buf(),
-                int8,
-            })
-        }
         PrecisionChoice::Int8 => true,
-        PrecisionChoice::Auto => present && runs_on_cpu(provider),
+        PrecisionChoice::Auto => runs_on_cpu(provider),
     };
-    Ok(if use_int8 {
-        ModelSet {
-            dir: int8,
+    if !wants_int8 {
+        return Ok(fp32);
+    }
+    match (inspect_int8_set(dir), choice) {
+        (Int8Set::Ready(manifest), _) => Ok(ModelSet {
+            dir: manifest.dir,
             precision: Precision::Int8,
+            unused_int8: None,
+        }),
+        (Int8Set::Absent, PrecisionChoice::Int8) => Err(PrecisionError::NoInt8Set {
+            fp32: dir.to_path_buf(),
+            int8: int8_set_dir(dir),
+        }),
+        (Int8Set::Broken(broken), PrecisionChoice::Int8) => {
+            Err(PrecisionError::BrokenInt8Set(broken))
         }
-    } else {
-        ModelSet {
-            dir: dir.to_path_buf(),
-            precision: Precision::Fp32,
-        }
-    })
+        (Int8Set::Absent, _) => Ok(fp32),
+        (Int8Set::Broken(broken), _) => Ok(ModelSet {
+            unused_int8: Some(broken),
+            ..fp32
+        }),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(root: &Path, name: &str, precision: &str) -> PathBuf {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("manifest.json"),
-            format!(
-                r#"{{"format": 1, "name": "{name}", "precision": "{precision}", "models": {{}}}}"#
-            ),
-        )
-        .unwrap();
-        dir
-    }
-
-    #[test]
-    fn auto_takes_the_int8_set_on_the_cpu_and_fp32_on_a_gpu() {
-        let root = std::env::temp_dir().join(format!("animecam-precision-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        let fp32 = set(&root, "vox-256", "fp32");
-        let int8 = int8_set_dir(&fp32);
-        assert_eq!(int8, root.join("vox-256-int8"));
-
-        // No int8 set: auto is fp32, int8 names what is missing and how to make it.
-        let chosen = choose_model_set(&fp32, PrecisionChoice::Auto, Provider::Cpu).unwrap();
-        assert_eq!(chosen.precision, Precision::Fp32);
-        let error = choose_model_set(&fp32, PrecisionChoice::Int8, Provider::Cpu).unwrap_err();
-        let message = error.to_string();
-        assert!(
-            message.contains("vox-256-int8/manifest.json") && message.contains("quantize"),
-            "{message}"
-        );
-
-        set(&root, "vox-256-int8", "int8");
-        let on_cpu = choose_model_set(&fp32, PrecisionChoice::Auto, Provider::Cpu).unwrap();
-        assert_eq!(
-            on_cpu,
-            ModelSet {
-                dir: int8.clone(),
-                precision: Precision::Int8
-            }
-        );
-        for gpu in [Provider::Cuda, Provider::TensorRt] {
-            let chosen = choose_model_set(&fp32, PrecisionChoice::Auto, gpu).unwrap();
-            assert_eq!(chosen.precision, Precision::Fp32, "{gpu}");
-        }
-        let asked = choose_model_set(&fp32, PrecisionChoice::Fp32, Provider::Cpu).unwrap();
-        assert_eq!(asked.dir, fp32);
-
-        // Pointed at the int8 set itself.
-        let direct = choose_model_set(&int8, PrecisionChoice::Auto, Provider::Cuda).unwrap();
-        assert_eq!(direct.precision, Precision::Int8);
-        assert!(matches!(
-            choose_model_set(&int8, PrecisionChoice::Fp32, Provider::Cpu),
-            Err(PrecisionError::Int8SetForFp32 { .. })
-        ));
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for choice in PrecisionChoice::ALL {
-            assert_eq!(choice.name().parse::<PrecisionChoice>(), Ok(choice));
-        }
-        assert!("fp16"
-            .parse::<PrecisionChoice>()
-            .unwrap_err()
-            .contains("auto, fp32 or int8"));
-    }
-}
+mod tests;

@@ -279,7 +279,7 @@ impl BaseTransformImpl for FommAnimate {
             Engine::Fomm => {
                 let set = settings
                     .model
-                    .model_set(DEFAULT_MODEL_SET)
+                    .model_set(DEFAULT_MODEL_SET, self.obj().upcast_ref())
                     .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
                 let dir = set.dir;
                 let loading = Step::start(&*self.obj(), LOADING, "Loading the FOMM models");

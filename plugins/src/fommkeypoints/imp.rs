@@ -147,7 +147,7 @@ impl BaseTransformImpl for FommKeypoints {
         let settings = self.settings.lock().unwrap().clone();
         let set = settings
             .model
-            .model_set(DEFAULT_MODEL_SET)
+            .model_set(DEFAULT_MODEL_SET, self.obj().upcast_ref())
             .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
         let dir = set.dir;
         let loading = Step::start(&*self.obj(), LOADING, "Loading the FOMM keypoint detector");

@@ -222,7 +222,7 @@ impl BaseTransformImpl for Ugatit {
         let settings = self.settings.lock().unwrap().clone();
         let set = settings
             .model
-            .model_set(DEFAULT_MODEL_SET)
+            .model_set(DEFAULT_MODEL_SET, self.obj().upcast_ref())
             .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
         let dir = set.dir;
         let model_id = match settings.variant {
