@@ -284,6 +284,66 @@ fn models_lists_and_checks_the_model_sets() {
 }
 
 #[test]
+fn models_and_doctor_say_what_is_wrong_with_a_broken_int8_set() {
+    // A converted FOMM set (the tiny graphs) with a vox-256-int8 folder beside it that is empty,
+    // then holds a manifest that is not JSON: both commands name the folder and the cause, as
+    // precision=int8 and auto do, instead of saying there is no int8 set.
+    let dir = temp("models-broken-int8");
+    let set = dir.join("vox-256");
+    tiny_set(&set, |id| id.starts_with("fomm"));
+    let link = dir.join("blazeface");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(root().join("models/blazeface"), link).unwrap();
+    let int8 = dir.join("vox-256-int8");
+    let _ = std::fs::remove_dir_all(&int8);
+    std::fs::create_dir_all(&int8).unwrap();
+    let cause = format!("the int8 set {} cannot be used: ", int8.display());
+    for (case, why) in [
+        ("empty", "it has no manifest.json"),
+        ("not json", "manifest.json is not valid: EOF while parsing"),
+    ] {
+        if case == "not json" {
+            std::fs::write(int8.join("manifest.json"), "{\"format\": ").unwrap();
+        }
+        let models = animecam(&[
+            "models",
+            "--models",
+            dir.to_str().unwrap(),
+            "--provider",
+            "cpu",
+        ]);
+        let text = stdout(&models);
+        assert_eq!(models.status.code(), Some(1), "{case}: {text}");
+        assert!(
+            text.contains(&format!("PROBLEM: {cause}")) && text.contains(why),
+            "{case}: {text}"
+        );
+        assert!(!text.contains("no int8 set beside it"), "{case}: {text}");
+
+        let doctor = command()
+            .env("ANIMECAM_MODELS", &dir)
+            .arg("doctor")
+            .output()
+            .unwrap();
+        let report = stdout(&doctor);
+        let verdict = report
+            .split("FAIL  vox-256:")
+            .nth(1)
+            .map(|rest| rest.lines().take(2).collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default();
+        assert!(
+            verdict.contains(&cause) && verdict.contains(why) && verdict.contains("fix: remove"),
+            "{case}: {report}"
+        );
+        assert!(
+            !report.contains("no int8 set (make int8-models"),
+            "{case}: {report}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
     // The warp needs no network: the committed tiny models stand in for the benchmark set.
     let tiny = root().join("models/tiny");

@@ -80,16 +80,41 @@ pub enum Int8SetProblem {
 }
 
 /// An int8 folder beside a model set that cannot be used, and why.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the int8 set {dir} cannot be used: {problem}; remove {dir} and make it again with `make \
-     int8-models` or `python -m animecam_models.quantize --models {fp32}`"
-)]
+#[derive(Debug)]
 pub struct BrokenInt8Set {
     pub dir: PathBuf,
     pub fp32: PathBuf,
     pub problem: Int8SetProblem,
 }
+
+impl BrokenInt8Set {
+    /// Which folder, and what is wrong with it.
+    pub fn cause(&self) -> String {
+        format!(
+            "the int8 set {} cannot be used: {}",
+            self.dir.display(),
+            self.problem
+        )
+    }
+
+    /// How to get a working int8 set (the quantiser does not replace a folder it cannot read).
+    pub fn remedy(&self) -> String {
+        format!(
+            "remove {} and make it again with `make int8-models` or `python -m \
+             animecam_models.quantize --models {}`",
+            self.dir.display(),
+            self.fp32.display()
+        )
+    }
+}
+
+impl std::fmt::Display for BrokenInt8Set {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.cause(), self.remedy())
+    }
+}
+
+impl std::error::Error for BrokenInt8Set {}
 
 /// What is beside a model set where the quantiser writes its int8 form.
 #[derive(Debug)]

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use animecam::inference::{int8_set_dir, runtime, Manifest, Model, Provider, ProviderOptions};
+use animecam::inference::{
+    inspect_int8_set, runtime, Int8Set, Manifest, Model, Provider, ProviderOptions,
+};
 use animecam::model_sets::{self, Need};
 
 use crate::failure::Failure;
@@ -118,22 +120,36 @@ fn check() -> i32 {
                     .map(|e| e.to_string())
                     .collect();
                 if broken.is_empty() {
-                    let int8 = int8_set_dir(&dir);
-                    let precisions = if Manifest::load(&int8).is_ok() {
-                        format!("fp32, and int8 in {} (used on the CPU)", int8.display())
-                    } else if !known.has_int8 {
-                        manifest.precision.to_string()
-                    } else {
-                        "fp32; no int8 set (make int8-models: about twice as fast on CPUs)"
-                            .to_owned()
-                    };
-                    report.ok(
-                        set,
-                        format!(
-                            "{} graph(s), checksums and contracts match; {precisions}",
-                            manifest.models.len()
-                        ),
+                    let graphs = format!(
+                        "{} graph(s), checksums and contracts match",
+                        manifest.models.len()
                     );
+                    // The same verdict precision=int8 and auto reach when an element starts.
+                    let precisions = match inspect_int8_set(&dir) {
+                        Int8Set::Ready(int8) => Some(format!(
+                            "fp32, and int8 in {} (used on the CPU)",
+                            int8.dir.display()
+                        )),
+                        Int8Set::Absent if !known.has_int8 => Some(manifest.precision.to_string()),
+                        Int8Set::Absent => Some(
+                            "fp32; no int8 set (make int8-models: about twice as fast on CPUs)"
+                                .to_owned(),
+                        ),
+                        Int8Set::Broken(broken) => {
+                            report.fail(
+                                set,
+                                format!(
+                                    "{graphs}; but {} (precision auto runs fp32)",
+                                    broken.cause()
+                                ),
+                                &broken.remedy(),
+                            );
+                            None
+                        }
+                    };
+                    if let Some(precisions) = precisions {
+                        report.ok(set, format!("{graphs}; {precisions}"));
+                    }
                 } else {
                     report.fail(set, broken.join("; "), fix);
                 }

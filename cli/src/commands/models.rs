@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use animecam::inference::{int8_set_dir, Manifest, Model, Precision, ProviderOptions};
+use animecam::inference::{inspect_int8_set, Int8Set, Manifest, Model, Precision, ProviderOptions};
 
 use animecam::model_sets::KnownSet;
 
@@ -90,13 +90,22 @@ fn check(dir: &Path, options: &ProviderOptions) -> i32 {
             println!("  {:<16} from {}", "", spec.provenance.source);
         }
         let quantisable = KnownSet::like(&manifest).is_some_and(|known| known.has_int8);
-        if manifest.precision == Precision::Fp32 && quantisable {
-            let int8 = int8_set_dir(&set);
-            if !int8.join("manifest.json").is_file() {
-                println!(
+        if manifest.precision == Precision::Fp32 {
+            // The same verdict precision=int8 and auto reach when an element starts.
+            match inspect_int8_set(&set) {
+                Int8Set::Absent if quantisable => println!(
                     "  no int8 set beside it (int8 runs about twice as fast on CPUs): make int8-models, or python -m animecam_models.quantize --models {}",
                     set.display()
-                );
+                ),
+                Int8Set::Broken(broken) => {
+                    problems += 1;
+                    println!(
+                        "  PROBLEM: {} (precision auto runs fp32 meanwhile); {}",
+                        broken.cause(),
+                        broken.remedy()
+                    );
+                }
+                Int8Set::Absent | Int8Set::Ready(_) => {}
             }
         }
     }
