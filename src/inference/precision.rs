@@ -55,7 +55,7 @@ pub enum PrecisionError {
     )]
     NoInt8Set { fp32: PathBuf, int8: PathBuf },
     #[error("precision int8 was asked for, but {0}")]
-    BrokenInt8Set(BrokenInt8Set),
+    BrokenInt8Set(Box<BrokenInt8Set>),
     #[error(
         "{dir} is an int8 set and precision fp32 was asked for: point the model folder at the \
          fp32 set it was made from"
@@ -237,7 +237,7 @@ pub fn choose_model_set(
             int8: int8_set_dir(dir),
         }),
         (Int8Set::Broken(broken), PrecisionChoice::Int8) => {
-            Err(PrecisionError::BrokenInt8Set(broken))
+            Err(PrecisionError::BrokenInt8Set(Box::new(broken)))
         }
         (Int8Set::Absent, _) => Ok(fp32),
         (Int8Set::Broken(broken), _) => Ok(ModelSet {

@@ -188,7 +188,7 @@ fn a_folder_of_another_precision_is_not_taken_for_the_int8_set() {
 }
 
 #[test]
-fn auto_takes_the_committed_tiny_int8_set_beside_models_tiny() {
+fn auto_takes_the_committed_int8_fixture_by_the_naming_rule() {
     // The naming rule: NAME-int8 beside NAME, as the quantiser writes it and auto looks for it.
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let chosen =
