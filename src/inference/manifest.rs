@@ -338,7 +338,7 @@ impl Manifest {
                     hint: self.hint(),
                 });
             }
-            let found = sha256_file(&path).map_err(|source| ManifestError::Read {
+            let found = sha256_file_once(&path).map_err(|source| ManifestError::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -370,6 +370,44 @@ fn inside_folder(name: &str) -> bool {
         && Path::new(name)
             .components()
             .all(|part| matches!(part, std::path::Component::Normal(_)))
+}
+
+/// [`sha256_file`], hashed once per process for a file of unchanged length and modification
+/// time: several elements verify the same graphs when they start (and `precision=auto` verifies
+/// an int8 set before it is loaded), and an int8 U-GAT-IT full graph takes most of a second.
+fn sha256_file_once(path: &Path) -> std::io::Result<String> {
+    type Stamp = (u64, std::time::SystemTime);
+    static HASHED: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, (Stamp, String)>>> =
+        std::sync::LazyLock::new(Default::default);
+    let stamp = |path: &Path| -> std::io::Result<Stamp> {
+        let metadata = std::fs::metadata(path)?;
+        Ok((metadata.len(), metadata.modified()?))
+    };
+    let before = stamp(path)?;
+    let known = HASHED
+        .lock()
+        .unwrap()
+        .get(path)
+        .filter(|(stamp, _)| *stamp == before)
+        .map(|(_, sha256)| sha256.clone());
+    if let Some(sha256) = known {
+        return Ok(sha256);
+    }
+    let sha256 = sha256_file(path)?;
+    // Kept only for a file that did not change while it was read and whose modification time is
+    // seconds old: a file rewritten at the same length within the clock's granularity (a few
+    // milliseconds) would otherwise keep the old hash (git's "racily clean" files).
+    let settled = before
+        .1
+        .elapsed()
+        .is_ok_and(|age| age > std::time::Duration::from_secs(2));
+    if settled && stamp(path)? == before {
+        HASHED
+            .lock()
+            .unwrap()
+            .insert(path.to_path_buf(), (before, sha256.clone()));
+    }
+    Ok(sha256)
 }
 
 /// Lower-case hex sha256 of a file, streamed so large generators do not sit in memory twice.
@@ -447,6 +485,35 @@ mod tests {
             unknown.contains("no model 'generator' (it has: kp)"),
             "{unknown}"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_graph_changed_after_it_was_verified_is_hashed_again() {
+        let dir = temp_dir("manifest-rehash");
+        std::fs::write(dir.join(MANIFEST_FILE), MANIFEST).unwrap();
+        let manifest = Manifest::load(&dir).unwrap();
+        let spec = manifest.model("kp").unwrap();
+        let write_aged = |bytes: &[u8], age_s: u64| {
+            std::fs::write(dir.join("kp.onnx"), bytes).unwrap();
+            let file = std::fs::File::options()
+                .write(true)
+                .open(dir.join("kp.onnx"))
+                .unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
+            file.set_modified(when).unwrap();
+        };
+        write_aged(b"foo", 3600);
+        manifest.verify(spec).unwrap(); // sha256("foo"), kept: the file is an hour old
+        manifest.verify(spec).unwrap();
+        write_aged(b"bar", 1800);
+        let damaged = manifest.verify(spec).unwrap_err().to_string();
+        assert!(damaged.contains("expects 2c26b46b"), "{damaged}");
+        // Just written at the same length: not taken from what was kept either.
+        write_aged(b"foo", 3600);
+        manifest.verify(spec).unwrap();
+        std::fs::write(dir.join("kp.onnx"), b"baz").unwrap();
+        assert!(manifest.verify(spec).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
