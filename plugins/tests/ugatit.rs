@@ -404,21 +404,21 @@ fn precision_int8_without_the_int8_set_names_what_is_missing() {
 #[test]
 fn auto_with_a_broken_int8_set_warns_naming_it_and_runs_fp32() {
     init();
-    let not_json =
-        |dir: &std::path::Path| std::fs::write(dir.join("manifest.json"), "{\"format\": ");
-    let empty = |_: &std::path::Path| Ok(());
-    for (case, break_it, why) in [
+    // The int8 folder's manifest.json (none: an empty folder), and the cause to be named.
+    for (case, manifest, why) in [
         (
             "not-json",
-            &not_json as &dyn Fn(&std::path::Path) -> std::io::Result<()>,
+            Some("{\"format\": "),
             "ugatit-int8/manifest.json is not valid",
         ),
-        ("empty", &empty, "it has no manifest.json"),
+        ("empty", None, "it has no manifest.json"),
     ] {
         let models = models_with_int8(case, false);
         let int8 = models.join("ugatit-int8");
         std::fs::create_dir_all(&int8).unwrap();
-        break_it(&int8).unwrap();
+        if let Some(text) = manifest {
+            std::fs::write(int8.join("manifest.json"), text).unwrap();
+        }
         let pipeline = common::launch(&format!(
             "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=64,height=64 ! \
              ugatit name=auto region=frame variant=light provider=cpu model-dir={}/ugatit ! \
