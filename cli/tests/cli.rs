@@ -32,6 +32,8 @@ fn clip_mode_writes_the_clip_and_the_animation_side_by_side() {
         "256",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
+    // A run that worked says nothing of errors (openh264's drain used to print one).
+    assert!(!stderr(&run).contains("Error"), "{}", stderr(&run));
     let clip = decode(&output, &[]);
     assert_eq!(clip.frames, 120, "one output frame per clip frame");
     assert_eq!(clip.size, (512, 256), "clip and animation side by side");

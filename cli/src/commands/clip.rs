@@ -2,6 +2,8 @@
 //! a progress bar.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use animecam_cli::descriptions::{self, names};
@@ -55,6 +57,9 @@ pub fn run(
     } else {
         Container::Mp4
     };
+    // Ctrl-C from the very start is ours: an interrupt before the pipeline runs ends the run
+    // with a word and no file, rather than the signal's default silent death.
+    let interrupts = crate::signals::interrupts();
     let partial = check_paths(&input, &output, force, container)?;
     let (has_audio, duration) = probe(&input)?;
     // Both halves of the clip are --size: the animation chains fill theirs.
@@ -71,7 +76,22 @@ pub fn run(
         (true, false) => descriptions::CLIP_ALPHA_SILENT,
     };
     let pipeline = options::launch(description, &variables, &animation, animation.mode, true)?;
+    if interrupts.try_recv().is_ok() {
+        return Err(Failure::with_code(
+            format!("{NOTHING_WRITTEN}: nothing was written"),
+            Failure::INTERRUPTED,
+        ));
+    }
+    let frames_written = count_video_into_muxer(&pipeline);
     let outcome = run_to_end(&pipeline, duration, false);
+    let outcome = match outcome {
+        // A file finished before its first frame holds only headers, which players call
+        // corrupt: no frame written means no file.
+        Ok(Finished::Interrupted(_)) if frames_written.load(Ordering::Relaxed) == 0 => {
+            Ok(Finished::Abandoned(NOTHING_WRITTEN))
+        }
+        outcome => outcome,
+    };
     let finished = match outcome {
         Ok(Finished::Abandoned(why)) => {
             let _ = std::fs::remove_file(&partial);
@@ -228,6 +248,27 @@ fn end_early(pipeline: &gst::Pipeline) {
     }
 }
 
+/// Why an interrupted clip left no file when it stopped before any frame reached the file.
+const NOTHING_WRITTEN: &str = "interrupted before the first frame";
+
+/// Counts the video buffers that reach the muxer (the frames the file will hold).
+fn count_video_into_muxer(pipeline: &gst::Pipeline) -> Arc<AtomicU64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let Some(mux) = pipeline.by_name(names::MUX) else {
+        return count;
+    };
+    for pad in mux.sink_pads() {
+        if pad.name().starts_with("video") {
+            let count = count.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                count.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
+    }
+    count
+}
+
 /// How a clip run ended well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finished {
@@ -277,7 +318,7 @@ fn run_to_end(
             let at = pipeline
                 .query_position::<gst::ClockTime>()
                 .unwrap_or_default();
-            bar.println(format!(
+            bar.suspend(|| eprintln!(
                 "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
                 at.mseconds() as f64 / 1000.0
             ));
@@ -300,7 +341,7 @@ fn run_to_end(
                 }
                 gst::MessageView::Error(error) => break Err(describe_error(error)),
                 gst::MessageView::Warning(warning) => {
-                    bar.println(format!("warning: {}", warning.error()))
+                    bar.suspend(|| eprintln!("warning: {}", warning.error()))
                 }
                 _ => {}
             }
