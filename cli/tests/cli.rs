@@ -498,3 +498,90 @@ fn a_transparent_clip_reads_back_with_the_avatars_alpha() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("#RRGGBB"), "{}", stderr(&bad));
 }
+
+#[test]
+fn ctrl_c_before_the_first_frame_leaves_no_file_and_says_so() {
+    let dir = common::temp_dir("early sigint");
+    // Interrupted as the run starts, and as soon as the pipeline has opened its working file
+    // (before any frame is in it): each run leaves no file, or a playable one.
+    let mut nothing_written = 0;
+    for (index, wait_for_the_file) in [false, true, true, true, true].into_iter().enumerate() {
+        let output = dir.join(format!("out-{index}.mp4"));
+        let partial = dir.join(format!(".out-{index}.mp4.part"));
+        let child = common::command()
+            .args([
+                "clip",
+                media("carphone_pristine.mp4").to_str().unwrap(),
+                output.to_str().unwrap(),
+                "--portrait",
+                media("sylvie_green_normal.png").to_str().unwrap(),
+                "--size",
+                "1024",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while wait_for_the_file && !partial.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "no working file"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let run = child.wait_with_output().unwrap();
+        let text = stderr(&run);
+        assert!(!run.status.success(), "run {index}: {text}");
+        assert!(!partial.exists(), "run {index}: the working file is left");
+        if output.exists() {
+            let frames = decode(&output, &[]).frames;
+            assert!(
+                frames >= 1,
+                "run {index}: {} holds no frame: {text}",
+                output.display()
+            );
+            assert!(text.contains("interrupted: wrote the first"), "{text}");
+        } else if wait_for_the_file {
+            assert_eq!(run.status.code(), Some(130), "run {index}: {text}");
+            assert!(
+                text.contains("interrupted before the first frame: nothing was written"),
+                "run {index}: {text}"
+            );
+            nothing_written += 1;
+        }
+    }
+    assert!(
+        nothing_written >= 1,
+        "no run was interrupted before its first frame"
+    );
+}
+
+#[test]
+fn clip_warnings_reach_a_stderr_that_is_not_a_terminal() {
+    // stderr is a pipe here. A JPEG has no alpha channel: the transparent clip cannot be
+    // transparent, and the user is told why.
+    let dir = common::temp_dir("opaque transparent");
+    let run = animecam(&[
+        "clip",
+        media("carphone_pristine.mp4").to_str().unwrap(),
+        dir.join("out.mov").to_str().unwrap(),
+        "--portrait",
+        media("grace_hopper.jpg").to_str().unwrap(),
+        "--background",
+        "transparent",
+        "--size",
+        "128",
+    ]);
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(
+        text.contains("warning:") && text.contains("the portrait has no alpha channel"),
+        "{text}"
+    );
+}

@@ -33,7 +33,13 @@ fn clip_through(chain: &str) -> (Vec<Vec<u8>>, Vec<String>) {
         .unwrap()
         .iter_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
         .partition(|message| message.type_() == gst::MessageType::Error);
-    let warnings = warnings.iter().map(|w| format!("{w:?}")).collect();
+    let warnings = warnings
+        .iter()
+        .map(|message| match message.view() {
+            gst::MessageView::Warning(warning) => warning.error().to_string(),
+            _ => format!("{message:?}"),
+        })
+        .collect();
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(frames.len(), 120);
