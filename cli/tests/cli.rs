@@ -585,3 +585,34 @@ fn clip_warnings_reach_a_stderr_that_is_not_a_terminal() {
         "{text}"
     );
 }
+
+#[test]
+fn a_huge_portrait_is_refused_before_anything_runs() {
+    let dir = common::temp_dir("huge portrait");
+    let portrait = dir.join("huge.png");
+    let script = common::root().join("tests/data/huge_png.py");
+    let made = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&portrait)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    let output = dir.join("out.mp4");
+    let started = std::time::Instant::now();
+    let run = animecam(&[
+        "clip",
+        media("carphone_pristine.mp4").to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--portrait",
+        portrait.to_str().unwrap(),
+    ]);
+    let text = stderr(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    // Decoding it took 33 s and 2.5 GB before the first frame.
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert!(
+        text.contains("20000 x 20000") && text.contains("67108864"),
+        "{text}"
+    );
+    assert!(!output.exists());
+}

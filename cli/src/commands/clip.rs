@@ -318,10 +318,12 @@ fn run_to_end(
             let at = pipeline
                 .query_position::<gst::ClockTime>()
                 .unwrap_or_default();
-            bar.suspend(|| eprintln!(
-                "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
-                at.mseconds() as f64 / 1000.0
-            ));
+            bar.suspend(|| {
+                eprintln!(
+                    "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
+                    at.mseconds() as f64 / 1000.0
+                )
+            });
             end_early(pipeline);
             interrupted = Some((std::time::Instant::now(), at));
         }

@@ -50,6 +50,7 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         let first = first_portrait(portrait)
             .filter(|p| p.is_file())
             .ok_or_else(|| format!("portrait {} not found: pass an existing PNG or JPEG file, or a folder holding some", portrait.display()))?;
+        animecam::portrait::check_size(&first).map_err(|e| Failure::from(e.to_string()))?;
         variables.insert("PORTRAIT", path_value(&first)?);
     }
     if let Some(set) = animation.mode.model_set() {
