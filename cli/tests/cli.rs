@@ -616,3 +616,64 @@ fn a_huge_portrait_is_refused_before_anything_runs() {
     );
     assert!(!output.exists());
 }
+
+#[test]
+fn small_mistakes_are_named_for_what_they_are() {
+    let dir = common::temp_dir("small mistakes");
+    let portrait = media("sylvie_green_normal.png");
+    let portrait = portrait.to_str().unwrap();
+    let fifo = dir.join("camera.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("out.mp4");
+    let out = out.to_str().unwrap();
+    for (input, what) in [
+        (fifo.to_str().unwrap(), "is a FIFO"),
+        ("/dev/zero", "is a character device"),
+    ] {
+        let run = animecam(&["clip", input, out, "--portrait", portrait]);
+        let text = stderr(&run);
+        assert_eq!(run.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(what) && !text.contains("not found"),
+            "{input}: {text}"
+        );
+    }
+
+    // The ports each command takes, said as they are (clap's range read "not in 1..65535").
+    for (args, rule) in [
+        (["serve", "--port", "65535"], "1 to 65534"),
+        (["serve", "--port", "0"], "1 to 65534"),
+        (["stream", "--port", "0"], "1 to 65535"),
+    ] {
+        let run = animecam(&args);
+        let text = stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {text}");
+        assert!(
+            text.contains(rule) && !text.contains(".."),
+            "{args:?}: {text}"
+        );
+    }
+
+    // An unencrypted server says who can use it.
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let serve = animecam(&[
+        "serve",
+        "--insecure",
+        "--port",
+        &port.to_string(),
+        "--portrait",
+        portrait,
+        "--seconds",
+        "0.5",
+    ]);
+    let text = stderr(&serve);
+    assert!(serve.status.success(), "{text}");
+    assert!(
+        text.contains("warning: --insecure") && text.contains("anyone who can reach"),
+        "{text}"
+    );
+}

@@ -141,12 +141,7 @@ fn check_paths(
     force: bool,
     container: Container,
 ) -> Result<PathBuf, String> {
-    if !input.is_file() {
-        return Err(format!(
-            "clip {} not found: pass an existing video file",
-            input.display()
-        ));
-    }
+    check_input(input)?;
     let extension = container.extension();
     let fits = output
         .extension()
@@ -201,6 +196,42 @@ fn check_paths(
         ));
     }
     Ok(partial)
+}
+
+/// The input is a regular file; otherwise what it is (a FIFO, a device, a folder) or why it
+/// cannot be read.
+fn check_input(input: &Path) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(input) {
+        Ok(metadata) if metadata.is_file() => return Ok(()),
+        Ok(metadata) => {
+            let kind = metadata.file_type();
+            if kind.is_dir() {
+                "a folder"
+            } else if kind.is_fifo() {
+                "a FIFO (a named pipe)"
+            } else if kind.is_char_device() {
+                "a character device"
+            } else if kind.is_block_device() {
+                "a block device"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a special file"
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "clip {} not found: pass an existing video file",
+                input.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot read clip {}: {e}", input.display())),
+    };
+    Err(format!(
+        "clip {} is {kind}, not a video file: pass a recorded clip (MP4, MKV, WebM, ...) saved as a file",
+        input.display()
+    ))
 }
 
 /// Whether the file has an audio track, and its duration.
