@@ -38,9 +38,9 @@ pub fn play(pipeline: &gst::Pipeline) -> Result<Receiver<gst::Message>, String> 
 /// stream goes straight on from the encoder's output.
 pub fn skip_openh264_drain(pipeline: &gst::Pipeline) {
     for encoder in pipeline.iterate_recurse().into_iter().flatten() {
-        if !encoder
+        if encoder
             .factory()
-            .is_some_and(|factory| factory.name() == "openh264enc")
+            .is_none_or(|factory| factory.name() != "openh264enc")
         {
             continue;
         }
