@@ -21,7 +21,8 @@ pub struct Cli {
 /// What every animation takes.
 #[derive(Args, Clone)]
 pub struct Animation {
-    /// The anime portrait to animate (PNG or JPEG), or a folder of them (n/p cycle through it).
+    /// The anime portrait to animate (PNG or JPEG, at most 8192 x 8192 pixels), or a folder of
+    /// them (n/p cycle through it).
     #[arg(long, short)]
     pub portrait: Option<PathBuf>,
     /// How to animate: warp needs no converted weights; fomm and ugatit do.
