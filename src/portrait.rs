@@ -4,12 +4,24 @@
 use std::path::{Path, PathBuf};
 
 use crate::face::{portrait_crop, BlazeFace, Detection};
-use crate::image::{read_image_with_alpha, ImageError, RgbImage, SquareCrop};
+use crate::image::{declared_size, read_image_with_alpha, ImageError, RgbImage, SquareCrop};
 use crate::inference::{Provider, ProviderOptions};
 use crate::model_sets;
 
+/// The largest portrait animecam reads, in pixels: 8192 x 8192 (67 megapixels, above every
+/// phone camera but the 200-megapixel ones). A portrait is cut to a face square of a few hundred
+/// pixels; decoding a far larger picture costs gigabytes and tens of seconds before the first
+/// frame (a 20000 x 20000 PNG: 2.5 GB and 33 s), so the size its header declares is checked first.
+pub const MAX_PORTRAIT_PIXELS: usize = 8192 * 8192;
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PortraitError {
+    #[error("portrait '{path}' is {width} x {height} pixels, more than the {} (8192 x 8192) animecam reads as a portrait: scale it down", MAX_PORTRAIT_PIXELS)]
+    TooLarge {
+        path: String,
+        width: usize,
+        height: usize,
+    },
     #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
     Unreadable { path: String, source: ImageError },
     #[error("crop '{0}' is not \"x,y,side\" in pixels: three finite numbers, the side positive")]
@@ -20,6 +32,21 @@ pub enum PortraitError {
         width: usize,
         height: usize,
     },
+}
+
+/// Refuses a portrait whose header declares more than [`MAX_PORTRAIT_PIXELS`], before anything
+/// decodes it. A file that cannot be opened is left to the reader, which says why.
+pub fn check_size(path: &Path) -> Result<(), PortraitError> {
+    match declared_size(path) {
+        Ok(Some((width, height))) if width.saturating_mul(height) > MAX_PORTRAIT_PIXELS => {
+            Err(PortraitError::TooLarge {
+                path: path.display().to_string(),
+                width,
+                height,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where the portrait's face is looked for: BlazeFace's folder and where it runs.
@@ -144,6 +171,7 @@ impl Portrait {
         margin: f32,
         detector: Result<&mut BlazeFace, &str>,
     ) -> Result<Portrait, PortraitError> {
+        check_size(path)?;
         let (image, alpha) =
             read_image_with_alpha(path).map_err(|source| PortraitError::Unreadable {
                 path: path.display().to_string(),

@@ -112,3 +112,62 @@ fn crops_that_frame_nothing_are_errors_naming_the_value() {
     );
     assert!(Portrait::load(&path, Some("10,10,100".parse().unwrap()), 0.4).is_ok());
 }
+
+/// A 20000 x 20000 PNG of about 400 kB (tests/data/huge_png.py).
+fn huge_png(path: &std::path::Path) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/huge_png.py");
+    let status = std::process::Command::new("python3")
+        .arg(script)
+        .arg(path)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_huge_portrait_is_refused_from_its_header_with_its_size_and_the_limit() {
+    let png = temp("huge.png");
+    huge_png(&png);
+    assert!(std::fs::metadata(&png).unwrap().len() < 2_000_000);
+    let started = std::time::Instant::now();
+    let error = Portrait::load(&png, None, 0.0).map(|_| ()).unwrap_err();
+    // Decoding it took 33 s and 2.5 GB; the header is read in no time.
+    assert!(
+        started.elapsed().as_secs_f32() < 1.0,
+        "{:?}",
+        started.elapsed()
+    );
+    let text = error.to_string();
+    assert!(text.contains("20000 x 20000"), "{text}");
+    assert!(
+        text.contains(&animecam::portrait::MAX_PORTRAIT_PIXELS.to_string()),
+        "{text}"
+    );
+    assert!(text.contains("scale it down"), "{text}");
+
+    // A JPEG's size is read from its start of frame, past the segments before it.
+    let mut jpeg = vec![0xFF, 0xD8];
+    jpeg.extend(exif_orientation(1));
+    jpeg.extend_from_slice(&[0xFF, 0xC0, 0, 17, 8]);
+    jpeg.extend_from_slice(&20_000u16.to_be_bytes());
+    jpeg.extend_from_slice(&30_000u16.to_be_bytes());
+    jpeg.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+    let big_jpeg = temp("huge.jpg");
+    std::fs::write(&big_jpeg, jpeg).unwrap();
+    let text = Portrait::load(&big_jpeg, None, 0.0)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("30000 x 20000"), "{text}");
+
+    // Real files: the declared size is the decoded one, and they load.
+    for name in ["grace_hopper.jpg", "sylvie_green_normal.png"] {
+        let path = media(name);
+        let image = read_image(&path).unwrap();
+        assert_eq!(
+            animecam::image::declared_size(&path).unwrap(),
+            Some((image.width(), image.height())),
+            "{name}"
+        );
+    }
+}

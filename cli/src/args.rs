@@ -21,7 +21,8 @@ pub struct Cli {
 /// What every animation takes.
 #[derive(Args, Clone)]
 pub struct Animation {
-    /// The anime portrait to animate (PNG or JPEG), or a folder of them (n/p cycle through it).
+    /// The anime portrait to animate (PNG or JPEG, at most 8192 x 8192 pixels), or a folder of
+    /// them (n/p cycle through it).
     #[arg(long, short)]
     pub portrait: Option<PathBuf>,
     /// How to animate: warp needs no converted weights; fomm and ugatit do.
@@ -178,6 +179,24 @@ pub struct RemoteArgs {
     pub link: LinkArgs,
 }
 
+/// `stream --port`: 1 to 65535 (clap's own range message read "is not in 1..=65535").
+pub fn stream_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(port) if port >= 1 => Ok(port),
+        _ => Err(format!("'{text}' is not a port: 1 to 65535")),
+    }
+}
+
+/// `serve --port`: 1 to 65534, since the animation goes back from the next port.
+pub fn serve_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(port) if (1..u16::MAX).contains(&port) => Ok(port),
+        _ => Err(format!(
+            "'{text}' is not a port for serve: 1 to 65534 (the animation goes back from the next one)"
+        )),
+    }
+}
+
 /// `HOST:PORT`, `HOST` (port 7000) or `[IPv6]:PORT`.
 pub fn server_address(text: &str) -> Result<(String, u16), String> {
     let (host, port) = match text.rsplit_once(':') {
@@ -266,7 +285,7 @@ pub enum Command {
         #[command(flatten)]
         live: Live,
         /// The SRT port to listen on (1 to 65535).
-        #[arg(long, default_value_t = 8888, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(long, default_value_t = 8888, value_parser = stream_port)]
         port: u16,
         #[command(flatten)]
         remote: RemoteArgs,
@@ -277,7 +296,7 @@ pub enum Command {
         #[command(flatten)]
         animation: Animation,
         /// The UDP port to receive the camera on; the animation goes back from the next one.
-        #[arg(long, default_value_t = 7000, value_parser = clap::value_parser!(u16).range(1..65535))]
+        #[arg(long, default_value_t = 7000, value_parser = serve_port)]
         port: u16,
         #[command(flatten)]
         link: LinkArgs,

@@ -30,6 +30,45 @@ pub fn play(pipeline: &gst::Pipeline) -> Result<Receiver<gst::Message>, String> 
     Ok(messages)
 }
 
+/// Lets every openh264enc's end of stream bypass the encoder's drain. The element drains by
+/// encoding "no picture", which libopenh264 refuses with a line of its own on stderr
+/// ("[OpenH264] this = ..., Error:CWelsH264SVCEncoder::EncodeFrame(), cmInitParaError.") at the
+/// end of every file that was written well. The encoder holds no frame back (no B-frames, no
+/// lookahead: each frame comes out as it goes in), so that drain has nothing to give: the end of
+/// stream goes straight on from the encoder's output.
+pub fn skip_openh264_drain(pipeline: &gst::Pipeline) {
+    for encoder in pipeline.iterate_recurse().into_iter().flatten() {
+        if encoder
+            .factory()
+            .is_none_or(|factory| factory.name() != "openh264enc")
+        {
+            continue;
+        }
+        let (Some(sink), Some(src)) = (encoder.static_pad("sink"), encoder.static_pad("src"))
+        else {
+            continue;
+        };
+        // Weak: the probe lives on the sink pad, which the source pad's element owns.
+        let src = src.downgrade();
+        sink.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+            let Some(gst::PadProbeData::Event(event)) = &info.data else {
+                return gst::PadProbeReturn::Ok;
+            };
+            if event.type_() != gst::EventType::Eos {
+                return gst::PadProbeReturn::Ok;
+            }
+            // Taken and handled here: the encoder never sees it.
+            let Some(gst::PadProbeData::Event(event)) = info.data.take() else {
+                unreachable!("matched above");
+            };
+            if let Some(src) = src.upgrade() {
+                src.push_event(event);
+            }
+            gst::PadProbeReturn::Handled
+        });
+    }
+}
+
 /// A buffer's running time on `pad`.
 pub fn running_time(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<gst::ClockTime> {
     pad.sticky_event::<gst::event::Segment>(0).and_then(|s| {

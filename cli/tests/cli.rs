@@ -32,6 +32,8 @@ fn clip_mode_writes_the_clip_and_the_animation_side_by_side() {
         "256",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
+    // A run that worked says nothing of errors (openh264's drain used to print one).
+    assert!(!stderr(&run).contains("Error"), "{}", stderr(&run));
     let clip = decode(&output, &[]);
     assert_eq!(clip.frames, 120, "one output frame per clip frame");
     assert_eq!(clip.size, (512, 256), "clip and animation side by side");
@@ -555,4 +557,183 @@ fn a_transparent_clip_reads_back_with_the_avatars_alpha() {
     let bad = animecam(&["webcam", "--background", "#12345"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("#RRGGBB"), "{}", stderr(&bad));
+}
+
+#[test]
+fn ctrl_c_before_the_first_frame_leaves_no_file_and_says_so() {
+    let dir = common::temp_dir("early sigint");
+    // Interrupted as the run starts, and as soon as the pipeline has opened its working file
+    // (before any frame is in it): each run leaves no file, or a playable one.
+    let mut nothing_written = 0;
+    for (index, wait_for_the_file) in [false, true, true, true, true].into_iter().enumerate() {
+        let output = dir.join(format!("out-{index}.mp4"));
+        let partial = dir.join(format!(".out-{index}.mp4.part"));
+        let child = common::command()
+            .args([
+                "clip",
+                media("carphone_pristine.mp4").to_str().unwrap(),
+                output.to_str().unwrap(),
+                "--portrait",
+                media("sylvie_green_normal.png").to_str().unwrap(),
+                "--size",
+                "1024",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while wait_for_the_file && !partial.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "no working file"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let run = child.wait_with_output().unwrap();
+        let text = stderr(&run);
+        assert!(!run.status.success(), "run {index}: {text}");
+        assert!(!partial.exists(), "run {index}: the working file is left");
+        if output.exists() {
+            let frames = decode(&output, &[]).frames;
+            assert!(
+                frames >= 1,
+                "run {index}: {} holds no frame: {text}",
+                output.display()
+            );
+            assert!(text.contains("interrupted: wrote the first"), "{text}");
+        } else if wait_for_the_file {
+            assert_eq!(run.status.code(), Some(130), "run {index}: {text}");
+            assert!(
+                text.contains("interrupted before the first frame: nothing was written"),
+                "run {index}: {text}"
+            );
+            nothing_written += 1;
+        }
+    }
+    assert!(
+        nothing_written >= 1,
+        "no run was interrupted before its first frame"
+    );
+}
+
+#[test]
+fn clip_warnings_reach_a_stderr_that_is_not_a_terminal() {
+    // stderr is a pipe here. A JPEG has no alpha channel: the transparent clip cannot be
+    // transparent, and the user is told why.
+    let dir = common::temp_dir("opaque transparent");
+    let run = animecam(&[
+        "clip",
+        media("carphone_pristine.mp4").to_str().unwrap(),
+        dir.join("out.mov").to_str().unwrap(),
+        "--portrait",
+        media("grace_hopper.jpg").to_str().unwrap(),
+        "--background",
+        "transparent",
+        "--size",
+        "128",
+    ]);
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(
+        text.contains("warning:") && text.contains("the portrait has no alpha channel"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_huge_portrait_is_refused_before_anything_runs() {
+    let dir = common::temp_dir("huge portrait");
+    let portrait = dir.join("huge.png");
+    let script = common::root().join("tests/data/huge_png.py");
+    let made = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&portrait)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    let output = dir.join("out.mp4");
+    let started = std::time::Instant::now();
+    let run = animecam(&[
+        "clip",
+        media("carphone_pristine.mp4").to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--portrait",
+        portrait.to_str().unwrap(),
+    ]);
+    let text = stderr(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    // Decoding it took 33 s and 2.5 GB before the first frame.
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert!(
+        text.contains("20000 x 20000") && text.contains("67108864"),
+        "{text}"
+    );
+    assert!(!output.exists());
+}
+
+#[test]
+fn small_mistakes_are_named_for_what_they_are() {
+    let dir = common::temp_dir("small mistakes");
+    let portrait = media("sylvie_green_normal.png");
+    let portrait = portrait.to_str().unwrap();
+    let fifo = dir.join("camera.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("out.mp4");
+    let out = out.to_str().unwrap();
+    for (input, what) in [
+        (fifo.to_str().unwrap(), "is a FIFO"),
+        ("/dev/zero", "is a character device"),
+    ] {
+        let run = animecam(&["clip", input, out, "--portrait", portrait]);
+        let text = stderr(&run);
+        assert_eq!(run.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(what) && !text.contains("not found"),
+            "{input}: {text}"
+        );
+    }
+
+    // The ports each command takes, said as they are (clap's range read "not in 1..65535").
+    for (args, rule) in [
+        (["serve", "--port", "65535"], "1 to 65534"),
+        (["serve", "--port", "0"], "1 to 65534"),
+        (["stream", "--port", "0"], "1 to 65535"),
+    ] {
+        let run = animecam(&args);
+        let text = stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {text}");
+        assert!(
+            text.contains(rule) && !text.contains(".."),
+            "{args:?}: {text}"
+        );
+    }
+
+    // An unencrypted server says who can use it.
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let serve = animecam(&[
+        "serve",
+        "--insecure",
+        "--port",
+        &port.to_string(),
+        "--portrait",
+        portrait,
+        "--seconds",
+        "0.5",
+    ]);
+    let text = stderr(&serve);
+    assert!(serve.status.success(), "{text}");
+    assert!(
+        text.contains("warning: --insecure") && text.contains("anyone who can reach"),
+        "{text}"
+    );
 }

@@ -33,7 +33,13 @@ fn clip_through(chain: &str) -> (Vec<Vec<u8>>, Vec<String>) {
         .unwrap()
         .iter_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
         .partition(|message| message.type_() == gst::MessageType::Error);
-    let warnings = warnings.iter().map(|w| format!("{w:?}")).collect();
+    let warnings = warnings
+        .iter()
+        .map(|message| match message.view() {
+            gst::MessageView::Warning(warning) => warning.error().to_string(),
+            _ => format!("{message:?}"),
+        })
+        .collect();
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(frames.len(), 120);
@@ -175,4 +181,27 @@ fn fomm_carries_the_alpha_by_its_deformation() {
             alpha.len()
         );
     }
+}
+
+#[test]
+fn fomm_blames_a_portrait_without_alpha_not_the_generator() {
+    // The tiny generator has its deformation output (the test above moves the alpha by it): a
+    // portrait without an alpha channel is what leaves the background in place.
+    let opaque = std::env::temp_dir().join(format!("opaque-portrait-{}.png", std::process::id()));
+    let portrait = animecam::image::read_image(&media("sylvie_green_normal.png")).unwrap();
+    common::write_png(&portrait, &opaque);
+    let tiny = common::tiny();
+    let (_, warnings) = clip_through(&format!(
+        "facetrack landmarks=blazeface ! fommkeypoints model-dir={tiny} ! \
+         fommanimate name=animate model-dir={tiny} source={} background=transparent !",
+        opaque.display(),
+        tiny = tiny.display(),
+    ));
+    let _ = std::fs::remove_file(&opaque);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("the portrait has no alpha channel"),
+        "{warnings:?}"
+    );
+    assert!(!warnings[0].contains("deformation"), "{warnings:?}");
 }

@@ -1,9 +1,80 @@
 //! Reading pictures from files.
 
+use std::io::{BufRead, Read, Seek};
+
 use opencv::core::Mat;
 use opencv::prelude::*;
 
 use super::{ImageError, RgbImage};
+
+/// The width and height a PNG or JPEG declares in its header (PNG's IHDR, JPEG's start of
+/// frame), read without decoding a pixel: a picture's cost is known before it is paid. `None` for
+/// other files, or a header this reader does not follow; the decoder judges those.
+pub fn declared_size(path: &std::path::Path) -> std::io::Result<Option<(usize, usize)>> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut start = [0u8; 8];
+    if file.read_exact(&mut start).is_err() {
+        return Ok(None);
+    }
+    if start == PNG_SIGNATURE {
+        // The first chunk is IHDR: length (4), type (4), width (4), height (4), big-endian.
+        let mut ihdr = [0u8; 16];
+        if file.read_exact(&mut ihdr).is_err() || &ihdr[4..8] != b"IHDR" {
+            return Ok(None);
+        }
+        let width = u32::from_be_bytes([ihdr[8], ihdr[9], ihdr[10], ihdr[11]]);
+        let height = u32::from_be_bytes([ihdr[12], ihdr[13], ihdr[14], ihdr[15]]);
+        return Ok(Some((width as usize, height as usize)));
+    }
+    if start[..2] != [0xFF, 0xD8] {
+        return Ok(None);
+    }
+    file.seek(std::io::SeekFrom::Start(2))?;
+    Ok(jpeg_frame_size(&mut file).ok().flatten())
+}
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Walks a JPEG's segments (after its start-of-image marker) to its start of frame.
+fn jpeg_frame_size(file: &mut impl BufRead) -> std::io::Result<Option<(usize, usize)>> {
+    let mut byte = [0u8; 1];
+    loop {
+        // A marker is 0xFF (any number of them, the padding) and its code.
+        file.read_exact(&mut byte)?;
+        if byte[0] != 0xFF {
+            return Ok(None);
+        }
+        while byte[0] == 0xFF {
+            file.read_exact(&mut byte)?;
+        }
+        let marker = byte[0];
+        match marker {
+            // Markers without a segment.
+            0x01 | 0xD0..=0xD8 => continue,
+            // End of image or start of scan before any frame header.
+            0xD9 | 0xDA => return Ok(None),
+            _ => {}
+        }
+        let length = read_u16(file)?;
+        // Start-of-frame markers, all but DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            file.read_exact(&mut byte)?; // sample precision
+            let height = read_u16(file)?;
+            let width = read_u16(file)?;
+            return Ok(Some((width as usize, height as usize)));
+        }
+        let Some(skip) = length.checked_sub(2) else {
+            return Ok(None);
+        };
+        std::io::copy(&mut file.by_ref().take(skip as u64), &mut std::io::sink())?;
+    }
+}
+
+fn read_u16(file: &mut impl Read) -> std::io::Result<u16> {
+    let mut two = [0u8; 2];
+    file.read_exact(&mut two)?;
+    Ok(u16::from_be_bytes(two))
+}
 
 /// Reads a PNG or JPEG. Transparent pixels are laid over white, as portraits are drawn.
 pub fn read_image(path: &std::path::Path) -> Result<RgbImage, ImageError> {

@@ -17,7 +17,7 @@ mod view;
 
 pub use crop::{crop_rotated, crop_square, CropMap, SquareCrop};
 pub use format::PixelFormat;
-pub use io::{read_image, read_image_with_alpha};
+pub use io::{declared_size, read_image, read_image_with_alpha};
 pub use opencv_bridge::gray;
 pub use rgb::RgbImage;
 pub use view::{ImageView, ImageViewMut};

@@ -2,6 +2,8 @@
 //! a progress bar.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use animecam_cli::descriptions::{self, names};
@@ -55,6 +57,9 @@ pub fn run(
     } else {
         Container::Mp4
     };
+    // Ctrl-C from the very start is ours: an interrupt before the pipeline runs ends the run
+    // with a word and no file, rather than the signal's default silent death.
+    let interrupts = crate::signals::interrupts();
     let partial = check_paths(&input, &output, force, container)?;
     let (has_audio, duration) = probe(&input)?;
     // Both halves of the clip are --size: the animation chains fill theirs.
@@ -71,7 +76,22 @@ pub fn run(
         (true, false) => descriptions::CLIP_ALPHA_SILENT,
     };
     let pipeline = options::launch(description, &variables, &animation, animation.mode, true)?;
+    if interrupts.try_recv().is_ok() {
+        return Err(Failure::with_code(
+            format!("{NOTHING_WRITTEN}: nothing was written"),
+            Failure::INTERRUPTED,
+        ));
+    }
+    let frames_written = count_video_into_muxer(&pipeline);
     let outcome = run_to_end(&pipeline, duration, false);
+    let outcome = match outcome {
+        // A file finished before its first frame holds only headers, which players call
+        // corrupt: no frame written means no file.
+        Ok(Finished::Interrupted(_)) if frames_written.load(Ordering::Relaxed) == 0 => {
+            Ok(Finished::Abandoned(NOTHING_WRITTEN))
+        }
+        outcome => outcome,
+    };
     let finished = match outcome {
         Ok(Finished::Abandoned(why)) => {
             let _ = std::fs::remove_file(&partial);
@@ -121,12 +141,7 @@ fn check_paths(
     force: bool,
     container: Container,
 ) -> Result<PathBuf, String> {
-    if !input.is_file() {
-        return Err(format!(
-            "clip {} not found: pass an existing video file",
-            input.display()
-        ));
-    }
+    check_input(input)?;
     let extension = container.extension();
     let fits = output
         .extension()
@@ -183,6 +198,42 @@ fn check_paths(
     Ok(partial)
 }
 
+/// The input is a regular file; otherwise what it is (a FIFO, a device, a folder) or why it
+/// cannot be read.
+fn check_input(input: &Path) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(input) {
+        Ok(metadata) if metadata.is_file() => return Ok(()),
+        Ok(metadata) => {
+            let kind = metadata.file_type();
+            if kind.is_dir() {
+                "a folder"
+            } else if kind.is_fifo() {
+                "a FIFO (a named pipe)"
+            } else if kind.is_char_device() {
+                "a character device"
+            } else if kind.is_block_device() {
+                "a block device"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a special file"
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "clip {} not found: pass an existing video file",
+                input.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot read clip {}: {e}", input.display())),
+    };
+    Err(format!(
+        "clip {} is {kind}, not a video file: pass a recorded clip (MP4, MKV, WebM, ...) saved as a file",
+        input.display()
+    ))
+}
+
 /// Whether the file has an audio track, and its duration.
 fn probe(input: &Path) -> Result<(bool, Option<gst::ClockTime>), String> {
     // A URI needs an absolute path; the user may well have typed a relative one.
@@ -226,6 +277,27 @@ fn end_early(pipeline: &gst::Pipeline) {
     for pad in pads {
         pad.send_event(gst::event::Eos::new());
     }
+}
+
+/// Why an interrupted clip left no file when it stopped before any frame reached the file.
+const NOTHING_WRITTEN: &str = "interrupted before the first frame";
+
+/// Counts the video buffers that reach the muxer (the frames the file will hold).
+fn count_video_into_muxer(pipeline: &gst::Pipeline) -> Arc<AtomicU64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let Some(mux) = pipeline.by_name(names::MUX) else {
+        return count;
+    };
+    for pad in mux.sink_pads() {
+        if pad.name().starts_with("video") {
+            let count = count.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                count.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
+    }
+    count
 }
 
 /// How a clip run ended well.
@@ -277,10 +349,12 @@ fn run_to_end(
             let at = pipeline
                 .query_position::<gst::ClockTime>()
                 .unwrap_or_default();
-            bar.println(format!(
-                "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
-                at.mseconds() as f64 / 1000.0
-            ));
+            bar.suspend(|| {
+                eprintln!(
+                    "interrupted at {:.1} s: finishing the file (Ctrl-C again to give up)",
+                    at.mseconds() as f64 / 1000.0
+                )
+            });
             end_early(pipeline);
             interrupted = Some((std::time::Instant::now(), at));
         }
@@ -300,7 +374,7 @@ fn run_to_end(
                 }
                 gst::MessageView::Error(error) => break Err(describe_error(error)),
                 gst::MessageView::Warning(warning) => {
-                    bar.println(format!("warning: {}", warning.error()))
+                    bar.suspend(|| eprintln!("warning: {}", warning.error()))
                 }
                 _ => {}
             }

@@ -50,6 +50,7 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         let first = first_portrait(portrait)
             .filter(|p| p.is_file())
             .ok_or_else(|| format!("portrait {} not found: pass an existing PNG or JPEG file, or a folder holding some", portrait.display()))?;
+        animecam::portrait::check_size(&first).map_err(|e| Failure::from(e.to_string()))?;
         variables.insert("PORTRAIT", path_value(&first)?);
     }
     if let Some(set) = animation.mode.model_set() {
@@ -119,8 +120,10 @@ pub fn launch(
     Ok(pipeline)
 }
 
-/// Sets on a parsed pipeline what the animation options ask and no description says.
+/// Sets on a parsed pipeline what the animation options ask and no description says, and keeps
+/// the H.264 encoder's misleading drain line out of the user's terminal.
 pub fn finish(pipeline: &gst::Pipeline, animation: &Animation) -> Result<(), Failure> {
+    crate::bus::skip_openh264_drain(pipeline);
     // Every muxer of ours feeds SRT (OBS's stream, the remote link's two directions).
     for element in pipeline.iterate_recurse().into_iter().flatten() {
         if element.factory().is_some_and(|f| f.name() == "mpegtsmux") {

@@ -47,6 +47,14 @@ pub fn run(
         port,
         duration: seconds.map(Duration::from_secs_f64),
     };
+    if link.insecure {
+        eprintln!(
+            "warning: --insecure: the link is neither encrypted nor authenticated; anyone who \
+             can reach UDP ports {port} and {} can use this server, send it video and see the \
+             animation",
+            port + 1
+        );
+    }
     serve(|| build().map_err(|e| e.message), &options)?;
     Ok(())
 }

@@ -495,10 +495,14 @@ impl VideoFilterImpl for FommAnimate {
             gst::FlowError::Error
         })?;
         if !shown && !self.warned_no_alpha.swap(true, Ordering::SeqCst) {
-            let why = if engine == Engine::Fomm {
+            // The portrait's own lack of alpha comes first: a generator's deformation would
+            // have nothing to move.
+            let why = if animator.avatar().still_alpha().is_none() {
+                "the portrait has no alpha channel (use a PNG with transparency)"
+            } else if engine == Engine::Fomm {
                 "this fomm_generator has no deformation output to move the alpha by (export it again with the current exporter)"
             } else {
-                "the portrait has no alpha channel (use a PNG with transparency)"
+                "the animation gave no alpha"
             };
             gst::element_imp_warning!(
                 self,
