@@ -131,6 +131,79 @@ fn webcam_status_says_why_the_avatar_stands_still() {
     );
 }
 
+/// The numbers of the summary line "started in S s; then shown N frames in T s, latency mean M
+/// ms, max X ms": (S, N, T, M, X).
+fn live_summary(text: &str) -> (f64, u64, f64, f64, f64) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("started in ") && l.contains("; then shown "))
+        .unwrap_or_else(|| panic!("no summary line in: {text}"));
+    let numbers: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 5, "{line}");
+    (
+        numbers[0],
+        numbers[1] as u64,
+        numbers[2],
+        numbers[3],
+        numbers[4],
+    )
+}
+
+#[test]
+fn the_live_summary_says_the_start_apart_from_the_steady_state() {
+    let seconds = 4.0;
+    let run = animecam(&[
+        "webcam",
+        "--portrait",
+        media("sylvie_green_normal.png").to_str().unwrap(),
+        "--camera",
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1",
+        "--sink",
+        "fakesink sync=false",
+        "--seconds",
+        &seconds.to_string(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = stderr(&run);
+    let (startup_s, frames, steady_s, mean_ms, max_ms) = live_summary(&text);
+    // The start (models, the portrait's landmarks) takes a good part of a second; the steady
+    // state's frames are a few milliseconds late, not pulled up by it.
+    assert!(
+        startup_s > 0.0 && mean_ms * 3.0 < startup_s * 1000.0,
+        "{text}"
+    );
+    assert!(mean_ms <= max_ms, "{text}");
+    // The steady state runs from the first picture to the end, at the camera's 30 fps.
+    assert!(
+        (startup_s + steady_s - seconds).abs() < 1.0,
+        "start and steady state make up the run: {text}"
+    );
+    assert!(frames as f64 >= 20.0 * steady_s, "{text}");
+    // Its mean is what the status lines said second by second once the first had passed.
+    let status: Vec<f64> = status_lines(&text)
+        .iter()
+        .filter_map(|l| {
+            l.split("latency")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(status.len() >= 3, "{text}");
+    let steady_status = &status[1..];
+    let highest = steady_status.iter().copied().fold(0.0, f64::max);
+    let lowest = steady_status.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        mean_ms <= highest * 1.5 + 5.0 && mean_ms >= lowest * 0.5 - 5.0,
+        "steady mean {mean_ms} ms against status lines {status:?}: {text}"
+    );
+}
+
 #[test]
 fn webcam_status_says_animating_when_a_face_drives_it() {
     // A recorded talking face played at its own pace stands in for the webcam.
