@@ -357,6 +357,100 @@ fn models_lists_and_checks_the_model_sets() {
 }
 
 #[test]
+fn the_int8_benchmark_gives_each_speed_up_over_alternating_rounds() {
+    // The committed tiny graphs and their int8 form stand in for the benchmark sets: too small
+    // for their ratios to mean anything, they check the table's shape and arithmetic.
+    let json = temp("bench-int8.json");
+    let run = animecam(&[
+        "bench",
+        "--models",
+        root().join("models/tiny").to_str().unwrap(),
+        "--int8-models",
+        root().join("models/tiny_int8").to_str().unwrap(),
+        "--no-python",
+        "--frames",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["int8_rounds"], 3, "{report}");
+    let rows = report["int8"].as_array().unwrap();
+    let stages: Vec<&str> = rows.iter().map(|r| r["stage"].as_str().unwrap()).collect();
+    assert_eq!(
+        stages,
+        [
+            "fomm keypoints",
+            "fomm frame, source encoded once",
+            "ugatit light 256",
+            "ugatit full 256"
+        ]
+    );
+    for row in rows {
+        let rounds = row["rounds"].as_array().unwrap();
+        assert_eq!(rounds.len(), 3, "{row}");
+        // Each round's ratio is its own fp32 time over its own int8 time; the row gives their
+        // median, smallest and largest.
+        let mut ratios: Vec<f64> = rounds
+            .iter()
+            .map(|r| {
+                let (fp32, int8) = (
+                    r["fp32_ms"].as_f64().unwrap(),
+                    r["int8_ms"].as_f64().unwrap(),
+                );
+                assert!(fp32 > 0.0 && int8 > 0.0, "{row}");
+                assert!(
+                    (r["speedup"].as_f64().unwrap() - fp32 / int8).abs() < 1e-9,
+                    "{row}"
+                );
+                fp32 / int8
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let value = |key: &str| row[key].as_f64().unwrap();
+        let spread = [value("speedup_min"), value("speedup"), value("speedup_max")];
+        assert!(
+            spread
+                .iter()
+                .zip(&ratios)
+                .all(|(a, b)| (a - b).abs() < 1e-9),
+            "{row}"
+        );
+    }
+    // The table says the same, one line a stage with the spread.
+    let text = stderr(&run);
+    assert!(text.contains("3 rounds a stage"), "{text}");
+    let table: Vec<&str> = text.lines().filter(|l| l.contains("x - ")).collect();
+    assert_eq!(table.len(), 4, "{text}");
+
+    // A folder that is no int8 set is named; a spread needs at least three rounds.
+    let wrong = animecam(&[
+        "bench",
+        "--models",
+        root().join("models/tiny").to_str().unwrap(),
+        "--int8-models",
+        root().join("pipelines").to_str().unwrap(),
+        "--no-python",
+        "--frames",
+        "2",
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("--int8-models") && stderr(&wrong).contains("manifest.json"),
+        "{}",
+        stderr(&wrong)
+    );
+    let two = animecam(&["bench", "--rounds", "2"]);
+    assert!(
+        !two.status.success() && stderr(&two).contains("at least 3"),
+        "{}",
+        stderr(&two)
+    );
+}
+
+#[test]
 fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
     // The warp needs no network: the committed tiny models stand in for the benchmark set.
     let tiny = root().join("models/tiny");
@@ -381,6 +475,28 @@ fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
     assert!(waiting <= 20, "{report}");
     assert!(
         generated as f64 >= 0.9 * (camera - waiting) as f64,
+        "{report}"
+    );
+    // The start (loading the models, the first picture) is reported apart from the steady
+    // state, whose latency the start does not pull up.
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {report}"))
+    };
+    assert!(number("startup_s") > 0.0, "{report}");
+    assert!(
+        (number("startup_s") + number("steady_seconds") - 3.0).abs() < 1.0,
+        "{report}"
+    );
+    assert!(
+        number("mean_latency_ms") <= number("max_latency_ms")
+            && number("startup_mean_latency_ms") <= number("startup_max_latency_ms"),
+        "{report}"
+    );
+    assert!(
+        report["frames_shown"].as_u64().unwrap() + report["startup_frames_shown"].as_u64().unwrap()
+            >= camera / 2,
         "{report}"
     );
 
