@@ -391,6 +391,12 @@ fn the_int8_benchmark_gives_each_speed_up_over_alternating_rounds() {
     for row in rows {
         let rounds = row["rounds"].as_array().unwrap();
         assert_eq!(rounds.len(), 3, "{row}");
+        // A speed-up is the recipe's: the row names it, as the int8 set's manifest does.
+        assert!(
+            row["recipe"].as_str().is_some_and(|r| !r.is_empty()),
+            "{row}"
+        );
+        assert!(row["kept_float"].as_u64().is_some(), "{row}");
         // Each round's ratio is its own fp32 time over its own int8 time; the row gives their
         // median, smallest and largest.
         let mut ratios: Vec<f64> = rounds

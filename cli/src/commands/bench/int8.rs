@@ -27,6 +27,11 @@ pub struct Int8Row {
     /// The graph of the stage the quantiser changed, and what it kept (fp32 where int8 did not pay).
     graph: String,
     graph_precision: String,
+    /// The quantiser's recipe for the graph, and how many of its convolutions it kept float: a
+    /// speed-up belongs to the recipe (U-GAT-IT's body int8 or its decoder only), which the
+    /// quantiser picks by quality, so that another run of it may pick another.
+    recipe: Option<String>,
+    kept_float: Option<usize>,
     psnr_db: Option<f64>,
     keypoint_error_px: Option<f64>,
 }
@@ -100,6 +105,8 @@ fn row(stage: &str, graph: &str, rounds: Vec<Round>) -> Int8Row {
         rounds,
         graph: graph.to_owned(),
         graph_precision: String::new(),
+        recipe: None,
+        kept_float: None,
         psnr_db: None,
         keypoint_error_px: None,
     }
@@ -138,6 +145,7 @@ pub fn compare(
     }
     let quantised =
         Manifest::load(&int8).map_err(|e| format!("the int8 set {}: {e}", int8.display()))?;
+    let recipes = recipes(&int8);
     let rounds = args.rounds;
     eprintln!(
         "  int8 against fp32: {rounds} rounds a stage, fp32 and int8 runs alternating \
@@ -179,13 +187,21 @@ pub fn compare(
             .unwrap_or_default()
             .to_string();
         (row.psnr_db, row.keypoint_error_px) = (quality.psnr_db, quality.keypoint_error_px);
+        if let Some((recipe, kept_float)) = recipes.get(graph) {
+            (row.recipe, row.kept_float) = (recipe.clone(), *kept_float);
+        }
+        let recipe = match (&row.recipe, row.kept_float) {
+            (Some(recipe), Some(kept)) => format!(", recipe {recipe}, {kept} convolutions float"),
+            (Some(recipe), None) => format!(", recipe {recipe}"),
+            _ => String::new(),
+        };
         let quality = match (row.psnr_db, row.keypoint_error_px) {
             (Some(psnr), _) => format!("PSNR {psnr:.1} dB"),
             (None, Some(error)) => format!("keypoints {error:.2} px off (256 crop)"),
             (None, None) => "quality not measured".to_owned(),
         };
         eprintln!(
-            "  {:<34} {:>8.1} {:>8.1}  {:>7.2}x {:>6.2}x - {:.2}x  {} ({} {})",
+            "  {:<34} {:>8.1} {:>8.1}  {:>7.2}x {:>6.2}x - {:.2}x  {} ({} {}{recipe})",
             row.stage,
             row.fp32_ms,
             row.int8_ms,
@@ -199,6 +215,36 @@ pub fn compare(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Each graph's recipe and the number of convolutions the quantiser kept float, from the int8
+/// set's manifest (the library's manifest type reads what running a set needs, not these).
+fn recipes(int8: &Path) -> std::collections::HashMap<String, (Option<String>, Option<usize>)> {
+    let manifest: Option<serde_json::Value> = std::fs::read_to_string(int8.join("manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let Some(models) = manifest
+        .as_ref()
+        .and_then(|m| m.get("models"))
+        .and_then(|m| m.as_object())
+    else {
+        return Default::default();
+    };
+    models
+        .iter()
+        .map(|(graph, spec)| {
+            let quality = spec.get("quality");
+            let recipe = quality
+                .and_then(|q| q.get("recipe"))
+                .and_then(|r| r.as_str())
+                .map(str::to_owned);
+            let kept = quality
+                .and_then(|q| q.get("kept_float"))
+                .and_then(|k| k.as_array())
+                .map(Vec::len);
+            (graph.clone(), (recipe, kept))
+        })
+        .collect()
 }
 
 #[cfg(test)]
