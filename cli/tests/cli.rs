@@ -15,6 +15,17 @@ fn temp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Tests that measure time (live runs' frame counts and latency) run one at a time, and the int8
+/// benchmark, which keeps both cores busy, with them: on 2 cores, parallel runs would measure
+/// each other.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timed_alone() -> std::sync::MutexGuard<'static, ()> {
+    TIMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn has_audio(path: &std::path::Path) -> bool {
     decode(path, &[]).audio
 }
@@ -154,6 +165,7 @@ fn live_summary(text: &str) -> (f64, u64, f64, f64, f64) {
 
 #[test]
 fn the_live_summary_says_the_start_apart_from_the_steady_state() {
+    let _alone = timed_alone();
     let seconds = 4.0;
     let run = animecam(&[
         "webcam",
@@ -358,6 +370,7 @@ fn models_lists_and_checks_the_model_sets() {
 
 #[test]
 fn the_int8_benchmark_gives_each_speed_up_over_alternating_rounds() {
+    let _alone = timed_alone();
     // The committed tiny graphs and their int8 form stand in for the benchmark sets: too small
     // for their ratios to mean anything, they check the table's shape and arithmetic.
     let json = temp("bench-int8.json");
@@ -458,6 +471,7 @@ fn the_int8_benchmark_gives_each_speed_up_over_alternating_rounds() {
 
 #[test]
 fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
+    let _alone = timed_alone();
     // The warp needs no network: the committed tiny models stand in for the benchmark set.
     let tiny = root().join("models/tiny");
     let run = animecam(&[
