@@ -328,6 +328,13 @@ pub struct BenchArgs {
     /// ONNX Runtime threads (the Python reference uses the same).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// The int8 set to compare with --models (default: the NAME-int8 folder beside it).
+    #[arg(long)]
+    pub int8_models: Option<PathBuf>,
+    /// Rounds of the int8 comparison: each stage's fp32 and int8 runs alternate this many times,
+    /// and each speed-up is given as the median, smallest and largest ratio of the rounds.
+    #[arg(long, default_value_t = 3, value_parser = parse_rounds)]
+    pub rounds: usize,
     /// Also write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -356,6 +363,15 @@ pub struct BenchArgs {
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
     pub serial: bool,
+}
+
+fn parse_rounds(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(rounds) if (3..=100).contains(&rounds) => Ok(rounds),
+        _ => Err(format!(
+            "'{text}' is not a round count from 3 to 100 (a spread needs at least 3)"
+        )),
+    }
 }
 
 fn parse_frames(text: &str) -> Result<usize, String> {

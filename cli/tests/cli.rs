@@ -15,6 +15,17 @@ fn temp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Tests that measure time (live runs' frame counts and latency) run one at a time, and the int8
+/// benchmark, which keeps both cores busy, with them: on 2 cores, parallel runs would measure
+/// each other.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timed_alone() -> std::sync::MutexGuard<'static, ()> {
+    TIMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn has_audio(path: &std::path::Path) -> bool {
     decode(path, &[]).audio
 }
@@ -130,6 +141,80 @@ fn webcam_status_says_why_the_avatar_stands_still() {
             .iter()
             .all(|l| l.ends_with("no face: looking at the camera helps")),
         "{text}"
+    );
+}
+
+/// The numbers of the summary line "started in S s; then shown N frames in T s, latency mean M
+/// ms, max X ms": (S, N, T, M, X).
+fn live_summary(text: &str) -> (f64, u64, f64, f64, f64) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("started in ") && l.contains("; then shown "))
+        .unwrap_or_else(|| panic!("no summary line in: {text}"));
+    let numbers: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 5, "{line}");
+    (
+        numbers[0],
+        numbers[1] as u64,
+        numbers[2],
+        numbers[3],
+        numbers[4],
+    )
+}
+
+#[test]
+fn the_live_summary_says_the_start_apart_from_the_steady_state() {
+    let _alone = timed_alone();
+    let seconds = 4.0;
+    let run = animecam(&[
+        "webcam",
+        "--portrait",
+        media("sylvie_green_normal.png").to_str().unwrap(),
+        "--camera",
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1",
+        "--sink",
+        "fakesink sync=false",
+        "--seconds",
+        &seconds.to_string(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = stderr(&run);
+    let (startup_s, frames, steady_s, mean_ms, max_ms) = live_summary(&text);
+    // The start (models, the portrait's landmarks) takes a good part of a second; the steady
+    // state's frames are a few milliseconds late, not pulled up by it.
+    assert!(
+        startup_s > 0.0 && mean_ms * 3.0 < startup_s * 1000.0,
+        "{text}"
+    );
+    assert!(mean_ms <= max_ms, "{text}");
+    // The steady state runs from the first picture to the end, at the camera's 30 fps.
+    assert!(
+        (startup_s + steady_s - seconds).abs() < 1.0,
+        "start and steady state make up the run: {text}"
+    );
+    assert!(frames as f64 >= 20.0 * steady_s, "{text}");
+    // Its mean is what the status lines said second by second once the first had passed.
+    let status: Vec<f64> = status_lines(&text)
+        .iter()
+        .filter_map(|l| {
+            l.split("latency")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(status.len() >= 3, "{text}");
+    let steady_status = &status[1..];
+    let highest = steady_status.iter().copied().fold(0.0, f64::max);
+    let lowest = steady_status.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        mean_ms <= highest * 1.5 + 5.0 && mean_ms >= lowest * 0.5 - 5.0,
+        "steady mean {mean_ms} ms against status lines {status:?}: {text}"
     );
 }
 
@@ -346,7 +431,109 @@ fn models_and_doctor_say_what_is_wrong_with_a_broken_int8_set() {
 }
 
 #[test]
+fn the_int8_benchmark_gives_each_speed_up_over_alternating_rounds() {
+    let _alone = timed_alone();
+    // The committed tiny graphs and their int8 form stand in for the benchmark sets: too small
+    // for their ratios to mean anything, they check the table's shape and arithmetic.
+    let json = temp("bench-int8.json");
+    let run = animecam(&[
+        "bench",
+        "--models",
+        root().join("models/tiny").to_str().unwrap(),
+        "--int8-models",
+        root().join("models/tiny-int8").to_str().unwrap(),
+        "--no-python",
+        "--frames",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["int8_rounds"], 3, "{report}");
+    let rows = report["int8"].as_array().unwrap();
+    let stages: Vec<&str> = rows.iter().map(|r| r["stage"].as_str().unwrap()).collect();
+    assert_eq!(
+        stages,
+        [
+            "fomm keypoints",
+            "fomm frame, source encoded once",
+            "ugatit light 256",
+            "ugatit full 256"
+        ]
+    );
+    for row in rows {
+        let rounds = row["rounds"].as_array().unwrap();
+        assert_eq!(rounds.len(), 3, "{row}");
+        // A speed-up is the recipe's: the row names it, as the int8 set's manifest does.
+        assert!(
+            row["recipe"].as_str().is_some_and(|r| !r.is_empty()),
+            "{row}"
+        );
+        assert!(row["kept_float"].as_u64().is_some(), "{row}");
+        // Each round's ratio is its own fp32 time over its own int8 time; the row gives their
+        // median, smallest and largest.
+        let mut ratios: Vec<f64> = rounds
+            .iter()
+            .map(|r| {
+                let (fp32, int8) = (
+                    r["fp32_ms"].as_f64().unwrap(),
+                    r["int8_ms"].as_f64().unwrap(),
+                );
+                assert!(fp32 > 0.0 && int8 > 0.0, "{row}");
+                assert!(
+                    (r["speedup"].as_f64().unwrap() - fp32 / int8).abs() < 1e-9,
+                    "{row}"
+                );
+                fp32 / int8
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let value = |key: &str| row[key].as_f64().unwrap();
+        let spread = [value("speedup_min"), value("speedup"), value("speedup_max")];
+        assert!(
+            spread
+                .iter()
+                .zip(&ratios)
+                .all(|(a, b)| (a - b).abs() < 1e-9),
+            "{row}"
+        );
+    }
+    // The table says the same, one line a stage with the spread.
+    let text = stderr(&run);
+    assert!(text.contains("3 rounds a stage"), "{text}");
+    let table: Vec<&str> = text.lines().filter(|l| l.contains("x - ")).collect();
+    assert_eq!(table.len(), 4, "{text}");
+
+    // A folder that is no int8 set is named; a spread needs at least three rounds.
+    let wrong = animecam(&[
+        "bench",
+        "--models",
+        root().join("models/tiny").to_str().unwrap(),
+        "--int8-models",
+        root().join("pipelines").to_str().unwrap(),
+        "--no-python",
+        "--frames",
+        "2",
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("--int8-models") && stderr(&wrong).contains("manifest.json"),
+        "{}",
+        stderr(&wrong)
+    );
+    let two = animecam(&["bench", "--rounds", "2"]);
+    assert!(
+        !two.status.success() && stderr(&two).contains("at least 3"),
+        "{}",
+        stderr(&two)
+    );
+}
+
+#[test]
 fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
+    let _alone = timed_alone();
     // The warp needs no network: the committed tiny models stand in for the benchmark set.
     let tiny = root().join("models/tiny");
     let run = animecam(&[
@@ -370,6 +557,28 @@ fn the_live_benchmark_counts_real_pictures_and_fails_without_a_face() {
     assert!(waiting <= 20, "{report}");
     assert!(
         generated as f64 >= 0.9 * (camera - waiting) as f64,
+        "{report}"
+    );
+    // The start (loading the models, the first picture) is reported apart from the steady
+    // state, whose latency the start does not pull up.
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {report}"))
+    };
+    assert!(number("startup_s") > 0.0, "{report}");
+    assert!(
+        (number("startup_s") + number("steady_seconds") - 3.0).abs() < 1.0,
+        "{report}"
+    );
+    assert!(
+        number("mean_latency_ms") <= number("max_latency_ms")
+            && number("startup_mean_latency_ms") <= number("startup_max_latency_ms"),
+        "{report}"
+    );
+    assert!(
+        report["frames_shown"].as_u64().unwrap() + report["startup_frames_shown"].as_u64().unwrap()
+            >= camera / 2,
         "{report}"
     );
 

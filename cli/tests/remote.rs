@@ -158,14 +158,17 @@ fn client(port: u16, camera: &str, sink: &str, seconds: f64, passphrase: &str) -
     client
 }
 
-/// The "shown N frames ...; latency mean M ms, max X ms" summary: (N, M, X).
+/// The "started in S s; then shown N frames in T s, latency mean M ms, max X ms" summary of the
+/// steady state: (N, M, X).
 fn summary(stderr: &str) -> Option<(u64, f64, f64)> {
-    let line = stderr.lines().find(|l| l.starts_with("shown "))?;
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("started in ") && l.contains("; then shown "))?;
     let numbers: Vec<f64> = line
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter_map(|t| t.parse().ok())
         .collect();
-    Some((numbers[0] as u64, numbers[2], numbers[3]))
+    Some((numbers[1] as u64, numbers[3], numbers[4]))
 }
 
 /// The per-second latencies of a live run's status lines.

@@ -111,8 +111,8 @@ impl LivePipeline<'_> {
                 options,
             )?,
         };
-        if let Some(stats) = stats.filter(|stats| stats.frames > 0) {
-            eprintln!("{}", stats.summary(started.elapsed()));
+        if let Some(stats) = stats.filter(|stats| stats.frames() > 0) {
+            eprintln!("{}", stats.summary(started));
         }
         Ok(())
     }

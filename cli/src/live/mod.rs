@@ -4,8 +4,7 @@
 //! interface.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use animecam_cli::descriptions::names;
@@ -15,27 +14,11 @@ use gst::prelude::*;
 use crate::bus::{describe_error, describe_warning, networks, play, running_time};
 use crate::key_command::Command;
 use crate::keys::{AnimationKeys, KeyEffect, Keys};
-use crate::report::{AvatarReport, LiveStats};
+use crate::report::{AvatarReport, Latency, LiveStats, ShownFrames};
 
 mod link;
 
 pub use link::{Link, Verdict};
-
-/// Frames and latency seen at the sink, shared with a pad probe.
-#[derive(Default)]
-struct Counters {
-    frames: AtomicU64,
-    /// Sum of glass-to-glass latencies (capture timestamp to sink) in microseconds.
-    latency_us: AtomicU64,
-    /// Frames whose latency is known (a remote frame's capture time may not come back).
-    timed: AtomicU64,
-    /// The largest latency seen, in microseconds.
-    max_latency_us: AtomicU64,
-    /// Running time of the last frame shown, and the largest gap between two shown frames, in
-    /// microseconds (a stall shows here: a portrait loading on the streaming thread, say).
-    last_running_us: AtomicU64,
-    max_gap_us: AtomicU64,
-}
 
 /// Counts frames reaching `sink` and how late they are against the pipeline clock: since their
 /// capture, which is their timestamp, or, for frames made elsewhere, the capture time the link
@@ -44,45 +27,31 @@ fn watch_sink(
     pipeline: &gst::Pipeline,
     sink: &gst::Element,
     link: Option<Arc<dyn Link>>,
-) -> Arc<Counters> {
-    let counters = Arc::new(Counters::default());
-    let shared = counters.clone();
+) -> Arc<Mutex<ShownFrames>> {
+    let shown = Arc::new(Mutex::new(ShownFrames::default()));
+    let shared = shown.clone();
     let pipeline = pipeline.downgrade();
     if let Some(pad) = sink.static_pad("sink") {
         pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            shared.frames.fetch_add(1, Ordering::Relaxed);
-            let (Some(buffer), Some(pipeline)) = (info.buffer(), pipeline.upgrade()) else {
-                return gst::PadProbeReturn::Ok;
-            };
-            let running = running_time(pad, buffer);
+            let at = Instant::now();
+            let running = info.buffer().and_then(|buffer| running_time(pad, buffer));
             let captured = match &link {
                 Some(link) => running.and_then(|running| link.captured(running)),
                 None => running,
             };
-            if let (Some(running), Some(captured), Some(now)) =
-                (running, captured, pipeline.current_running_time())
-            {
-                let last = shared
-                    .last_running_us
-                    .swap(running.useconds(), Ordering::Relaxed);
-                if last > 0 {
-                    shared
-                        .max_gap_us
-                        .fetch_max(running.useconds().saturating_sub(last), Ordering::Relaxed);
-                }
-                let late = now.saturating_sub(captured);
-                shared.timed.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .latency_us
-                    .fetch_add(late.useconds(), Ordering::Relaxed);
-                shared
-                    .max_latency_us
-                    .fetch_max(late.useconds(), Ordering::Relaxed);
-            }
+            let now = pipeline
+                .upgrade()
+                .and_then(|pipeline| pipeline.current_running_time());
+            shared.lock().unwrap().shown(
+                at,
+                now.map(|t| t.useconds()),
+                running.map(|t| t.useconds()),
+                captured.map(|t| t.useconds()),
+            );
             gst::PadProbeReturn::Ok
         });
     }
-    counters
+    shown
 }
 
 /// How a live run goes.
@@ -123,7 +92,7 @@ pub fn run_live(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveS
 
 fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<LiveStats, String> {
     let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
-    let counters = watch_sink(pipeline, &shown, options.link.clone());
+    let shown_frames = watch_sink(pipeline, &shown, options.link.clone());
     let animate = pipeline.by_name(names::ANIMATE);
     let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
     // Installed before the (possibly long) start: a Ctrl-C then ends the run as soon as it can.
@@ -143,7 +112,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     }
     let started = Instant::now();
     let seconds = tick(Duration::from_secs(1));
-    let (mut last_frames, mut last_latency, mut last_timed) = (0u64, 0u64, 0u64);
+    let mut last_second = Latency::default();
     let mut avatar = AvatarReport::new(pipeline);
     let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
         crossbeam_channel::at(started + d)
@@ -194,32 +163,27 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                 }
             }
             recv(seconds) -> _ => {
-                let frames = counters.frames.load(Ordering::Relaxed);
-                let latency = counters.latency_us.load(Ordering::Relaxed);
-                let timed = counters.timed.load(Ordering::Relaxed);
-                let new = frames - last_frames;
+                let all = shown_frames.lock().unwrap().all;
+                let new = all.frames - last_second.frames;
                 let summary = avatar.since_last().or_else(|| {
                     options.link.as_ref().and_then(|link| link.avatar_state())
                 });
                 if !options.quiet {
-                    let mean = if timed > last_timed { (latency - last_latency) as f64 / (timed - last_timed) as f64 / 1000.0 } else { 0.0 };
+                    let mean = all.mean_ms_since(&last_second);
                     let summary = summary.map(|s| format!(", {s}")).unwrap_or_default();
                     eprint!("{new:3} fps, latency {mean:6.1} ms{summary}\r\n");
                 }
-                (last_frames, last_latency, last_timed) = (frames, latency, timed);
+                last_second = all;
             }
         }
     };
     drop(keys);
-    let frames = counters.frames.load(Ordering::Relaxed);
+    let ended = Instant::now();
+    let shown = shown_frames.lock().unwrap().clone();
     outcome.map(|()| LiveStats {
         activity: avatar.watched.activity(),
         camera_frames: avatar.watched.camera_frames(),
-        frames,
-        mean_latency_ms: counters.latency_us.load(Ordering::Relaxed) as f64
-            / counters.timed.load(Ordering::Relaxed).max(1) as f64
-            / 1000.0,
-        max_latency_ms: counters.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
-        max_gap_ms: counters.max_gap_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        shown,
+        ended,
     })
 }

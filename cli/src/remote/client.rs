@@ -229,7 +229,7 @@ pub fn run_client(
         };
         first = false;
         let error = match run_live(&pipeline, &attempt) {
-            Ok(stats) if stats.frames == 0 && !watch.state.lock().unwrap().ever_connected => {
+            Ok(stats) if stats.frames() == 0 && !watch.state.lock().unwrap().ever_connected => {
                 return Err(format!(
                     "no picture came back from the server at {server} in {:.0} s: is `animecam \
                      serve` running there, with this passphrase (or --insecure on both ends)?",

@@ -141,6 +141,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
                 swaps
             })
         });
+    let started = std::time::Instant::now();
     let stats = run_live(&pipeline, &options);
     stop_swapping.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(swapper) = swapper {
@@ -153,7 +154,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         .clone()
         .ok_or("the animation element published no stats")?;
     let camera_frames = stats.camera_frames.unwrap_or(activity.frames);
-    let mut report = LiveReport::new(seconds, &stats, &activity, camera_frames);
+    let mut report = LiveReport::new(seconds, &stats, started, &activity, camera_frames);
     report.networks = networks(&pipeline);
     for line in &report.networks {
         eprintln!("  {line}");
@@ -183,8 +184,19 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         String::new()
     };
     eprintln!(
-        "  {} frames shown; latency mean {:.0} ms, max {:.0} ms{against}; largest gap between frames shown {:.0} ms",
-        stats.frames, stats.mean_latency_ms, stats.max_latency_ms, stats.max_gap_ms
+        "  started in {:.1} s ({} frames shown during the start, latency mean {:.0} ms, max {:.0} ms)",
+        report.startup_s,
+        report.startup_frames_shown,
+        report.startup_mean_latency_ms,
+        report.startup_max_latency_ms
+    );
+    eprintln!(
+        "  then {} frames shown in {:.1} s; latency mean {:.0} ms, max {:.0} ms{against}; largest gap between frames shown {:.0} ms",
+        report.frames_shown,
+        report.steady_seconds,
+        report.mean_latency_ms,
+        report.max_latency_ms,
+        report.max_gap_ms
     );
     println!(
         "{}",
@@ -209,6 +221,14 @@ struct LiveReport {
     /// The pictures the network could make in the run, at its own time per picture, with no more
     /// than the camera gave.
     expected_pictures: f64,
+    /// From the start of the run to the first picture shown (loading and warming the models).
+    startup_s: f64,
+    /// Frames captured before the first picture was shown, and their latency.
+    startup_frames_shown: u64,
+    startup_mean_latency_ms: f64,
+    startup_max_latency_ms: f64,
+    /// The steady state, from the first picture shown: its length, frames and latency.
+    steady_seconds: f64,
     frames_shown: u64,
     mean_latency_ms: f64,
     max_latency_ms: f64,
@@ -220,6 +240,7 @@ impl LiveReport {
     fn new(
         seconds: f64,
         stats: &LiveStats,
+        started: std::time::Instant,
         activity: &animecam::activity::ActivitySnapshot,
         camera_frames: u64,
     ) -> LiveReport {
@@ -233,6 +254,7 @@ impl LiveReport {
         } else {
             with_face
         };
+        let (startup, steady) = (&stats.shown.startup, &stats.shown.steady);
         LiveReport {
             seconds,
             networks: Vec::new(),
@@ -244,11 +266,16 @@ impl LiveReport {
             generated_per_second: activity.generated as f64 / seconds,
             time_per_picture_ms,
             expected_pictures,
-            frames_shown: stats.frames,
-            mean_latency_ms: stats.mean_latency_ms,
-            max_latency_ms: stats.max_latency_ms,
-            max_latency_over_time_per_picture: stats.max_latency_ms / time_per_picture_ms.max(1e-3),
-            max_gap_ms: stats.max_gap_ms,
+            startup_s: stats.startup(started).unwrap_or_default().as_secs_f64(),
+            startup_frames_shown: startup.frames,
+            startup_mean_latency_ms: startup.mean_ms(),
+            startup_max_latency_ms: startup.max_ms(),
+            steady_seconds: stats.steady_time().as_secs_f64(),
+            frames_shown: steady.frames,
+            mean_latency_ms: steady.mean_ms(),
+            max_latency_ms: steady.max_ms(),
+            max_latency_over_time_per_picture: steady.max_ms() / time_per_picture_ms.max(1e-3),
+            max_gap_ms: stats.shown.max_gap_ms(),
         }
     }
 

@@ -22,8 +22,29 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index]
 }
 
-/// Times `frames` calls (after one warm-up); `inference` reports ONNX Runtime's total time.
+/// Times `frames` calls (after one warm-up) and prints the stage's row; `inference` reports ONNX
+/// Runtime's total time.
 pub fn measure(
+    name: &str,
+    frames: usize,
+    step: impl FnMut(usize) -> Result<(), String>,
+    inference: &dyn Fn() -> Duration,
+) -> Result<Stage, String> {
+    let stage = time_frames(name, frames, step, inference)?;
+    eprintln!(
+        "  {:<34} {:>9.2} {:>9.2} {:>8.1} {:>7.1}% {:>8.1}",
+        stage.name,
+        stage.median_ms,
+        stage.p95_ms,
+        stage.fps,
+        stage.glue_percent,
+        stage.allocations_per_frame
+    );
+    Ok(stage)
+}
+
+/// As [`measure`], without printing the row.
+pub fn time_frames(
     name: &str,
     frames: usize,
     mut step: impl FnMut(usize) -> Result<(), String>,
@@ -56,15 +77,6 @@ pub fn measure(
             100.0
         },
     };
-    eprintln!(
-        "  {:<34} {:>9.2} {:>9.2} {:>8.1} {:>7.1}% {:>8.1}",
-        stage.name,
-        stage.median_ms,
-        stage.p95_ms,
-        stage.fps,
-        stage.glue_percent,
-        stage.allocations_per_frame
-    );
     Ok(stage)
 }
 

@@ -13,6 +13,7 @@ mod int8;
 mod live;
 mod measure;
 mod python;
+mod runs;
 mod stages;
 
 use int8::Int8Row;
@@ -23,8 +24,11 @@ struct Report {
     machine: String,
     threads: usize,
     frames: usize,
+    /// Rounds of the int8 comparison (fp32 and int8 runs alternating).
+    int8_rounds: usize,
     stages: Vec<Stage>,
-    /// The int8 set against the fp32 one, stage by stage, with the quantiser's quality report.
+    /// The int8 set against the fp32 one, stage by stage (each ratio's median, smallest and largest
+    /// over the rounds), with the quantiser's quality report.
     int8: Vec<Int8Row>,
     peak_rss_mib: f64,
     python_reference: Option<serde_json::Value>,
@@ -46,8 +50,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if let Some(seconds) = args.live {
         return live::live_latency(&models, seconds, args);
     }
-    let mut measured = stages::measure_stages(args, &models)?;
-    let int8_rows = int8::compare(args, &models, &mut measured)?;
+    let measured = stages::measure_stages(args, &models)?;
+    let int8_rows = int8::compare(args, &models, &measured)?;
     let stages = measured.stages;
     let python = if args.no_python {
         None
@@ -58,6 +62,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         machine: machine(),
         threads: args.threads,
         frames: args.frames,
+        int8_rounds: args.rounds,
         stages,
         int8: int8_rows,
         peak_rss_mib: peak_rss_mib(),

@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
 use animecam::face::{BlazeFace, FaceDetector, FaceMesh, Tracker, TrackerConfig};
-use animecam::fomm::{Fomm, KeypointDetector};
+use animecam::fomm::Fomm;
 use animecam::image::{crop_square, read_image, RgbImage, SquareCrop};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::model_sets;
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
-use animecam::stylize::Stylizer;
 
 use crate::args::BenchArgs;
 use crate::commands::bench::fixtures::{driving_frame, media};
 use crate::commands::bench::measure::{machine, measure, Stage};
+use crate::commands::bench::runs::{measure_run, FommFrameRun, KeypointsRun, UgatitRun};
 
 /// The stages measured, and the inputs they ran on (the int8 comparison runs on the same).
 pub struct Measured {
@@ -104,12 +104,10 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         .map_err(|e| e.to_string())?;
     let inference = || fomm.borrow().inference_time();
     // The detector alone, as fommkeypoints runs it (and as the int8 row below measures it).
-    stages.push(measure_keypoints(
+    stages.push(measure_run(
         "fomm keypoints",
-        &models,
-        &options,
-        &crops,
         args.frames,
+        &mut KeypointsRun::load(&models, &options, &crops)?,
     )?);
     stages.push(measure(
         "fomm encoder (once per portrait)",
@@ -158,13 +156,10 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
     )?);
     drop(fomm);
 
-    stages.push(fomm_cached_frame(
+    stages.push(measure_run(
         "fomm frame, source encoded once",
-        &models,
-        &options,
-        &portrait_path,
-        &crops,
         args.frames.min(10),
+        &mut FommFrameRun::load(&models, &options, &portrait_path, &crops)?,
     )?);
     let spec = AvatarSpec {
         path: portrait_path.clone(),
@@ -260,13 +255,10 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         ("ugatit_light", "ugatit light 256"),
         ("ugatit_full", "ugatit full 256"),
     ] {
-        stages.push(ugatit_stage(
+        stages.push(measure_run(
             label,
-            &models,
-            id,
-            &options,
-            &frames[0],
             args.frames.min(10),
+            &mut UgatitRun::load(&models, id, &options, &frames[0])?,
         )?);
     }
 
@@ -297,105 +289,4 @@ fn fomm_frame(
     fomm.animate(source, &moved)
         .map(|_| ())
         .map_err(|e| e.to_string())
-}
-
-/// A FOMM frame as the fommkeypoints and fommanimate elements make it: keypoints of the driving
-/// crop, then the same Animator the element runs (relative motion, the generator with the source
-/// encoded once).
-pub fn fomm_cached_frame(
-    name: &str,
-    models: &Path,
-    options: &ProviderOptions,
-    portrait: &Path,
-    crops: &[RgbImage],
-    frames: usize,
-) -> Result<Stage, String> {
-    let mut keypoints = KeypointDetector::load(models, options).map_err(|e| e.to_string())?;
-    let engine = Engine::fomm(Fomm::load(models, options).map_err(|e| e.to_string())?);
-    let maker = AvatarMaker::new(engine.clone(), 0, DetectorSettings::default());
-    let spec = AvatarSpec {
-        path: portrait.to_path_buf(),
-        crop: None,
-        margin: 0.4,
-    };
-    let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
-    let pose = |keypoints| Driving::from_keypoints(keypoints, 1.0, Some(1));
-    let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
-    animator
-        .frame(Some(&pose(rest)))
-        .map_err(|e| e.to_string())?;
-    let session = std::cell::RefCell::new((keypoints, animator));
-    measure(
-        name,
-        frames,
-        |t| {
-            let (keypoints, animator) = &mut *session.borrow_mut();
-            let driving = keypoints.keypoints(&crops[t]).map_err(|e| e.to_string())?;
-            animator
-                .frame(Some(&pose(driving)))
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-        &|| session.borrow().0.inference_time() + engine.inference_time(),
-    )
-}
-
-/// The keypoint detector alone, as fommkeypoints runs it.
-pub fn measure_keypoints(
-    name: &str,
-    models: &Path,
-    options: &ProviderOptions,
-    crops: &[RgbImage],
-    frames: usize,
-) -> Result<Stage, String> {
-    let detector = std::cell::RefCell::new(
-        KeypointDetector::load(models, options).map_err(|e| e.to_string())?,
-    );
-    measure(
-        name,
-        frames,
-        |t| {
-            detector
-                .borrow_mut()
-                .keypoints(&crops[t])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-        &|| detector.borrow().inference_time(),
-    )
-}
-
-/// One U-GAT-IT stylisation of a 256 face crop.
-pub fn ugatit_stage(
-    name: &str,
-    models: &Path,
-    id: &str,
-    options: &ProviderOptions,
-    frame: &RgbImage,
-    frames: usize,
-) -> Result<Stage, String> {
-    let stylizer =
-        std::cell::RefCell::new(Stylizer::load(models, id, options).map_err(|e| e.to_string())?);
-    let face = crop_square(
-        &frame.view(),
-        SquareCrop {
-            center_x: 320.0,
-            center_y: 240.0,
-            side: 300.0,
-        },
-        256,
-    )
-    .map_err(|e| e.to_string())?;
-    measure(
-        name,
-        frames,
-        |_| {
-            stylizer
-                .borrow_mut()
-                .stylize(&face)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-        &|| stylizer.borrow().inference_time(),
-    )
 }
