@@ -19,6 +19,27 @@ use crate::remote::protocol::Message;
 use crate::remote::transport::{receive_in_frames, send_in_frames, CaptureTimes};
 use crate::report::AvatarReport;
 
+/// How long the client's video may stay away before its session ends (counted from its
+/// connection, then from its last packet): libsrt alone can hold a session for a minute after a
+/// sender stops or dies, or for ever while one keeps its connection open and sends nothing.
+const UPLINK_SILENCE: Duration = Duration::from_secs(4);
+
+/// How long after a client's first connection its other one may take (a client opens both at
+/// once; a stock sender opens the video one only).
+const PAIRING: Duration = Duration::from_secs(4);
+
+/// How long a listener waits for the network before it looks again whether it must stop.
+const POLL_TIMEOUT_MS: i32 = 100;
+
+/// Which of a client's two connections a listener takes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Connection {
+    /// The driving video in.
+    Uplink,
+    /// The animation out.
+    Downlink,
+}
+
 /// Who is being served. A caller is admitted when its handshake arrives, before libsrt checks its
 /// passphrase, so the session only belongs to a client once one of its connections is up.
 #[derive(Default)]
@@ -31,11 +52,54 @@ struct Session {
     ended: bool,
     /// Hosts told they were refused (a refused client retries every second).
     refused: std::collections::HashSet<String>,
+    /// When the client's video connection came up.
+    uplink_since: Option<Instant>,
+    /// When the client's animation connection came up.
+    downlink_since: Option<Instant>,
+}
+
+impl Session {
+    /// Why the client's session must end at `now`, whatever its connections say: its video
+    /// stopped (`last_video`: when the last packet came) or its other connection never came.
+    fn stale(&self, last_video: Option<Instant>, now: Instant) -> Option<String> {
+        self.client.as_ref()?;
+        let first = match (self.uplink_since, self.downlink_since) {
+            (Some(up), Some(down)) => up.min(down),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => return None,
+        };
+        let missing = match (self.uplink_since, self.downlink_since) {
+            (None, _) => Some("video"),
+            (_, None) => Some("animation"),
+            _ => None,
+        };
+        if let Some(missing) = missing {
+            if now.duration_since(first) >= PAIRING {
+                return Some(format!(
+                    "its {missing} connection did not come within {} s of the other",
+                    PAIRING.as_secs()
+                ));
+            }
+        }
+        let uplink_since = self.uplink_since?;
+        let quiet_since = last_video.map_or(uplink_since, |at| at.max(uplink_since));
+        (now.duration_since(quiet_since) >= UPLINK_SILENCE).then(|| {
+            format!(
+                "no video came from it for {} s",
+                UPLINK_SILENCE.as_secs()
+            )
+        })
+    }
 }
 
 /// Lets one client in and refuses others while it is served: both connections (the driving
 /// video and the animation) must carry the same stream id, which the client makes up per run.
-fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, events: Sender<String>) {
+fn admit_one_client(
+    listener: &gst::Element,
+    connection: Connection,
+    session: Arc<Mutex<Session>>,
+    events: Sender<String>,
+) {
     // Without it the SRT elements let every caller in without asking.
     listener.set_property("authentication", true);
     {
@@ -73,6 +137,11 @@ fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, event
         let address = socket_address(args.get(2));
         let mut session = session.lock().unwrap();
         let stream_id = session.admitted.remove(&address).unwrap_or_default();
+        let since = match connection {
+            Connection::Uplink => &mut session.uplink_since,
+            Connection::Downlink => &mut session.downlink_since,
+        };
+        since.get_or_insert_with(Instant::now);
         if session.client.is_none() {
             let _ = events.send(format!("client {address} connected"));
             session.client = Some((stream_id, address));
@@ -126,8 +195,25 @@ pub fn serve(
         let (events, event_receiver) = unbounded::<String>();
         let uplink = named(&pipeline, names::UPLINK)?;
         let downlink = named(&pipeline, names::DOWNLINK)?;
-        admit_one_client(&uplink, session.clone(), events.clone());
-        admit_one_client(&downlink, session.clone(), events.clone());
+        // With libsrt's endless wait, a listener whose caller keeps its connection open and sends
+        // nothing cannot stop: the pipeline's teardown would wait for that caller.
+        for listener in [&uplink, &downlink] {
+            listener.set_property("poll-timeout", POLL_TIMEOUT_MS);
+        }
+        admit_one_client(&uplink, Connection::Uplink, session.clone(), events.clone());
+        admit_one_client(&downlink, Connection::Downlink, session.clone(), events.clone());
+        // When the client's video last came, straight from the network.
+        let last_video: Arc<Mutex<Option<Instant>>> = Arc::default();
+        {
+            let last_video = last_video.clone();
+            pad(&uplink, "src")?.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, _| {
+                    *last_video.lock().unwrap() = Some(Instant::now());
+                    gst::PadProbeReturn::Ok
+                },
+            );
+        }
         let (ended_sender, ended) = unbounded::<()>();
         {
             let session = session.clone();
@@ -198,6 +284,7 @@ pub fn serve(
         }
         first = false;
         let seconds = tick(Duration::from_secs(1));
+        let checks = tick(Duration::from_millis(250));
         let outcome = loop {
             select! {
                 recv(end) -> _ => break Some(Ok(())),
@@ -232,6 +319,16 @@ pub fn serve(
                 }
                 // The client's status line says what the avatar does, as it would locally.
                 recv(seconds) -> _ => *state.lock().unwrap() = avatar.since_last(),
+                recv(checks) -> _ => {
+                    let last_video = *last_video.lock().unwrap();
+                    let mut session = session.lock().unwrap();
+                    if let Some(reason) = session.stale(last_video, Instant::now()) {
+                        // No one else gets in before the next pipeline.
+                        session.ended = true;
+                        eprintln!("session ended: {reason}");
+                        break None;
+                    }
+                }
             }
         };
         pipeline.set_state(gst::State::Null).ok();
