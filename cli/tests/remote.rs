@@ -615,7 +615,7 @@ fn stock_sender(port: u16, before_mux: &str) -> Vec<String> {
         "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
          ! videoconvert ! video/x-raw,format=I420 ! openh264enc complexity=low gop-size=30 ! \
          h264parse name=sender-parse config-interval=-1 ! \
-         video/x-h264,stream-format=byte-stream,alignment=au ! {before_mux} mpegtsmux ! \
+         video/x-h264,stream-format=byte-stream,alignment=au ! {before_mux} mpegtsmux alignment=7 ! \
          srtsink uri=srt://127.0.0.1:{port} latency=20 pbkeylen=32 sync=false async=false"
     )
     .split_whitespace()
@@ -668,9 +668,8 @@ fn insert_before_first_slice(pad: &gst::Pad, sei: Vec<u8>) {
         let Ok(map) = buffer.map_readable() else {
             return gst::PadProbeReturn::Ok;
         };
-        let first_slice = (0..map.len().saturating_sub(3)).find(|&at| {
-            map[at..at + 3] == [0, 0, 1] && matches!(map[at + 3] & 0x1f, 1 | 5)
-        });
+        let first_slice = (0..map.len().saturating_sub(3))
+            .find(|&at| map[at..at + 3] == [0, 0, 1] && matches!(map[at + 3] & 0x1f, 1 | 5));
         let Some(mut at) = first_slice else {
             return gst::PadProbeReturn::Ok;
         };
@@ -745,7 +744,11 @@ fn a_good_client_gets_in_after(tag: &str, connect: impl FnOnce(u16) -> Vanish) -
     );
     assert!(text.contains("serving another client"), "{text}");
     let count = frames(&shown).len();
-    assert!(count >= 30, "{count} frames shown: {text}\n{}", server.log());
+    assert!(
+        count >= 30,
+        "{count} frames shown: {text}\n{}",
+        server.log()
+    );
     server.log()
 }
 

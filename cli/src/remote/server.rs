@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use animecam_cli::descriptions::edit::{named, pad};
 use animecam_cli::descriptions::names;
-use crossbeam_channel::{select, tick, unbounded, Sender};
+use crossbeam_channel::{bounded, select, tick, unbounded, Sender};
 use gio::prelude::*;
 use gst::prelude::*;
 
@@ -30,6 +30,9 @@ const PAIRING: Duration = Duration::from_secs(4);
 
 /// How long a listener waits for the network before it looks again whether it must stop.
 const POLL_TIMEOUT_MS: i32 = 100;
+
+/// How many of the client's keys may wait to be applied; more are dropped.
+const KEYS_WAITING: usize = 4;
 
 /// Which of a client's two connections a listener takes.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -83,12 +86,8 @@ impl Session {
         }
         let uplink_since = self.uplink_since?;
         let quiet_since = last_video.map_or(uplink_since, |at| at.max(uplink_since));
-        (now.duration_since(quiet_since) >= UPLINK_SILENCE).then(|| {
-            format!(
-                "no video came from it for {} s",
-                UPLINK_SILENCE.as_secs()
-            )
-        })
+        (now.duration_since(quiet_since) >= UPLINK_SILENCE)
+            .then(|| format!("no video came from it for {} s", UPLINK_SILENCE.as_secs()))
     }
 }
 
@@ -201,7 +200,12 @@ pub fn serve(
             listener.set_property("poll-timeout", POLL_TIMEOUT_MS);
         }
         admit_one_client(&uplink, Connection::Uplink, session.clone(), events.clone());
-        admit_one_client(&downlink, Connection::Downlink, session.clone(), events.clone());
+        admit_one_client(
+            &downlink,
+            Connection::Downlink,
+            session.clone(),
+            events.clone(),
+        );
         // When the client's video last came, straight from the network.
         let last_video: Arc<Mutex<Option<Instant>>> = Arc::default();
         {
@@ -225,7 +229,9 @@ pub fn serve(
         }
         // Capture times in, echoed on the frame made from each; keys in.
         let captured = Arc::new(CaptureTimes::default());
-        let (keys_sender, keys) = unbounded::<Command>();
+        // A few keys waiting at most: a person presses no more, and a flood of them (a portrait
+        // to load for each) must not keep this loop from the session's checks.
+        let (keys_sender, keys) = bounded::<Command>(KEYS_WAITING);
         {
             let captured = captured.clone();
             let parse = named(&pipeline, names::UPLINK_PARSE)?;
@@ -234,7 +240,7 @@ pub fn serve(
                     match message {
                         Message::Captured(ns) => captured.insert(running, ns),
                         Message::Key(command) => {
-                            let _ = keys_sender.send(command);
+                            let _ = keys_sender.try_send(command);
                         }
                         Message::State(_) => {}
                     }
@@ -340,5 +346,50 @@ pub fn serve(
         if let Some(result) = outcome {
             return result;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving(uplink: Option<Instant>, downlink: Option<Instant>) -> Session {
+        Session {
+            client: Some(("run-1".into(), "127.0.0.1:5000".into())),
+            uplink_since: uplink,
+            downlink_since: downlink,
+            ..Session::default()
+        }
+    }
+
+    #[test]
+    fn a_session_ends_when_its_video_stops_or_its_other_connection_never_comes() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        // No one served: nothing to end.
+        assert_eq!(Session::default().stale(None, at(60_000)), None);
+        // Both connections up, video flowing: kept however long it lasts.
+        let both = serving(Some(start), Some(at(100)));
+        assert_eq!(both.stale(Some(at(59_000)), at(60_000)), None);
+        // The video stopped: ended once it has been silent for UPLINK_SILENCE, not before.
+        assert_eq!(both.stale(Some(at(1_000)), at(4_900)), None);
+        assert!(both
+            .stale(Some(at(1_000)), at(5_000))
+            .unwrap()
+            .contains("no video"));
+        // Connected, and no video ever came.
+        assert!(both.stale(None, at(4_000)).unwrap().contains("no video"));
+        // The video connection alone (a stock sender), however busy it is.
+        let uplink_only = serving(Some(start), None);
+        assert_eq!(uplink_only.stale(Some(at(3_900)), at(3_900)), None);
+        assert!(uplink_only
+            .stale(Some(at(4_000)), at(4_000))
+            .unwrap()
+            .contains("animation connection did not come"));
+        let downlink_only = serving(None, Some(start));
+        assert!(downlink_only
+            .stale(None, at(4_000))
+            .unwrap()
+            .contains("video connection did not come"));
     }
 }
