@@ -87,9 +87,9 @@ impl Link for ClientLink {
     }
 }
 
-/// How long a refused client keeps trying: longer than a server takes to notice that the
-/// previous client vanished (SRT's peer idle timeout, 5 s), so that a client restarted at once
-/// gets in.
+/// How long a refused client keeps trying: longer than a server takes to end the session of a
+/// client that vanished (4 s without its video, then a rebuild), so that a client restarted at
+/// once gets in.
 const REFUSED_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Follows the link's state across reconnections and pipeline rebuilds: the SRT elements warn
