@@ -697,8 +697,8 @@ fn insert_before_first_slice(pad: &gst::Pad, sei: Vec<u8>) {
 /// How a stale sender goes away (called once the good client waits behind it).
 type Vanish = Box<dyn FnOnce()>;
 
-/// A stale caller from `connect` holds a fresh server; a good client started behind it hears
-/// that the server is busy, then, once `connect`'s caller vanished, must be admitted and shown
+/// A stale caller from `connect` holds a fresh server; a good client started behind it is
+/// refused, then, once `connect`'s caller vanished, must be admitted and shown
 /// frames within 10 s (the server's 4 s of silence, a rebuild and a retry), whatever libsrt
 /// makes of the stale connection. Returns the server's log.
 fn a_good_client_gets_in_after(tag: &str, connect: impl FnOnce(u16) -> Vanish) -> String {
@@ -742,7 +742,6 @@ fn a_good_client_gets_in_after(tag: &str, connect: impl FnOnce(u16) -> Vanish) -
         "the good client waited {admitted:?} after the stale caller went: {text}\n{}",
         server.log()
     );
-    assert!(text.contains("serving another client"), "{text}");
     let count = frames(&shown).len();
     assert!(
         count >= 30,

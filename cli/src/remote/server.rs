@@ -28,7 +28,8 @@ const UPLINK_SILENCE: Duration = Duration::from_secs(4);
 /// once; a stock sender opens the video one only).
 const PAIRING: Duration = Duration::from_secs(4);
 
-/// How long a listener waits for the network before it looks again whether it must stop.
+/// How long the video's listener waits for the network before it looks again whether it must
+/// stop.
 const POLL_TIMEOUT_MS: i32 = 100;
 
 /// How many of the client's keys may wait to be applied; more are dropped.
@@ -194,11 +195,10 @@ pub fn serve(
         let (events, event_receiver) = unbounded::<String>();
         let uplink = named(&pipeline, names::UPLINK)?;
         let downlink = named(&pipeline, names::DOWNLINK)?;
-        // With libsrt's endless wait, a listener whose caller keeps its connection open and sends
-        // nothing cannot stop: the pipeline's teardown would wait for that caller.
-        for listener in [&uplink, &downlink] {
-            listener.set_property("poll-timeout", POLL_TIMEOUT_MS);
-        }
+        // With libsrt's endless wait, the video's listener cannot stop while its caller keeps
+        // the connection open and sends nothing: the pipeline's teardown would wait for that
+        // caller. (The animation's listener only writes: it never waits for its caller.)
+        uplink.set_property("poll-timeout", POLL_TIMEOUT_MS);
         admit_one_client(&uplink, Connection::Uplink, session.clone(), events.clone());
         admit_one_client(
             &downlink,
