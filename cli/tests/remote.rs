@@ -787,15 +787,16 @@ fn a_sender_that_connects_and_sends_nothing_frees_the_server() {
     let _alone = alone();
     // The connection stays open (libsrt's keep-alives flow) and no video comes: libsrt never
     // ends it, the server must.
-    let log = a_good_client_gets_in_after("silent", |port| {
-        let sender = stock_sender_here(port, "valve drop=true !");
-        Box::new(move || {
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_secs(30));
-                sender.set_state(gst::State::Null).unwrap();
-            });
-        })
+    let silent: std::sync::Arc<std::sync::Mutex<Option<gst::Pipeline>>> = Default::default();
+    let kept = silent.clone();
+    let log = a_good_client_gets_in_after("silent", move |port| {
+        *kept.lock().unwrap() = Some(stock_sender_here(port, "valve drop=true !"));
+        // It stays, silent, while the good client waits and is served.
+        Box::new(|| {})
     });
+    if let Some(sender) = silent.lock().unwrap().take() {
+        sender.set_state(gst::State::Null).unwrap();
+    }
     assert!(log.contains("session ended: "), "{log}");
 }
 
