@@ -609,3 +609,240 @@ fn the_obs_stream_packed_per_frame_decodes_in_a_stock_receiver() {
     // 30 fps for 4 s, less the connection and the wait for a key frame (1 s at most).
     assert!(decoded >= 80, "{decoded} frames decoded");
 }
+
+/// A stock sender's description: a test pattern as H.264 in MPEG-TS to the server's video port
+/// over SRT with the passphrase, the uplink only, as `gst-launch-1.0 ... ! srtsink` sends it.
+/// `before_mux` goes between the encoded frames and the muxer.
+fn stock_sender(port: u16, before_mux: &str) -> Vec<String> {
+    let mut description: Vec<String> = format!(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
+         ! videoconvert ! video/x-raw,format=I420 ! openh264enc complexity=low gop-size=30 ! \
+         h264parse name=sender-parse config-interval=-1 ! \
+         video/x-h264,stream-format=byte-stream,alignment=au ! {before_mux} mpegtsmux alignment=7 ! \
+         srtsink uri=srt://127.0.0.1:{port} latency=20 pbkeylen=32 sync=false async=false"
+    )
+    .split_whitespace()
+    .map(str::to_owned)
+    .collect();
+    description.push(format!("passphrase={PASSPHRASE}"));
+    description
+}
+
+/// The stock sender run in this process (GStreamer's API, as an application would).
+fn stock_sender_here(port: u16, before_mux: &str) -> gst::Pipeline {
+    gst::init().unwrap();
+    let mut description = stock_sender(port, before_mux);
+    let passphrase = description.pop().unwrap();
+    let description = format!(
+        "{} passphrase=\"{}\"",
+        description.join(" "),
+        passphrase.trim_start_matches("passphrase=")
+    );
+    let sender = gst::parse::launch(&description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    sender.set_state(gst::State::Playing).unwrap();
+    sender
+}
+
+/// An SEI NAL as animecam's protocol writes one (user data unregistered under its UUID) carrying
+/// `text`; written here because the protocol module belongs to the binary, not the library.
+fn animecam_sei(text: &str) -> Vec<u8> {
+    let mut sei = vec![0, 0, 0, 1, 0x06, 0x05];
+    let mut size = 16 + text.len();
+    while size >= 255 {
+        sei.push(0xff);
+        size -= 255;
+    }
+    sei.push(size as u8);
+    sei.extend_from_slice(b"animecam/remote1");
+    sei.extend_from_slice(text.as_bytes());
+    sei.push(0x80);
+    sei
+}
+
+/// Puts `sei` before the first slice of every access unit leaving `pad`.
+fn insert_before_first_slice(pad: &gst::Pad, sei: Vec<u8>) {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let Ok(map) = buffer.map_readable() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let first_slice = (0..map.len().saturating_sub(3))
+            .find(|&at| map[at..at + 3] == [0, 0, 1] && matches!(map[at + 3] & 0x1f, 1 | 5));
+        let Some(mut at) = first_slice else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if at > 0 && map[at - 1] == 0 {
+            at -= 1;
+        }
+        let mut marked = map[..at].to_vec();
+        marked.extend_from_slice(&sei);
+        marked.extend_from_slice(&map[at..]);
+        drop(map);
+        let mut marked = gst::Buffer::from_mut_slice(marked);
+        {
+            let marked = marked.get_mut().unwrap();
+            let _ = buffer.copy_into(
+                marked,
+                gst::BufferCopyFlags::FLAGS | gst::BufferCopyFlags::TIMESTAMPS,
+                ..,
+            );
+        }
+        *buffer = marked;
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// How a stale sender goes away (called once the good client waits behind it).
+type Vanish = Box<dyn FnOnce()>;
+
+/// A stale caller from `connect` holds a fresh server; a good client started behind it is
+/// refused, then, once `connect`'s caller vanished, must be admitted and shown
+/// frames within 10 s (the server's 4 s of silence, a rebuild and a retry), whatever libsrt
+/// makes of the stale connection. Returns the server's log.
+fn a_good_client_gets_in_after(tag: &str, connect: impl FnOnce(u16) -> Vanish) -> String {
+    let dir = temp_dir(&format!("remote-stale-{tag}"));
+    let (first, _) = portraits(&dir);
+    let port = free_ports();
+    let server = Server::start_with(port, &dir, tag, &first, &["--seconds", "60"]);
+    assert!(
+        server.wait_for("waiting for a client", 20),
+        "{}",
+        server.log()
+    );
+    let vanish = connect(port);
+    assert!(server.wait_for("connected", 10), "{}", server.log());
+    let shown = dir.join("good.rgb");
+    let good = client(
+        port,
+        &still_face(640, 480, 30),
+        &raw_sink(&shown),
+        18.0,
+        PASSPHRASE,
+    )
+    .spawn()
+    .unwrap();
+    assert!(
+        server.wait_for("one client at a time", 10),
+        "the stale caller did not hold the server: {}",
+        server.log()
+    );
+    vanish();
+    let gone = Instant::now();
+    while frames(&shown).is_empty() && gone.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let admitted = gone.elapsed();
+    let run = finish(good);
+    let text = stderr(&run);
+    assert!(run.status.success(), "{text}\n{}", server.log());
+    assert!(
+        admitted < Duration::from_secs(10),
+        "the good client waited {admitted:?} after the stale caller went: {text}\n{}",
+        server.log()
+    );
+    let count = frames(&shown).len();
+    assert!(
+        count >= 30,
+        "{count} frames shown: {text}\n{}",
+        server.log()
+    );
+    server.log()
+}
+
+#[test]
+fn a_stock_sender_that_stops_frees_the_server() {
+    let _alone = alone();
+    a_good_client_gets_in_after("stops", |port| {
+        let sender = stock_sender_here(port, "");
+        Box::new(move || {
+            // A couple of seconds of video, then a close.
+            std::thread::sleep(Duration::from_secs(1));
+            sender.set_state(gst::State::Null).unwrap();
+        })
+    });
+}
+
+#[test]
+fn a_stock_sender_killed_mid_send_frees_the_server() {
+    let _alone = alone();
+    a_good_client_gets_in_after("killed", |port| {
+        let mut sender = Command::new("gst-launch-1.0")
+            .args(stock_sender(port, ""))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gst-launch-1.0 runs");
+        Box::new(move || {
+            // SIGKILL: no goodbye reaches the server.
+            sender.kill().unwrap();
+            sender.wait().unwrap();
+        })
+    });
+}
+
+#[test]
+fn a_sender_that_connects_and_sends_nothing_frees_the_server() {
+    let _alone = alone();
+    // The connection stays open (libsrt's keep-alives flow) and no video comes: libsrt never
+    // ends it, the server must.
+    let silent: std::sync::Arc<std::sync::Mutex<Option<gst::Pipeline>>> = Default::default();
+    let kept = silent.clone();
+    let log = a_good_client_gets_in_after("silent", move |port| {
+        *kept.lock().unwrap() = Some(stock_sender_here(port, "valve drop=true !"));
+        // It stays, silent, while the good client waits and is served.
+        Box::new(|| {})
+    });
+    if let Some(sender) = silent.lock().unwrap().take() {
+        sender.set_state(gst::State::Null).unwrap();
+    }
+    assert!(log.contains("session ended: "), "{log}");
+}
+
+#[test]
+fn a_flood_of_keys_then_silence_frees_the_server() {
+    let _alone = alone();
+    let log = a_good_client_gets_in_after("flood", |port| {
+        let sender = stock_sender_here(port, "");
+        // 50 keys in every frame: portraits to load and calibrations to start, many a frame.
+        let keys = ["key next", "key recalibrate"].repeat(25).join(";");
+        let parse = sender.by_name("sender-parse").unwrap();
+        insert_before_first_slice(&parse.static_pad("src").unwrap(), animecam_sei(&keys));
+        Box::new(move || {
+            std::thread::sleep(Duration::from_secs(2));
+            sender.set_state(gst::State::Null).unwrap();
+        })
+    });
+    assert!(log.contains("client: portrait"), "{log}");
+}
+
+#[test]
+fn a_client_refused_as_busy_is_told_so() {
+    let _alone = alone();
+    let dir = temp_dir("remote-busy");
+    let port = free_ports();
+    let server = Server::start(port, &dir, "busy", &["--seconds", "40"]);
+    let camera = still_face(640, 480, 30);
+    let mut first = client(port, &camera, "fakesink sync=false", 30.0, PASSPHRASE)
+        .spawn()
+        .unwrap();
+    assert!(server.wait_for("connected", 15), "{}", server.log());
+    // Shorter than the 15 s a refused client keeps trying: its run ends while refused.
+    let second = client(port, &camera, "fakesink sync=false", 5.0, PASSPHRASE)
+        .output()
+        .unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    let text = stderr(&second);
+    assert!(!second.status.success(), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("is serving another client") && last.contains("try again when it is free"),
+        "{text}"
+    );
+    assert!(!text.contains("with this passphrase"), "{text}");
+}

@@ -87,9 +87,9 @@ impl Link for ClientLink {
     }
 }
 
-/// How long a refused client keeps trying: longer than a server takes to notice that the
-/// previous client vanished (SRT's peer idle timeout, 5 s), so that a client restarted at once
-/// gets in.
+/// How long a refused client keeps trying: longer than a server takes to end the session of a
+/// client that vanished (4 s without its video, then a rebuild), so that a client restarted at
+/// once gets in.
 const REFUSED_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Follows the link's state across reconnections and pipeline rebuilds: the SRT elements warn
@@ -183,6 +183,25 @@ impl LinkWatch {
         }
     }
 
+    /// Why a run that never got a picture in `elapsed` got none: the server refused this client
+    /// as busy, or nothing answered.
+    fn no_picture(&self, elapsed: Duration) -> String {
+        let server = &self.server;
+        let seconds = elapsed.as_secs_f64();
+        if self.state.lock().unwrap().refused_since.is_some() {
+            format!(
+                "no picture came back from the server at {server} in {seconds:.0} s: it is \
+                 serving another client (one at a time); try again when it is free"
+            )
+        } else {
+            format!(
+                "no picture came back from the server at {server} in {seconds:.0} s: is \
+                 `animecam serve` running there, with this passphrase (or --insecure on both \
+                 ends)?"
+            )
+        }
+    }
+
     fn stopped(&self) -> Option<String> {
         self.state.lock().unwrap().stopped.clone()
     }
@@ -210,11 +229,7 @@ pub fn run_client(
             .duration
             .map(|duration| duration.saturating_sub(started.elapsed()));
         if remaining == Some(Duration::ZERO) {
-            return Err(format!(
-                "no picture came back from the server at {server} in {:.0} s: is `animecam \
-                 serve` running there, with this passphrase (or --insecure on both ends)?",
-                started.elapsed().as_secs_f64()
-            ));
+            return Err(watch.no_picture(started.elapsed()));
         }
         let attempt = LiveOptions {
             portrait: None,
@@ -230,11 +245,7 @@ pub fn run_client(
         first = false;
         let error = match run_live(&pipeline, &attempt) {
             Ok(stats) if stats.frames() == 0 && !watch.state.lock().unwrap().ever_connected => {
-                return Err(format!(
-                    "no picture came back from the server at {server} in {:.0} s: is `animecam \
-                     serve` running there, with this passphrase (or --insecure on both ends)?",
-                    started.elapsed().as_secs_f64()
-                ))
+                return Err(watch.no_picture(started.elapsed()))
             }
             Ok(stats) => return Ok(Some(stats)),
             Err(error) => error,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use animecam_cli::descriptions::edit::{named, pad};
 use animecam_cli::descriptions::names;
-use crossbeam_channel::{select, tick, unbounded, Sender};
+use crossbeam_channel::{bounded, select, tick, unbounded, Sender};
 use gio::prelude::*;
 use gst::prelude::*;
 
@@ -18,6 +18,31 @@ use crate::keys::{AnimationKeys, KeyEffect};
 use crate::remote::protocol::Message;
 use crate::remote::transport::{receive_in_frames, send_in_frames, CaptureTimes};
 use crate::report::AvatarReport;
+
+/// How long the client's video may stay away before its session ends (counted from its
+/// connection, then from its last packet): libsrt alone can hold a session for a minute after a
+/// sender stops or dies, or for ever while one keeps its connection open and sends nothing.
+const UPLINK_SILENCE: Duration = Duration::from_secs(4);
+
+/// How long after a client's first connection its other one may take (a client opens both at
+/// once; a stock sender opens the video one only).
+const PAIRING: Duration = Duration::from_secs(4);
+
+/// How long the video's listener waits for the network before it looks again whether it must
+/// stop.
+const POLL_TIMEOUT_MS: i32 = 100;
+
+/// How many of the client's keys may wait to be applied; more are dropped.
+const KEYS_WAITING: usize = 4;
+
+/// Which of a client's two connections a listener takes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Connection {
+    /// The driving video in.
+    Uplink,
+    /// The animation out.
+    Downlink,
+}
 
 /// Who is being served. A caller is admitted when its handshake arrives, before libsrt checks its
 /// passphrase, so the session only belongs to a client once one of its connections is up.
@@ -31,11 +56,50 @@ struct Session {
     ended: bool,
     /// Hosts told they were refused (a refused client retries every second).
     refused: std::collections::HashSet<String>,
+    /// When the client's video connection came up.
+    uplink_since: Option<Instant>,
+    /// When the client's animation connection came up.
+    downlink_since: Option<Instant>,
+}
+
+impl Session {
+    /// Why the client's session must end at `now`, whatever its connections say: its video
+    /// stopped (`last_video`: when the last packet came) or its other connection never came.
+    fn stale(&self, last_video: Option<Instant>, now: Instant) -> Option<String> {
+        self.client.as_ref()?;
+        let first = match (self.uplink_since, self.downlink_since) {
+            (Some(up), Some(down)) => up.min(down),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => return None,
+        };
+        let missing = match (self.uplink_since, self.downlink_since) {
+            (None, _) => Some("video"),
+            (_, None) => Some("animation"),
+            _ => None,
+        };
+        if let Some(missing) = missing {
+            if now.duration_since(first) >= PAIRING {
+                return Some(format!(
+                    "its {missing} connection did not come within {} s of the other",
+                    PAIRING.as_secs()
+                ));
+            }
+        }
+        let uplink_since = self.uplink_since?;
+        let quiet_since = last_video.map_or(uplink_since, |at| at.max(uplink_since));
+        (now.duration_since(quiet_since) >= UPLINK_SILENCE)
+            .then(|| format!("no video came from it for {} s", UPLINK_SILENCE.as_secs()))
+    }
 }
 
 /// Lets one client in and refuses others while it is served: both connections (the driving
 /// video and the animation) must carry the same stream id, which the client makes up per run.
-fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, events: Sender<String>) {
+fn admit_one_client(
+    listener: &gst::Element,
+    connection: Connection,
+    session: Arc<Mutex<Session>>,
+    events: Sender<String>,
+) {
     // Without it the SRT elements let every caller in without asking.
     listener.set_property("authentication", true);
     {
@@ -73,6 +137,11 @@ fn admit_one_client(listener: &gst::Element, session: Arc<Mutex<Session>>, event
         let address = socket_address(args.get(2));
         let mut session = session.lock().unwrap();
         let stream_id = session.admitted.remove(&address).unwrap_or_default();
+        let since = match connection {
+            Connection::Uplink => &mut session.uplink_since,
+            Connection::Downlink => &mut session.downlink_since,
+        };
+        since.get_or_insert_with(Instant::now);
         if session.client.is_none() {
             let _ = events.send(format!("client {address} connected"));
             session.client = Some((stream_id, address));
@@ -126,8 +195,29 @@ pub fn serve(
         let (events, event_receiver) = unbounded::<String>();
         let uplink = named(&pipeline, names::UPLINK)?;
         let downlink = named(&pipeline, names::DOWNLINK)?;
-        admit_one_client(&uplink, session.clone(), events.clone());
-        admit_one_client(&downlink, session.clone(), events.clone());
+        // With libsrt's endless wait, the video's listener cannot stop while its caller keeps
+        // the connection open and sends nothing: the pipeline's teardown would wait for that
+        // caller. (The animation's listener only writes: it never waits for its caller.)
+        uplink.set_property("poll-timeout", POLL_TIMEOUT_MS);
+        admit_one_client(&uplink, Connection::Uplink, session.clone(), events.clone());
+        admit_one_client(
+            &downlink,
+            Connection::Downlink,
+            session.clone(),
+            events.clone(),
+        );
+        // When the client's video last came, straight from the network.
+        let last_video: Arc<Mutex<Option<Instant>>> = Arc::default();
+        {
+            let last_video = last_video.clone();
+            pad(&uplink, "src")?.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, _| {
+                    *last_video.lock().unwrap() = Some(Instant::now());
+                    gst::PadProbeReturn::Ok
+                },
+            );
+        }
         let (ended_sender, ended) = unbounded::<()>();
         {
             let session = session.clone();
@@ -139,7 +229,9 @@ pub fn serve(
         }
         // Capture times in, echoed on the frame made from each; keys in.
         let captured = Arc::new(CaptureTimes::default());
-        let (keys_sender, keys) = unbounded::<Command>();
+        // A few keys waiting at most: a person presses no more, and a flood of them (a portrait
+        // to load for each) must not keep this loop from the session's checks.
+        let (keys_sender, keys) = bounded::<Command>(KEYS_WAITING);
         {
             let captured = captured.clone();
             let parse = named(&pipeline, names::UPLINK_PARSE)?;
@@ -148,7 +240,7 @@ pub fn serve(
                     match message {
                         Message::Captured(ns) => captured.insert(running, ns),
                         Message::Key(command) => {
-                            let _ = keys_sender.send(command);
+                            let _ = keys_sender.try_send(command);
                         }
                         Message::State(_) => {}
                     }
@@ -198,6 +290,7 @@ pub fn serve(
         }
         first = false;
         let seconds = tick(Duration::from_secs(1));
+        let checks = tick(Duration::from_millis(250));
         let outcome = loop {
             select! {
                 recv(end) -> _ => break Some(Ok(())),
@@ -232,6 +325,16 @@ pub fn serve(
                 }
                 // The client's status line says what the avatar does, as it would locally.
                 recv(seconds) -> _ => *state.lock().unwrap() = avatar.since_last(),
+                recv(checks) -> _ => {
+                    let last_video = *last_video.lock().unwrap();
+                    let mut session = session.lock().unwrap();
+                    if let Some(reason) = session.stale(last_video, Instant::now()) {
+                        // No one else gets in before the next pipeline.
+                        session.ended = true;
+                        eprintln!("session ended: {reason}");
+                        break None;
+                    }
+                }
             }
         };
         pipeline.set_state(gst::State::Null).ok();
@@ -243,5 +346,50 @@ pub fn serve(
         if let Some(result) = outcome {
             return result;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving(uplink: Option<Instant>, downlink: Option<Instant>) -> Session {
+        Session {
+            client: Some(("run-1".into(), "127.0.0.1:5000".into())),
+            uplink_since: uplink,
+            downlink_since: downlink,
+            ..Session::default()
+        }
+    }
+
+    #[test]
+    fn a_session_ends_when_its_video_stops_or_its_other_connection_never_comes() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        // No one served: nothing to end.
+        assert_eq!(Session::default().stale(None, at(60_000)), None);
+        // Both connections up, video flowing: kept however long it lasts.
+        let both = serving(Some(start), Some(at(100)));
+        assert_eq!(both.stale(Some(at(59_000)), at(60_000)), None);
+        // The video stopped: ended once it has been silent for UPLINK_SILENCE, not before.
+        assert_eq!(both.stale(Some(at(1_000)), at(4_900)), None);
+        assert!(both
+            .stale(Some(at(1_000)), at(5_000))
+            .unwrap()
+            .contains("no video"));
+        // Connected, and no video ever came.
+        assert!(both.stale(None, at(4_000)).unwrap().contains("no video"));
+        // The video connection alone (a stock sender), however busy it is.
+        let uplink_only = serving(Some(start), None);
+        assert_eq!(uplink_only.stale(Some(at(3_900)), at(3_900)), None);
+        assert!(uplink_only
+            .stale(Some(at(4_000)), at(4_000))
+            .unwrap()
+            .contains("animation connection did not come"));
+        let downlink_only = serving(None, Some(start));
+        assert!(downlink_only
+            .stale(None, at(4_000))
+            .unwrap()
+            .contains("video connection did not come"));
     }
 }
