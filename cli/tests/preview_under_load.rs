@@ -32,7 +32,7 @@ impl Drop for Hogs {
 
 #[test]
 fn webcam_preview_keeps_up_with_the_camera_under_load() {
-    // The camera beside a large avatar, with three CPU hogs per core: the compositor cannot make
+    // The camera beside a large avatar, with four CPU hogs per core: the compositor cannot make
     // every frame in time. Before it skipped late frames, its timestamps fell further behind
     // the clock each second and the window showed the camera as it was seconds ago (this test,
     // on 2 cores shared with other work: 0.5, 0.9, 1.5, 2.3, 2.7, 3.9, 4.5, 6.1 s; with the
@@ -42,7 +42,7 @@ fn webcam_preview_keeps_up_with_the_camera_under_load() {
                   video/x-raw,width=640,height=480,framerate=30/1 ! \
                   queue leaky=downstream max-size-buffers=2";
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let hogs = Hogs::start(3 * cores);
+    let hogs = Hogs::start(4 * cores);
     let run = animecam(&[
         "webcam",
         "--preview",
@@ -55,7 +55,7 @@ fn webcam_preview_keeps_up_with_the_camera_under_load() {
         "--sink",
         "fakesink sync=false",
         "--seconds",
-        "9",
+        "10",
     ]);
     drop(hogs);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -75,9 +75,13 @@ fn webcam_preview_keeps_up_with_the_camera_under_load() {
         })
         .collect();
     assert!(latencies.len() >= 6, "{text}");
-    // The last three seconds: a backlog grows to seconds by then; kept up, a few hundred ms
-    // (a starved second may spike, so the three together).
-    let last = &latencies[latencies.len() - 3..];
-    let mean = last.iter().sum::<f64>() / 3.0;
-    assert!(mean < 1000.0, "latency {latencies:?} ms: a backlog\n{text}");
+    // A backlog only grows (here past 0.7 s by the 5th second, 1.2 to 1.4 s by the 8th); kept
+    // up, the latency stays at 0.1 to 0.3 s, and comes back down within a second or two when
+    // everything stalls for a moment. So: back under 500 ms at least once in the last four.
+    let last = &latencies[latencies.len() - 4..];
+    let lowest = last.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(
+        lowest < 500.0,
+        "latency {latencies:?} ms each second: a backlog\n{text}"
+    );
 }
