@@ -70,6 +70,9 @@ pub mod names {
     pub const LATEST: &str = "latest";
     /// The remote link's leaky queue after the decoder: the command's output follows it.
     pub const DOWNLINK_QUEUE: &str = "downlink-queue";
+    /// The preview's clock-paced sink that tells the compositor when it is late (QoS); it shows
+    /// nothing, so the live loop never counts frames there.
+    pub const PACE: &str = "pace";
     /// The remote link's SRT element that carries the camera to the server (client and
     /// server); `--insecure` clears its passphrase.
     pub const UPLINK: &str = "uplink";
@@ -364,6 +367,7 @@ mod tests {
         for description in [WEBCAM, WEBCAM_PREVIEW, REMOTE] {
             assert!(launched(description).by_name(names::WINDOW).is_some());
         }
+        assert!(launched(WEBCAM_PREVIEW).by_name(names::PACE).is_some());
         // Each other name the CLI looks up, in every description that has it.
         let elsewhere: [(&str, &[(&str, &str)]); 12] = [
             (

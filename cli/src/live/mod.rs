@@ -74,7 +74,7 @@ fn shown_frames_element(pipeline: &gst::Pipeline) -> Option<gst::Element> {
             .iterate_sinks()
             .into_iter()
             .flatten()
-            .find(|sink| sink.name() != names::UPLINK)
+            .find(|sink| sink.name() != names::UPLINK && sink.name() != names::PACE)
     })
 }
 
