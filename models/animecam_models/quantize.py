@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,11 @@ DEFAULT_MIN_PSNR = 30.0
 DEFAULT_MAX_KEYPOINT_ERROR = 2.0
 # Output layers narrower than this stay float (see the module's docs).
 MIN_INT8_CHANNELS = 8
+# int8 replaces fp32 only when it runs at least this much faster (median of SPEED_RUNS runs
+# each): a graph near 1.0x would otherwise flip between int8 and fp32 from run to run with the
+# load on the machine.
+MIN_SPEED_UP = 1.1
+SPEED_RUNS = 5
 
 
 # --- Calibration media ---------------------------------------------------------------------------
@@ -437,19 +443,23 @@ def mse_optimal_range(values, steps=16):
     return best_low, best_high
 
 
-def refine_ranges(model_path, cache_path, feeds, samples_per_input=60000):
+def refine_ranges(model_path, cache_path, feeds, samples_per_input=30000):
     """Replaces the calibrator's range of every tensor in `cache_path` by its MSE-optimal range
-    over `feeds` (measured on U-GAT-IT light: +0.6 dB against percentile ranges)."""
+    over `feeds` (measured on U-GAT-IT light: +0.6 dB against percentile ranges).
+    Each tensor draws its samples from a generator seeded by its own name: the calibrator lists
+    the tensors in an order that changed from run to run (a Python set), and one generator shared
+    in that order gave each tensor other samples, so other ranges (0.1 dB apart on the same input)."""
     document = json.loads(Path(cache_path).read_text())
-    rng = np.random.default_rng(0)
+    names = sorted(document["data"])
+    samplers = {name: np.random.default_rng(zlib.crc32(name.encode())) for name in names}
     samples = {}
-    for values in inner_tensors(model_path, feeds, list(document["data"])):
-        for name in document["data"]:
+    for values in inner_tensors(model_path, feeds, names):
+        for name in names:
             if name in values:
                 flat = values[name].ravel()
                 samples.setdefault(name, []).append(
-                    flat[rng.integers(0, flat.size, min(flat.size, samples_per_input))])
-    for name in samples:
+                    flat[samplers[name].integers(0, flat.size, min(flat.size, samples_per_input))])
+    for name in sorted(samples):
         low, high = mse_optimal_range(np.concatenate(samples[name]).astype(np.float32))
         entry = document["data"][name]
         entry["lowest"] = low
@@ -505,6 +515,11 @@ def recipes(graph):
         # ranges 30.2 (2.0x); the decoder only 29.6 (1.34x).
         # The full variant's 1M x 256 fully connected layer (1 GB of fp32 weights read each frame)
         # is int8 too.
+        # The calibrator only names the tensors here (min-max: it keeps one minimum and one
+        # maximum per tensor and input); MSE-optimal ranges replace all of its ranges. The
+        # percentile calibrator, used before, holds every inner tensor of every calibration input
+        # at once (most of a 14.4 GB peak) for ranges that were then thrown away. (ONNX Runtime
+        # 1.31's CalibMaxIntermediateOutputs is no cure: it drops each full batch uncounted.)
         def body_float(model):
             return ugatit_sensitive_convs(model) + small_gemms(model)
 
@@ -513,10 +528,10 @@ def recipes(graph):
 
         return [
             Recipe("body-int8", "convolutions int8 but the RGB layers and the four most sensitive, outputs "
-                   "equalised, MSE-optimal ranges", CalibrationMethod.Percentile, True, body_float, True,
+                   "equalised, MSE-optimal ranges", CalibrationMethod.MinMax, True, body_float, True,
                    ("Conv", "Gemm")),
             Recipe("decoder-int8", "the decoder's convolutions int8, the encoder's kept float",
-                   CalibrationMethod.Percentile, True, encoder_float, True, ("Conv", "Gemm")),
+                   CalibrationMethod.MinMax, True, encoder_float, True, ("Conv", "Gemm")),
         ]
     if graph == "fomm_kp":
         # Measured on the spread random graph (mean px): min-max 1.98, percentile 1.84,
@@ -632,16 +647,16 @@ def measure_quality(graph, fp32_path, int8_path, feeds, spec):
     return quality
 
 
-def milliseconds(path, feed, runs=3):
-    """Best of `runs` after a warm-up, on all cores."""
+def milliseconds(path, feed, runs=SPEED_RUNS):
+    """Median of `runs` after a warm-up, on all cores."""
     runner = session(path)
     runner.run(None, feed)
-    best = float("inf")
+    times = []
     for _ in range(runs):
         started = time.perf_counter()
         runner.run(None, feed)
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) * 1000
 
 
 # --- The command ---------------------------------------------------------------------------------
@@ -813,4 +828,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # ONNX Runtime's quantiser walks Python sets of tensor names, whose order follows the string
+    # hash, salted per process: the same input gave graphs with other bytes. One seed, one order.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable, "-m", "animecam_models.quantize", *sys.argv[1:]])
     sys.exit(main())
