@@ -343,16 +343,20 @@ class Feeds(CalibrationDataReader):
 def inner_tensors(path, feeds, wanted):
     """For each feed, the values of the graph's tensors `wanted` (names; those the graph does not
     know are left out): the graph is run with them exposed as outputs. Yields {name: value}."""
-    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
-    known = {value.name: value for value in
-             list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
-    outputs = {output.name for output in model.graph.output}
-    for name in wanted:
-        if name in known and name not in outputs:
-            model.graph.output.append(known[name])
     with tempfile.TemporaryDirectory() as scratch:
         probe = Path(scratch) / "probe.onnx"
+        # Shapes inferred file to file, and the graph dropped before the session loads it: one
+        # copy of a graph in memory at a time (U-GAT-IT full's is a gigabyte).
+        onnx.shape_inference.infer_shapes_path(str(path), str(probe))
+        model = onnx.load(str(probe))
+        known = {value.name: value for value in
+                 list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
+        outputs = {output.name for output in model.graph.output}
+        for name in wanted:
+            if name in known and name not in outputs:
+                model.graph.output.append(known[name])
         onnx.save(model, str(probe))
+        del model, known
         runner = session(probe)
         order = [output.name for output in runner.get_outputs()]
         for feed in feeds:
@@ -382,13 +386,16 @@ def equalize_conv_outputs(path, out, feeds, keep_float=()):
     itself (exact but for its epsilon, 1e-5 against spreads near 1)."""
     model = onnx.load(str(path))
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
-    convs = [node for node in model.graph.node
+    convs = [node.output[0] for node in model.graph.node
              if node.op_type == "Conv" and node.input[1] in initializers and node.name not in keep_float]
+    del model, initializers  # measured first, then loaded again: one copy of the graph at a time
+    statistics = conv_output_statistics(path, feeds, convs)
+    model = onnx.load(str(path))
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     readers = {}
     for node in model.graph.node:
         for tensor in node.input:
             readers.setdefault(tensor, []).append(node.op_type)
-    statistics = conv_output_statistics(path, feeds, [node.output[0] for node in convs])
     nodes = []
     for node in model.graph.node:
         nodes.append(node)
@@ -694,17 +701,26 @@ class Quality:
                 for key, value in self.__dict__.items() if value is not None}
 
 
-def measure_quality(graph, fp32_path, int8_path, feeds, names, spec):
-    """int8 against fp32 on held-out feeds (`names` say what each shows): the image output's PSNR
-    over its value range, or for keypoints the error in pixels of the crop; and the worst input."""
-    reference, candidate = session(fp32_path), session(int8_path)
+def reference_outputs(fp32_path, feeds, spec):
+    """The fp32 graph's first output for each feed: computed once per graph, whatever the number
+    of recipes measured against it."""
+    reference = session(fp32_path)
+    output = spec["outputs"][0]["name"]
+    return [reference.run([output], feed)[0] for feed in feeds]
+
+
+def measure_quality(graph, wanted, int8_path, feeds, names, spec):
+    """int8 against fp32 (`wanted`: its outputs) on held-out feeds (`names` say what each shows):
+    the image output's PSNR over its value range, or for keypoints the error in pixels of the
+    crop; and the worst input."""
+    candidate = session(int8_path)
     output = spec["outputs"][0]["name"]
     quality = Quality(held_out_inputs=len(feeds))
     if graph == "fomm_kp":
         side = spec["inputs"][0]["shape"][3]
         errors = []
-        for feed in feeds:
-            want = reference.run([output], feed)[0][0]
+        for feed, want in zip(feeds, wanted):
+            want = want[0]
             got = candidate.run([output], feed)[0][0]
             # Keypoints are in [-1, 1] across the crop: half the side per unit.
             errors.append(np.linalg.norm(want - got, axis=-1) * side / 2)
@@ -718,8 +734,7 @@ def measure_quality(graph, fp32_path, int8_path, feeds, names, spec):
         return quality
     peak = 2.0 if spec["outputs"][0].get("normalization") == "symmetric" else 1.0
     squared, per_input, max_abs = [], [], 0.0
-    for feed in feeds:
-        want = reference.run([output], feed)[0]
+    for feed, want in zip(feeds, wanted):
         got = candidate.run([output], feed)[0]
         error = np.mean((want.astype(np.float64) - got) ** 2)
         squared.append(error)
@@ -908,6 +923,8 @@ def quantize_one(graph, spec, fp32_dir, spec_of, target, media, min_psnr, max_ke
         calibration = graph_inputs(graph, fp32_dir, spec_of, media.calibration_faces, media.calibration_portraits)
         held_out = graph_inputs(graph, fp32_dir, spec_of, media.held_out_faces, media.held_out_portraits)
         held_out_names = graph_input_names(graph, media.held_out_face_names, media.held_out_portrait_names)
+    with phases(graph, "quality"):
+        wanted = reference_outputs(fp32_path, held_out, spec)
     result = Result(graph, "int8")
     with tempfile.TemporaryDirectory(prefix="animecam-quantize-") as scratch:
         chosen = None
@@ -915,7 +932,7 @@ def quantize_one(graph, spec, fp32_dir, spec_of, target, media, min_psnr, max_ke
             candidate = Path(scratch) / f"{recipe.name}.onnx"
             kept = quantize_graph(fp32_path, candidate, recipe, calibration, scratch, lambda p: phases(graph, p))
             with phases(graph, "quality"):
-                quality = measure_quality(graph, fp32_path, candidate, held_out, held_out_names, spec)
+                quality = measure_quality(graph, wanted, candidate, held_out, held_out_names, spec)
             result.tried.append({"recipe": recipe.name, "description": recipe.description, **quality.as_manifest()})
             log(f"  {graph} {recipe.name}: {quality}")
             if chosen is None or quality.passes(min_psnr, max_keypoint_error) or quality.better_than(chosen[3]):
