@@ -166,11 +166,26 @@ def test_keypoints_report_and_judge_their_worst_picture(quantized, tmp_path):
     assert quality["held_out_inputs"] >= 30
     assert quality["keypoint_error_px"] < quality["worst_input_keypoint_error_px"] <= quality["max_keypoint_error_px"]
     assert quality["worst_input"] and quality["worst_input"] in printed
-    # A threshold above the mean but under the worst picture fails, naming that picture.
-    between = (quality["keypoint_error_px"] + quality["worst_input_keypoint_error_px"]) / 2
-    run = quantize("--models", TINY, "--out", tmp_path / "kp", "--max-keypoint-error", f"{between:.4f}", "--keep-slower")
+    assert quality["passes_threshold"] is True
+    # A failure names the worst picture and its error.
+    run = quantize("--models", TINY, "--out", tmp_path / "kp", "--max-keypoint-error", "0.01", "--keep-slower")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert f"worst held-out picture ({quality['worst_input']})" in run.stderr, run.stderr
+    assert "px mean keypoint error on its worst held-out picture (" in run.stderr, run.stderr
+
+
+def test_the_keypoint_threshold_applies_to_the_worst_picture():
+    from animecam_models.quantize import Quality
+
+    # The case: 1.41 px over the set, 2.4 px on one picture, against 2.0 px.
+    quality = Quality(held_out_inputs=40, keypoint_error_px=1.41, worst_input_keypoint_error_px=2.4,
+                      max_keypoint_error_px=9.0, worst_input="grace_hopper.jpg, dim light")
+    assert not quality.passes(30.0, 2.0)
+    assert quality.passes(30.0, 2.4)
+    assert "2.40 px mean keypoint error on its worst held-out picture (grace_hopper.jpg, dim light), 0.40 px over" \
+        in quality.gap(30.0, 2.0)
+    better = Quality(held_out_inputs=40, keypoint_error_px=1.6, worst_input_keypoint_error_px=1.9,
+                     max_keypoint_error_px=9.0, worst_input="x")
+    assert better.better_than(quality), "ranked by the worst picture, not the mean"
 
 
 def test_prints_its_peak_memory_and_time_per_phase(quantized):
