@@ -118,3 +118,151 @@ def test_keypoint_threshold_and_what_it_never_replaces(tmp_path):
 
     missing = quantize("--models", tmp_path / "nothing here")
     assert missing.returncode == 2 and "no manifest.json" in missing.stderr
+
+
+# --- Reproducible (issue 25, 1), worst picture (7), memory and time report (2) -------------------
+
+def int8_graphs_and_report(folder):
+    """The bytes of every graph and the manifest without its timings (which measure the machine)."""
+    document = json.loads((folder / "manifest.json").read_text())
+    for entry in document["models"].values():
+        for key in ("fp32_ms", "int8_ms"):
+            entry.get("quality", {}).pop(key, None)
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.onnx"))}, document
+
+
+def test_two_runs_on_the_same_input_write_the_same_graphs_and_report(quantized, tmp_path):
+    out, printed = quantized
+    again = quantize("--models", TINY, "--out", tmp_path / "again", "--keep-slower")
+    assert again.returncode == 0, again.stderr
+    first_graphs, first_report = int8_graphs_and_report(out)
+    second_graphs, second_report = int8_graphs_and_report(tmp_path / "again")
+    assert sorted(first_graphs) == sorted(second_graphs)
+    for name in first_graphs:
+        assert first_graphs[name] == second_graphs[name], f"{name} differs between two runs on the same input"
+    assert first_report == second_report
+    # The printed quality lines too (the MSE ranges' samples once depended on a set's order).
+    quality_lines = lambda text: [line for line in text.splitlines() if line.startswith("  ") and "PSNR" in line]  # noqa: E731
+    assert quality_lines(printed) == quality_lines(again.stdout) and quality_lines(printed)
+
+
+def test_held_out_faces_are_several_people_poses_and_lights():
+    from animecam_models import quantize as tool
+
+    media = tool.load_media()
+    names = media.held_out_face_names
+    assert len(names) == len(media.held_out_faces) >= 30
+    for person in ("carphone_pristine.mp4", "grace_hopper.jpg", "astronaut.png"):
+        assert any(name.startswith(person) for name in names), person
+    for variation in ("mirrored", "dim light", "bright light", "warm light", "turned -12 deg"):
+        assert any(variation in name for name in names), variation
+    # The astronaut calibrates as she is: held out only in pictures calibration never saw.
+    assert not any(name == "astronaut.png" or "astronaut.png turned" in name for name in names)
+
+
+def test_keypoints_report_and_judge_their_worst_picture(quantized, tmp_path):
+    out, printed = quantized
+    quality = json.loads((out / "manifest.json").read_text())["models"]["fomm_kp"]["quality"]
+    assert quality["held_out_inputs"] >= 30
+    assert quality["keypoint_error_px"] < quality["worst_input_keypoint_error_px"] <= quality["max_keypoint_error_px"]
+    assert quality["worst_input"] and quality["worst_input"] in printed
+    assert quality["passes_threshold"] is True
+    # A failure names the worst picture and its error.
+    run = quantize("--models", TINY, "--out", tmp_path / "kp", "--max-keypoint-error", "0.01", "--keep-slower")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "px mean keypoint error on its worst held-out picture (" in run.stderr, run.stderr
+
+
+def test_the_keypoint_threshold_applies_to_the_worst_picture():
+    from animecam_models.quantize import Quality
+
+    # The issue's case: 1.41 px over the set, 2.4 px on one picture, against 2.0 px.
+    quality = Quality(held_out_inputs=40, keypoint_error_px=1.41, worst_input_keypoint_error_px=2.4,
+                      max_keypoint_error_px=9.0, worst_input="grace_hopper.jpg, dim light")
+    assert not quality.passes(30.0, 2.0)
+    assert quality.passes(30.0, 2.4)
+    assert "2.40 px mean keypoint error on its worst held-out picture (grace_hopper.jpg, dim light), 0.40 px over" \
+        in quality.gap(30.0, 2.0)
+    better = Quality(held_out_inputs=40, keypoint_error_px=1.6, worst_input_keypoint_error_px=1.9,
+                     max_keypoint_error_px=9.0, worst_input="x")
+    assert better.better_than(quality), "ranked by the worst picture, not the mean"
+
+
+def test_prints_its_peak_memory_and_time_per_phase(quantized):
+    _, printed = quantized
+    peak = next(line for line in printed.splitlines() if line.startswith("peak memory:"))
+    megabytes = float(peak.split()[2])
+    assert 50 < megabytes < 4000, peak
+    table = printed[printed.index("time per phase"):]
+    for phase in ("inputs", "calibrate", "mse ranges", "quality", "speed"):
+        assert phase in table.splitlines()[1], table
+    assert any(line.split()[0] == "all" for line in table.splitlines()[2:8]), table
+
+
+# --- Bad input (issue 25, 10) ---------------------------------------------------------------------
+
+def copy_of_tiny(folder):
+    import shutil
+
+    shutil.copytree(TINY, folder)
+    return folder
+
+
+def refused(run, *wanted):
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    for text in wanted:
+        assert text in run.stderr, run.stderr
+
+
+def test_out_a_regular_file_is_refused_and_kept(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    refused(quantize("--models", TINY, "--out", target), str(target), "is a file, not a folder")
+    assert target.read_text() == "mine"
+    refused(quantize("--models", TINY, "--out", target / "int8"), str(target), "is a file, not a folder")
+
+
+def test_out_with_an_invalid_manifest_is_refused_and_kept(tmp_path):
+    folder = tmp_path / "broken-int8"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"precision": "int8", ')
+    refused(quantize("--models", TINY, "--out", folder), str(folder / "manifest.json"), "not valid JSON",
+            "not replaced")
+    assert (folder / "manifest.json").read_text() == '{"precision": "int8", '
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["broken-int8"]
+
+
+def test_an_invalid_fp32_manifest_is_named(tmp_path):
+    models = copy_of_tiny(tmp_path / "tiny")
+    (models / "manifest.json").write_text("[1, 2")
+    refused(quantize("--models", models, "--out", tmp_path / "out"), str(models / "manifest.json"), "not valid JSON")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_truncated_graph_is_named_and_nothing_is_left_behind(tmp_path):
+    models = copy_of_tiny(tmp_path / "tiny")
+    graph = models / "ugatit_light.onnx"
+    graph.write_bytes(graph.read_bytes()[:1000])
+    out = tmp_path / "tiny-int8"
+    refused(quantize("--models", models, "--out", out), str(graph), "sha256 differs")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny"], "no int8 set and no .partial folder"
+
+    # Without a checksum in the manifest, the graph's own bytes are read: still named.
+    document = json.loads((models / "manifest.json").read_text())
+    del document["models"]["ugatit_light"]["sha256"]
+    (models / "manifest.json").write_text(json.dumps(document))
+    refused(quantize("--models", models, "--out", out), str(graph), "not a readable ONNX graph")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny"]
+
+
+def test_empty_values_are_refused_and_the_default_set_is_kept(tmp_path):
+    models = copy_of_tiny(tmp_path / "tiny")
+    default = tmp_path / "tiny-int8"
+    default.mkdir()
+    (default / "manifest.json").write_text(json.dumps({"precision": "int8", "name": "mine", "models": {}}))
+    refused(quantize("--models", models, "--out", ""), "--out is empty")
+    assert json.loads((default / "manifest.json").read_text())["name"] == "mine"
+    refused(quantize("--models", "", "--out", tmp_path / "x"), "--models is empty")
+    refused(quantize("--models", models, "--out", tmp_path / "x", "--media", ""), "--media is empty")
+    assert not (tmp_path / "x").exists()
