@@ -16,12 +16,14 @@ pub const MAX_PORTRAIT_PIXELS: usize = 8192 * 8192;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PortraitError {
-    #[error("portrait '{path}' is {width} x {height} pixels, more than the {} (8192 x 8192) animecam reads as a portrait: scale it down", MAX_PORTRAIT_PIXELS)]
+    #[error("portrait '{path}' is {width} x {height} pixels, more than the {} pixels (8192 x 8192) animecam reads as a portrait: scale it down", MAX_PORTRAIT_PIXELS)]
     TooLarge {
         path: String,
         width: usize,
         height: usize,
     },
+    #[error("cannot use '{path}' as the source portrait: it is not a PNG or JPEG whose size its header declares (animecam reads those, and checks a portrait's size before decoding it)")]
+    NotPngOrJpeg { path: String },
     #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
     Unreadable { path: String, source: ImageError },
     #[error("crop '{0}' is not \"x,y,side\" in pixels: three finite numbers, the side positive")]
@@ -35,9 +37,14 @@ pub enum PortraitError {
 }
 
 /// Refuses a portrait whose header declares more than [`MAX_PORTRAIT_PIXELS`], before anything
-/// decodes it. A file that cannot be opened is left to the reader, which says why.
+/// decodes it, and a file whose size no PNG or JPEG header declares (OpenCV would decode a
+/// 20000 x 20000 BMP or WebP as readily). A file that cannot be opened, or is not a regular
+/// file, is left to the reader, which says why.
 pub fn check_size(path: &Path) -> Result<(), PortraitError> {
     match declared_size(path) {
+        Ok(None) if path.is_file() => Err(PortraitError::NotPngOrJpeg {
+            path: path.display().to_string(),
+        }),
         Ok(Some((width, height))) if width.saturating_mul(height) > MAX_PORTRAIT_PIXELS => {
             Err(PortraitError::TooLarge {
                 path: path.display().to_string(),

@@ -159,6 +159,46 @@ fn a_huge_portrait_is_refused_from_its_header_with_its_size_and_the_limit() {
         .unwrap_err()
         .to_string();
     assert!(text.contains("30000 x 20000"), "{text}");
+    // Stray bytes between segments, which libjpeg skips as it decodes: the size is still found.
+    let mut stray = std::fs::read(&big_jpeg).unwrap();
+    stray.splice(2..2, [0x00, 0x13, 0x37]);
+    let stray_jpeg = temp("huge-stray.jpg");
+    std::fs::write(&stray_jpeg, stray).unwrap();
+    let text = Portrait::load(&stray_jpeg, None, 0.0)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("30000 x 20000"), "{text}");
+
+    // A format whose size no header here declares is refused before OpenCV decodes it (it
+    // decodes a huge BMP as readily): a 20000 x 20000 BMP's header, nothing behind it.
+    let mut bmp = b"BM".to_vec();
+    bmp.extend_from_slice(&[0u8; 12]);
+    bmp.extend_from_slice(&40u32.to_le_bytes());
+    bmp.extend_from_slice(&20_000i32.to_le_bytes());
+    bmp.extend_from_slice(&20_000i32.to_le_bytes());
+    bmp.extend_from_slice(&[1, 0, 24, 0]);
+    bmp.extend_from_slice(&[0u8; 24]);
+    let big_bmp = temp("huge.bmp");
+    std::fs::write(&big_bmp, bmp).unwrap();
+    let text = Portrait::load(&big_bmp, None, 0.0)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("not a PNG or JPEG"), "{text}");
+
+    // A FIFO with no writer: refused at once, not waited on (opening it would block for ever).
+    let fifo = temp("portrait.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    assert!(Portrait::load(&fifo, None, 0.0).is_err());
+    assert!(started.elapsed().as_secs_f32() < 1.0);
+    std::fs::remove_file(&fifo).unwrap();
 
     // Real files: the declared size is the decoded one, and they load.
     for name in ["grace_hopper.jpg", "sylvie_green_normal.png"] {

@@ -103,6 +103,18 @@ fn with_source(text: impl std::fmt::Display, message: &gst::MessageRef) -> Strin
     format!("{text} (from {})", source.unwrap_or_default())
 }
 
+/// The warnings a run has printed: two elements that load the same broken set (fommkeypoints
+/// and fommanimate share vox-256) each post the same warning, which the user needs once.
+#[derive(Default)]
+pub struct WarningsSaid(std::collections::HashSet<String>);
+
+impl WarningsSaid {
+    /// Whether `text` is new to this run (and so worth printing).
+    pub fn first_time(&mut self, text: &str) -> bool {
+        self.0.insert(text.to_owned())
+    }
+}
+
 /// A warning with the element that gave it.
 pub fn describe_warning(warning: &gst::message::Warning) -> String {
     with_source(warning.error(), warning.message())

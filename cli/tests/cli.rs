@@ -658,6 +658,18 @@ fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
         "{}",
         stderr(&missing)
     );
+    // An empty int8 folder: both networks (fommkeypoints and fommanimate) fall back to fp32 and
+    // each posts the same warning, which the user reads once.
+    std::fs::create_dir(models.join("vox-256-int8")).unwrap();
+    let broken = webcam("auto");
+    let text = stderr(&broken);
+    assert!(broken.status.success(), "{text}");
+    assert_eq!(
+        text.matches("warning: precision auto runs the fp32 set")
+            .count(),
+        1,
+        "{text}"
+    );
 }
 
 /// Every frame's alpha channel of a clip's video decoded by GStreamer as a player does

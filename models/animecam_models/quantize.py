@@ -1075,7 +1075,13 @@ def main(argv=None):
 if __name__ == "__main__":
     # ONNX Runtime's quantiser walks Python sets of tensor names, whose order follows the string
     # hash, salted per process: the same input gave graphs with other bytes. One seed, one order.
-    if os.environ.get("PYTHONHASHSEED") != "0":
+    if sys.flags.hash_randomization:
+        if os.environ.get("PYTHONHASHSEED") == "0":
+            # Set, and still random: the interpreter ignores the environment (-E, -I).
+            print("error: the quantiser needs PYTHONHASHSEED=0 to write the same graphs each run, "
+                  "and this Python ignores the environment (-E or -I): run it without them", file=sys.stderr)
+            sys.exit(2)
         os.environ["PYTHONHASHSEED"] = "0"
-        os.execv(sys.executable, [sys.executable, "-m", "animecam_models.quantize", *sys.argv[1:]])
+        # The same interpreter, flags and arguments as this run, seeded.
+        os.execv(sys.executable, sys.orig_argv)
     sys.exit(main())

@@ -11,6 +11,10 @@ use super::{ImageError, RgbImage};
 /// frame), read without decoding a pixel: a picture's cost is known before it is paid. `None` for
 /// other files, or a header this reader does not follow; the decoder judges those.
 pub fn declared_size(path: &std::path::Path) -> std::io::Result<Option<(usize, usize)>> {
+    // Opening a FIFO with no writer blocks for ever, and a device has no header to read.
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
     let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut start = [0u8; 8];
     if file.read_exact(&mut start).is_err() {
@@ -39,10 +43,11 @@ const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 fn jpeg_frame_size(file: &mut impl BufRead) -> std::io::Result<Option<(usize, usize)>> {
     let mut byte = [0u8; 1];
     loop {
-        // A marker is 0xFF (any number of them, the padding) and its code.
+        // A marker is 0xFF (any number of them, the padding) and its code. Stray bytes before
+        // it are skipped, as libjpeg does: it decodes such files, so their size must be found.
         file.read_exact(&mut byte)?;
-        if byte[0] != 0xFF {
-            return Ok(None);
+        while byte[0] != 0xFF {
+            file.read_exact(&mut byte)?;
         }
         while byte[0] == 0xFF {
             file.read_exact(&mut byte)?;

@@ -376,12 +376,22 @@ fn inside_folder(name: &str) -> bool {
 /// time: several elements verify the same graphs when they start (and `precision=auto` verifies
 /// an int8 set before it is loaded), and an int8 U-GAT-IT full graph takes most of a second.
 fn sha256_file_once(path: &Path) -> std::io::Result<String> {
-    type Stamp = (u64, std::time::SystemTime);
+    // Length, modification time, and the inode and its change time, which no copy tool can set
+    // back (`cp -p`, `rsync -a` and `touch -r` do set the modification time).
+    type Stamp = (u64, std::time::SystemTime, u64, u64, i64, i64);
     static HASHED: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, (Stamp, String)>>> =
         std::sync::LazyLock::new(Default::default);
     let stamp = |path: &Path| -> std::io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
         let metadata = std::fs::metadata(path)?;
-        Ok((metadata.len(), metadata.modified()?))
+        Ok((
+            metadata.len(),
+            metadata.modified()?,
+            metadata.dev(),
+            metadata.ino(),
+            metadata.ctime(),
+            metadata.ctime_nsec(),
+        ))
     };
     let before = stamp(path)?;
     let known = HASHED
@@ -513,6 +523,23 @@ mod tests {
         write_aged(b"foo", 3600);
         manifest.verify(spec).unwrap();
         std::fs::write(dir.join("kp.onnx"), b"baz").unwrap();
+        assert!(manifest.verify(spec).is_err());
+        // Rewritten at the same length with its old modification time put back (cp -p, rsync -a,
+        // touch -r do that): its change time, which no tool sets back, tells.
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let put_back = |bytes: &[u8]| {
+            std::fs::write(dir.join("kp.onnx"), bytes).unwrap();
+            let file = std::fs::File::options()
+                .write(true)
+                .open(dir.join("kp.onnx"))
+                .unwrap();
+            file.set_modified(then).unwrap();
+        };
+        put_back(b"foo");
+        manifest.verify(spec).unwrap();
+        // Past the file system's clock tick, so that the change time can differ.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        put_back(b"baz");
         assert!(manifest.verify(spec).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }

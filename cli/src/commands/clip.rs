@@ -90,6 +90,10 @@ pub fn run(
         Ok(Finished::Interrupted(_)) if frames_written.load(Ordering::Relaxed) == 0 => {
             Ok(Finished::Abandoned(NOTHING_WRITTEN))
         }
+        Ok(Finished::Complete) if frames_written.load(Ordering::Relaxed) == 0 => Err(format!(
+            "{} ended without a video frame reaching the file: is it a video?",
+            input.display()
+        )),
         outcome => outcome,
     };
     let finished = match outcome {
@@ -341,6 +345,7 @@ fn run_to_end(
         return Err(error.unwrap_or_else(|| "the pipeline could not start".into()));
     }
     let mut interrupted: Option<(std::time::Instant, gst::ClockTime)> = None;
+    let mut said = crate::bus::WarningsSaid::default();
     let outcome = loop {
         if interrupts.try_recv().is_ok() {
             if interrupted.is_some() {
@@ -373,7 +378,9 @@ fn run_to_end(
                     )
                 }
                 gst::MessageView::Error(error) => break Err(describe_error(error)),
-                gst::MessageView::Warning(warning) => {
+                gst::MessageView::Warning(warning)
+                    if said.first_time(&warning.error().to_string()) =>
+                {
                     bar.suspend(|| eprintln!("warning: {}", warning.error()))
                 }
                 _ => {}

@@ -11,7 +11,7 @@ use animecam_cli::descriptions::names;
 use crossbeam_channel::{select, tick};
 use gst::prelude::*;
 
-use crate::bus::{describe_error, describe_warning, networks, play, running_time};
+use crate::bus::{describe_error, describe_warning, networks, play, running_time, WarningsSaid};
 use crate::key_command::Command;
 use crate::keys::{AnimationKeys, KeyEffect, Keys};
 use crate::report::{AvatarReport, Latency, LiveStats, ShownFrames};
@@ -114,6 +114,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     let seconds = tick(Duration::from_secs(1));
     let mut last_second = Latency::default();
     let mut avatar = AvatarReport::new(pipeline);
+    let mut said = WarningsSaid::default();
     let end = options.duration.map_or_else(crossbeam_channel::never, |d| {
         crossbeam_channel::at(started + d)
     });
@@ -130,7 +131,9 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                         match verdict {
                             Some(Verdict::Stop(error)) => break Err(error),
                             Some(Verdict::Quiet) => {}
-                            _ if !options.quiet => eprint!("warning: {}\r\n", warning.error()),
+                            _ if !options.quiet && said.first_time(&warning.error().to_string()) => {
+                                eprint!("warning: {}\r\n", warning.error())
+                            }
                             _ => {}
                         }
                     }
