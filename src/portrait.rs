@@ -22,7 +22,7 @@ pub enum PortraitError {
         width: usize,
         height: usize,
     },
-    #[error("cannot use '{path}' as the source portrait: it is not a PNG or JPEG whose size its header declares (animecam reads those, and checks a portrait's size before decoding it)")]
+    #[error("cannot use '{path}' as the source portrait: not an image animecam reads: expected a PNG or JPEG, whose header gives its size before anything decodes it")]
     NotPngOrJpeg { path: String },
     #[error("cannot use '{path}' as the source portrait: {source}. Expected a PNG or JPEG file")]
     Unreadable { path: String, source: ImageError },

@@ -185,7 +185,7 @@ fn a_huge_portrait_is_refused_from_its_header_with_its_size_and_the_limit() {
         .map(|_| ())
         .unwrap_err()
         .to_string();
-    assert!(text.contains("not a PNG or JPEG"), "{text}");
+    assert!(text.contains("expected a PNG or JPEG"), "{text}");
 
     // A FIFO with no writer: refused at once, not waited on (opening it would block for ever).
     let fifo = temp("portrait.fifo");
