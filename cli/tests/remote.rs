@@ -767,6 +767,47 @@ fn a_stock_sender_that_stops_frees_the_server() {
     });
 }
 
+/// A stock receiver of the server's animation, in this process: `srtsrc` with the passphrase to
+/// the animation's port, into a fakesink.
+fn stock_receiver_here(port: u16) -> gst::Pipeline {
+    gst::init().unwrap();
+    let receiver = gst::parse::launch(&format!(
+        "srtsrc uri=srt://127.0.0.1:{port} latency=20 pbkeylen=32 passphrase=\"{PASSPHRASE}\" ! \
+         fakesink sync=false async=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    receiver.set_state(gst::State::Playing).unwrap();
+    receiver
+}
+
+#[test]
+fn a_client_whose_animation_connection_drops_frees_the_server() {
+    let _alone = alone();
+    // Video keeps coming in, but nobody takes the animation any more: the session must end,
+    // although its video connection is up and busy.
+    let sender: std::sync::Arc<std::sync::Mutex<Option<gst::Pipeline>>> = Default::default();
+    let kept = sender.clone();
+    a_good_client_gets_in_after("animation-drops", move |port| {
+        let sender = stock_sender_here(port, "");
+        // Once its session ends it stays away (a stock srtsink calls again at once by default,
+        // and would take the server before the waiting client's next try).
+        for element in sender.iterate_elements().into_iter().flatten() {
+            if element.factory().is_some_and(|f| f.name() == "srtsink") {
+                element.set_property("auto-reconnect", false);
+            }
+        }
+        *kept.lock().unwrap() = Some(sender);
+        let receiver = stock_receiver_here(port + 1);
+        Box::new(move || receiver.set_state(gst::State::Null).map(|_| ()).unwrap())
+    });
+    let stopped = sender.lock().unwrap().take();
+    if let Some(sender) = stopped {
+        sender.set_state(gst::State::Null).unwrap();
+    }
+}
+
 #[test]
 fn a_stock_sender_killed_mid_send_frees_the_server() {
     let _alone = alone();

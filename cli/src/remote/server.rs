@@ -24,6 +24,10 @@ use crate::report::AvatarReport;
 /// sender stops or dies, or for ever while one keeps its connection open and sends nothing.
 const UPLINK_SILENCE: Duration = Duration::from_secs(4);
 
+/// How long a client's first video may take after it connects: a webcam can take seconds to
+/// open, and a client dropped for it would only reconnect and be dropped again.
+const FIRST_VIDEO: Duration = Duration::from_secs(10);
+
 /// How long after a client's first connection its other one may take (a client opens both at
 /// once; a stock sender opens the video one only).
 const PAIRING: Duration = Duration::from_secs(4);
@@ -86,9 +90,12 @@ impl Session {
             }
         }
         let uplink_since = self.uplink_since?;
-        let quiet_since = last_video.map_or(uplink_since, |at| at.max(uplink_since));
-        (now.duration_since(quiet_since) >= UPLINK_SILENCE)
-            .then(|| format!("no video came from it for {} s", UPLINK_SILENCE.as_secs()))
+        let (quiet_since, allowed) = match last_video {
+            Some(at) => (at.max(uplink_since), UPLINK_SILENCE),
+            None => (uplink_since, FIRST_VIDEO),
+        };
+        (now.duration_since(quiet_since) >= allowed)
+            .then(|| format!("no video came from it for {} s", allowed.as_secs()))
     }
 }
 
@@ -137,6 +144,15 @@ fn admit_one_client(
         let address = socket_address(args.get(2));
         let mut session = session.lock().unwrap();
         let stream_id = session.admitted.remove(&address).unwrap_or_default();
+        // Only the served client's connections count (two callers may both have been admitted
+        // while nobody was served: the first one up is the client).
+        if session
+            .client
+            .as_ref()
+            .is_some_and(|(client, _)| *client != stream_id)
+        {
+            return None;
+        }
         let since = match connection {
             Connection::Uplink => &mut session.uplink_since,
             Connection::Downlink => &mut session.downlink_since,
@@ -221,7 +237,18 @@ pub fn serve(
         let (ended_sender, ended) = unbounded::<()>();
         {
             let session = session.clone();
+            let ended_sender = ended_sender.clone();
             uplink.connect("caller-removed", false, move |_| {
+                session.lock().unwrap().ended = true;
+                let _ = ended_sender.send(());
+                None
+            });
+        }
+        {
+            // The animation's connection gone while video still comes in: nobody sees the
+            // animation, so the session ends too (the client reconnects on a fresh pipeline).
+            let session = session.clone();
+            downlink.connect("caller-removed", false, move |_| {
                 session.lock().unwrap().ended = true;
                 let _ = ended_sender.send(());
                 None
@@ -377,8 +404,9 @@ mod tests {
             .stale(Some(at(1_000)), at(5_000))
             .unwrap()
             .contains("no video"));
-        // Connected, and no video ever came.
-        assert!(both.stale(None, at(4_000)).unwrap().contains("no video"));
+        // Connected, and no video ever came: a camera may take a while to open.
+        assert_eq!(both.stale(None, at(9_900)), None);
+        assert!(both.stale(None, at(10_000)).unwrap().contains("no video"));
         // The video connection alone (a stock sender), however busy it is.
         let uplink_only = serving(Some(start), None);
         assert_eq!(uplink_only.stale(Some(at(3_900)), at(3_900)), None);
