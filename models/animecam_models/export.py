@@ -20,7 +20,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import onnxruntime
 import torch
 
-from . import fomm, ugatit, ugatit_tf
+from . import contracts, fomm, ugatit, ugatit_tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import manifest  # noqa: E402  (models/manifest.py, shared with the fetch scripts)
@@ -95,7 +95,7 @@ def image_input(generator, size, low=0.0):
 def fomm_graphs(config, kp_detector, generator, seed):
     """(id, module, inputs, input names, output names, manifest inputs, manifest outputs) per graph."""
     rng = torch.Generator().manual_seed(seed)
-    size, k = config.image_size, config.num_kp
+    size = config.image_size
     source = image_input(rng, size)
     driving = image_input(rng, size)
     with torch.no_grad():
@@ -106,54 +106,18 @@ def fomm_graphs(config, kp_detector, generator, seed):
     driving_value = (driving_value + 0.05 * torch.randn(driving_value.shape, generator=rng)).clamp(-1, 1)
     driving_jacobian = driving_jacobian + 0.05 * torch.randn(driving_jacobian.shape, generator=rng)
 
-    def image(name, description):
-        return manifest.tensor(name, [1, 3, size, size], layout="nchw", normalization="unit", description=description)
-
-    def keypoints(prefix, who):
-        return [
-            manifest.tensor(f"{prefix}_value", [1, k, 2], description=f"{who} keypoints, (x, y) in [-1, 1], x along the width"),
-            manifest.tensor(f"{prefix}_jacobian", [1, k, 2, 2], description=f"{who} keypoint Jacobians"),
-        ]
-
-    features_spec = manifest.tensor(
-        "features", [1, config.feature_channels, config.feature_size, config.feature_size],
-        description="the generator's encoding of the source portrait",
-    )
-    return [
-        (
-            "fomm_kp", fomm.KeypointGraph(kp_detector).eval(), [source], ["image"], ["kp_value", "kp_jacobian"],
-            [image("image", "a face crop, RGB")],
-            [
-                manifest.tensor("kp_value", [1, k, 2], description="keypoints, (x, y) in [-1, 1], x along the width"),
-                manifest.tensor("kp_jacobian", [1, k, 2, 2], description="Jacobian of the motion around each keypoint"),
-            ],
-        ),
-        (
-            "fomm_encoder", fomm.EncoderGraph(generator).eval(), [source], ["source"], ["features"],
-            [image("source", "the source portrait, RGB")],
-            [features_spec],
-        ),
-        (
-            "fomm_generator", fomm.GeneratorGraph(generator).eval(),
+    contract = contracts.fomm(config)
+    modules = {
+        "fomm_kp": (fomm.KeypointGraph(kp_detector).eval(), [source]),
+        "fomm_encoder": (fomm.EncoderGraph(generator).eval(), [source]),
+        "fomm_generator": (
+            fomm.GeneratorGraph(generator).eval(),
             [source, features, source_value, source_jacobian, driving_value, driving_jacobian],
-            ["source", "features", "source_value", "source_jacobian", "driving_value", "driving_jacobian"],
-            ["prediction", "occlusion", "deformation"],
-            [image("source", "the source portrait, RGB"), features_spec]
-            + keypoints("source", "source")
-            + keypoints("driving", "driving (after relative motion)"),
-            [
-                image("prediction", "the animated portrait, RGB"),
-                manifest.tensor(
-                    "occlusion", [1, 1, config.occlusion_size, config.occlusion_size],
-                    description="occlusion map in [0, 1]",
-                ),
-                manifest.tensor(
-                    "deformation", [1, config.feature_size, config.feature_size, 2],
-                    description="where each point of the frame comes from in the source, (x, y) in [-1, 1] "
-                                "(grid_sample's align_corners=True), x along the width",
-                ),
-            ],
         ),
+    }
+    return [
+        (graph, module, inputs, contracts.names(contract[graph][0]), contracts.names(contract[graph][1]), *contract[graph])
+        for graph, (module, inputs) in modules.items()
     ]
 
 
@@ -204,18 +168,15 @@ def export_ugatit(out_dir, config, checkpoint=None, seed=0, log=print, tf_checkp
         source = f"random weights, seed {seed}, U-GAT-IT {config.name} architecture (for tests and benchmarks only)"
     rng = torch.Generator().manual_seed(seed)
     image = image_input(rng, config.image_size, low=-1.0)
-    graph = f"ugatit_{'light' if config.light else 'full'}"
+    graph = contracts.ugatit_graph(config)
     started = time.time()
     path = export_graph(generator, [image], ["image"], ["stylized"], out_dir / f"{graph}.onnx")
     checks = verify_graph(graph, generator, [image], ["image"], ["stylized"], path, UGATIT_TOLERANCE)
     log(f"exported {path} in {time.time() - started:.1f} s")
     for check in checks:
         log(f"  {check}")
-    size = config.image_size
     entry = manifest.model(
-        out_dir, path.name,
-        [manifest.tensor("image", [1, 3, size, size], layout="nchw", normalization="symmetric", description="a face crop, RGB")],
-        [manifest.tensor("stylized", [1, 3, size, size], layout="nchw", normalization="symmetric", description="the face in anime style, RGB")],
+        out_dir, path.name, *contracts.ugatit(config),
         source=source,
         license="the checkpoint's" if checkpoint or tf_checkpoint else "MIT (this project)",
         exporter=EXPORTER,

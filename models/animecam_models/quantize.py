@@ -45,6 +45,7 @@ the quality report, and provenance (the fp32 set and its checksums, the calibrat
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -67,13 +68,12 @@ from google.protobuf.message import DecodeError  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 from onnxruntime.capi.onnxruntime_pybind11_state import InvalidGraph, InvalidProtobuf  # noqa: E402
 from onnxruntime.quantization import (  # noqa: E402
-    CalibrationDataReader,
     CalibrationMethod,
     QuantFormat,
     QuantType,
     quantize_static,
 )
-from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: E402
+from onnxruntime.quantization.calibrate import TensorData, TensorsData, save_tensors_data  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import manifest  # noqa: E402  (models/manifest.py)
@@ -340,25 +340,18 @@ def graph_inputs(graph, fp32_dir, spec_of, faces, portraits):
     return [{"image": image_tensor(picture, spec["inputs"][0])} for picture in pictures]
 
 
-class Feeds(CalibrationDataReader):
-    def __init__(self, feeds):
-        self._feeds = iter(feeds)
-
-    def get_next(self):
-        return next(self._feeds, None)
-
-
 # --- Graph rewriting ----------------------------------------------------------------------------
 
 def inner_tensors(path, feeds, wanted):
     """For each feed, the values of the graph's tensors `wanted` (names; those the graph does not
-    know are left out): the graph is run with them exposed as outputs. Yields {name: value}."""
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Path(scratch) / "probe.onnx"
-        # Shapes inferred file to file, and the graph dropped before the session loads it: one
-        # copy of a graph in memory at a time (U-GAT-IT full's is a gigabyte).
+    know are left out): the graph is run with them exposed as outputs. Yields {name: value}.
+    The graphs here keep their weights in a data file beside them (see `prepare`): the probe is
+    written beside it too, and only the graph's structure passes through Python."""
+    path = Path(path)
+    probe = path.with_name(path.stem + ".probe.onnx")
+    try:
         onnx.shape_inference.infer_shapes_path(str(path), str(probe))
-        model = onnx.load(str(probe))
+        model = onnx.load(str(probe), load_external_data=False)
         known = {value.name: value for value in
                  list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
         outputs = {output.name for output in model.graph.output}
@@ -368,9 +361,67 @@ def inner_tensors(path, feeds, wanted):
         onnx.save(model, str(probe))
         del model, known
         runner = session(probe)
-        order = [output.name for output in runner.get_outputs()]
-        for feed in feeds:
-            yield dict(zip(order, runner.run(None, feed)))
+    finally:
+        probe.unlink(missing_ok=True)
+    order = [output.name for output in runner.get_outputs()]
+    for feed in feeds:
+        yield dict(zip(order, runner.run(None, feed)))
+
+
+def tensors_to_calibrate(path, op_types):
+    """The float tensors read or written by nodes of `op_types` (not weights), sorted: those ONNX
+    Runtime's calibrator would range (its `select_tensors_to_calibrate`)."""
+    path = Path(path)
+    inferred = path.with_name(path.stem + ".inferred.onnx")
+    try:
+        onnx.shape_inference.infer_shapes_path(str(path), str(inferred))
+        model = onnx.load(str(inferred), load_external_data=False)
+    finally:
+        inferred.unlink(missing_ok=True)
+    infos = {value.name: value for value in
+             list(model.graph.value_info) + list(model.graph.output) + list(model.graph.input)}
+    weights = {tensor.name for tensor in model.graph.initializer}
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+    names = set()
+    for node in model.graph.node:
+        if node.op_type in op_types:
+            for name in list(node.input) + list(node.output):
+                info = infos.get(name)
+                if (info is not None and info.type.HasField("tensor_type")
+                        and info.type.tensor_type.elem_type in floats and name not in weights):
+                    names.add(name)
+    return sorted(names)
+
+
+def calibrate(path, cache_path, feeds, op_types, mse_ranges, samples_per_input=30000):
+    """Writes ONNX Runtime's calibration cache for the graph at `path`: for each tensor it will
+    quantise, the minimum and maximum over `feeds` (what its min-max calibrator finds), or with
+    `mse_ranges` the range with the least squared rounding error (measured on U-GAT-IT light:
+    +0.6 dB against percentile ranges). One pass of the graph per feed, one feed's tensors at a
+    time: ONNX Runtime's calibrator built its own copy of the graph and session beside ours.
+    Each tensor draws its samples from a generator seeded by its own name, so the ranges do not
+    depend on the order tensors are listed in."""
+    names = tensors_to_calibrate(path, op_types)
+    lows, highs, samples = {}, {}, {}
+    samplers = {name: np.random.default_rng(zlib.crc32(name.encode())) for name in names}
+    for values in inner_tensors(path, feeds, names):
+        for name in names:
+            if name not in values:
+                continue
+            value = values[name]
+            lows[name] = min(lows.get(name, np.inf), float(np.nanmin(value)))
+            highs[name] = max(highs.get(name, -np.inf), float(np.nanmax(value)))
+            if mse_ranges:
+                flat = value.ravel()
+                samples.setdefault(name, []).append(
+                    flat[samplers[name].integers(0, flat.size, min(flat.size, samples_per_input))])
+    ranges = {}
+    for name in sorted(lows):
+        low, high = lows[name], highs[name]
+        if mse_ranges:
+            low, high = mse_optimal_range(np.concatenate(samples.pop(name)).astype(np.float32))
+        ranges[name] = TensorData(lowest=np.array([low], np.float32), highest=np.array([high], np.float32))
+    save_tensors_data(TensorsData(CalibrationMethod.MinMax, ranges), cache_path)
 
 
 def conv_output_statistics(path, feeds, conv_outputs):
@@ -394,13 +445,14 @@ def equalize_conv_outputs(path, out, feeds, keep_float=()):
     quantiser sees at the convolution's output is centred and of unit spread. Where an instance
     norm alone reads y, the Mul and Add are left out: it removes each channel's mean and spread
     itself (exact but for its epsilon, 1e-5 against spreads near 1)."""
-    model = onnx.load(str(path))
+    # The graph's structure only; the weights rewritten are read one by one from the data file
+    # beside it (the others stay there, and the rewritten graph points at them too).
+    base = str(Path(path).parent)
+    model = onnx.load(str(path), load_external_data=False)
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     convs = [node.output[0] for node in model.graph.node
              if node.op_type == "Conv" and node.input[1] in initializers and node.name not in keep_float]
-    del model, initializers  # measured first, then loaded again: one copy of the graph at a time
     statistics = conv_output_statistics(path, feeds, convs)
-    model = onnx.load(str(path))
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     readers = {}
     for node in model.graph.node:
@@ -413,7 +465,7 @@ def equalize_conv_outputs(path, out, feeds, keep_float=()):
             continue
         mean, spread = statistics[node.output[0]]
         scale = 1.0 / np.maximum(spread, 1e-6)
-        weight = numpy_helper.to_array(initializers[node.input[1]])
+        weight = numpy_helper.to_array(initializers[node.input[1]], base)
         if len(node.input) < 3 or not node.input[2]:
             bias = np.zeros(weight.shape[0], np.float32)
             bias_name = node.output[0] + "_bias"
@@ -422,7 +474,7 @@ def equalize_conv_outputs(path, out, feeds, keep_float=()):
             else:
                 node.input[2] = bias_name
         else:
-            bias = numpy_helper.to_array(initializers[node.input[2]])
+            bias = numpy_helper.to_array(initializers[node.input[2]], base)
         initializers[node.input[1]].CopyFrom(numpy_helper.from_array(
             (weight * scale[:, None, None, None]).astype(np.float32), node.input[1]))
         new_bias = numpy_helper.from_array(((bias - mean) * scale).astype(np.float32), node.input[2])
@@ -522,33 +574,6 @@ def mse_optimal_range(values, steps=16):
     return best_low, best_high
 
 
-def refine_ranges(model_path, cache_path, feeds, samples_per_input=30000):
-    """Replaces the calibrator's range of every tensor in `cache_path` by its MSE-optimal range
-    over `feeds` (measured on U-GAT-IT light: +0.6 dB against percentile ranges).
-    Each tensor draws its samples from a generator seeded by its own name: the calibrator lists
-    the tensors in an order that changed from run to run (a Python set), and one generator shared
-    in that order gave each tensor other samples, so other ranges (0.1 dB apart on the same input)."""
-    document = json.loads(Path(cache_path).read_text())
-    names = sorted(document["data"])
-    samplers = {name: np.random.default_rng(zlib.crc32(name.encode())) for name in names}
-    samples = {}
-    for values in inner_tensors(model_path, feeds, names):
-        for name in names:
-            if name in values:
-                flat = values[name].ravel()
-                samples.setdefault(name, []).append(
-                    flat[samplers[name].integers(0, flat.size, min(flat.size, samples_per_input))])
-    for name in sorted(samples):
-        low, high = mse_optimal_range(np.concatenate(samples[name]).astype(np.float32))
-        entry = document["data"][name]
-        entry["lowest"] = low
-        if isinstance(entry["highest"], dict):
-            entry["highest"]["data"] = high
-        else:
-            entry["highest"] = high
-    Path(cache_path).write_text(json.dumps(document))
-
-
 def head_convs(model):
     """The convolutions no other convolution reads from: the keypoint and Jacobian heads."""
     nodes = list(model.graph.node)
@@ -578,7 +603,6 @@ def head_convs(model):
 class Recipe:
     name: str
     description: str
-    calibration: CalibrationMethod
     equalize: bool
     keep_float: object = None  # model -> node names kept float, beyond the narrow RGB layers
     mse_ranges: bool = False
@@ -594,11 +618,8 @@ def recipes(graph):
         # ranges 30.2 (2.0x); the decoder only 29.6 (1.34x).
         # The full variant's 1M x 256 fully connected layer (1 GB of fp32 weights read each frame)
         # is int8 too.
-        # The calibrator only names the tensors here (min-max: it keeps one minimum and one
-        # maximum per tensor and input); MSE-optimal ranges replace all of its ranges. The
-        # percentile calibrator, used before, holds every inner tensor of every calibration input
-        # at once (most of a 14.4 GB peak) for ranges that were then thrown away. (ONNX Runtime
-        # 1.31's CalibMaxIntermediateOutputs is no cure: it drops each full batch uncounted.)
+        # ONNX Runtime's percentile calibrator, used before, held every inner tensor of every
+        # calibration input at once (most of a 14.4 GB peak); `calibrate` keeps one input's.
         def body_float(model):
             return ugatit_sensitive_convs(model) + small_gemms(model)
 
@@ -607,22 +628,73 @@ def recipes(graph):
 
         return [
             Recipe("body-int8", "convolutions int8 but the RGB layers and the four most sensitive, outputs "
-                   "equalised, MSE-optimal ranges", CalibrationMethod.MinMax, True, body_float, True,
-                   ("Conv", "Gemm")),
+                   "equalised, MSE-optimal ranges", True, body_float, True, ("Conv", "Gemm")),
             Recipe("decoder-int8", "the decoder's convolutions int8, the encoder's kept float",
-                   CalibrationMethod.MinMax, True, encoder_float, True, ("Conv", "Gemm")),
+                   True, encoder_float, True, ("Conv", "Gemm")),
         ]
     if graph == "fomm_kp":
         # Measured on the spread random graph (mean px): min-max 1.98, percentile 1.84,
         # equalised min-max 1.58, equalised percentile 1.59.
         return [
-            Recipe("all-int8", "every convolution int8, outputs equalised, min-max calibration",
-                   CalibrationMethod.MinMax, True),
-            Recipe("heads-float", "the hourglass int8, the keypoint and Jacobian heads float",
-                   CalibrationMethod.MinMax, True, head_convs),
+            Recipe("all-int8", "every convolution int8, outputs equalised, min-max calibration", True),
+            Recipe("heads-float", "the hourglass int8, the keypoint and Jacobian heads float", True, head_convs),
         ]
-    return [Recipe("all-int8", "every convolution int8 but the RGB output layer, min-max calibration",
-                   CalibrationMethod.MinMax, False)]
+    return [Recipe("all-int8", "every convolution int8 but the RGB output layer, min-max calibration", False)]
+
+
+def in_child(function, *args):
+    """`function(*args)` in a fresh interpreter, waited for: what a step holds in Python (ONNX's
+    copy of a 1 GB graph, ONNX Runtime's quantiser working on it) goes back to the system when it
+    ends, instead of staying in this process's heap under the sessions of the steps after."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def prepare(fp32_path, out):
+    """What ONNX Runtime's `quant_pre_process` does for these graphs, file to file: its basic
+    graph optimisations (batch norms folded into convolutions, constants folded), ONNX shape
+    inference and the mark its quantiser looks for. The graph that comes out keeps its weights in
+    a data file beside it (`out`.data), so the steps after read only its structure in Python and
+    ONNX Runtime maps the weights from the file. (`quant_pre_process` held the graph in Python
+    while an optimising session held two more copies: 5.4 GB for U-GAT-IT full's 1.1 GB; here
+    each step holds about two: 2.2 GB.)"""
+    out = Path(out)
+    whole = out.with_name(out.stem + ".whole.onnx")
+    optimized = out.with_name(out.stem + ".optimized.onnx")
+    for stale in (out, whole, optimized, Path(f"{out}.data"), Path(f"{whole}.data")):
+        stale.unlink(missing_ok=True)
+    onnx.save_model(onnx.load(str(fp32_path)), str(whole), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=f"{whole.name}.data", size_threshold=1024)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.optimized_model_filepath = str(optimized)
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", f"{out.name}.data")
+    onnxruntime.InferenceSession(str(whole), options, providers=["CPUExecutionProvider"])
+    whole.unlink()
+    Path(f"{whole}.data").unlink()
+    onnx.shape_inference.infer_shapes_path(str(optimized), str(optimized))
+    model = onnx.load(str(optimized), load_external_data=False)
+    model.metadata_props.append(onnx.StringStringEntryProto(key="onnx.quant.pre_process", value="onnxruntime.quant"))
+    onnx.save(model, str(out))
+    optimized.unlink()
+
+
+def quantize_prepared(prepared, out, op_types, keep, ranges):
+    """ONNX Runtime's QDQ quantiser on the prepared graph, its ranges read from the cache
+    `ranges` (its calibrator does not run)."""
+    quantize_static(
+        str(prepared), str(out), None,
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=list(op_types),
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=keep,
+        calibration_cache_path=str(ranges),
+    )
+    onnx.checker.check_model(str(out))
 
 
 def quantize_graph(fp32_path, out, recipe, calibration_feeds, scratch, phase):
@@ -630,39 +702,21 @@ def quantize_graph(fp32_path, out, recipe, calibration_feeds, scratch, phase):
     kept float. `phase(name)` times each step."""
     prepared = Path(scratch) / "prepared.onnx"
     with phase("prepare"):
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        in_child(prepare, fp32_path, prepared)
+        # The graph without its weights (in the data file beside it): the choices read names and shapes.
         model = onnx.load(str(prepared), load_external_data=False)
         keep = list(dict.fromkeys(narrow_convs(model) + (recipe.keep_float(model) if recipe.keep_float else [])))
-        del model  # a gigabyte for U-GAT-IT full: one copy of a graph in memory at a time
+        del model
     if recipe.equalize:
         equalized = Path(scratch) / "equalized.onnx"
         with phase("equalise"):
             equalize_conv_outputs(prepared, equalized, calibration_feeds, keep)
         prepared = equalized
-    cache = Path(scratch) / f"{recipe.name}.ranges.json"
-
-    def quantize():
-        quantize_static(
-            str(prepared), str(out), Feeds(calibration_feeds),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=list(recipe.op_types),
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=recipe.calibration,
-            nodes_to_exclude=keep,
-            calibration_cache_path=str(cache),
-        )
-
+    ranges = Path(scratch) / f"{recipe.name}.ranges.json"
     with phase("calibrate"):
-        quantize()
-    if recipe.mse_ranges:
-        # The calibrator named every tensor the quantiser needs a range for; refined, they are
-        # read back from the cache.
-        with phase("mse ranges"):
-            refine_ranges(prepared, cache, calibration_feeds)
-            quantize()
-    onnx.checker.check_model(str(out))
+        calibrate(prepared, ranges, calibration_feeds, recipe.op_types, recipe.mse_ranges)
+    with phase("quantise"):
+        in_child(quantize_prepared, prepared, out, recipe.op_types, keep, ranges)
     return keep
 
 
@@ -773,7 +827,7 @@ def milliseconds(path, feed, runs=SPEED_RUNS):
 class Phases:
     """Seconds spent per graph and phase, for the summary the command prints."""
 
-    ORDER = ("inputs", "prepare", "equalise", "calibrate", "mse ranges", "quality", "speed", "write")
+    ORDER = ("inputs", "prepare", "equalise", "calibrate", "quantise", "quality", "speed", "write")
 
     def __init__(self):
         self.seconds = {}

@@ -8,30 +8,12 @@ instance/layer norms, and `rho` used as stored (training clips it; inference doe
 Input: RGB in [-1, 1], [1, 3, 256, 256]; output: tanh, in [-1, 1].
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parameter import Parameter
 
-
-@dataclass(frozen=True)
-class UgatitConfig:
-    name: str = "full"
-    light: bool = False
-    ngf: int = 64
-    n_blocks: int = 4
-    image_size: int = 256
-
-
-FULL = UgatitConfig()
-LIGHT = UgatitConfig(name="light", light=True)
-# Small widths and 64x64 for tests: same inputs and outputs but the spatial size.
-TINY_FULL = UgatitConfig(name="tiny-full", ngf=4, n_blocks=1, image_size=64)
-TINY_LIGHT = UgatitConfig(name="tiny-light", light=True, ngf=4, n_blocks=1, image_size=64)
-# The TensorFlow code sizes its MLP as ngf * n_blocks, which only fits with 4 blocks.
-TINY_TF = UgatitConfig(name="tiny-tf", light=True, ngf=4, n_blocks=4, image_size=64)
+from .architectures import FULL, LIGHT, TINY_FULL, TINY_LIGHT, TINY_TF, UgatitConfig  # noqa: F401
 
 
 def instance_and_layer_stats(x):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import tf_checkpoint
-from .ugatit import UgatitConfig
+from .architectures import UgatitConfig
 
 SCOPE = "generator_B"  # the scope generate_a2b builds the A->B generator in
 EPS = 1e-5

@@ -194,9 +194,54 @@ def test_prints_its_peak_memory_and_time_per_phase(quantized):
     megabytes = float(peak.split()[2])
     assert 50 < megabytes < 4000, peak
     table = printed[printed.index("time per phase"):]
-    for phase in ("inputs", "calibrate", "mse ranges", "quality", "speed"):
+    for phase in ("inputs", "prepare", "equalise", "calibrate", "quantise", "quality", "speed"):
         assert phase in table.splitlines()[1], table
     assert any(line.split()[0] == "all" for line in table.splitlines()[2:8]), table
+
+
+class FeedReader:
+    """ONNX Runtime's calibration data reader over a list of feeds."""
+
+    def __init__(self, feeds):
+        self._feeds = iter(feeds)
+
+    def get_next(self):
+        return next(self._feeds, None)
+
+
+def test_min_max_ranges_are_those_of_onnx_runtimes_calibrator(tmp_path):
+    """The quantiser ranges tensors itself (ONNX Runtime's calibrator built a second copy of the
+    graph and its session): the same tensors, and min-max ranges equal to the calibrator's."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    from animecam_models import quantize as q
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator, load_tensors_data
+
+    fp32 = json.loads((TINY / "manifest.json").read_text())
+    media = q.load_media()
+    feeds = q.graph_inputs("fomm_generator", TINY, lambda graph: fp32["models"][graph],
+                           media.calibration_faces[:6], media.calibration_portraits)
+    prepared = tmp_path / "prepared.onnx"
+    q.prepare(TINY / fp32["models"]["fomm_generator"]["file"], prepared)
+    assert (tmp_path / "prepared.onnx.data").is_file(), "the weights go to a data file beside the graph"
+    q.calibrate(prepared, tmp_path / "ours.json", feeds, ("Conv",), mse_ranges=False)
+    ours = load_tensors_data(tmp_path / "ours.json").data
+
+    calibrator = create_calibrator(prepared, ["Conv"], augmented_model_path=str(tmp_path / "augmented.onnx"),
+                                   calibrate_method=CalibrationMethod.MinMax)
+    calibrator.collect_data(FeedReader(feeds))
+    theirs = calibrator.compute_data().data
+    assert sorted(ours) == sorted(theirs) and len(ours) > 10
+    for name in theirs:
+        np.testing.assert_allclose(ours[name].range_value, theirs[name].range_value, rtol=0, atol=1e-6,
+                                   err_msg=name)
+
+    q.calibrate(prepared, tmp_path / "mse.json", feeds, ("Conv",), mse_ranges=True)
+    mse = load_tensors_data(tmp_path / "mse.json").data
+    narrower = [name for name in mse if mse[name].range_value[1] - mse[name].range_value[0]
+                < 0.99 * (theirs[name].range_value[1] - theirs[name].range_value[0])]
+    inside = all(mse[name].range_value[0] >= theirs[name].range_value[0] - 1e-6
+                 and mse[name].range_value[1] <= theirs[name].range_value[1] + 1e-6 for name in mse)
+    assert inside and len(narrower) > len(mse) // 4, "MSE-optimal ranges lie inside min-max, most of them narrower"
 
 
 # --- Bad input (issue 25, 10) ---------------------------------------------------------------------
