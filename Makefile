@@ -61,7 +61,7 @@ bench: build bench-venv
 face-mesh: setup
 	@scripts/setup.sh face-mesh
 
-## tiny-models: regenerate models/tiny (committed) byte for byte, and its int8 form models/tiny-int8
+## tiny-models: regenerate models/tiny (committed; the same weights, though the exporter's bytes vary), and its int8 form models/tiny-int8
 ## (committed; int8 whatever the speed, which tiny graphs do not show)
 tiny-models:
 	PYTHONPATH=models .venv/bin/python -m animecam_models tiny
