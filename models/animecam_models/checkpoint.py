@@ -24,6 +24,7 @@ The three formats torch has written:
   offset) and `pickle` (the object, whose persistent ids are the tensor and storage keys).
 """
 
+import _compat_pickle
 import io
 import math
 import pickle
@@ -205,12 +206,22 @@ class _RestrictedUnpickler(pickle.Unpickler):
             )
         if self.tensor_types and module in STORAGE_MODULES and name.endswith(TENSOR_TYPE_SUFFIX):
             return _Inert(f"{module}.{name}")
-        raise CheckpointError(f"refused: {self.source} asks for {module}.{name}; animecam reads tensors only")
+        raise CheckpointError(f"refused: {self.source} asks for {_python3_name(module, name)}; animecam reads tensors only")
 
     def persistent_load(self, saved_id):
         if self.persistent is None:
             raise _Malformed("the pickle refers to a storage where none is expected")
         return self.persistent(saved_id)
+
+
+def _python3_name(module, name):
+    """module.name as Python 3 resolves the global: protocol-2 pickles (torch's default) write
+    Python 2 names, e.g. __builtin__.eval for builtins.eval, commands.Popen for subprocess.Popen."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    return f"{module}.{name}"
 
 
 def _unpickle(file, source, persistent=None, tensor_types=False):
@@ -591,17 +602,17 @@ def read_torch(path):
     )
 
 
-def _tensor_count(value, seen=None):
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return 0
-    seen.add(id(value))
+def _tensor_count(value, enclosing=()):
+    """Tensors in value, a tied one once per entry that holds it; a container that holds itself
+    is not walked again."""
     if isinstance(value, np.ndarray):
         return 1
+    if id(value) in enclosing:
+        return 0
     if isinstance(value, dict):
-        return sum(_tensor_count(v, seen) for v in value.values())
+        return sum(_tensor_count(v, (*enclosing, id(value))) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return sum(_tensor_count(v, seen) for v in value)
+        return sum(_tensor_count(v, (*enclosing, id(value))) for v in value)
     return 0
 
 
