@@ -21,8 +21,9 @@ from torch import nn
 
 from . import tf_checkpoint
 from .architectures import UgatitConfig
+# The TF names and layouts are torch-free (the importer builds graphs from them without PyTorch).
+from .onnx_ugatit import SCOPE, from_torch, to_torch, variable_map  # noqa: F401
 
-SCOPE = "generator_B"  # the scope generate_a2b builds the A->B generator in
 EPS = 1e-5
 
 
@@ -166,62 +167,6 @@ class TfResnetGenerator(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             x = F.relu(norm(conv(x)))
         return torch.tanh(self.final(x))
-
-
-def _conv(scope, module):
-    return {f"{scope}/conv2d/kernel": (f"{module}.conv.weight", "conv"), f"{scope}/conv2d/bias": (f"{module}.conv.bias", None)}
-
-
-def _dense(scope, module):
-    return {f"{scope}/dense/kernel": (f"{module}.weight", "dense"), f"{scope}/dense/bias": (f"{module}.bias", None)}
-
-
-def variable_map(config: UgatitConfig, scope=SCOPE):
-    """{TF variable name: (our parameter name, layout change)} for the whole generator."""
-    names = {}
-    names.update(_conv(f"{scope}/conv", "first"))
-    names[f"{scope}/ins_norm/gamma"] = ("first_norm.gamma", None)
-    names[f"{scope}/ins_norm/beta"] = ("first_norm.beta", None)
-    for i in range(2):
-        names.update(_conv(f"{scope}/conv_{i}", f"down.{i}"))
-        names[f"{scope}/ins_norm_{i}/gamma"] = (f"down_norm.{i}.gamma", None)
-        names[f"{scope}/ins_norm_{i}/beta"] = (f"down_norm.{i}.beta", None)
-    for i in range(config.n_blocks):
-        for half, index in (("res1", 1), ("res2", 2)):
-            names.update(_conv(f"{scope}/resblock_{i}/{half}/conv_0", f"res.{i}.conv{index}"))
-            names[f"{scope}/resblock_{i}/{half}/instance_norm/gamma"] = (f"res.{i}.norm{index}.gamma", None)
-            names[f"{scope}/resblock_{i}/{half}/instance_norm/beta"] = (f"res.{i}.norm{index}.beta", None)
-            names.update(_conv(f"{scope}/adaptive_resblock{i}/{half}/conv_0", f"adaptive.{i}.conv{index}"))
-            names[f"{scope}/adaptive_resblock{i}/{half}/instance_layer_norm/rho"] = (f"adaptive.{i}.norm{index}.rho", None)
-    names[f"{scope}/CAM_logit/kernel"] = ("cam.weight", "dense")
-    names[f"{scope}/CAM_logit/bias"] = ("cam.bias", None)
-    names.update(_conv(f"{scope}/conv_1x1", "conv1x1"))
-    for i in range(2):
-        names.update(_dense(f"{scope}/MLP/linear_{i}", f"mlp.{i}"))
-    names.update(_dense(f"{scope}/MLP/gamma", "gamma"))
-    names.update(_dense(f"{scope}/MLP/beta", "beta"))
-    for i in range(2):
-        names.update(_conv(f"{scope}/up_conv_{i}", f"up.{i}"))
-        for part in ("rho", "gamma", "beta"):
-            names[f"{scope}/layer_ins_norm_{i}/{part}"] = (f"up_norm.{i}.{part}", None)
-    names.update(_conv(f"{scope}/G_logit", "final"))
-    return names
-
-
-def to_torch(value, layout):
-    if layout == "conv":  # [kh, kw, in, out] -> [out, in, kh, kw]
-        return np.transpose(value, (3, 2, 0, 1))
-    if layout == "dense":  # [in, out] -> [out, in]
-        return np.transpose(value, (1, 0))
-    return value
-
-
-def from_torch(value, layout):
-    if layout == "conv":
-        return np.transpose(value, (2, 3, 1, 0))
-    if layout == "dense":
-        return np.transpose(value, (1, 0))
-    return value
 
 
 def load_tf_checkpoint(prefix, config: UgatitConfig, smoothing=True):
