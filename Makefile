@@ -33,7 +33,7 @@ test: lint build
 	else \
 		$(CARGO) test --release -p animecam --test inference -- --ignored; \
 	fi
-	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh models/tests_quantize
+	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh models/tests_quantize models/tests_import
 	@$(MAKE) --no-print-directory test-models
 
 ## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints

@@ -304,17 +304,58 @@ pub enum Command {
         #[arg(long, value_parser = positive_seconds)]
         seconds: Option<f64>,
     },
-    /// List the model sets, check their files, show where each graph would run.
-    Models {
-        #[arg(long)]
-        models: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
-        provider: ProviderArg,
-    },
+    /// List the model sets, check their files, show where each graph would run; `models import
+    /// FILE` turns a downloaded checkpoint into a set.
+    Models(ModelsArgs),
     /// Check GStreamer, ONNX Runtime, models and devices; print the fix for each problem.
     Doctor,
     /// Per-stage cost on full-size random-weight models (make random-models), as a table and JSON.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: Option<ModelsAction>,
+    /// Folder of model sets (default: the checkout's models/, or $ANIMECAM_MODELS).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
+    pub provider: ProviderArg,
+}
+
+#[derive(Subcommand)]
+pub enum ModelsAction {
+    /// Turn a downloaded FOMM or U-GAT-IT checkpoint into a model set, in seconds, without
+    /// PyTorch; the file is read as data, nothing in it runs.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// vox-adv-cpk.pth.tar or vox-cpk.pth.tar (FOMM), a UGATIT-pytorch *_params_*.pt, or the
+    /// official TensorFlow checkpoint's prefix (UGATIT.model-1000000) or folder.
+    pub file: PathBuf,
+    /// The set's folder name (default: vox-256 for FOMM, ugatit for U-GAT-IT, where animecam
+    /// looks for them).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// U-GAT-IT: the generator the checkpoint must hold (default: whichever it holds).
+    #[arg(long, value_enum)]
+    pub variant: Option<UgatitVariant>,
+    /// Also make the int8 set beside it, for CPUs (minutes; needs the media `make setup` fetched).
+    #[arg(long)]
+    pub int8: bool,
+    /// Folder of model sets to write into (default: the checkout's models/, or $ANIMECAM_MODELS).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UgatitVariant {
+    Full,
+    Light,
 }
 
 #[derive(Args, Clone)]

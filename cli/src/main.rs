@@ -21,7 +21,7 @@ mod report;
 mod signals;
 mod window;
 
-use args::{Cli, Command};
+use args::{Cli, Command, ModelsAction};
 use failure::Failure;
 
 #[global_allocator]
@@ -68,7 +68,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             animation,
             force,
         } => commands::clip::run(input, output, animation, force),
-        Command::Models { models, provider } => commands::models::run(models, provider),
+        Command::Models(args) => match args.action {
+            Some(ModelsAction::Import(import)) => commands::import::run(import),
+            None => commands::models::run(args.models, args.provider),
+        },
         Command::Doctor => commands::doctor::run(),
         Command::Bench(args) => Ok(commands::bench::run(&args)?),
     }

@@ -1,18 +1,28 @@
 """Command line of the model toolchain. Run from the checkout root:
 
     PYTHONPATH=models .venv/bin/python -m animecam_models --help
+
+`import` turns a checkpoint into a model set without PyTorch (what users run, through
+`animecam models import`); the other commands are the PyTorch exporters, the reference the
+importer is tested against, and import PyTorch only when they run.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import export, fomm, ugatit
-
 MODELS = Path(__file__).resolve().parents[1]
 
 
+def import_command(args):
+    from . import importer  # noqa: PLC0415
+
+    return importer.main(args)
+
+
 def fomm_command(args):
+    from . import export, fomm  # noqa: PLC0415  (PyTorch)
+
     config = fomm.TINY if args.tiny else fomm.VOX_256
     entries, checks = export.export_fomm(args.out, args.checkpoint, config, args.seed)
     export.write_manifest(args.out, args.name or config.name, entries, "First Order Motion Model graphs")
@@ -20,6 +30,8 @@ def fomm_command(args):
 
 
 def ugatit_command(args):
+    from . import export, ugatit  # noqa: PLC0415  (PyTorch)
+
     configs = {
         ("full", False): ugatit.FULL,
         ("light", False): ugatit.LIGHT,
@@ -36,6 +48,8 @@ def ugatit_command(args):
 
 def export_random_set(out, fomm_config, ugatit_configs, name, description, test_fixture=False, spread=False):
     """FOMM and U-GAT-IT graphs with seeded random weights into one model folder."""
+    from . import export  # noqa: PLC0415  (PyTorch)
+
     out = Path(out)
     entries, checks = export.export_fomm(out, None, fomm_config, seed=1, spread=spread)
     for config in ugatit_configs:
@@ -48,6 +62,8 @@ def export_random_set(out, fomm_config, ugatit_configs, name, description, test_
 
 def tiny_command(args):
     """Every graph at small widths with seeded random weights: the models Rust tests use."""
+    from . import fomm, ugatit  # noqa: PLC0415  (PyTorch)
+
     return export_random_set(
         args.out, fomm.TINY, (ugatit.TINY_FULL, ugatit.TINY_LIGHT),
         "tiny", "tiny random-weight graphs for tests (python -m animecam_models tiny)",
@@ -57,6 +73,8 @@ def tiny_command(args):
 
 def random_command(args):
     """Full-size graphs with random weights, for benchmarks (not committed)."""
+    from . import fomm, ugatit  # noqa: PLC0415  (PyTorch)
+
     return export_random_set(
         args.out, fomm.VOX_256, (ugatit.FULL, ugatit.LIGHT),
         "random-full-size", "full-size random-weight graphs for benchmarks",
@@ -68,6 +86,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="animecam_models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("import", help="a FOMM or U-GAT-IT checkpoint to a model set, without PyTorch")
+    p.add_argument("file", help="vox-adv-cpk.pth.tar, a UGATIT-pytorch *_params_*.pt, or the TensorFlow "
+                                "checkpoint's prefix or folder")
+    p.add_argument("--models-dir", default=str(MODELS), help="where model sets live (default: models/)")
+    p.add_argument("--name", help="the set's folder name (default: vox-256 for FOMM, ugatit for U-GAT-IT)")
+    p.add_argument("--variant", choices=["full", "light"], help="U-GAT-IT: which generator the checkpoint must be")
+    p.add_argument("--int8", action="store_true", help="also make the int8 set beside it (minutes)")
+    p.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=import_command)
 
     p = commands.add_parser("fomm", help="export fomm_kp, fomm_encoder and fomm_generator")
     p.add_argument("--checkpoint", help="official vox-cpk.pth.tar or vox-adv-cpk.pth.tar (omit for random weights)")
@@ -96,6 +124,8 @@ def main(argv=None):
     p.set_defaults(run=random_command)
 
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return args.run(args)
     try:
         checks = args.run(args)
     except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:

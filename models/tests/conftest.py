@@ -1,4 +1,7 @@
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,21 @@ def official_keys(file, group):
         if entry == group:
             keys[key] = tuple(int(d) for d in dims if d != "scalar")
     return keys
+
+
+# A `torch` package that refuses to import: first on the importer's path, it proves the import
+# needs no PyTorch even on this machine, where PyTorch is installed.
+NO_TORCH = MODELS / "tests_import" / "no_torch"
+
+
+def import_without_torch(checkpoint, models_dir, *options):
+    """Runs `python -m animecam_models import` (what `animecam models import` runs) in a child
+    whose `import torch` fails; returns (its stdout, seconds). Fails the test if it fails."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(NO_TORCH), str(MODELS)]), ORT_DISABLE_TELEMETRY="1")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "animecam_models", "import", str(checkpoint), "--models-dir", str(models_dir),
+         *options], env=env, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    return result.stdout, seconds

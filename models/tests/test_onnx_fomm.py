@@ -14,12 +14,13 @@ import textwrap
 import time
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import torch
 
 from animecam_models import contracts, export, fomm, onnx_fomm, quantize
-from conftest import MODELS, official_keys
+from conftest import MODELS, import_without_torch, official_keys
 
 TOLERANCE = 1e-5
 KEYS = "fomm_vox256_official_keys.txt"
@@ -119,16 +120,28 @@ def compared(request, tmp_path_factory):
     for graph, module, inputs, names, outputs, *_ in export.fomm_graphs(config, kp_detector, generator, seed=0):
         path = export.export_graph(module, inputs, names, outputs, out / f"{graph}.onnx")
         reference[graph] = session(str(path))
-    started = time.perf_counter()
-    graphs = onnx_fomm.build_graphs(numpy_state(kp_detector), numpy_state(generator), config)
-    seconds = time.perf_counter() - started
+    if config is fomm.VOX_256:
+        # The done-line's path: the checkpoint as the official file has it (torch 1.0's legacy
+        # format, with the discriminator and an optimiser beside the two models), imported by
+        # `animecam models import`'s importer in a child where `import torch` fails.
+        checkpoint = out / "vox-cpk.pth.tar"
+        torch.save({"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict(),
+                    "discriminator": {}, "optimizer_generator": {"param_groups": [{"lr": 2e-4}]}, "epoch": 99},
+                   checkpoint, _use_new_zipfile_serialization=False)
+        printed, seconds = import_without_torch(checkpoint, out / "imported")
+        assert "found: FOMM vox-256, kp_detector + generator, 5" in printed, printed
+        graphs = {graph: onnx.load(str(out / "imported" / "vox-256" / f"{graph}.onnx")) for graph in reference}
+    else:
+        started = time.perf_counter()
+        graphs = onnx_fomm.build_graphs(numpy_state(kp_detector), numpy_state(generator), config)
+        seconds = time.perf_counter() - started
     worst, generated = run_both(reference, {g: session(m) for g, m in graphs.items()}, config)
     return config, worst, generated, seconds, graphs
 
 
 def test_graphs_match_the_pytorch_export_output_by_output(compared):
     config, worst, _, seconds, _ = compared
-    print(f"\n{config.name}: build_graphs {seconds:.2f} s; max |torch export - onnx_fomm|: "
+    print(f"\n{config.name}: {'import' if config is fomm.VOX_256 else 'build_graphs'} {seconds:.2f} s; max |torch export - onnx_fomm|: "
           + ", ".join(f"{name} {diff:.1e}" for name, diff in worst.items()))
     assert set(worst) == {"kp_value", "kp_jacobian", "features", "prediction", "occlusion", "deformation"}
     assert {name: diff for name, diff in worst.items() if diff > TOLERANCE} == {}
@@ -147,8 +160,8 @@ def test_graphs_keep_the_contract_and_fit_one_file(compared):
         ]
         assert model.ByteSize() < 2**31
         assert all(node.name for node in model.graph.node)
-    # The import of a full-size checkpoint has 60 s on a 2-core machine; building is a small part.
-    assert seconds < 15
+    # The import of a full-size checkpoint has 60 s on a 2-core machine (the issue's bar).
+    assert seconds < 60
 
 
 def test_the_generator_animates_real_faces(compared):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from animecam_models import contracts, export, onnx_ugatit, quantize, tf_checkpoint, ugatit, ugatit_tf
-from conftest import MODELS, official_keys
+from conftest import MODELS, import_without_torch, official_keys
 
 PYTORCH_TOLERANCE = 1e-4
 TF_TOLERANCE = 1e-3
@@ -152,16 +152,27 @@ def test_the_module_imports_without_torch(tmp_path):
 # Equivalence with today's exports
 
 
-def check_pytorch_semantics(tmp_path, face_crops, config, seed):
+def check_pytorch_semantics(tmp_path, face_crops, config, seed, through_import=False):
+    """Our graph for seeded random genA2B weights against the PyTorch export of the same weights;
+    through_import: the weights saved as UGATIT-pytorch saves them and given to the importer in a
+    child without PyTorch (the issue's path), else built in this process. Returns the seconds."""
     _, checks = export.export_ugatit(tmp_path / "torch", config, None, seed=seed, log=lambda _: None)
     assert checks[0].ok, str(checks[0])
-    weights = pytorch_weights(config, seed)
-    ours = tmp_path / "ours.onnx"
-    seconds = build_and_save(onnx_ugatit.build_graph, weights, config, ours)
-    difference, spread = compare(tmp_path / "torch" / f"{contracts.ugatit_graph(config)}.onnx", ours,
-                                 inputs(face_crops, config))
+    graph = contracts.ugatit_graph(config)
+    if through_import:
+        generator = ugatit.randomize_(ugatit.ResnetGenerator(config).eval(), seed)
+        checkpoint = tmp_path / "selfie2anime_params_1000000.pt"
+        torch.save({"genA2B": generator.state_dict(), "genB2A": {}, "disGA": {}}, checkpoint)
+        del generator
+        printed, seconds = import_without_torch(checkpoint, tmp_path / "imported")
+        assert f"found: U-GAT-IT {config.name} (UGATIT-pytorch genA2B)" in printed, printed
+        ours = tmp_path / "imported" / "ugatit" / f"{graph}.onnx"
+    else:
+        ours = tmp_path / "ours.onnx"
+        seconds = build_and_save(onnx_ugatit.build_graph, pytorch_weights(config, seed), config, ours)
+    difference, spread = compare(tmp_path / "torch" / f"{graph}.onnx", ours, inputs(face_crops, config))
     print(f"\nU-GAT-IT {config.name}, PyTorch semantics: max |export - ours| = {difference:.2e}, "
-          f"built and saved in {seconds:.1f} s, output std >= {spread:.3f}")
+          f"{'imported' if through_import else 'built and saved'} in {seconds:.1f} s, output std >= {spread:.3f}")
     assert difference <= PYTORCH_TOLERANCE
     assert spread > 0.05
     return seconds
@@ -174,7 +185,7 @@ def test_tiny_pytorch_semantics_match_the_export(tmp_path, face_crops, config):
 
 @pytest.mark.parametrize("config", [ugatit.LIGHT, ugatit.FULL], ids=["light", "full"])
 def test_full_size_pytorch_semantics_match_the_export(tmp_path, face_crops, config):
-    seconds = check_pytorch_semantics(tmp_path, face_crops, config, seed=6)
+    seconds = check_pytorch_semantics(tmp_path, face_crops, config, seed=6, through_import=True)
     assert seconds < 60
 
 
@@ -187,22 +198,29 @@ def fast_large_crc(monkeypatch):
                         lambda data: 0 if len(data) > tf_checkpoint.MAX_VERIFIED_BYTES else checksum(data))
 
 
-def check_tf_semantics(tmp_path, face_crops, config, seed):
+def check_tf_semantics(tmp_path, face_crops, config, seed, through_import=False):
+    """As check_pytorch_semantics, for the official TensorFlow checkpoint (imported by its folder)."""
     module = ugatit_tf.randomize_(ugatit_tf.TfResnetGenerator(config).eval(), seed)
-    prefix = tmp_path / "ckpt" / "UGATIT.model-1000000"
+    prefix = tmp_path / "checkpoint" / "UGATIT.model-1000000"
     prefix.parent.mkdir()
     tf_checkpoint.write_checkpoint(prefix, ugatit_tf.tf_variables(module, config))
+    (prefix.parent / "checkpoint").write_text(f'model_checkpoint_path: "{prefix.name}"\n')
     del module
     _, checks = export.export_ugatit(tmp_path / "torch", config, None, log=lambda _: None, tf_checkpoint=prefix)
     assert checks[0].ok, str(checks[0])
-    variables = tf_checkpoint.read_checkpoint(prefix, names=list(onnx_ugatit.tf_expected_shapes(config)))
-    ours = tmp_path / "ours.onnx"
-    seconds = build_and_save(onnx_ugatit.build_tf_graph, variables, config, ours)
-    del variables
-    difference, spread = compare(tmp_path / "torch" / f"{contracts.ugatit_graph(config)}.onnx", ours,
-                                 inputs(face_crops, config))
+    graph = contracts.ugatit_graph(config)
+    if through_import:
+        printed, seconds = import_without_torch(prefix.parent, tmp_path / "imported")
+        assert f"found: U-GAT-IT {config.name} (official TensorFlow checkpoint, generator_B)" in printed, printed
+        ours = tmp_path / "imported" / "ugatit" / f"{graph}.onnx"
+    else:
+        variables = tf_checkpoint.read_checkpoint(prefix, names=list(onnx_ugatit.tf_expected_shapes(config)))
+        ours = tmp_path / "ours.onnx"
+        seconds = build_and_save(onnx_ugatit.build_tf_graph, variables, config, ours)
+        del variables
+    difference, spread = compare(tmp_path / "torch" / f"{graph}.onnx", ours, inputs(face_crops, config))
     print(f"\nU-GAT-IT {config.name}, TensorFlow semantics: max |export - ours| = {difference:.2e}, "
-          f"built and saved in {seconds:.1f} s, output std >= {spread:.3f}")
+          f"{'imported' if through_import else 'built and saved'} in {seconds:.1f} s, output std >= {spread:.3f}")
     assert difference <= TF_TOLERANCE
     assert spread > 0.05
     return seconds
@@ -214,7 +232,7 @@ def test_tiny_tf_semantics_match_the_export(tmp_path, face_crops):
 
 @pytest.mark.parametrize("config", [ugatit.LIGHT, ugatit.FULL], ids=["light", "full"])
 def test_full_size_tf_semantics_match_the_export(tmp_path, face_crops, fast_large_crc, config):
-    seconds = check_tf_semantics(tmp_path, face_crops, config, seed=10)
+    seconds = check_tf_semantics(tmp_path, face_crops, config, seed=10, through_import=True)
     assert seconds < 60
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torchlike
-from torchlike import Storage, TarRef, Tensor
+from torchlike import RunsCode, Storage, TarRef, Tensor
 
 from animecam_models.checkpoint import CheckpointError, describe_entries, read_torch
 
@@ -119,14 +119,6 @@ def test_legacy_stream_built_by_hand_matches_torch_layout(tmp_path):
     path.write_bytes(torchlike.legacy_stream(obj))
     checkpoint = read_torch(path)
     assert_same(checkpoint["w"], np.array([[1, 2], [4, 5]], np.float32), "w")
-
-
-class RunsCode:
-    def __init__(self, function, *args):
-        self.function, self.args = function, args
-
-    def __reduce__(self):
-        return (self.function, self.args)
 
 
 def refused(path, global_name):

@@ -186,3 +186,13 @@ def legacy_tar(obj, storages, tensors, views=()):
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
     return out.getvalue()
+
+
+class RunsCode:
+    """What an attacker pickles: loading it calls `function(*args)` (through __reduce__)."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return (self.function, self.args)

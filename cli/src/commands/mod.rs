@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod clip;
 pub mod doctor;
+pub mod import;
 mod live_common;
 pub mod models;
 mod options;
