@@ -86,7 +86,7 @@ pub const FOMM: KnownSet = KnownSet {
     kind: SetKind::Fomm,
     need: Need::Mode("fomm"),
     has_int8: true,
-    how_to_get: "convert vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
+    how_to_get: "animecam models import vox-adv-cpk.pth.tar (README, Models) for --mode fomm",
 };
 
 /// U-GAT-IT selfie2anime, converted from a checkpoint.
@@ -95,7 +95,8 @@ pub const UGATIT: KnownSet = KnownSet {
     kind: SetKind::Ugatit,
     need: Need::Mode("ugatit"),
     has_int8: true,
-    how_to_get: "convert a selfie2anime checkpoint (README, Models) for --mode ugatit",
+    how_to_get:
+        "animecam models import a selfie2anime checkpoint (README, Models) for --mode ugatit",
 };
 
 /// MediaPipe's face mesh, converted by set-up (`make face-mesh`).

@@ -19,6 +19,7 @@ from torch import nn
 
 # The configurations are torch-free (the importer builds the same graphs without PyTorch).
 from .architectures import TINY, VOX_256, DenseMotionConfig, FommConfig, GeneratorConfig, KeypointConfig  # noqa: F401
+from .checkpoint import read_torch
 
 
 def coordinate_grid(height, width, like):
@@ -362,8 +363,9 @@ def build(config: FommConfig = VOX_256):
 
 
 def load_checkpoint(path, config: FommConfig = VOX_256):
-    """The official checkpoint's `kp_detector` and `generator`, loaded strictly."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    """The official checkpoint's `kp_detector` and `generator`, loaded strictly. The file is read
+    as data (checkpoint.read_torch, no torch.load: a pickle may run code while it loads)."""
+    checkpoint = read_torch(path)
     missing = [name for name in ("kp_detector", "generator") if name not in checkpoint]
     if missing:
         raise ValueError(
@@ -371,8 +373,9 @@ def load_checkpoint(path, config: FommConfig = VOX_256):
             f"(found: {', '.join(sorted(checkpoint)) or 'nothing'})"
         )
     kp_detector, generator = build(config)
-    kp_detector.load_state_dict(strip_module_prefix(checkpoint["kp_detector"]), strict=True)
-    generator.load_state_dict(strip_module_prefix(checkpoint["generator"]), strict=True)
+    for module, entry in ((kp_detector, "kp_detector"), (generator, "generator")):
+        state = {key: torch.tensor(value) for key, value in strip_module_prefix(checkpoint[entry]).items()}
+        module.load_state_dict(state, strict=True)
     return kp_detector, generator
 
 

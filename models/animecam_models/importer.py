@@ -291,6 +291,16 @@ def existing_set(folder):
     return document
 
 
+def made_from_other_weights(int8_set, fp32_set):
+    """Whether the int8 set at `int8_set` records fp32 checksums the set at `fp32_set` does not have."""
+    try:
+        made_from = json.loads((int8_set / "manifest.json").read_text())["quantization"]["fp32_set"]["sha256"]
+        now = json.loads((fp32_set / "manifest.json").read_text())["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return any(graph in now and now[graph].get("sha256") != sha for graph, sha in made_from.items())
+
+
 def replace(target, written, had_set):
     """Puts the folder `written` at `target` by renames only, so that `target` is at every moment
     either the old set or the new one; the old one is put back if the second rename fails."""
@@ -365,6 +375,12 @@ def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, pro
         raise
     log(f"wrote {target} ({', '.join(sorted(files))}{'; kept ' + ', '.join(kept) if kept else ''}) "
         f"in {time.perf_counter() - started:.1f} s")
+    stale = target.parent / f"{target.name}-int8"
+    if not int8 and made_from_other_weights(stale, target):
+        # Its manifest names the checksums of the graphs it was made from: the elements see they
+        # no longer match and run fp32, with a warning, until it is made again.
+        log(f"note: {stale} was made from the weights this import replaced, so animecam runs this set in "
+            "fp32 until it is made again: import with --int8")
     if int8:
         progress(0.92, "making the int8 set (minutes)")
         from . import quantize  # noqa: PLC0415  (OpenCV and the media only when asked)

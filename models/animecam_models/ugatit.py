@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.parameter import Parameter
 
 from .architectures import FULL, LIGHT, TINY_FULL, TINY_LIGHT, TINY_TF, UgatitConfig  # noqa: F401
+from .checkpoint import read_torch
 
 
 def instance_and_layer_stats(x):
@@ -163,15 +164,16 @@ class ResnetGenerator(nn.Module):
 
 
 def load_checkpoint(path, config: UgatitConfig):
-    """The `genA2B` entry of a UGATIT-pytorch `*_params_*.pt` checkpoint, loaded strictly."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    """The `genA2B` entry of a UGATIT-pytorch `*_params_*.pt` checkpoint, loaded strictly. The file
+    is read as data (checkpoint.read_torch, no torch.load: a pickle may run code while it loads)."""
+    checkpoint = read_torch(path)
     if "genA2B" not in checkpoint:
         raise ValueError(
             f"{path} is not a UGATIT-pytorch checkpoint: it has no genA2B entry "
             f"(found: {', '.join(sorted(checkpoint)) or 'nothing'})"
         )
     generator = ResnetGenerator(config).eval()
-    generator.load_state_dict(checkpoint["genA2B"], strict=True)
+    generator.load_state_dict({key: torch.tensor(value) for key, value in checkpoint["genA2B"].items()}, strict=True)
     return generator
 
 

@@ -1,5 +1,7 @@
 """The FOMM modules against the official layout, strict checkpoint loading, export + verify."""
 
+import os
+
 import pytest
 import torch
 
@@ -99,3 +101,22 @@ def test_export_and_verify_every_graph(tmp_path):
     assert generator["inputs"][1]["shape"] == [1, 32, 16, 16]
     assert entries["fomm_kp"]["outputs"][1]["shape"] == [1, 10, 2, 2]
     assert (tmp_path / "fomm_generator.onnx").stat().st_size > 0
+
+
+class RunsCode:
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return (self.function, self.args)
+
+
+def test_the_reference_exporter_reads_a_checkpoint_as_data_too(tmp_path):
+    """The issue's crafted checkpoint, saved by torch itself: torch.load(weights_only=False) ran
+    it; the exporter now reads the file with the restricted reader, which refuses it by name."""
+    marker = tmp_path / "SOMEFILE"
+    path = tmp_path / "vox-cpk.pth.tar"
+    torch.save({"kp_detector": {}, "generator": {}, "epoch": RunsCode(os.system, f"touch {marker}")}, path)
+    with pytest.raises(ValueError, match=r"refused: .* asks for posix\.system"):
+        fomm.load_checkpoint(path, fomm.TINY)
+    assert not marker.exists()

@@ -249,3 +249,22 @@ def test_a_set_made_by_the_importer_is_replaced_whole(tmp_path):
     assert not (tmp_path / "vox-256" / "stale.onnx").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["vox-256"]
 
+
+
+def test_an_int8_set_made_from_the_replaced_weights_is_named(tmp_path):
+    imported(UGATIT_FULL, "--models-dir", tmp_path)
+    written = manifest_of(tmp_path / "ugatit")["models"]["ugatit_full"]["sha256"]
+    int8 = tmp_path / "ugatit-int8"
+    int8.mkdir()
+
+    def made_from(sha256):
+        (int8 / "manifest.json").write_text(json.dumps({
+            "format": 1, "name": "ugatit-int8", "precision": "int8", "models": {},
+            "quantization": {"fp32_set": {"folder": "../ugatit", "sha256": {"ugatit_full": sha256}}}}))
+
+    # Made from what the same checkpoint gives (the builder writes the same bytes): nothing to say.
+    made_from(written)
+    assert "note:" not in imported(UGATIT_FULL, "--models-dir", tmp_path).stdout
+    made_from("0" * 64)
+    printed = imported(UGATIT_FULL, "--models-dir", tmp_path).stdout
+    assert f"note: {int8} was made from the weights this import replaced" in printed and "--int8" in printed

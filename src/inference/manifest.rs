@@ -245,6 +245,19 @@ impl ModelSpec {
     }
 }
 
+/// What an int8 set's manifest says of its making; only what animecam checks is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantization {
+    pub fp32_set: Option<Fp32Source>,
+}
+
+/// The fp32 set an int8 set was made from: its graphs' sha256 at the time, by model id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fp32Source {
+    #[serde(default)]
+    pub sha256: BTreeMap<String, String>,
+}
+
 /// A model folder's `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -263,6 +276,9 @@ pub struct Manifest {
     /// fp32, or int8 for a set the quantiser wrote beside its fp32 set.
     #[serde(default)]
     pub precision: Precision,
+    /// An int8 set's record of how the quantiser made it (read: the fp32 graphs it came from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<Quantization>,
     /// The folder the manifest was read from; files are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,

@@ -77,6 +77,16 @@ pub enum Int8SetProblem {
     NotInt8(Precision),
     #[error("its graph '{id}' cannot be used: {source}")]
     Graph { id: String, source: ManifestError },
+    /// The fp32 set was replaced (a new checkpoint imported) after the int8 set was made.
+    #[error(
+        "it was made from other weights: its graph '{id}' came from an fp32 graph with sha256 \
+         {made_from:.8}, the set beside it now has {now:.8}"
+    )]
+    MadeFromOtherWeights {
+        id: String,
+        made_from: String,
+        now: String,
+    },
 }
 
 /// An int8 folder beside a model set that cannot be used, and why.
@@ -153,6 +163,9 @@ pub fn inspect_int8_set(fp32: &Path) -> Int8Set {
     if manifest.precision != Precision::Int8 {
         return broken(Int8SetProblem::NotInt8(manifest.precision));
     }
+    if let Some(problem) = made_from_other_weights(&manifest, fp32) {
+        return broken(problem);
+    }
     let damaged = manifest
         .models
         .iter()
@@ -161,6 +174,22 @@ pub fn inspect_int8_set(fp32: &Path) -> Int8Set {
         Some((id, source)) => broken(Int8SetProblem::Graph { id, source }),
         None => Int8Set::Ready(manifest),
     }
+}
+
+/// A graph the int8 set says it was made from that the fp32 set no longer holds (its sha256 in
+/// the fp32 manifest differs): the int8 set would animate with the old weights. Sets whose
+/// manifests do not say (older quantisers) pass.
+fn made_from_other_weights(int8: &Manifest, fp32: &Path) -> Option<Int8SetProblem> {
+    let made_from = &int8.quantization.as_ref()?.fp32_set.as_ref()?.sha256;
+    let now = Manifest::load(fp32).ok()?;
+    made_from.iter().find_map(|(id, made_from)| {
+        let current = &now.models.get(id)?.sha256;
+        (current != made_from).then(|| Int8SetProblem::MadeFromOtherWeights {
+            id: id.clone(),
+            made_from: made_from.clone(),
+            now: current.clone(),
+        })
+    })
 }
 
 /// The folder of the model set that runs, and its precision.

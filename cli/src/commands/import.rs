@@ -21,9 +21,7 @@ pub fn run(args: ImportArgs) -> Result<(), Failure> {
             python.display()
         )));
     }
-    let models = args
-        .models
-        .unwrap_or_else(animecam::model_sets::models_dir);
+    let models = args.models.unwrap_or_else(animecam::model_sets::models_dir);
     let mut command = Command::new(&python);
     command
         .args(["-m", "animecam_models", "import", "--progress-lines"])

@@ -199,3 +199,49 @@ fn auto_takes_the_committed_int8_fixture_by_the_naming_rule() {
         (models.join("tiny-int8"), Precision::Int8)
     );
 }
+
+#[test]
+fn an_int8_set_made_from_weights_since_replaced_is_not_taken() {
+    // An int8 set whose one graph is intact (sha256("foo")), made from an fp32 graph whose
+    // checksum the fp32 manifest no longer has: a checkpoint was imported over the fp32 set.
+    let root = temp_root("stale");
+    let fp32 = root.join("vox-256");
+    std::fs::create_dir_all(&fp32).unwrap();
+    let fp32_manifest = |sha: &str| {
+        format!(
+            r#"{{"format": 1, "name": "vox-256", "models": {{"fomm_kp": {{"file": "kp.onnx",
+            "sha256": "{sha}", "inputs": [], "outputs": [], "provenance": {{"source": "test"}}}}}}}}"#
+        )
+    };
+    let old = "a".repeat(64);
+    std::fs::write(fp32.join("manifest.json"), fp32_manifest(&"b".repeat(64))).unwrap();
+    let int8 = int8_set_dir(&fp32);
+    std::fs::create_dir_all(&int8).unwrap();
+    std::fs::write(int8.join("kp.onnx"), b"foo").unwrap();
+    std::fs::write(
+        int8.join("manifest.json"),
+        format!(
+            r#"{{"format": 1, "name": "vox-256-int8", "precision": "int8", "models": {{"fomm_kp": {{
+            "file": "kp.onnx",
+            "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+            "inputs": [], "outputs": [], "provenance": {{"source": "test"}}}}}},
+            "quantization": {{"tool": "test", "fp32_set": {{"folder": "../vox-256",
+            "sha256": {{"fomm_kp": "{old}"}}}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let (error, reason) = int8_error_and_auto_reason(&fp32);
+    for text in [error, reason] {
+        assert!(
+            text.contains("it was made from other weights: its graph 'fomm_kp'")
+                && text.contains("aaaaaaaa")
+                && text.contains("bbbbbbbb"),
+            "{text}"
+        );
+    }
+    // The fp32 set it was made from, back in place: taken.
+    std::fs::write(fp32.join("manifest.json"), fp32_manifest(&old)).unwrap();
+    let auto = choose_model_set(&fp32, PrecisionChoice::Auto, Provider::Cpu).unwrap();
+    assert_eq!((&auto.dir, auto.precision), (&int8, Precision::Int8));
+    std::fs::remove_dir_all(&root).unwrap();
+}
