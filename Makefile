@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models int8-models test-models
+.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models int8-models test-models import-fixtures
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -36,7 +36,8 @@ test: lint build
 	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh models/tests_quantize models/tests_import
 	@$(MAKE) --no-print-directory test-models
 
-## models-venv: the exporters' dependencies (PyTorch is ~3 GB); only for converting checkpoints
+## models-venv: the PyTorch exporters' dependencies (PyTorch is ~3 GB): only for developing the
+## exporters and the benchmark's random set; importing a checkpoint never needs it
 models-venv: setup
 	.venv/bin/pip install -r models/requirements.txt
 
@@ -68,7 +69,13 @@ tiny-models:
 	rm -rf models/tiny-int8
 	PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models models/tiny --out models/tiny-int8 --keep-slower
 
-## int8-models: the int8 form of each converted set (vox-256-int8, ugatit-int8 beside them), for
+## import-fixtures: regenerate the importer's committed test checkpoints and their reference
+## outputs (models/tests_import/data; needs PyTorch: make models-venv)
+import-fixtures:
+	ORT_DISABLE_TELEMETRY=1 PYTHONPATH=models .venv/bin/python models/tests_import/make_checkpoint_fixtures.py
+	ORT_DISABLE_TELEMETRY=1 PYTHONPATH=models .venv/bin/python models/tests_import/make_import_fixtures.py
+
+## int8-models: the int8 form of each imported set (vox-256-int8, ugatit-int8 beside them), for
 ## CPUs; fails, naming the graph, where int8 loses more than the threshold (see README, int8)
 int8-models: setup
 	@found=0; for set in vox-256 ugatit; do \
