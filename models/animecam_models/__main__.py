@@ -87,13 +87,22 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("import", help="a FOMM or U-GAT-IT checkpoint to a model set, without PyTorch")
-    p.add_argument("file", help="vox-adv-cpk.pth.tar, a UGATIT-pytorch *_params_*.pt, or the TensorFlow "
-                                "checkpoint's prefix or folder")
+    p = commands.add_parser("import", help="a FOMM, U-GAT-IT or style network checkpoint to a model set, "
+                                           "without PyTorch")
+    p.add_argument("file", help="vox-adv-cpk.pth.tar, a UGATIT-pytorch *_params_*.pt, the TensorFlow "
+                                "checkpoint's prefix or folder, an AnimeGANv2 (animegan2-pytorch) or CartoonGAN "
+                                "state dict (face_paint_512_v2.pt, Hayao_net_G_float.pth), or a ready .onnx style "
+                                "network")
     p.add_argument("--models-dir", default=str(MODELS), help="where model sets live (default: models/)")
-    p.add_argument("--name", help="the set's folder name (default: vox-256 for FOMM, ugatit for U-GAT-IT)")
+    p.add_argument("--name", help="the set's folder name (default: vox-256 for FOMM, ugatit for U-GAT-IT, the "
+                                  "file's name for a style network, under styles/)")
     p.add_argument("--variant", choices=["full", "light"], help="U-GAT-IT: which generator the checkpoint must be")
     p.add_argument("--int8", action="store_true", help="also make the int8 set beside it (minutes)")
+    p.add_argument("--size", type=int, help="style networks: the picture size the graph runs at, a multiple of 8 "
+                                           "(default 512; a ready .onnx file of fixed size runs at its own)")
+    p.add_argument("--range", choices=["symmetric", "unit", "byte"],
+                   help="a ready .onnx file: the value range its pictures use (symmetric [-1, 1], unit [0, 1], "
+                        "byte [0, 255]); required, the graph cannot tell")
     p.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=import_command)
 

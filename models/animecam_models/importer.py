@@ -8,9 +8,11 @@ What it does:
    unpickler that admits the globals a state dict needs and refuses any other by name), the
    official TensorFlow U-GAT-IT checkpoint through `tf_checkpoint` (its index and data files);
 2. recognises what it holds from the file itself (FOMM's kp_detector + generator, UGATIT-pytorch's
-   genA2B, TensorFlow's generator_B scope), and which architecture by the weights' shapes;
-3. builds the graphs directly as ONNX from the weights (`onnx_fomm`, `onnx_ugatit`), with the
-   inputs, outputs and manifest contracts the PyTorch exporters write (`contracts`);
+   genA2B, TensorFlow's generator_B scope, a bare state dict of an AnimeGANv2 or CartoonGAN
+   generator, a ready .onnx style network), and which architecture by the weights' shapes;
+3. builds the graphs directly as ONNX from the weights (`onnx_fomm`, `onnx_ugatit`, `onnx_style`),
+   with the inputs, outputs and manifest contracts the PyTorch exporters write (`contracts`; style
+   networks: `import_styles`, into models/styles/NAME);
 4. checks each graph runs in ONNX Runtime on a test picture, with the contract's shapes and
    finite values in range;
 5. writes the set beside the final folder and renames it into place at the end; an existing
@@ -35,7 +37,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import onnx  # noqa: E402
 import onnxruntime  # noqa: E402
 
-from . import architectures, checkpoint, contracts, onnx_fomm, onnx_ugatit, tf_checkpoint  # noqa: E402
+from . import architectures, checkpoint, contracts, import_styles, onnx_fomm, onnx_ugatit, tf_checkpoint  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import manifest  # noqa: E402  (models/manifest.py)
@@ -59,21 +61,29 @@ class NotImportable(ValueError):
 class Found:
     """What a checkpoint holds, recognised from the file itself."""
 
-    kind: str  # "fomm", "ugatit" (UGATIT-pytorch) or "ugatit-tf"
-    config: object
-    weights: dict  # fomm: {"kp_detector": {...}, "generator": {...}}; ugatit: {key: array}
+    kind: str  # "fomm", "ugatit" (UGATIT-pytorch), "ugatit-tf", or a style: "animegan2", "cartoongan", "onnx"
+    config: object  # an architecture; a style's import_styles.StyleSpec
+    weights: dict  # fomm: {"kp_detector": {...}, "generator": {...}}; ugatit, styles: {key: array}
     parameters: int
+
+    @property
+    def is_style(self):
+        return self.kind in import_styles.STYLE_KINDS
 
     def __str__(self):
         millions = (f"{self.parameters / 1e6:.1f} M parameters" if self.parameters >= 100_000
                     else f"{self.parameters:,} parameters")
         if self.kind == "fomm":
             return f"FOMM {self.config.name}, kp_detector + generator, {millions}"
+        if self.is_style:
+            return import_styles.describe(self.kind, self.config, millions)
         origin = "UGATIT-pytorch genA2B" if self.kind == "ugatit" else "official TensorFlow checkpoint, generator_B"
         return f"U-GAT-IT {self.config.name} ({origin}), {millions}"
 
     @property
     def default_set(self):
+        if self.is_style:
+            return self.config.default_name
         return FOMM_SET if self.kind == "fomm" else UGATIT_SET
 
 
@@ -146,9 +156,28 @@ def tf_prefix(path):
     return indexes[0].with_suffix("")
 
 
-def recognise(path, variant=None):
-    """Reads the checkpoint at `path` as data and says what it is (`Found`), or NotImportable."""
-    path = Path(path)
+def recognise(path, variant=None, size=None, value_range=None):
+    """Reads the checkpoint at `path` as data and says what it is (`Found`), or NotImportable.
+    `size` and `value_range` (--size, --range) only apply to style networks, `value_range` only to
+    ready .onnx files, whose graph cannot say it."""
+    found = _recognise(Path(path), variant, size, value_range)
+    if not found.is_style and (size is not None or value_range is not None):
+        option = "--size" if size is not None else "--range"
+        raise NotImportable(f"{option} applies to style networks (AnimeGANv2, CartoonGAN, a ready .onnx file); "
+                           f"{Path(path).name} holds {found}")
+    if found.kind != "onnx" and value_range not in (None, "symmetric"):
+        raise NotImportable(f"--range {value_range}: {found} takes and gives [-1, 1] (symmetric); --range is for "
+                           "ready .onnx files")
+    return found
+
+
+def _recognise(path, variant, size, value_range):
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        try:
+            spec = import_styles.read_onnx(path, size, value_range)
+        except import_styles.NotAStyle as error:
+            raise NotImportable(str(error)) from None
+        return Found("onnx", spec, {}, import_styles.parameter_count("onnx", {}, spec))
     if is_tf_checkpoint(path):
         prefix = tf_prefix(path)
         try:
@@ -186,8 +215,21 @@ def recognise(path, variant=None):
     except checkpoint.CheckpointError as error:
         raise NotImportable(str(error)) from None
     if not isinstance(contents, dict):
-        raise NotImportable(f"this is not a FOMM or U-GAT-IT checkpoint: {path} holds a {type(contents).__name__}, "
-                           "not a dictionary of models")
+        raise NotImportable(f"this is not a FOMM, U-GAT-IT or style network checkpoint: {path} holds a "
+                           f"{type(contents).__name__}, not a dictionary of models or weights")
+    if contents and all(isinstance(value, np.ndarray) for value in contents.values()):
+        # A bare state dict: a style generator's (AnimeGANv2, CartoonGAN) as their authors save them.
+        weights = strip_module_prefix(dict(contents))
+        try:
+            recognised = import_styles.recognise_state(weights, path, size)
+        except import_styles.NotAStyle as error:
+            raise NotImportable(str(error)) from None
+        if recognised is not None:
+            kind, spec = recognised
+            return Found(kind, spec, weights, import_styles.parameter_count(kind, weights, spec))
+        raise NotImportable(f"{path} holds a state dict of a network animecam does not know (e.g. "
+                           f"{next(iter(weights))}): AnimeGANv2 generators (animegan2-pytorch) start with block_a., "
+                           "CartoonGAN Transformers with conv01_1.")
     if "kp_detector" in contents and "generator" in contents:
         weights = {name: strip_module_prefix(tensors_only(contents[name], path, name))
                    for name in ("kp_detector", "generator")}
@@ -210,12 +252,15 @@ def recognise(path, variant=None):
             onnx_ugatit.check_weights(weights, onnx_ugatit.expected_shapes(config), f"genA2B ({config.name})")
             raise NotImportable(f"{path}: its genA2B matches no U-GAT-IT {variant or 'full or light'} generator")
         return Found("ugatit", config, weights, parameter_count(weights))
-    raise NotImportable(f"this is not a FOMM or U-GAT-IT checkpoint: its entries are {checkpoint.describe_entries(contents)} "
-                       "(FOMM has kp_detector and generator, UGATIT-pytorch genA2B)")
+    raise NotImportable(f"this is not a FOMM, U-GAT-IT or style network checkpoint: its entries are "
+                       f"{checkpoint.describe_entries(contents)} (FOMM has kp_detector and generator, UGATIT-pytorch "
+                       "genA2B; AnimeGANv2 and CartoonGAN files are bare state dicts)")
 
 
 def build(found):
     """{graph id: ModelProto} for what the checkpoint holds."""
+    if found.is_style:
+        return import_styles.build(found.kind, found.weights, found.config)
     if found.kind == "fomm":
         return onnx_fomm.build_graphs(found.weights["kp_detector"], found.weights["generator"], found.config)
     if found.kind == "ugatit":
@@ -224,6 +269,8 @@ def build(found):
 
 
 def contract_of(found, graph):
+    if found.is_style:
+        return import_styles.contract(found.config, manifest)
     return contracts.fomm(found.config)[graph] if found.kind == "fomm" else contracts.ugatit(found.config)
 
 
@@ -254,6 +301,14 @@ def check_graphs(found, folder, files):
                 raise NotImportable(f"{graph}.{spec['name']} is not finite on a test picture: the weights are damaged")
         return outputs
 
+    if found.is_style:
+        spec = found.config
+        outputs = session(folder / files[import_styles.GRAPH]).run(None, {
+            spec.input_name: import_styles.test_input(spec, test_picture(spec.size, 0))})
+        problem = import_styles.check_output(spec, outputs[0])
+        if problem:
+            raise NotImportable(problem)
+        return
     if found.kind != "fomm":
         graph = next(iter(files))
         size = found.config.image_size
@@ -317,20 +372,26 @@ def replace(target, written, had_set):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, progress=None, log=print):
-    """Imports the checkpoint at `path` into `models_dir`/`name`; returns the set's folder."""
+def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, progress=None, log=print, size=None,
+                      value_range=None):
+    """Imports the checkpoint at `path` into `models_dir`/`name` (a style network into
+    `models_dir`/styles/`name`); returns the set's folder."""
     progress = progress or (lambda fraction, message: None)
     started = time.perf_counter()
     progress(0.0, f"reading {Path(path).name}")
-    found = recognise(path, variant)
+    found = recognise(path, variant, size, value_range)
     log(f"found: {found}")
     if name is not None and (not name.strip() or Path(name).name != name or name in (".", "..")):
         raise NotImportable(f"--name {name!r}: expected a folder name (no slashes), e.g. {found.default_set}")
+    if found.is_style and int8:
+        raise NotImportable("--int8: the quantiser does not take style networks yet; import without --int8 "
+                           "(the set runs in fp32)")
     models_dir = Path(models_dir)
-    target = models_dir / (name or found.default_set)
+    sets_dir = models_dir / import_styles.STYLES_DIR if found.is_style else models_dir
+    target = sets_dir / (name or found.default_set)
     previous = existing_set(target)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    partial = models_dir / f".{target.name}.importing"
+    sets_dir.mkdir(parents=True, exist_ok=True)
+    partial = sets_dir / f".{target.name}.importing"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
@@ -344,28 +405,33 @@ def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, pro
         del graphs
         progress(0.7, "checking the graphs run")
         check_graphs(found, partial, files)
-        source = {
-            "fomm": f"FOMM checkpoint {Path(path).name} (kp_detector, generator)",
-            "ugatit": f"UGATIT-pytorch checkpoint {Path(path).name} (genA2B)",
-            "ugatit-tf": f"TensorFlow U-GAT-IT checkpoint {Path(path).name} (generator_B)",
-        }[found.kind]
+        if found.is_style:
+            source = import_styles.source(found.kind, path)
+            license = import_styles.LICENSES[found.kind]
+            notes = import_styles.notes(found.kind, found.config, found)
+            description = import_styles.DESCRIPTIONS[found.kind]
+        else:
+            source = {
+                "fomm": f"FOMM checkpoint {Path(path).name} (kp_detector, generator)",
+                "ugatit": f"UGATIT-pytorch checkpoint {Path(path).name} (genA2B)",
+                "ugatit-tf": f"TensorFlow U-GAT-IT checkpoint {Path(path).name} (generator_B)",
+            }[found.kind]
+            license = "the checkpoint's (FOMM: CC BY-NC 4.0 for the official vox weights)"
+            notes = f"{found}; built from the weights as ONNX, read without executing the file"
+            description = ("First Order Motion Model graphs" if found.kind == "fomm"
+                           else "U-GAT-IT selfie2anime generator")
         for graph, file in files.items():
             inputs, outputs = contract_of(found, graph)
-            entries[graph] = manifest.model(
-                partial, file, inputs, outputs, source=source,
-                license="the checkpoint's (FOMM: CC BY-NC 4.0 for the official vox weights)",
-                exporter=TOOL,
-                notes=f"{found}; built from the weights as ONNX, read without executing the file",
-            )
+            entries[graph] = manifest.model(partial, file, inputs, outputs, source=source, license=license,
+                                            exporter=TOOL, notes=notes)
         kept = []
-        if previous and found.kind != "fomm":
+        if previous and found.kind in ("ugatit", "ugatit-tf"):
             # A U-GAT-IT set holds a full and a light graph: keep the one this import does not bring.
             for graph, entry in previous["models"].items():
                 if graph not in entries and (target / entry["file"]).is_file():
                     shutil.copyfile(target / entry["file"], partial / entry["file"])
                     entries[graph] = entry
                     kept.append(graph)
-        description = ("First Order Motion Model graphs" if found.kind == "fomm" else "U-GAT-IT selfie2anime generator")
         manifest.write(partial, target.name, entries, description=description,
                        fetch_hint="import its checkpoint: animecam models import FILE (README, Models)")
         progress(0.9, f"moving it to {target}")
@@ -401,7 +467,8 @@ def main(args):
     else:
         progress = None
     try:
-        import_checkpoint(args.file, args.models_dir, args.name, args.variant, args.int8, progress)
+        import_checkpoint(args.file, args.models_dir, args.name, args.variant, args.int8, progress,
+                          size=args.size, value_range=args.range)
     except NotImportable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
