@@ -74,6 +74,7 @@ tiny-models:
 import-fixtures:
 	ORT_DISABLE_TELEMETRY=1 PYTHONPATH=models .venv/bin/python models/tests_import/make_checkpoint_fixtures.py
 	ORT_DISABLE_TELEMETRY=1 PYTHONPATH=models .venv/bin/python models/tests_import/make_import_fixtures.py
+	ORT_DISABLE_TELEMETRY=1 PYTHONPATH=models .venv/bin/python models/tests_import/make_style_fixtures.py
 
 ## int8-models: the int8 form of each imported set (vox-256-int8, ugatit-int8 beside them), for
 ## CPUs; fails, naming the graph, where int8 loses more than the threshold (see README, int8)
