@@ -206,7 +206,7 @@ def test_a_checkpoint_of_another_model_is_named_with_its_entries(tmp_path):
         "state_dict": {"conv1.weight": tensor("0", np.ones((4, 3, 7, 7), np.float32))},
         "epoch": 90, "arch": "resnet18"}))
     error = refused(path, "--models-dir", tmp_path / "models")
-    assert "this is not a FOMM or U-GAT-IT checkpoint: its entries are" in error
+    assert "this is not a FOMM, U-GAT-IT or style network checkpoint: its entries are" in error
     assert "state_dict" in error and "arch" in error
 
 

@@ -83,6 +83,13 @@ def test_style_weights_that_do_not_fit_are_refused_by_key(tmp_path):
     assert not (tmp_path / "styles").exists() or not any((tmp_path / "styles").iterdir())
 
 
+def test_a_state_dict_of_another_network_is_refused_with_a_key(tmp_path):
+    path = tmp_path / "resnet18.pth"
+    path.write_bytes(style_weights.checkpoint_bytes({"conv1.weight": np.ones((4, 3, 7, 7), np.float32)}))
+    error = refused(path, "--models-dir", tmp_path)
+    assert "a state dict of a network animecam does not know (e.g. conv1.weight)" in error
+
+
 def test_style_options_are_checked(tmp_path):
     checkpoint = write_checkpoint(tmp_path, "paprika.pt", style_weights.animegan2_state())
     assert "multiple of 8" in refused(checkpoint, "--models-dir", tmp_path, "--size", 60)
