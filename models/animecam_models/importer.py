@@ -303,8 +303,12 @@ def check_graphs(found, folder, files):
 
     if found.is_style:
         spec = found.config
-        outputs = session(folder / files[import_styles.GRAPH]).run(None, {
-            spec.input_name: import_styles.test_input(spec, test_picture(spec.size, 0))})
+        try:
+            outputs = session(folder / files[import_styles.GRAPH]).run(None, {
+                spec.input_name: import_styles.test_input(spec, test_picture(spec.size, 0))})
+        except Exception as error:  # noqa: BLE001  (ONNX Runtime's errors have no common base but Exception)
+            # A ready file can be valid ONNX that ONNX Runtime still cannot run (shapes, types).
+            raise NotImportable(f"ONNX Runtime cannot run it: {str(error).strip().splitlines()[0]}") from None
         problem = import_styles.check_output(spec, outputs[0])
         if problem:
             raise NotImportable(problem)

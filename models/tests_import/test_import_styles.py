@@ -10,12 +10,13 @@ import onnx
 import pytest
 import style_weights
 from onnx import TensorProto, helper, numpy_helper
-from test_import import DATA, assert_close, imported, manifest_of, refused, run_graph
+from test_import import DATA, MODELS, assert_close, imported, manifest_of, refused, run_graph
 
 import faces
 
 TOLERANCE = 1e-4
 SIZE = 64  # the fixtures' size (style_reference.npz)
+MEDIA = MODELS.parent / ".cache" / "media"
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,18 @@ def test_a_custom_operator_is_refused_by_name(tmp_path):
     )
     assert "com.example.FancyStylize" in refused(path, "--models-dir", tmp_path, "--range", "symmetric")
     assert not (tmp_path / "styles").exists()
+
+
+def test_files_that_are_not_runnable_onnx_are_refused_saying_why(tmp_path):
+    photo = tmp_path / "photo.onnx"
+    photo.write_bytes((MEDIA / "grace_hopper.jpg").read_bytes())
+    assert "photo.onnx is not an ONNX model" in refused(photo, "--models-dir", tmp_path, "--range", "unit")
+    mismatched = save_model(  # valid ONNX, but a 4-channel kernel on a 3-channel picture
+        tmp_path / "mismatched.onnx",
+        [helper.make_node("Conv", ["image", "kernel"], ["stylized"], pads=[1, 1, 1, 1])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64])],
+        [helper.make_tensor_value_info("stylized", TensorProto.FLOAT, [1, 3, 64, 64])],
+        [numpy_helper.from_array(np.zeros((3, 4, 3, 3), np.float32), "kernel")],
+    )
+    assert "ONNX Runtime cannot run it" in refused(mismatched, "--models-dir", tmp_path, "--range", "unit")
+    assert not (tmp_path / "styles").exists() or not any((tmp_path / "styles").iterdir())
