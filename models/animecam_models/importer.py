@@ -411,7 +411,7 @@ def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, pro
         check_graphs(found, partial, files)
         if found.is_style:
             source = import_styles.source(found.kind, path)
-            license = import_styles.LICENSES[found.kind]
+            terms = import_styles.LICENSES[found.kind]
             notes = import_styles.notes(found.kind, found.config, found)
             description = import_styles.DESCRIPTIONS[found.kind]
         else:
@@ -420,13 +420,13 @@ def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, pro
                 "ugatit": f"UGATIT-pytorch checkpoint {Path(path).name} (genA2B)",
                 "ugatit-tf": f"TensorFlow U-GAT-IT checkpoint {Path(path).name} (generator_B)",
             }[found.kind]
-            license = "the checkpoint's (FOMM: CC BY-NC 4.0 for the official vox weights)"
+            terms = "the checkpoint's (FOMM: CC BY-NC 4.0 for the official vox weights)"
             notes = f"{found}; built from the weights as ONNX, read without executing the file"
             description = ("First Order Motion Model graphs" if found.kind == "fomm"
                            else "U-GAT-IT selfie2anime generator")
         for graph, file in files.items():
             inputs, outputs = contract_of(found, graph)
-            entries[graph] = manifest.model(partial, file, inputs, outputs, source=source, license=license,
+            entries[graph] = manifest.model(partial, file, inputs, outputs, source=source, license=terms,
                                             exporter=TOOL, notes=notes)
         kept = []
         if previous and found.kind in ("ugatit", "ugatit-tf"):

@@ -356,6 +356,10 @@ def inspect_onnx_style(model):
     if layout is None:
         raise ValueError(f"its input is not one RGB picture (4-D with 3 channels first or last, not both): "
                          f"{_describe(source)}")
+    if out_dims is None:
+        # Some exporters record no output shape: taken as a picture in the input's layout, of free
+        # size; the importer's run on a test picture checks the shape it really has.
+        out_dims = [None, 3, None, None] if layout == "nchw" else [None, None, None, 3]
     if _layout(out_dims) != layout:
         raise ValueError(f"its output is not a picture in the input's layout ({layout}, "
                          f"{_describe(source)}): {_describe(result)}")

@@ -5,6 +5,7 @@ real face crops (style_reference.npz, made by make_style_fixtures.py); a ready .
 with the layout and value range the manifest then states; graphs that are not one picture in and
 one out, or that need custom operators, are refused with what they have."""
 
+import faces
 import numpy as np
 import onnx
 import pytest
@@ -12,7 +13,7 @@ import style_weights
 from onnx import TensorProto, helper, numpy_helper
 from test_import import DATA, MODELS, assert_close, imported, manifest_of, refused, run_graph
 
-import faces
+from animecam_models import onnx_style
 
 TOLERANCE = 1e-4
 SIZE = 64  # the fixtures' size (style_reference.npz)
@@ -204,3 +205,43 @@ def test_files_that_are_not_runnable_onnx_are_refused_saying_why(tmp_path):
     )
     assert "ONNX Runtime cannot run it" in refused(mismatched, "--models-dir", tmp_path, "--range", "unit")
     assert not (tmp_path / "styles").exists() or not any((tmp_path / "styles").iterdir())
+
+
+def picture_graph(input_shape, output_shape):
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "test",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, output_shape)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+@pytest.mark.parametrize("input_shape, output_shape, expected", [
+    ([1, 3, 256, 256], [1, 3, 256, 256], ("nchw", "x", "y", 256)),
+    (["n", 3, "h", "w"], ["n", 3, "h", "w"], ("nchw", "x", "y", None)),
+    ([1, "h", "w", 3], [1, 512, 512, 3], ("nhwc", "x", "y", 512)),
+    ([1, 3, 256, 256], None, ("nchw", "x", "y", 256)),
+], ids=["nchw-fixed", "nchw-free", "nhwc-output-fixed", "output-shape-unrecorded"])
+def test_inspect_finds_the_layout_and_size(input_shape, output_shape, expected):
+    assert onnx_style.inspect_onnx_style(picture_graph(input_shape, output_shape)) == expected
+
+
+@pytest.mark.parametrize("input_shape, output_shape, message", [
+    ([1, 3, 256, 256], [1, 256, 256, 3], "its output is not a picture in the input's layout (nchw, x [1,3,256,256]): "
+                                         "y [1,256,256,3]"),
+    ([1, 1, 256, 256], [1, 1, 256, 256], "its input is not one RGB picture"),
+    ([1, 3, 3, 3], [1, 3, 3, 3], "its input is not one RGB picture"),
+    ([4, 3, 256, 256], [4, 3, 256, 256], "batch 4: x [4,3,256,256]"),
+    ([1, 3, 256, 256], [1, 3, 512, 512], "not square and of one size: x [1,3,256,256] -> y [1,3,512,512]"),
+    ([1, 3, 256, 128], [1, 3, 256, 128], "not square and of one size"),
+], ids=["layouts-differ", "grey", "ambiguous", "batch", "upscaler", "not-square"])
+def test_inspect_refuses_other_graphs_saying_what_they_have(input_shape, output_shape, message):
+    with pytest.raises(ValueError) as error:
+        onnx_style.inspect_onnx_style(picture_graph(input_shape, output_shape))
+    assert message in str(error.value)
+
+
+def test_fix_size_pins_free_dimensions_only():
+    model = onnx_style.fix_size(picture_graph(["n", "h", "w", 3], ["n", "h", "w", 3]), "nhwc", 128)
+    for value in (model.graph.input[0], model.graph.output[0]):
+        assert [dim.dim_value for dim in value.type.tensor_type.shape.dim] == [1, 128, 128, 3]
+    with pytest.raises(ValueError, match="has 256 at axis 2, not 128"):
+        onnx_style.fix_size(picture_graph([1, 3, 256, 256], [1, 3, 256, 256]), "nchw", 128)
