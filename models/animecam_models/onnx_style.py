@@ -52,12 +52,15 @@ def _animegan_layers():
         "block_a": [_conv_norm_lrelu(3, 32, kernel=7, pads=(3, 3, 3, 3)), _conv_norm_lrelu(32, 64, stride=2, pads=down),
                     _conv_norm_lrelu(64, 64)],
         "block_b": [_conv_norm_lrelu(64, 128, stride=2, pads=down), _conv_norm_lrelu(128, 128)],
-        "block_c": [_conv_norm_lrelu(128, 128)] + [{"kind": "irb", "in": cin, "out": 256} for cin in (128, 256, 256, 256)]
+        "block_c": [_conv_norm_lrelu(128, 128)]
+                   + [{"kind": "irb", "in": cin, "out": 256} for cin in (128, 256, 256, 256)]
                    + [_conv_norm_lrelu(256, 128)],
         "block_d": [_conv_norm_lrelu(128, 128), _conv_norm_lrelu(128, 128)],
-        "block_e": [_conv_norm_lrelu(128, 64), _conv_norm_lrelu(64, 64), _conv_norm_lrelu(64, 32, kernel=7, pads=(3, 3, 3, 3))],
+        "block_e": [_conv_norm_lrelu(128, 64), _conv_norm_lrelu(64, 64),
+                    _conv_norm_lrelu(64, 32, kernel=7, pads=(3, 3, 3, 3))],
     }
-    return {block: [(f"{block}.{index}", layer) for index, layer in enumerate(layers)] for block, layers in blocks.items()}
+    return {block: [(f"{block}.{index}", layer) for index, layer in enumerate(layers)]
+            for block, layers in blocks.items()}
 
 
 def _inverted_residual_parts(layer):
@@ -195,7 +198,8 @@ def _cartoongan_layers():
     for block in CARTOONGAN_RESIDUAL_BLOCKS:
         for half in (1, 2):
             layers += [(f"conv{block:02d}_{half}", "conv", 256, 256, 3), (f"in{block:02d}_{half}", "norm", 256, 256, 0)]
-    layers += [("deconv01_1", "deconv", 256, 128, 3), ("deconv01_2", "conv", 128, 128, 3), ("in12_1", "norm", 128, 128, 0),
+    layers += [("deconv01_1", "deconv", 256, 128, 3), ("deconv01_2", "conv", 128, 128, 3),
+               ("in12_1", "norm", 128, 128, 0),
                ("deconv02_1", "deconv", 128, 64, 3), ("deconv02_2", "conv", 64, 64, 3), ("in13_1", "norm", 64, 64, 0),
                ("deconv03_1", "conv", 64, 3, 7)]
     return layers
@@ -270,7 +274,7 @@ def parameter_count(state):
 # Ready .onnx files
 
 
-FLOAT_TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.DOUBLE: "float64",
+ELEMENT_NAMES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.DOUBLE: "float64",
                TensorProto.UINT8: "uint8", TensorProto.INT64: "int64", TensorProto.INT32: "int32"}
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -287,7 +291,8 @@ def _describe(value_info):
     dims = _dims(value_info)
     shape = "[?]" if dims is None else "[" + ",".join("?" if d is None else str(d) for d in dims) + "]"
     element = value_info.type.tensor_type.elem_type
-    kind = "" if element == TensorProto.FLOAT else f" ({FLOAT_TYPES.get(element, TensorProto.DataType.Name(element).lower())})"
+    name = ELEMENT_NAMES.get(element) or TensorProto.DataType.Name(element).lower()
+    kind = "" if element == TensorProto.FLOAT else f" ({name})"
     return f"{value_info.name} {shape}{kind}"
 
 

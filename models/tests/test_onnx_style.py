@@ -86,7 +86,8 @@ def test_the_builders_name_what_does_not_fit():
     with pytest.raises(ValueError, match="multiple of 8"):
         onnx_style.build_animegan2(state, 100)
     state["out_layer.0.weight"] = state["out_layer.0.weight"][:, :16]
-    with pytest.raises(ValueError, match=r"out_layer\.0\.weight: .* \(3, 16, 1, 1\), the architecture needs \(3, 32, 1, 1\)"):
+    with pytest.raises(ValueError, match=r"out_layer\.0\.weight: .* \(3, 16, 1, 1\), the architecture needs "
+                                         r"\(3, 32, 1, 1\)"):
         onnx_style.build_animegan2(state, 256)
     state = state_of(reference_module("cartoongan", 2))
     state["extra.weight"] = np.zeros(3, np.float32)

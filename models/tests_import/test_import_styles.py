@@ -121,7 +121,8 @@ def colour_transform(path):
     picture = ["batch", "height", "width", 3]
     return save_model(
         path,
-        [helper.make_node("MatMul", ["rgb", "colours"], ["mixed"]), helper.make_node("Add", ["mixed", "shift"], ["moved"]),
+        [helper.make_node("MatMul", ["rgb", "colours"], ["mixed"]),
+         helper.make_node("Add", ["mixed", "shift"], ["moved"]),
          helper.make_node("Clip", ["moved", "low", "high"], ["styled"])],
         [helper.make_tensor_value_info("rgb", TensorProto.FLOAT, picture)],
         [helper.make_tensor_value_info("styled", TensorProto.FLOAT, picture)],
