@@ -5,11 +5,14 @@ real face crops (style_reference.npz, made by make_style_fixtures.py); a ready .
 with the layout and value range the manifest then states; graphs that are not one picture in and
 one out, or that need custom operators, are refused with what they have."""
 
+from collections import OrderedDict
+
 import faces
 import numpy as np
 import onnx
 import pytest
 import style_weights
+import torchlike
 from onnx import TensorProto, helper, numpy_helper
 from test_import import DATA, MODELS, assert_close, imported, manifest_of, refused, run_graph
 
@@ -71,6 +74,25 @@ def test_a_dataparallel_prefix_is_stripped_and_name_chooses_the_folder(tmp_path,
     stylized = run_graph(tmp_path / "styles" / "hayao" / "style.onnx", {"image": crop})["stylized"]
     assert_close(stylized, reference["cartoongan/portrait/stylized"], TOLERANCE, "cartoongan module.")
     assert sorted(path.name for path in (tmp_path / "styles").iterdir()) == ["hayao"]
+
+
+class Torch03Tensor(torchlike.Tensor):
+    """A tensor as torch 0.3 pickled it (the days the CartoonGAN .pth files were converted):
+    _rebuild_tensor(storage, offset, size, stride), in the legacy stream."""
+
+    def __reduce__(self):
+        return (torchlike._UTILS._rebuild_tensor, (self.storage, self.offset, self.size, self.stride))
+
+
+def test_a_cartoongan_file_in_torch_0_3s_format_imports(tmp_path, reference):
+    state = style_weights.cartoongan_state()
+    checkpoint = tmp_path / "Shinkai_net_G_float.pth"
+    checkpoint.write_bytes(torchlike.legacy_stream(OrderedDict(
+        (key, Torch03Tensor(torchlike.Storage(key, value), size=value.shape)) for key, value in state.items())))
+    imported(checkpoint, "--models-dir", tmp_path, "--size", SIZE)
+    crop = faces.crops(SIZE, "symmetric")["astronaut"]
+    stylized = run_graph(tmp_path / "styles" / "shinkai_net_g_float" / "style.onnx", {"image": crop})["stylized"]
+    assert_close(stylized, reference["cartoongan/astronaut/stylized"], TOLERANCE, "cartoongan torch 0.3")
 
 
 def test_style_weights_that_do_not_fit_are_refused_by_key(tmp_path):
