@@ -118,8 +118,11 @@ def test_style_options_are_checked(tmp_path):
     checkpoint = write_checkpoint(tmp_path, "paprika.pt", style_weights.animegan2_state())
     assert "multiple of 8" in refused(checkpoint, "--models-dir", tmp_path, "--size", 60)
     assert "--range is for ready .onnx files" in refused(checkpoint, "--models-dir", tmp_path, "--range", "byte")
+    assert "--int8: the quantiser does not take style networks yet" in refused(checkpoint, "--models-dir", tmp_path,
+                                                                               "--int8")
     assert "--size applies to style networks" in refused(DATA / "tiny-ugatit-light_params_0001000.pt",
                                                         "--models-dir", tmp_path, "--size", 64)
+    assert not (tmp_path / "styles").exists() and not (tmp_path / "ugatit").exists()
 
 
 # ---------------------------------------------------------------------------------------------
