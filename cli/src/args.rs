@@ -344,12 +344,30 @@ pub struct ImportArgs {
     /// U-GAT-IT: the generator the checkpoint must hold (default: whichever it holds).
     #[arg(long, value_enum)]
     pub variant: Option<UgatitVariant>,
+    /// Style networks (AnimeGANv2, CartoonGAN, a ready .onnx file): the square side the graph
+    /// takes, a multiple of 8 (default 512).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// A ready .onnx style file: the value range of its image tensors (the file cannot say).
+    #[arg(long, value_enum)]
+    pub range: Option<ValueRange>,
     /// Also make the int8 set beside it, for CPUs (minutes; needs the media `make setup` fetched).
     #[arg(long)]
     pub int8: bool,
     /// Folder of model sets to write into (default: the checkout's models/, or $ANIMECAM_MODELS).
     #[arg(long)]
     pub models: Option<PathBuf>,
+}
+
+/// How a style graph's image values map to pixels.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ValueRange {
+    /// [-1, 1]
+    Symmetric,
+    /// [0, 1]
+    Unit,
+    /// [0, 255]
+    Byte,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

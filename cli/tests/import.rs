@@ -141,3 +141,54 @@ fn a_file_that_is_not_a_checkpoint_is_refused_by_name() {
         );
     }
 }
+
+#[test]
+fn an_imported_style_network_is_listed_with_the_other_sets() {
+    // An AnimeGANv2 state dict in animegan2-pytorch's layout, seeded random weights, written as
+    // torch.save writes it (by the importer tests' own writer: no PyTorch here).
+    let dir = temp_dir("import-style");
+    let written = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import sys, style_weights; open(sys.argv[1], 'wb').write(style_weights.checkpoint_bytes(style_weights.animegan2_state()))",
+        ])
+        .arg(dir.join("Paprika 1.pt"))
+        .env(
+            "PYTHONPATH",
+            format!(
+                "{}:{}",
+                root().join("models").display(),
+                root().join("models/tests_import").display()
+            ),
+        )
+        .env("ORT_DISABLE_TELEMETRY", "1")
+        .status()
+        .unwrap();
+    assert!(written.success());
+    let run = animecam_in(
+        &dir,
+        &[
+            "models",
+            "import",
+            "Paprika 1.pt",
+            "--models",
+            "m",
+            "--size",
+            "64",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("found: AnimeGANv2 generator, 2.1 M parameters"),
+        "{}",
+        stdout(&run)
+    );
+    let listed = animecam_in(&dir, &["models", "--models", "m", "--provider", "cpu"]);
+    let listing = stdout(&listed);
+    assert!(listed.status.success(), "{listing}{}", stderr(&listed));
+    assert!(
+        listing.contains("paprika-1 (m/styles/paprika-1, fp32): AnimeGANv2 style network")
+            && listing.contains("sha256 ok, runs on cpu"),
+        "{listing}"
+    );
+}

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::args::{ImportArgs, UgatitVariant};
+use crate::args::{ImportArgs, UgatitVariant, ValueRange};
 use crate::failure::Failure;
 
 /// The importer's progress lines: `@progress FRACTION MESSAGE`.
@@ -41,6 +41,19 @@ pub fn run(args: ImportArgs) -> Result<(), Failure> {
             match variant {
                 UgatitVariant::Full => "full",
                 UgatitVariant::Light => "light",
+            },
+        ]);
+    }
+    if let Some(size) = args.size {
+        command.args(["--size", &size.to_string()]);
+    }
+    if let Some(range) = args.range {
+        command.args([
+            "--range",
+            match range {
+                ValueRange::Symmetric => "symmetric",
+                ValueRange::Unit => "unit",
+                ValueRange::Byte => "byte",
             },
         ]);
     }

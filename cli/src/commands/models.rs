@@ -22,12 +22,22 @@ pub fn run(models: Option<PathBuf>, provider: ProviderArg) -> Result<(), Failure
     }
 }
 
+/// Where `animecam models import` puts style networks, one set per style.
+const STYLES_DIR: &str = "styles";
+
 fn check(dir: &Path, options: &ProviderOptions) -> i32 {
-    let mut sets: Vec<_> = std::fs::read_dir(dir)
+    let folders = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect()
+    };
+    // Style networks are imported one set each under styles/.
+    let mut sets: Vec<_> = folders(dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
+        .chain(folders(&dir.join(STYLES_DIR)))
         .filter(|path| path.join("manifest.json").is_file())
         .collect();
     sets.sort();
