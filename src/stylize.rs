@@ -1,5 +1,6 @@
-//! U-GAT-IT stylization: a face crop redrawn in anime style, pasted back with a feathered edge,
-//! with optional temporal smoothing of the stylized crop against flicker.
+//! Image-to-image stylization (U-GAT-IT, and the style networks `animecam models import` turns
+//! into a set with one `style` graph: AnimeGANv2, CartoonGAN, ready ONNX files): a face crop
+//! redrawn, pasted back with a feathered edge, with optional temporal smoothing against flicker.
 
 use std::path::Path;
 
@@ -26,10 +27,14 @@ pub enum StylizeError {
 pub const FULL_MODEL: &str = "ugatit_full";
 pub const LIGHT_MODEL: &str = "ugatit_light";
 
-/// The generator to run when the user did not choose: the full one when the folder has it, else
-/// the light one (people often convert only one of the two checkpoints).
+/// The manifest id of a style set's one graph (models/styles/NAME).
+pub const STYLE_MODEL: &str = "style";
+
+/// The generator to run when the user did not choose: a style set's graph; else the full U-GAT-IT
+/// generator when the folder has it, else the light one (people often import only one of the two).
 pub fn converted_model(dir: &Path) -> &'static str {
     match Manifest::load(dir) {
+        Ok(manifest) if manifest.models.contains_key(STYLE_MODEL) => STYLE_MODEL,
         Ok(manifest) if !manifest.models.contains_key(FULL_MODEL) => LIGHT_MODEL,
         _ => FULL_MODEL,
     }
@@ -38,13 +43,15 @@ pub fn converted_model(dir: &Path) -> &'static str {
 pub struct Stylizer {
     model: Model,
     size: usize,
+    layout: Layout,
     input: (String, Normalization),
     output: (String, Normalization),
     tensor: Array4<f32>,
 }
 
 impl Stylizer {
-    /// Loads `model_id` (`ugatit_full` or `ugatit_light`) from a model folder's manifest.
+    /// Loads `model_id` (`ugatit_full`, `ugatit_light` or `style`) from a model folder's manifest:
+    /// one square RGB image in and one of the same size out, NCHW or NHWC as the manifest says.
     pub fn load(
         dir: &Path,
         model_id: &str,
@@ -61,12 +68,13 @@ impl Stylizer {
             ([input], [output]) => (input, output),
             _ => return Err(contract("expected one image input and one image output")),
         };
-        let size = input
-            .square_size(Layout::Nchw)
-            .ok_or_else(|| contract("the input must be a square NCHW image"))?;
-        if output.square_size(Layout::Nchw) != Some(size) {
+        let layout = input.layout.unwrap_or(Layout::Nchw);
+        let size = input.square_size(layout).ok_or_else(|| {
+            contract("the input must be a square image (NCHW or NHWC, 3 channels)")
+        })?;
+        if output.square_size(layout) != Some(size) {
             return Err(contract(
-                "the output must be an NCHW image of the input's size",
+                "the output must be an image of the input's size and layout",
             ));
         }
         let normalization = |spec: &crate::inference::TensorSpec| {
@@ -75,8 +83,12 @@ impl Stylizer {
         Ok(Stylizer {
             input: (input.name.clone(), normalization(input)),
             output: (output.name.clone(), normalization(output)),
-            tensor: Array4::zeros([1, 3, size, size]),
+            tensor: Array4::zeros(match layout {
+                Layout::Nchw => [1, 3, size, size],
+                Layout::Nhwc => [1, size, size, 3],
+            }),
             size,
+            layout,
             model,
         })
     }
@@ -104,7 +116,7 @@ impl Stylizer {
         let crop = crop.at_size(self.size, self.size)?;
         fill_tensor(
             &crop,
-            Layout::Nchw,
+            self.layout,
             self.input.1,
             &mut self.tensor.view_mut(),
         )?;
@@ -119,7 +131,7 @@ impl Stylizer {
                 model: self.model.path().display().to_string(),
                 reason: e.to_string(),
             })?;
-        Ok(from_tensor(stylized, Layout::Nchw, self.output.1)?)
+        Ok(from_tensor(stylized, self.layout, self.output.1)?)
     }
 }
 

@@ -782,6 +782,21 @@ fn a_transparent_clip_reads_back_with_the_avatars_alpha() {
 
 #[test]
 fn ctrl_c_before_the_first_frame_leaves_no_file_and_says_so() {
+    // A process started with SIGINT ignored (a shell without job control ignores it for what it
+    // starts with `&`, and `nohup` does too) passes that on: the CLI would never see a Ctrl-C that
+    // comes before its handler is installed. Say so rather than fail on it below.
+    let ignored = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+        .unwrap();
+    assert_eq!(
+        ignored & (1 << (2 - 1)),
+        0,
+        "SIGINT is ignored in this test process (started in the background without job control?): \
+         run the tests in the foreground"
+    );
     let dir = common::temp_dir("early sigint");
     // Interrupted as the run starts, and as soon as the pipeline has opened its working file
     // (before any frame is in it): each run leaves no file, or a playable one.

@@ -72,7 +72,7 @@ class Found:
 
     def __str__(self):
         millions = (f"{self.parameters / 1e6:.1f} M parameters" if self.parameters >= 100_000
-                    else f"{self.parameters:,} parameters")
+                    else f"{self.parameters:,} parameter{'' if self.parameters == 1 else 's'}")
         if self.kind == "fomm":
             return f"FOMM {self.config.name}, kp_detector + generator, {millions}"
         if self.is_style:
