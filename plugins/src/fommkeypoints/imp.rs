@@ -161,8 +161,8 @@ impl BaseTransformImpl for FommKeypoints {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
-                    "Cannot load the FOMM keypoint detector from {}: {e}. Convert the official checkpoint \
-                     with the exporter (README, Models) and set model-dir to its folder",
+                    "Cannot load the FOMM keypoint detector from {}: {e}. Import the official checkpoint \
+                     (`animecam models import FILE`, README, Models) and set model-dir to its folder",
                     dir.display()
                 )
             )

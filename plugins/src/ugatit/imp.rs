@@ -241,8 +241,8 @@ impl BaseTransformImpl for Ugatit {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
-                    "Cannot load the U-GAT-IT model {model_id} from {}: {e}. Convert a selfie2anime checkpoint \
-                     with the exporter (README, Models) and set model-dir to its folder",
+                    "Cannot load the model {model_id} from {}: {e}. Import a selfie2anime checkpoint or a \
+                     style network (`animecam models import FILE`, README, Models) and set model-dir to its folder",
                     dir.display()
                 )
             )
