@@ -46,6 +46,10 @@ pub struct Animation {
     /// colour for a chroma key: green, blue or #RRGGBB.
     #[arg(long, default_value = "portrait", value_parser = background)]
     pub background: BackgroundArg,
+    /// The imported style network for --mode style: its folder's name under the models' styles/
+    /// (`animecam models import FILE` says it).
+    #[arg(long)]
+    pub style: Option<String>,
     /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
     #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
     pub variant: VariantArg,

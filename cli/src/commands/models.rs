@@ -6,6 +6,8 @@ use animecam::inference::{inspect_int8_set, Int8Set, Manifest, Model, Precision,
 
 use animecam::model_sets::KnownSet;
 
+use animecam_cli::descriptions;
+
 use crate::args::ProviderArg;
 use crate::failure::Failure;
 
@@ -22,9 +24,6 @@ pub fn run(models: Option<PathBuf>, provider: ProviderArg) -> Result<(), Failure
     }
 }
 
-/// Where `animecam models import` puts style networks, one set per style.
-const STYLES_DIR: &str = "styles";
-
 fn check(dir: &Path, options: &ProviderOptions) -> i32 {
     let folders = |dir: &Path| -> Vec<PathBuf> {
         std::fs::read_dir(dir)
@@ -37,7 +36,7 @@ fn check(dir: &Path, options: &ProviderOptions) -> i32 {
     // Style networks are imported one set each under styles/.
     let mut sets: Vec<_> = folders(dir)
         .into_iter()
-        .chain(folders(&dir.join(STYLES_DIR)))
+        .chain(folders(&dir.join(descriptions::STYLES_DIR)))
         .filter(|path| path.join("manifest.json").is_file())
         .collect();
     sets.sort();

@@ -32,10 +32,10 @@ pub fn path_value(path: &std::path::Path) -> Result<String, Failure> {
 
 /// The variables of a description, checked: the portrait exists, the models do for the mode.
 pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>, Failure> {
-    if animation.background != BackgroundArg::Portrait && animation.mode == Mode::Ugatit {
+    if animation.background != BackgroundArg::Portrait && animation.mode.redraws_the_picture() {
         return Err(Failure::from(
             "--background needs --mode warp or fomm, which move the portrait's alpha with the \
-             avatar: U-GAT-IT redraws your own picture, which has none",
+             avatar: U-GAT-IT and style networks redraw your own picture, which has none",
         ));
     }
     let mut variables = HashMap::new();
@@ -53,10 +53,15 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         animecam::portrait::check_size(&first).map_err(|e| Failure::from(e.to_string()))?;
         variables.insert("PORTRAIT", path_value(&first)?);
     }
+    if animation.mode == Mode::Style {
+        variables.insert("STYLE", style_name(animation, &models)?);
+    } else if animation.style.is_some() {
+        return Err(Failure::from("--style goes with --mode style"));
+    }
     if let Some(set) = animation.mode.model_set() {
         if !set.dir_in(&models).join("manifest.json").is_file() {
             return Err(Failure::from(format!(
-                "--mode {} needs the converted {} models in {}: convert the official checkpoint (README, Models), or use --mode warp",
+                "--mode {} needs the {} models in {}: import the official checkpoint (`animecam models import FILE`, README, Models), or use --mode warp",
                 animation.mode.name(),
                 set.name,
                 set.dir_in(&models).display()
@@ -72,6 +77,36 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         variables.insert("SIZE", size.to_string());
     }
     Ok(variables)
+}
+
+/// The --style asked for, checked against the styles imported into `models`; the error lists them.
+fn style_name(animation: &Animation, models: &std::path::Path) -> Result<String, Failure> {
+    let styles = models.join(descriptions::STYLES_DIR);
+    let mut installed: Vec<String> = std::fs::read_dir(&styles)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("manifest.json").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .collect();
+    installed.sort();
+    let choices = if installed.is_empty() {
+        format!(
+            "none is imported in {}: `animecam models import FILE` (README, Models)",
+            styles.display()
+        )
+    } else {
+        format!("imported: {}", installed.join(", "))
+    };
+    match &animation.style {
+        Some(name) if installed.contains(name) => Ok(name.clone()),
+        Some(name) => Err(Failure::from(format!(
+            "--style {name}: no such style ({choices})"
+        ))),
+        None => Err(Failure::from(format!(
+            "--mode style needs --style NAME ({choices})"
+        ))),
+    }
 }
 
 /// The variables of the link, checked: a passphrase SRT accepts, or --insecure.

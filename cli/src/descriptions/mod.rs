@@ -4,7 +4,7 @@
 //! changes on the parsed pipeline, through the elements the files name ([`edit`]).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use animecam::model_sets::KnownSet;
 
@@ -97,6 +97,9 @@ pub mod names {
     pub const CONCAT: &str = "concat";
 }
 
+/// Where `animecam models import` puts style networks: one set per style, `styles/NAME`.
+pub const STYLES_DIR: &str = "styles";
+
 /// How the portrait (or the face) is animated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -104,8 +107,11 @@ pub enum Mode {
     Warp,
     /// First Order Motion Model: needs the converted vox-256 weights (see README, Models).
     Fomm,
-    /// U-GAT-IT selfie2anime: redraws your own face; needs converted weights.
+    /// U-GAT-IT selfie2anime: redraws your own face; needs imported weights.
     Ugatit,
+    /// An imported style network (AnimeGANv2, CartoonGAN, a ready ONNX file; --style NAME):
+    /// redraws your own face in that style.
+    Style,
 }
 
 impl Mode {
@@ -115,7 +121,8 @@ impl Mode {
         match self {
             Mode::Warp => None,
             Mode::Fomm => Some(FOMM_CHAIN),
-            Mode::Ugatit => Some(UGATIT_CHAIN),
+            // The ugatit element runs any image-to-image graph its set's manifest describes.
+            Mode::Ugatit | Mode::Style => Some(UGATIT_CHAIN),
         }
     }
 
@@ -125,6 +132,7 @@ impl Mode {
             Mode::Warp => "warp",
             Mode::Fomm => "fomm",
             Mode::Ugatit => "ugatit",
+            Mode::Style => "style",
         }
     }
 
@@ -134,8 +142,32 @@ impl Mode {
         KnownSet::needed_by_mode(self.name())
     }
 
+    /// Whether it animates a portrait (warp, fomm) rather than redrawing the picture itself.
     pub fn needs_portrait(self) -> bool {
-        self != Mode::Ugatit
+        !self.redraws_the_picture()
+    }
+
+    /// Whether it redraws the camera's picture (ugatit, style).
+    pub fn redraws_the_picture(self) -> bool {
+        matches!(self, Mode::Ugatit | Mode::Style)
+    }
+
+    /// The folder of the set the mode's networks load, in the folder of model sets `models`:
+    /// the registry's set, or for style `styles/${STYLE}`.
+    pub fn model_dir(
+        self,
+        models: &Path,
+        variables: &HashMap<&str, String>,
+    ) -> Result<Option<PathBuf>, String> {
+        match self {
+            Mode::Style => {
+                let style = variables
+                    .get("STYLE")
+                    .ok_or("pipeline variable STYLE: set STYLE to the name of an imported style")?;
+                Ok(Some(models.join(STYLES_DIR).join(style)))
+            }
+            _ => Ok(self.model_set().map(|set| set.dir_in(models))),
+        }
     }
 }
 
@@ -241,15 +273,16 @@ pub fn launch(
             edit::parse(&fill(description, &own)?)?
         }
     };
-    if let (Some(chain), Some(set)) = (mode.chain(), mode.model_set()) {
+    if let Some(chain) = mode.chain() {
         let chain = edit::part(&fill(chain, variables)?)?;
         let models = variables
             .get("MODELS")
             .ok_or("pipeline variable MODELS: set MODELS to the folder of model sets")?;
-        let model_dir = set.dir_in(Path::new(models)).to_string_lossy().to_string();
-        edit::set_on_all(&chain, "model-dir", &model_dir);
+        if let Some(model_dir) = mode.model_dir(Path::new(models), variables)? {
+            edit::set_on_all(&chain, "model-dir", &model_dir.to_string_lossy());
+        }
         edit::replace(&pipeline, names::ANIMATE, &chain)?;
-        if square && mode == Mode::Ugatit {
+        if square && mode.redraws_the_picture() {
             edit::insert_after(&chain, &edit::part(&fill(SQUARE, variables)?)?)?;
         }
     }

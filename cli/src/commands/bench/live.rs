@@ -105,6 +105,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
             Mode::Warp => "landmark warp",
             Mode::Fomm => "FOMM (full-size random weights)",
             Mode::Ugatit => "U-GAT-IT (full-size random weights)",
+            Mode::Style => "style network",
         },
         if serial {
             "stages in one thread"
