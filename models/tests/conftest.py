@@ -45,3 +45,15 @@ def import_without_torch(checkpoint, models_dir, *options):
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     return result.stdout, seconds
+
+
+@pytest.fixture(scope="module")
+def face_crops():
+    """Real faces as the tracker crops them: two photos and two frames of the registry clip."""
+    from animecam_models import quantize  # noqa: PLC0415  (OpenCV, only for the tests that use it)
+
+    media = MODELS.parent / ".cache" / "media"
+    frames = quantize.clip_frames(media / "carphone_pristine.mp4")
+    pictures = [quantize._rgb(media / "astronaut.png"), quantize._rgb(media / "grace_hopper.jpg"),
+                frames[0], frames[len(frames) * 2 // 3]]
+    return [quantize.face_crop(rgb) for rgb in pictures]

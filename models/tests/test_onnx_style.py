@@ -12,19 +12,9 @@ import pytest
 import torch
 
 from animecam_models import onnx_style, quantize, style_reference
-from conftest import MODELS, import_without_torch
+from conftest import import_without_torch
 
 TOLERANCE = 1e-4
-MEDIA = MODELS.parent / ".cache" / "media"
-
-
-@pytest.fixture(scope="module")
-def face_crops():
-    """Real faces as the tracker crops them: two photos and a frame of the registry clip."""
-    frames = quantize.clip_frames(MEDIA / "carphone_pristine.mp4")
-    pictures = [quantize._rgb(MEDIA / "astronaut.png"), quantize._rgb(MEDIA / "grace_hopper.jpg"),
-                frames[len(frames) * 2 // 3]]
-    return [quantize.face_crop(rgb) for rgb in pictures]
 
 
 def crops_at(face_crops, size, count):

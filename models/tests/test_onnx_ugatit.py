@@ -18,16 +18,6 @@ from conftest import MODELS, import_without_torch, official_keys
 
 PYTORCH_TOLERANCE = 1e-4
 TF_TOLERANCE = 1e-3
-MEDIA = MODELS.parent / ".cache" / "media"
-
-
-@pytest.fixture(scope="module")
-def face_crops():
-    """Real faces as the tracker crops them: two photos and two frames of the registry clip."""
-    frames = quantize.clip_frames(MEDIA / "carphone_pristine.mp4")
-    pictures = [quantize._rgb(MEDIA / "astronaut.png"), quantize._rgb(MEDIA / "grace_hopper.jpg"),
-                frames[0], frames[len(frames) * 2 // 3]]
-    return [quantize.face_crop(rgb) for rgb in pictures]
 
 
 def inputs(face_crops, config):
@@ -152,6 +142,15 @@ def test_the_module_imports_without_torch(tmp_path):
 # Equivalence with today's exports
 
 
+def checked(config, semantics, difference, spread, seconds, through_import, tolerance):
+    """Prints the comparison's figures and asserts them (a flat picture fails too); the seconds."""
+    print(f"\nU-GAT-IT {config.name}, {semantics} semantics: max |export - ours| = {difference:.2e}, "
+          f"{'imported' if through_import else 'built and saved'} in {seconds:.1f} s, output std >= {spread:.3f}")
+    assert difference <= tolerance
+    assert spread > 0.05
+    return seconds
+
+
 def check_pytorch_semantics(tmp_path, face_crops, config, seed, through_import=False):
     """Our graph for seeded random genA2B weights against the PyTorch export of the same weights;
     through_import: the weights saved as UGATIT-pytorch saves them and given to the importer in a
@@ -171,11 +170,7 @@ def check_pytorch_semantics(tmp_path, face_crops, config, seed, through_import=F
         ours = tmp_path / "ours.onnx"
         seconds = build_and_save(onnx_ugatit.build_graph, pytorch_weights(config, seed), config, ours)
     difference, spread = compare(tmp_path / "torch" / f"{graph}.onnx", ours, inputs(face_crops, config))
-    print(f"\nU-GAT-IT {config.name}, PyTorch semantics: max |export - ours| = {difference:.2e}, "
-          f"{'imported' if through_import else 'built and saved'} in {seconds:.1f} s, output std >= {spread:.3f}")
-    assert difference <= PYTORCH_TOLERANCE
-    assert spread > 0.05
-    return seconds
+    return checked(config, "PyTorch", difference, spread, seconds, through_import, PYTORCH_TOLERANCE)
 
 
 @pytest.mark.parametrize("config", [ugatit.TINY_FULL, ugatit.TINY_LIGHT], ids=["full", "light"])
@@ -219,11 +214,7 @@ def check_tf_semantics(tmp_path, face_crops, config, seed, through_import=False)
         seconds = build_and_save(onnx_ugatit.build_tf_graph, variables, config, ours)
         del variables
     difference, spread = compare(tmp_path / "torch" / f"{graph}.onnx", ours, inputs(face_crops, config))
-    print(f"\nU-GAT-IT {config.name}, TensorFlow semantics: max |export - ours| = {difference:.2e}, "
-          f"{'imported' if through_import else 'built and saved'} in {seconds:.1f} s, output std >= {spread:.3f}")
-    assert difference <= TF_TOLERANCE
-    assert spread > 0.05
-    return seconds
+    return checked(config, "TensorFlow", difference, spread, seconds, through_import, TF_TOLERANCE)
 
 
 def test_tiny_tf_semantics_match_the_export(tmp_path, face_crops):
