@@ -58,14 +58,17 @@ def _hourglass_widths(block_expansion, in_features, num_blocks, max_features):
     return encoder, decoder, block_expansion + in_features
 
 
+def _conv_norm_blocks(keys, prefix, widths):
+    """A list of 3x3 convolution + batch-norm blocks, `prefix`.{i}.conv / .norm."""
+    for i, (cin, cout) in enumerate(widths):
+        _conv(keys, f"{prefix}.{i}.conv", cout, cin, 3)
+        _batch_norm(keys, f"{prefix}.{i}.norm", cout)
+
+
 def _hourglass_keys(keys, prefix, widths):
     encoder, decoder, _ = widths
-    for i, (cin, cout) in enumerate(encoder):
-        _conv(keys, f"{prefix}.encoder.down_blocks.{i}.conv", cout, cin, 3)
-        _batch_norm(keys, f"{prefix}.encoder.down_blocks.{i}.norm", cout)
-    for i, (cin, cout) in enumerate(decoder):
-        _conv(keys, f"{prefix}.decoder.up_blocks.{i}.conv", cout, cin, 3)
-        _batch_norm(keys, f"{prefix}.decoder.up_blocks.{i}.norm", cout)
+    _conv_norm_blocks(keys, f"{prefix}.encoder.down_blocks", encoder)
+    _conv_norm_blocks(keys, f"{prefix}.decoder.up_blocks", decoder)
 
 
 def _kp_hourglass(config):
@@ -113,12 +116,8 @@ def expected_shapes(config: FommConfig):
     _conv(gen_keys, "first.conv", g.block_expansion, c, 7)
     _batch_norm(gen_keys, "first.norm", g.block_expansion)
     down, up, bottleneck = _generator_widths(config)
-    for i, (cin, cout) in enumerate(down):
-        _conv(gen_keys, f"down_blocks.{i}.conv", cout, cin, 3)
-        _batch_norm(gen_keys, f"down_blocks.{i}.norm", cout)
-    for i, (cin, cout) in enumerate(up):
-        _conv(gen_keys, f"up_blocks.{i}.conv", cout, cin, 3)
-        _batch_norm(gen_keys, f"up_blocks.{i}.norm", cout)
+    _conv_norm_blocks(gen_keys, "down_blocks", down)
+    _conv_norm_blocks(gen_keys, "up_blocks", up)
     for i in range(g.num_bottleneck_blocks):
         _conv(gen_keys, f"bottleneck.r{i}.conv1", bottleneck, bottleneck, 3)
         _conv(gen_keys, f"bottleneck.r{i}.conv2", bottleneck, bottleneck, 3)
