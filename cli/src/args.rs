@@ -331,18 +331,20 @@ pub struct ModelsArgs {
 
 #[derive(Subcommand)]
 pub enum ModelsAction {
-    /// Turn a downloaded FOMM or U-GAT-IT checkpoint into a model set, in seconds, without
-    /// PyTorch; the file is read as data, nothing in it runs.
+    /// Turn a downloaded FOMM, U-GAT-IT, AnimeGANv2 or CartoonGAN checkpoint (or a ready .onnx
+    /// style file) into a model set, in seconds, without PyTorch; the file is read as data,
+    /// nothing in it runs.
     Import(ImportArgs),
 }
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// vox-adv-cpk.pth.tar or vox-cpk.pth.tar (FOMM), a UGATIT-pytorch *_params_*.pt, or the
-    /// official TensorFlow checkpoint's prefix (UGATIT.model-1000000) or folder.
+    /// vox-adv-cpk.pth.tar or vox-cpk.pth.tar (FOMM), a UGATIT-pytorch *_params_*.pt, the
+    /// official TensorFlow checkpoint's prefix (UGATIT.model-1000000) or folder, an AnimeGANv2
+    /// or CartoonGAN generator's .pt/.pth, or a ready .onnx style file.
     pub file: PathBuf,
     /// The set's folder name (default: vox-256 for FOMM, ugatit for U-GAT-IT, where animecam
-    /// looks for them).
+    /// looks for them; a style's file name, under styles/).
     #[arg(long)]
     pub name: Option<String>,
     /// U-GAT-IT: the generator the checkpoint must hold (default: whichever it holds).
