@@ -52,6 +52,8 @@ bench-venv: setup
 ## says which graphs passed (passes_threshold); users' sets (make int8-models) still fail under it.
 bench: build bench-venv
 	@test -f .cache/models/random/manifest.json || $(MAKE) --no-print-directory models-venv random-models
+	@test -d .cache/models/random/styles || \
+		PYTHONPATH=models .venv/bin/python -m animecam_models random-styles --out .cache/models/random
 	@test -f .cache/models/random-int8/manifest.json || \
 		PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models .cache/models/random --force
 	@mkdir -p out

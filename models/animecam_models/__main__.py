@@ -82,6 +82,21 @@ def random_command(args):
     )
 
 
+def random_styles_command(args):
+    """Style networks with seeded random weights at the sizes the benchmark measures, built
+    without PyTorch (AnimeGANv2 at 256 and 512, CartoonGAN at 256), each a set under `out`/styles."""
+    from . import import_styles, importer, onnx_style  # noqa: PLC0415
+
+    for kind, size, shapes in [("animegan2", 256, onnx_style.animegan2_expected_shapes()),
+                               ("animegan2", 512, onnx_style.animegan2_expected_shapes()),
+                               ("cartoongan", 256, onnx_style.cartoongan_expected_shapes())]:
+        weights = onnx_style.random_weights(shapes, seed=size)
+        spec = import_styles.StyleSpec(size=size, default_name=f"{kind}-{size}")
+        found = importer.Found(kind, spec, weights, import_styles.parameter_count(kind, weights, spec))
+        importer.write_set(found, Path("seeded random weights"), args.out)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="animecam_models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,12 +143,17 @@ def main(argv=None):
     p.add_argument("--out", default=str(MODELS / "tiny"))
     p.set_defaults(run=tiny_command)
 
+    p = commands.add_parser("random-styles", help="style networks with random weights for the benchmark, in "
+                                                  "OUT/styles (no PyTorch)")
+    p.add_argument("--out", required=True, help="the folder of model sets to write into")
+    p.set_defaults(run=random_styles_command)
+
     p = commands.add_parser("random", help="full-size random-weight exports of every graph (benchmarks)")
     p.add_argument("--out", default=str(MODELS.parent / ".cache" / "models" / "random"))
     p.set_defaults(run=random_command)
 
     args = parser.parse_args(argv)
-    if args.command == "import":
+    if args.command in ("import", "random-styles"):
         return args.run(args)
     try:
         checks = args.run(args)

@@ -385,6 +385,14 @@ def import_checkpoint(path, models_dir, name=None, variant=None, int8=False, pro
     progress(0.0, f"reading {Path(path).name}")
     found = recognise(path, variant, size, value_range)
     log(f"found: {found}")
+    return write_set(found, path, models_dir, name, int8, progress, log, started)
+
+
+def write_set(found, path, models_dir, name=None, int8=False, progress=None, log=print, started=None):
+    """Builds, checks and writes what `found` holds (read from `path`, named in the provenance) as
+    the set `models_dir`/`name`; returns its folder."""
+    progress = progress or (lambda fraction, message: None)
+    started = time.perf_counter() if started is None else started
     if name is not None and (not name.strip() or Path(name).name != name or name in (".", "..")):
         raise NotImportable(f"--name {name!r}: expected a folder name (no slashes), e.g. {found.default_set}")
     if found.is_style and int8:

@@ -23,6 +23,8 @@ found; `fix_size` pins a free spatial size.
 Torch-free: numpy and onnx only (the importer runs where PyTorch is not installed).
 """
 
+from collections import OrderedDict
+
 import numpy as np
 from onnx import TensorProto
 
@@ -395,3 +397,27 @@ def fix_size(model, layout, size):
             elif wanted is not None and dim.dim_value != wanted:
                 raise ValueError(f"{value.name} has {dim.dim_value} at axis {axis}, not {wanted}")
     return model
+
+
+# CartoonGAN's ConvTranspose2d weights are [in, out, k, k]: their fan in is out * k * k.
+TRANSPOSED_WEIGHTS = ("deconv01_1.weight", "deconv02_1.weight")
+
+
+def random_weights(shapes, seed):
+    """Seeded random weights for tests and benchmarks: {key: float32 array} for {key: shape},
+    deterministic from `seed`: convolutions
+    N(0, 1 / fan in), norm scales (GroupNorm weights, InstanceNormalization scales)
+    1 + N(0, 0.1^2), biases and shifts N(0, 0.1^2), so that outputs are neither flat nor
+    saturated and the norms' affine parameters count."""
+    rng = np.random.default_rng(seed)
+    state = OrderedDict()
+    for key, shape in shapes.items():
+        if len(shape) == 1 and key.endswith((".weight", ".scale")):
+            value = 1.0 + 0.1 * rng.standard_normal(shape)
+        elif len(shape) == 1:
+            value = 0.1 * rng.standard_normal(shape)
+        else:
+            fan_in = int(np.prod(shape[1:])) if key not in TRANSPOSED_WEIGHTS else shape[1] * shape[2] * shape[3]
+            value = rng.standard_normal(shape) / np.sqrt(fan_in)
+        state[key] = value.astype(np.float32)
+    return state

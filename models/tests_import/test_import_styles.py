@@ -5,6 +5,9 @@ real face crops (style_reference.npz, made by make_style_fixtures.py); a ready .
 with the layout and value range the manifest then states; graphs that are not one picture in and
 one out, or that need custom operators, are refused with what they have."""
 
+import os
+import subprocess
+import sys
 from collections import OrderedDict
 
 import faces
@@ -14,7 +17,7 @@ import pytest
 import style_weights
 import torchlike
 from onnx import TensorProto, helper, numpy_helper
-from test_import import DATA, MODELS, assert_close, imported, manifest_of, refused, run_graph
+from test_import import DATA, HERE, MODELS, assert_close, imported, manifest_of, refused, run_graph
 
 from animecam_models import onnx_style
 
@@ -271,3 +274,23 @@ def test_fix_size_pins_free_dimensions_only():
         assert [dim.dim_value for dim in value.type.tensor_type.shape.dim] == [1, 128, 128, 3]
     with pytest.raises(ValueError, match="has 256 at axis 2, not 128"):
         onnx_style.fix_size(picture_graph([1, 3, 256, 256], [1, 3, 256, 256]), "nchw", 128)
+
+
+def test_the_benchmark_style_sets_are_made_without_torch(tmp_path):
+    """`random-styles` (make bench): AnimeGANv2 at 256 and 512, CartoonGAN at 256, each a set
+    under styles/ whose graph runs at its size and draws a picture, not a flat field."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE / "no_torch"), str(MODELS)]),
+               ORT_DISABLE_TELEMETRY="1")
+    result = subprocess.run([sys.executable, "-m", "animecam_models", "random-styles", "--out", str(tmp_path)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "styles").iterdir()) == ["animegan2-256", "animegan2-512",
+                                                                      "cartoongan-256"]
+    for name, size in [("animegan2-256", 256), ("animegan2-512", 512), ("cartoongan-256", 256)]:
+        folder = tmp_path / "styles" / name
+        spec = manifest_of(folder)["models"]["style"]
+        assert spec["inputs"][0]["shape"] == [1, 3, size, size]
+        crop = faces.crops(size, "symmetric")["astronaut"]
+        (stylized,) = run_graph(folder / "style.onnx", {"image": crop}).values()
+        assert stylized.shape == (1, 3, size, size)
+        assert np.all(np.abs(stylized) <= 1) and stylized.std() > 0.05

@@ -11,6 +11,8 @@ use animecam::inference::{Provider, ProviderOptions};
 use animecam::model_sets;
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
+use animecam::stylize::STYLE_MODEL;
+use animecam_cli::descriptions::STYLES_DIR;
 
 use crate::args::BenchArgs;
 use crate::commands::bench::fixtures::{driving_frame, media};
@@ -259,6 +261,28 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
             label,
             args.frames.min(10),
             &mut UgatitRun::load(&models, id, &options, &frames[0])?,
+        )?);
+    }
+
+    // Style networks with random weights (`animecam_models random-styles`, no PyTorch), each its
+    // own set under styles/: their rows are left out where they were not made.
+    for (set, label) in [
+        ("animegan2-256", "style animegan2 256"),
+        ("animegan2-512", "style animegan2 512"),
+        ("cartoongan-256", "style cartoongan 256"),
+    ] {
+        let dir = models.join(STYLES_DIR).join(set);
+        if !dir.join("manifest.json").is_file() {
+            eprintln!(
+                "  (no {}: the {label} row is left out; make bench makes it)",
+                dir.display()
+            );
+            continue;
+        }
+        stages.push(measure_run(
+            label,
+            args.frames.min(10),
+            &mut UgatitRun::load(&dir, STYLE_MODEL, &options, &frames[0])?,
         )?);
     }
 
