@@ -40,8 +40,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models/random"));
     if args.mode == Mode::Style {
-        // The random set holds no style network yet (issue 31's bench rows are still to come).
-        return Err("bench --mode style: the live bench does not run style networks yet (the stage table measures them without --mode); --mode warp, fomm or ugatit".into());
+        // The live bench's camera chain has no style set to point at yet (issue 31).
+        return Err(
+            "bench --mode style: the live bench does not run style networks yet (the \
+             stage table measures them without --mode); --mode warp, fomm or ugatit"
+                .into(),
+        );
     }
     // The live warp needs no network, so no benchmark models.
     let needs_models = args.live.is_none() || args.mode != Mode::Warp;
