@@ -57,3 +57,13 @@ def face_crops():
     pictures = [quantize._rgb(media / "astronaut.png"), quantize._rgb(media / "grace_hopper.jpg"),
                 frames[0], frames[len(frames) * 2 // 3]]
     return [quantize.face_crop(rgb) for rgb in pictures]
+
+
+def session(path_or_model):
+    """An ONNX Runtime CPU session on a graph file or a ModelProto, quiet."""
+    import onnxruntime  # noqa: PLC0415
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    source = str(path_or_model) if not hasattr(path_or_model, "SerializeToString") else path_or_model.SerializeToString()
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -7,12 +7,11 @@ the reference modules' state dicts and the builders' errors."""
 import time
 
 import numpy as np
-import onnxruntime
 import pytest
 import torch
 
 from animecam_models import onnx_style, quantize, style_reference
-from conftest import import_without_torch
+from conftest import import_without_torch, session
 
 TOLERANCE = 1e-4
 
@@ -20,13 +19,6 @@ TOLERANCE = 1e-4
 def crops_at(face_crops, size, count):
     spec = {"shape": [1, 3, size, size], "normalization": "symmetric"}
     return [quantize.image_tensor(crop, spec) for crop in face_crops[:count]]
-
-
-def session(path_or_model):
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    source = str(path_or_model) if not hasattr(path_or_model, "SerializeToString") else path_or_model.SerializeToString()
-    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def reference_output(kind, module, image):

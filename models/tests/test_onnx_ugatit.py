@@ -9,12 +9,11 @@ import textwrap
 import time
 
 import numpy as np
-import onnxruntime
 import pytest
 import torch
 
 from animecam_models import contracts, export, onnx_ugatit, quantize, tf_checkpoint, ugatit, ugatit_tf
-from conftest import MODELS, import_without_torch, official_keys
+from conftest import MODELS, import_without_torch, official_keys, session
 
 PYTORCH_TOLERANCE = 1e-4
 TF_TOLERANCE = 1e-3
@@ -23,13 +22,6 @@ TF_TOLERANCE = 1e-3
 def inputs(face_crops, config):
     (spec,), _ = contracts.ugatit(config)
     return [quantize.image_tensor(crop, spec) for crop in face_crops]
-
-
-def session(path_or_model):
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    source = str(path_or_model) if not hasattr(path_or_model, "SerializeToString") else path_or_model.SerializeToString()
-    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def compare(reference_path, ours_path, images):
