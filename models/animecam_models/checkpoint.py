@@ -616,6 +616,13 @@ def _tensor_count(value, enclosing=()):
     return 0
 
 
+def strip_module_prefix(state_dict):
+    """Checkpoints saved from DataParallel wrappers prefix every key with 'module.'."""
+    if state_dict and all(key.startswith("module.") for key in state_dict):
+        return {key[len("module."):]: value for key, value in state_dict.items()}
+    return state_dict
+
+
 def describe_entries(obj, limit=8):
     """A short description of a checkpoint's top-level entries, for error messages:
     'kp_detector (62 tensors), generator (189 tensors), epoch'."""

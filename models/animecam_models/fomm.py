@@ -19,7 +19,7 @@ from torch import nn
 
 # The configurations are torch-free (the importer builds the same graphs without PyTorch).
 from .architectures import TINY, VOX_256, DenseMotionConfig, FommConfig, GeneratorConfig, KeypointConfig  # noqa: F401
-from .checkpoint import read_torch
+from .checkpoint import read_torch, strip_module_prefix
 
 
 def coordinate_grid(height, width, like):
@@ -377,13 +377,6 @@ def load_checkpoint(path, config: FommConfig = VOX_256):
         state = {key: torch.tensor(value) for key, value in strip_module_prefix(checkpoint[entry]).items()}
         module.load_state_dict(state, strict=True)
     return kp_detector, generator
-
-
-def strip_module_prefix(state_dict):
-    """Checkpoints saved from DataParallel wrappers prefix every key with 'module.'."""
-    if state_dict and all(key.startswith("module.") for key in state_dict):
-        return {key[len("module."):]: value for key, value in state_dict.items()}
-    return state_dict
 
 
 def randomize_(module, seed, spread=False):

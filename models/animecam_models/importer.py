@@ -93,13 +93,6 @@ def parameter_count(weights):
                    if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))))
 
 
-def strip_module_prefix(state):
-    """Checkpoints saved from DataParallel wrappers prefix every key with 'module.'."""
-    if state and all(key.startswith("module.") for key in state):
-        return {key[len("module."):]: value for key, value in state.items()}
-    return state
-
-
 def tensors_only(entry, path, name):
     if not isinstance(entry, dict) or not all(isinstance(value, np.ndarray) for value in entry.values()):
         raise NotImportable(f"{path}: its {name} entry is not a state dict (names to tensors)")
@@ -219,7 +212,7 @@ def _recognise(path, variant, size, value_range):
                            f"{type(contents).__name__}, not a dictionary of models or weights")
     if contents and all(isinstance(value, np.ndarray) for value in contents.values()):
         # A bare state dict: a style generator's (AnimeGANv2, CartoonGAN) as their authors save them.
-        weights = strip_module_prefix(dict(contents))
+        weights = checkpoint.strip_module_prefix(dict(contents))
         try:
             recognised = import_styles.recognise_state(weights, path, size)
         except import_styles.NotAStyle as error:
@@ -231,7 +224,7 @@ def _recognise(path, variant, size, value_range):
                            f"{next(iter(weights))}): AnimeGANv2 generators (animegan2-pytorch) start with block_a., "
                            "CartoonGAN Transformers with conv01_1.")
     if "kp_detector" in contents and "generator" in contents:
-        weights = {name: strip_module_prefix(tensors_only(contents[name], path, name))
+        weights = {name: checkpoint.strip_module_prefix(tensors_only(contents[name], path, name))
                    for name in ("kp_detector", "generator")}
 
         def shapes_of(config):
@@ -246,7 +239,7 @@ def _recognise(path, variant, size, value_range):
             raise NotImportable(f"{path}: its kp_detector and generator match no FOMM architecture animecam knows")
         return Found("fomm", config, weights, parameter_count(flat))
     if "genA2B" in contents:
-        weights = strip_module_prefix(tensors_only(contents["genA2B"], path, "genA2B"))
+        weights = checkpoint.strip_module_prefix(tensors_only(contents["genA2B"], path, "genA2B"))
         config, exact = closest(UGATIT_CONFIGS, onnx_ugatit.expected_shapes, weights, variant)
         if not exact:
             onnx_ugatit.check_weights(weights, onnx_ugatit.expected_shapes(config), f"genA2B ({config.name})")
