@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::face::{BLAZEFACE_MODEL_ID, FACE_MESH_MODEL};
 use crate::fomm::GENERATOR_MODEL;
-use crate::inference::Manifest;
+use crate::inference::{Manifest, MANIFEST_FILE};
 use crate::stylize::{FULL_MODEL, LIGHT_MODEL};
 
 /// Environment variable naming the folder that holds the model sets (`blazeface/`, `tiny/`, ...).
@@ -144,6 +144,28 @@ impl KnownSet {
 /// The sets that have an int8 form, for `make int8-models`.
 pub fn with_int8() -> impl Iterator<Item = KnownSet> {
     ALL.into_iter().filter(|set| set.has_int8)
+}
+
+/// Where `animecam models import` puts style networks under a models folder: one set per style,
+/// `styles/NAME`.
+pub const STYLES_DIR: &str = "styles";
+
+/// The folder of the imported style `name` under the models folder `models`.
+pub fn style_dir(models: &Path, name: &str) -> PathBuf {
+    models.join(STYLES_DIR).join(name)
+}
+
+/// The styles imported under `models` (folders of `styles/` with a manifest), by name, sorted.
+pub fn imported_styles(models: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(models.join(STYLES_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join(MANIFEST_FILE).is_file())
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Where model sets live: `$ANIMECAM_MODELS`, else [`checkout_models_dir`].

@@ -11,7 +11,7 @@ mod runtime;
 
 pub use manifest::{
     sha256_file, DataFile, ElementType, Layout, Manifest, ManifestError, ModelSpec, Normalization,
-    Precision, Provenance, Quality, TensorSpec,
+    Precision, Provenance, Quality, TensorSpec, MANIFEST_FILE,
 };
 pub use model::{Model, ModelError, Outputs};
 pub use precision::{

@@ -4,9 +4,7 @@ use std::path::{Path, PathBuf};
 
 use animecam::inference::{inspect_int8_set, Int8Set, Manifest, Model, Precision, ProviderOptions};
 
-use animecam::model_sets::KnownSet;
-
-use animecam_cli::descriptions;
+use animecam::model_sets::{self, KnownSet};
 
 use crate::args::ProviderArg;
 use crate::failure::Failure;
@@ -36,7 +34,7 @@ fn check(dir: &Path, options: &ProviderOptions) -> i32 {
     // Style networks are imported one set each under styles/.
     let mut sets: Vec<_> = folders(dir)
         .into_iter()
-        .chain(folders(&dir.join(descriptions::STYLES_DIR)))
+        .chain(folders(&dir.join(model_sets::STYLES_DIR)))
         .filter(|path| path.join("manifest.json").is_file())
         .collect();
     sets.sort();

@@ -81,19 +81,11 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
 
 /// The --style asked for, checked against the styles imported into `models`; the error lists them.
 fn style_name(animation: &Animation, models: &std::path::Path) -> Result<String, Failure> {
-    let styles = models.join(descriptions::STYLES_DIR);
-    let mut installed: Vec<String> = std::fs::read_dir(&styles)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.path().join("manifest.json").is_file())
-        .map(|entry| entry.file_name().to_string_lossy().to_string())
-        .collect();
-    installed.sort();
+    let installed = model_sets::imported_styles(models);
     let choices = if installed.is_empty() {
         format!(
             "none is imported in {}: `animecam models import FILE` (README, Models)",
-            styles.display()
+            models.join(model_sets::STYLES_DIR).display()
         )
     } else {
         format!("imported: {}", installed.join(", "))

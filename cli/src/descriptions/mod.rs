@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use animecam::model_sets::KnownSet;
+use animecam::model_sets::{self, KnownSet};
 
 pub mod edit;
 
@@ -97,9 +97,6 @@ pub mod names {
     pub const CONCAT: &str = "concat";
 }
 
-/// Where `animecam models import` puts style networks: one set per style, `styles/NAME`.
-pub const STYLES_DIR: &str = "styles";
-
 /// How the portrait (or the face) is animated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -164,7 +161,7 @@ impl Mode {
                 let style = variables
                     .get("STYLE")
                     .ok_or("pipeline variable STYLE: set STYLE to the name of an imported style")?;
-                Ok(Some(models.join(STYLES_DIR).join(style)))
+                Ok(Some(model_sets::style_dir(models, style)))
             }
             _ => Ok(self.model_set().map(|set| set.dir_in(models))),
         }

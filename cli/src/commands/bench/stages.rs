@@ -12,7 +12,6 @@ use animecam::model_sets;
 use animecam::motion::{relative_motion, MotionOptions};
 use animecam::portrait::Portrait;
 use animecam::stylize::STYLE_MODEL;
-use animecam_cli::descriptions::STYLES_DIR;
 
 use crate::args::BenchArgs;
 use crate::commands::bench::fixtures::{driving_frame, media};
@@ -271,7 +270,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         ("animegan2-512", "style animegan2 512"),
         ("cartoongan-256", "style cartoongan 256"),
     ] {
-        let dir = models.join(STYLES_DIR).join(set);
+        let dir = model_sets::style_dir(&models, set);
         if !dir.join("manifest.json").is_file() {
             eprintln!(
                 "  (no {}: the {label} row is left out; make bench makes it)",
