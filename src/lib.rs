@@ -9,8 +9,9 @@
 //! - [`face`] (detectors, tracker, mesh), [`motion`] (calibration, relative motion), [`fomm`],
 //!   [`stylize`] (U-GAT-IT) and [`warp`] (the spline and the features it moves);
 //! - [`model_sets`]: the registry of model sets (names, kinds, where they are looked for);
-//! - [`portrait`], [`background`], [`activity`], and [`animate`]: the animation session, its
-//!   per-frame policy and the portrait swap, which the element, the bench and the tests share.
+//! - [`portrait`], [`background`], [`activity`], [`swap`] (models and portraits prepared off the
+//!   streaming thread), and [`animate`]: the animation session, its per-frame policy and the
+//!   portrait swap, which the element, the bench and the tests share.
 
 pub mod activity;
 pub mod animate;
@@ -23,5 +24,6 @@ pub mod model_sets;
 pub mod motion;
 pub mod portrait;
 pub mod stylize;
+pub mod swap;
 pub mod tensor;
 pub mod warp;

@@ -1,5 +1,5 @@
 //! Keys in live modes and what they do: the terminal's key presses as commands, and their effect
-//! on an animation element (recalibration, and the portraits n and p cycle through).
+//! on an animation element (recalibration, and the portraits or styles n and p cycle through).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -101,37 +101,87 @@ pub fn first_portrait(portrait: &Path) -> Option<PathBuf> {
     }
 }
 
+/// What n and p cycle through while live.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Choices {
+    /// Nothing: n and p do nothing.
+    #[default]
+    Nothing,
+    /// The images of the portrait's folder (the portrait, or the folder it is in), sorted.
+    Portraits(PathBuf),
+    /// The style networks imported into the folder of model sets `models`, `current` first.
+    Styles { models: PathBuf, current: String },
+}
+
 /// What a key did to the animation.
 pub enum KeyEffect {
     Recalibrated,
     Portrait(PathBuf),
+    Style(String),
 }
 
-/// The keys' effect on an animation element: recalibration, and the portraits n and p cycle
-/// through (the folder of the portrait it started with).
+/// The keys' effect on an animation element: recalibration, and the portraits (the folder of the
+/// portrait it started with) or the imported styles n and p cycle through.
 pub struct AnimationKeys {
-    portraits: Vec<PathBuf>,
+    choices: Vec<PathBuf>,
+    /// The element's property a choice is set to: `source` (portraits) or `model-dir` (styles).
+    property: &'static str,
     current: usize,
 }
 
 impl AnimationKeys {
-    pub fn new(portrait: Option<&Path>) -> AnimationKeys {
-        let portraits = portrait.map(portrait_list).unwrap_or_default();
-        let current = portrait
-            .and_then(first_portrait)
-            .and_then(|p| {
-                let wanted = p.canonicalize().ok()?;
-                portraits
-                    .iter()
-                    .position(|q| q.canonicalize().ok().as_ref() == Some(&wanted))
-            })
-            .unwrap_or(0);
-        AnimationKeys { portraits, current }
+    pub fn new(choices: &Choices) -> AnimationKeys {
+        match choices {
+            Choices::Nothing => AnimationKeys {
+                choices: Vec::new(),
+                property: "source",
+                current: 0,
+            },
+            Choices::Portraits(portrait) => {
+                let portraits = portrait_list(portrait);
+                let current = first_portrait(portrait)
+                    .and_then(|p| {
+                        let wanted = p.canonicalize().ok()?;
+                        portraits
+                            .iter()
+                            .position(|q| q.canonicalize().ok().as_ref() == Some(&wanted))
+                    })
+                    .unwrap_or(0);
+                AnimationKeys {
+                    choices: portraits,
+                    property: "source",
+                    current,
+                }
+            }
+            Choices::Styles { models, current } => {
+                let names = animecam::model_sets::imported_styles(models);
+                AnimationKeys {
+                    current: names.iter().position(|name| name == current).unwrap_or(0),
+                    choices: names
+                        .iter()
+                        .map(|name| animecam::model_sets::style_dir(models, name))
+                        .collect(),
+                    property: "model-dir",
+                }
+            }
+        }
     }
 
-    /// The portrait shown now, when there is a folder to cycle through.
-    pub fn portrait(&self) -> Option<&Path> {
-        self.portraits.get(self.current).map(PathBuf::as_path)
+    /// Gives a new `animate` (a pipeline built again) the portrait or style chosen last.
+    pub fn restore(&self, animate: &gst::Element) {
+        if let Some(path) = self.choices.get(self.current) {
+            if animate.has_property(self.property) {
+                animate.set_property(self.property, path.to_string_lossy().to_string());
+            }
+        }
+    }
+
+    /// What n and p cycle through, for the keys' help line.
+    pub fn cycles(&self) -> &'static str {
+        match self.property {
+            "model-dir" => "style",
+            _ => "portrait",
+        }
     }
 
     /// Does what `command` asks of `animate`; what it did, if anything.
@@ -142,16 +192,24 @@ impl AnimationKeys {
                 Some(KeyEffect::Recalibrated)
             }
             Command::NextPortrait | Command::PreviousPortrait
-                if !self.portraits.is_empty() && animate.has_property("source") =>
+                if !self.choices.is_empty() && animate.has_property(self.property) =>
             {
-                let count = self.portraits.len();
+                let count = self.choices.len();
                 self.current = match command {
                     Command::NextPortrait => (self.current + 1) % count,
                     _ => (self.current + count - 1) % count,
                 };
-                let path = self.portraits[self.current].clone();
-                animate.set_property("source", path.to_string_lossy().to_string());
-                Some(KeyEffect::Portrait(path))
+                let path = self.choices[self.current].clone();
+                animate.set_property(self.property, path.to_string_lossy().to_string());
+                Some(match self.property {
+                    "model-dir" => KeyEffect::Style(
+                        path.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .to_string(),
+                    ),
+                    _ => KeyEffect::Portrait(path),
+                })
             }
             _ => None,
         }

@@ -25,7 +25,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Side of the frames the test sink writes (RGB, raw, one after the other).
-const SHOWN: usize = 96;
 
 /// Two free UDP ports in a row: the server's video in and animation out.
 fn free_ports() -> u16 {
@@ -48,33 +47,6 @@ fn talking_face() -> String {
         "filesrc location={} ! decodebin ! videoconvert ! clocksync",
         media("carphone_pristine.mp4").display()
     )
-}
-
-/// One frame of the face, repeated live at `fps` for as long as the run lasts.
-fn still_face(width: u32, height: u32, fps: u32) -> String {
-    format!(
-        "filesrc location={} ! decodebin ! videoconvert ! videoscale ! \
-         video/x-raw,width={width},height={height} ! imagefreeze is-live=true ! \
-         video/x-raw,framerate={fps}/1",
-        media("carphone_pristine.mp4").display()
-    )
-}
-
-/// A sink writing every frame shown as SHOWN x SHOWN RGB into `file`.
-fn raw_sink(file: &Path) -> String {
-    format!(
-        "videoscale ! video/x-raw,width={SHOWN},height={SHOWN} ! videoconvert ! \
-         video/x-raw,format=RGB ! filesink location={}",
-        file.display()
-    )
-}
-
-fn frames(file: &Path) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(file).unwrap_or_default();
-    bytes
-        .chunks_exact(SHOWN * SHOWN * 3)
-        .map(<[u8]>::to_vec)
-        .collect()
 }
 
 fn mean_abs_difference(a: &[u8], b: &[u8]) -> f64 {

@@ -1,23 +1,30 @@
 //! `--mode style --style NAME`: an imported style network redraws the face, as the CLI runs it.
 //! The style is the committed test set made from a ready ONNX file as a user imports one
-//! (models/tiny-styles/make_invert.py: NHWC, [0, 255], the picture's negative), so the test can
+//! (models/tiny-styles/make_styles.py: NHWC, [0, 255], the picture's negative), so the test can
 //! say what each pixel must become.
 
 mod common;
 
 use common::*;
 
-/// A models folder with the face detector and the style `invert` under styles/.
-fn models_with_the_invert_style(dir: &std::path::Path) -> std::path::PathBuf {
+/// A models folder with the face detector and the styles `names` under styles/.
+fn models_with_styles(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
     let models = dir.join("my models");
     std::fs::create_dir_all(models.join("styles")).unwrap();
     std::os::unix::fs::symlink(root().join("models/blazeface"), models.join("blazeface")).unwrap();
-    std::os::unix::fs::symlink(
-        root().join("models/tiny-styles/styles/invert"),
-        models.join("styles/invert"),
-    )
-    .unwrap();
+    for name in names {
+        std::os::unix::fs::symlink(
+            root().join("models/tiny-styles/styles").join(name),
+            models.join("styles").join(name),
+        )
+        .unwrap();
+    }
     models
+}
+
+/// A models folder with the face detector and the style `invert` under styles/.
+fn models_with_the_invert_style(dir: &std::path::Path) -> std::path::PathBuf {
+    models_with_styles(dir, &["invert"])
 }
 
 /// Mean |a - b| over a square block of two frames' pixels, in byte levels.
@@ -104,4 +111,66 @@ fn a_style_that_is_not_imported_is_named_with_those_that_are() {
         assert!(stderr(&run).contains(needle), "{}", stderr(&run));
     }
     assert!(!std::path::Path::new("/tmp/never-written.mp4").exists());
+}
+
+#[test]
+fn n_swaps_to_the_next_imported_style_while_the_webcam_runs() {
+    // A terminal (tmux) to press keys in; the camera is a test double (one frame of the talking
+    // clip, repeated live): no webcam exists here.
+    assert!(
+        installed("tmux"),
+        "tmux not installed: run `make setup` (it installs the tmux package)"
+    );
+    let dir = temp_dir("style-keys");
+    let models = models_with_styles(&dir, &["identity", "invert"]);
+    let shown = dir.join("shown.rgb");
+    let script = dir.join("webcam.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' webcam --mode style --style invert --models '{}' --camera '{}' --sink '{}' --seconds 25; sleep 30\n",
+            env!("CARGO_BIN_EXE_animecam"),
+            models.display(),
+            still_face(320, 240, 15),
+            raw_sink(&shown)
+        ),
+    )
+    .unwrap();
+    let terminal = Terminal::start(&format!("bash '{}'", script.display()), &[]);
+    let screen = terminal.wait_for("fps, latency", std::time::Duration::from_secs(30));
+    assert!(screen.contains("n/p next/previous style"), "{screen}");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let before = frames(&shown);
+    terminal.keys("n");
+    // invert, identity: sorted, so the next after invert is identity (it wraps round).
+    terminal.wait_for("style: identity", std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    terminal.keys("q");
+    let after = frames(&shown);
+    let (last_before, last_after) = (before.last().unwrap(), after.last().unwrap());
+    // The face in the middle of the picture: invert's negative before, the face itself after,
+    // so the two add up to white; the run never restarted (the frames kept coming).
+    let mut from_white = 0.0;
+    let mut count = 0.0;
+    for y in SHOWN * 3 / 8..SHOWN * 5 / 8 {
+        for x in SHOWN * 3 / 8..SHOWN * 5 / 8 {
+            let offset = (y * SHOWN + x) * 3;
+            let (a, b) = (&last_before[offset..], &last_after[offset..]);
+            for c in 0..3 {
+                from_white += (f64::from(a[c]) + f64::from(b[c]) - 255.0).abs();
+                count += 1.0;
+            }
+        }
+    }
+    let from_white = from_white / count;
+    assert!(
+        from_white < 20.0,
+        "the face after n is not the negative of the face before: |before + after - 255| = {from_white:.1}"
+    );
+    assert!(
+        after.len() > before.len() + 15,
+        "frames stopped coming: {} then {}",
+        before.len(),
+        after.len()
+    );
 }

@@ -250,6 +250,15 @@ impl InUse {
     }
 }
 
+/// When an element's `model-dir` may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelDirChange {
+    /// In the NULL and READY states: the model loads when the element starts.
+    WhenStopped,
+    /// While playing too: the element loads the new model off the streaming thread and swaps it in.
+    WhilePlaying,
+}
+
 /// The model folder and execution settings every inference element has, with their properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSettings {
@@ -272,13 +281,29 @@ impl ModelSettings {
     /// `model-dir`, `provider`, `precision`, `threads` and the read-only `provider-in-use` and
     /// `precision-in-use`.
     pub fn properties(model_dir_blurb: &str, default_threads: u32) -> Vec<glib::ParamSpec> {
+        Self::properties_with(
+            model_dir_blurb,
+            default_threads,
+            ModelDirChange::WhenStopped,
+        )
+    }
+
+    /// As [`ModelSettings::properties`], with `model-dir` changeable as `change` says.
+    pub fn properties_with(
+        model_dir_blurb: &str,
+        default_threads: u32,
+        change: ModelDirChange,
+    ) -> Vec<glib::ParamSpec> {
         use gst::prelude::*;
+        let model_dir = glib::ParamSpecString::builder("model-dir")
+            .nick("Model folder")
+            .blurb(model_dir_blurb);
+        let model_dir = match change {
+            ModelDirChange::WhenStopped => model_dir.mutable_ready(),
+            ModelDirChange::WhilePlaying => model_dir.mutable_playing(),
+        };
         vec![
-            glib::ParamSpecString::builder("model-dir")
-                .nick("Model folder")
-                .blurb(model_dir_blurb)
-                .mutable_ready()
-                .build(),
+            model_dir.build(),
             glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())
                 .nick("Execution provider")
                 .blurb("Where the network runs: auto (TensorRT, then CUDA, then CPU), or one by name, which must work")

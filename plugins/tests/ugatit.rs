@@ -89,7 +89,7 @@ fn face_mode_redraws_only_the_face_crop() {
 }
 
 /// The committed style set made as a user makes one from a ready ONNX file
-/// (models/tiny-styles/make_invert.py): NHWC, values in [0, 255], the picture's negative.
+/// (models/tiny-styles/make_styles.py): NHWC, values in [0, 255], the picture's negative.
 fn invert_style() -> PathBuf {
     root().join("models/tiny-styles/styles/invert")
 }
@@ -130,6 +130,104 @@ fn an_imported_style_network_runs_on_the_whole_frame_with_its_layout_and_range()
             "mean |out - negative| {from_negative:.1}, |out - input| {from_input:.1}"
         );
     }
+}
+
+/// The centre pixel (RGB) and the side of a square RGB frame.
+fn centre_of_square(sample: &gst::Sample) -> ([u8; 3], i32) {
+    let structure = sample.caps().unwrap().structure(0).unwrap().to_owned();
+    let side = structure.get::<i32>("width").unwrap();
+    assert_eq!(side, structure.get::<i32>("height").unwrap(), "a square");
+    let data = sample.buffer().unwrap().map_readable().unwrap().to_vec();
+    let offset = ((side / 2 * side + side / 2) * 3) as usize;
+    ([data[offset], data[offset + 1], data[offset + 2]], side)
+}
+
+#[test]
+fn a_new_model_dir_while_playing_swaps_the_style_in_without_a_restart() {
+    // One colour, so that each style's picture is known: invert (64 x 64) paints its negative,
+    // identity (96 x 96, another layout and range) the colour itself.
+    init();
+    let colour = [0x20u8, 0x40, 0x80];
+    let frames = 90;
+    let pipeline = common::launch(&format!(
+        "videotestsrc num-buffers={frames} pattern=solid-color foreground-color=0xff204080 \
+         ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1 \
+         ! ugatit name=style region=frame model-dir=\"{}\" ! video/x-raw,format=RGB \
+         ! appsink name=sink sync=false max-buffers=1",
+        invert_style().display()
+    ));
+    let sink = common::appsink(&pipeline, "sink");
+    let style = pipeline.by_name("style").unwrap();
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let near = |got: [u8; 3], want: [u8; 3]| got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 3);
+    let negative = colour.map(|v| 255 - v);
+    let mut pictures = Vec::new();
+    let mut warnings = Vec::new();
+    while let Some(sample) = sink.pull_sample().ok() {
+        let (centre, side) = centre_of_square(&sample);
+        pictures.push((centre, side));
+        match pictures.len() {
+            5 => style.set_property(
+                "model-dir",
+                root()
+                    .join("models/tiny-styles/styles/identity")
+                    .to_str()
+                    .unwrap(),
+            ),
+            // A folder with no model: a warning, and identity keeps playing.
+            60 => style.set_property("model-dir", "/nonexistent/style folder"),
+            _ => {}
+        }
+        while let Some(message) = bus.pop() {
+            match message.view() {
+                gst::MessageView::Warning(warning) => warnings.push(warning.error().to_string()),
+                gst::MessageView::Error(error) => panic!("{}", error.error()),
+                _ => {}
+            }
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(pictures.len(), frames, "one picture per frame");
+    assert!(
+        pictures[..5]
+            .iter()
+            .all(|&(c, side)| side == 64 && near(c, negative)),
+        "the first frames are invert's: {:?}",
+        &pictures[..5]
+    );
+    // The new network loads off the streaming thread, in milliseconds here: a few frames later
+    // every picture is identity's. The frame it arrives on still goes out at the size its caps
+    // had; the renegotiation it asks for makes the next ones identity's 96 x 96.
+    let swapped = pictures
+        .iter()
+        .position(|&(c, _)| near(c, colour))
+        .expect("identity never took over");
+    assert!(
+        (5..30).contains(&swapped),
+        "identity took over at frame {swapped}"
+    );
+    assert!(
+        pictures[5..swapped]
+            .iter()
+            .all(|&(c, side)| side == 64 && near(c, negative)),
+        "until the swap invert keeps playing: {:?}",
+        &pictures[5..swapped]
+    );
+    assert!(
+        pictures[swapped..].iter().all(|&(c, _)| near(c, colour))
+            && pictures[swapped + 1..].iter().all(|&(_, side)| side == 96),
+        "after the swap every picture is identity's, at its size (the bad folder changed \
+         nothing): {:?}",
+        &pictures[swapped..]
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("/nonexistent/style folder")
+                && w.contains("keeping the current model")),
+        "the bad folder is named in a warning: {warnings:?}"
+    );
 }
 
 /// Runs the clip through facetrack and `element`; checks every frame keeps its caps and

@@ -10,7 +10,7 @@ use gst::prelude::*;
 
 use crate::args::{Animation, BackgroundArg, LinkArgs};
 use crate::failure::Failure;
-use crate::keys::first_portrait;
+use crate::keys::{first_portrait, Choices};
 use crate::remote::transport::{check_passphrase, pack_for_srt, NO_PASSPHRASE};
 
 /// A path as a description's value: absolute, so that no file name can be one of the parser's
@@ -77,6 +77,22 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         variables.insert("SIZE", size.to_string());
     }
     Ok(variables)
+}
+
+/// What n and p cycle through live: the imported styles in style mode, else the portrait's
+/// folder.
+pub fn choices(animation: &Animation) -> Choices {
+    match (&animation.style, &animation.portrait) {
+        (Some(style), _) if animation.mode == Mode::Style => Choices::Styles {
+            models: animation
+                .models
+                .clone()
+                .unwrap_or_else(model_sets::models_dir),
+            current: style.clone(),
+        },
+        (_, Some(portrait)) => Choices::Portraits(portrait.clone()),
+        _ => Choices::Nothing,
+    }
 }
 
 /// The --style asked for, checked against the styles imported into `models`; the error lists them.

@@ -43,7 +43,7 @@ pub fn run(
         Ok::<_, Failure>(pipeline)
     };
     let options = ServeOptions {
-        portrait: animation.portrait.clone(),
+        choices: options::choices(&animation),
         port,
         duration: seconds.map(Duration::from_secs_f64),
     };

@@ -3,7 +3,6 @@
 //! another machine, the loop talks to it through a [`Link`], which it knows only as that
 //! interface.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use gst::prelude::*;
 
 use crate::bus::{describe_error, describe_warning, networks, play, running_time, WarningsSaid};
 use crate::key_command::Command;
-use crate::keys::{AnimationKeys, KeyEffect, Keys};
+use crate::keys::{AnimationKeys, Choices, KeyEffect, Keys};
 use crate::report::{AvatarReport, Latency, LiveStats, ShownFrames};
 
 mod link;
@@ -56,7 +55,8 @@ fn watch_sink(
 
 /// How a live run goes.
 pub struct LiveOptions {
-    pub portrait: Option<PathBuf>,
+    /// What n and p cycle through.
+    pub choices: Choices,
     /// Stop after this long (tests, benchmarks); None runs until quit or end of stream.
     pub duration: Option<Duration>,
     pub quiet: bool,
@@ -94,7 +94,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     let shown = shown_frames_element(pipeline).ok_or("the pipeline has no sink")?;
     let shown_frames = watch_sink(pipeline, &shown, options.link.clone());
     let animate = pipeline.by_name(names::ANIMATE);
-    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
+    let mut animation_keys = AnimationKeys::new(&options.choices);
     // Installed before the (possibly long) start: a Ctrl-C then ends the run as soon as it can.
     let interrupts = crate::signals::interrupts();
     let messages = play(pipeline)?;
@@ -102,7 +102,10 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
     if !options.quiet && !options.status.is_empty() {
         eprint!("{}\r\n", options.status);
         if keys.raw {
-            eprint!("keys: r recalibrate, n/p next/previous portrait, q quit\r\n");
+            eprint!(
+                "keys: r recalibrate, n/p next/previous {}, q quit\r\n",
+                animation_keys.cycles()
+            );
         }
     }
     if !options.quiet {
@@ -159,6 +162,7 @@ fn run_until_stopped(pipeline: &gst::Pipeline, options: &LiveOptions) -> Result<
                         match animate.as_ref().and_then(|a| animation_keys.apply(a, command)) {
                             Some(KeyEffect::Recalibrated) => eprint!("recalibrating: hold still, facing the camera\r\n"),
                             Some(KeyEffect::Portrait(path)) => eprint!("portrait: {}\r\n", path.display()),
+                            Some(KeyEffect::Style(name)) => eprint!("style: {name} (loading)\r\n"),
                             None => {}
                         }
                     }

@@ -11,6 +11,7 @@ use crossbeam_channel::select;
 use gst::prelude::*;
 
 use crate::key_command::Command;
+use crate::keys::Choices;
 use crate::live::{run_live, Link, LiveOptions, Verdict};
 use crate::remote::protocol::Message;
 use crate::remote::transport::{receive_in_frames, send_in_frames, CaptureTimes};
@@ -232,7 +233,7 @@ pub fn run_client(
             return Err(watch.no_picture(started.elapsed()));
         }
         let attempt = LiveOptions {
-            portrait: None,
+            choices: Choices::Nothing,
             duration: remaining,
             quiet: options.quiet,
             status: if first {

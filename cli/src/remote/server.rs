@@ -184,7 +184,8 @@ fn describe_address(address: &gio::SocketAddress) -> String {
 /// How `serve` runs.
 pub struct ServeOptions {
     /// The portrait (or folder of them) the server starts with, which n and p cycle through.
-    pub portrait: Option<std::path::PathBuf>,
+    /// What n and p cycle through.
+    pub choices: crate::keys::Choices,
     pub port: u16,
     /// Stop after this long (tests).
     pub duration: Option<Duration>,
@@ -203,7 +204,7 @@ pub fn serve(
         crossbeam_channel::at(started + d)
     });
     // Kept across clients: the next one sees the portrait the last one left.
-    let mut animation_keys = AnimationKeys::new(options.portrait.as_deref());
+    let mut animation_keys = AnimationKeys::new(&options.choices);
     let mut first = true;
     loop {
         let pipeline = build()?;
@@ -291,10 +292,8 @@ pub fn serve(
         }
         let mut avatar = AvatarReport::new(&pipeline);
         let animate = pipeline.by_name(names::ANIMATE);
-        if let (Some(animate), Some(path)) = (&animate, animation_keys.portrait()) {
-            if animate.has_property("source") {
-                animate.set_property("source", path.to_string_lossy().to_string());
-            }
+        if let Some(animate) = &animate {
+            animation_keys.restore(animate);
         }
         let bus = pipeline.bus().expect("pipelines have a bus");
         let messages = match play(&pipeline) {
@@ -335,6 +334,7 @@ pub fn serve(
                         Some(KeyEffect::Portrait(path)) => {
                             eprintln!("client: portrait {}", path.display())
                         }
+                        Some(KeyEffect::Style(name)) => eprintln!("client: style {name}"),
                         None => {}
                     }
                 }

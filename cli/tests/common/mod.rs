@@ -345,3 +345,33 @@ pub fn buffers_reaching(
         });
     count
 }
+
+/// The side of the frames `raw_sink` writes.
+pub const SHOWN: usize = 96;
+
+/// One frame of the face, repeated live at `fps` for as long as the run lasts.
+pub fn still_face(width: u32, height: u32, fps: u32) -> String {
+    format!(
+        "filesrc location={} ! decodebin ! videoconvert ! videoscale ! \
+         video/x-raw,width={width},height={height} ! imagefreeze is-live=true ! \
+         video/x-raw,framerate={fps}/1",
+        media("carphone_pristine.mp4").display()
+    )
+}
+
+/// A sink writing every frame shown as SHOWN x SHOWN RGB into `file`.
+pub fn raw_sink(file: &Path) -> String {
+    format!(
+        "videoscale ! video/x-raw,width={SHOWN},height={SHOWN} ! videoconvert ! \
+         video/x-raw,format=RGB ! filesink location={}",
+        file.display()
+    )
+}
+
+pub fn frames(file: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(file).unwrap_or_default();
+    bytes
+        .chunks_exact(SHOWN * SHOWN * 3)
+        .map(<[u8]>::to_vec)
+        .collect()
+}

@@ -1,11 +1,13 @@
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
 use animecam::stylize::{
     converted_model, FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer, FULL_MODEL,
     LIGHT_MODEL,
 };
+use animecam::swap::{Preparation, Swap};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -16,7 +18,7 @@ use gst_video::subclass::prelude::*;
 use super::{FrameOutput, Region, Variant};
 use crate::glue::{
     image_view, image_view_mut, is_new_stream, square_output_caps, video_pad_templates,
-    warn_fallbacks, InUse, ModelSettings,
+    warn_fallbacks, InUse, ModelDirChange, ModelSettings,
 };
 use crate::logging;
 use crate::progress::{Step, LOADING};
@@ -26,7 +28,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "ugatit",
         gst::DebugColorFlags::empty(),
-        Some("animecam U-GAT-IT stylization"),
+        Some("animecam style networks: U-GAT-IT, AnimeGANv2, CartoonGAN, ONNX"),
     )
 });
 
@@ -77,6 +79,43 @@ impl Settings {
     }
 }
 
+/// A style network loaded, with where it came from.
+struct Loaded {
+    stylizer: Stylizer,
+    dir: PathBuf,
+    model_id: &'static str,
+    in_use: InUse,
+}
+
+/// Loads the network the settings name (the int8 set beside the folder where the precision
+/// takes it); `element` gets the warning about a broken int8 set that `auto` passed over.
+fn load(settings: &Settings, element: &gst::Element) -> Result<Loaded, String> {
+    let set = settings
+        .model
+        .model_set(DEFAULT_MODEL_SET, element)
+        .map_err(|e| e.to_string())?;
+    let dir = set.dir;
+    let model_id = match settings.variant {
+        Variant::Full => FULL_MODEL,
+        Variant::Light => LIGHT_MODEL,
+        Variant::Auto => converted_model(&dir),
+    };
+    let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options()).map_err(|e| {
+        format!(
+            "Cannot load the model {model_id} from {}: {e}. Import a selfie2anime checkpoint or a \
+             style network (`animecam models import FILE`, README, Models) and set model-dir to its folder",
+            dir.display()
+        )
+    })?;
+    let in_use = InUse::new(stylizer.provider(), set.precision);
+    Ok(Loaded {
+        stylizer,
+        dir,
+        model_id,
+        in_use,
+    })
+}
+
 #[derive(Default)]
 pub struct Ugatit {
     settings: Mutex<Settings>,
@@ -86,7 +125,62 @@ pub struct Ugatit {
     /// for the state lock a stylization holds.
     model_size: AtomicU32,
     /// What happened to the frames, for the `stats` property.
-    activity: Activity,
+    activity: Arc<Activity>,
+    /// Networks loaded off the streaming thread when `model-dir` changes while it runs.
+    swap: Swap<Loaded>,
+    /// Between start and stop: a new `model-dir` is loaded at once (before, start loads it).
+    running: AtomicBool,
+}
+
+impl Ugatit {
+    /// Loads the network the properties now name on a thread of its own; the current one keeps
+    /// stylizing until it is ready.
+    fn request_model(&self) {
+        let element = self.obj().clone().upcast::<gst::Element>();
+        self.swap.request(&self.activity, || {
+            let settings = self.settings.lock().unwrap().clone();
+            let what = format!(
+                "the model in {}",
+                settings.model.dir(DEFAULT_MODEL_SET).display()
+            );
+            gst::info!(CAT, imp = self, "loading {what}");
+            Some(Ok::<_, std::convert::Infallible>(Preparation {
+                what,
+                prepare: Box::new(move || load(&settings, &element)),
+            }))
+        });
+    }
+
+    /// The network loaded off the streaming thread, swapped in; one that failed to load keeps the
+    /// current network, with a warning.
+    fn take_loaded(&self, state: &mut State) {
+        match self.swap.take() {
+            None => {}
+            Some(Ok(loaded)) => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "{} from {} swapped in, on {}",
+                    loaded.model_id,
+                    loaded.dir.display(),
+                    loaded.stylizer.provider()
+                );
+                warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
+                let size = loaded.stylizer.image_size() as u32;
+                *self.in_use.lock().unwrap() = loaded.in_use;
+                state.session = FaceStylizer::new(loaded.stylizer);
+                if self.model_size.swap(size, Ordering::SeqCst) != size {
+                    // Frame mode at the model's size: the next frames go out at the new size.
+                    self.obj().reconfigure_src();
+                }
+            }
+            Some(Err(error)) => gst::element_imp_warning!(
+                self,
+                gst::ResourceError::OpenRead,
+                ("{error}; keeping the current model")
+            ),
+        }
+    }
 }
 
 #[glib::object_subclass]
@@ -99,9 +193,10 @@ impl ObjectSubclass for Ugatit {
 impl ObjectImpl for Ugatit {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let mut properties = ModelSettings::properties(
-                "Folder with the exported U-GAT-IT graph and its manifest.json (default: $ANIMECAM_MODELS/ugatit, else models/ugatit of the animecam checkout)",
+            let mut properties = ModelSettings::properties_with(
+                "Folder of the model set: U-GAT-IT, or an imported style network (models/styles/NAME), with its manifest.json (default: $ANIMECAM_MODELS/ugatit, else models/ugatit of the animecam checkout). Changed while playing, the new network loads off the streaming thread and replaces the current one when ready",
                 DEFAULT_THREADS,
+                ModelDirChange::WhilePlaying,
             );
             properties.extend([
                 stats::property(stats::ACTIVITY_BLURB),
@@ -152,6 +247,10 @@ impl ObjectImpl for Ugatit {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
         if settings.model.set_property(pspec.name(), value) {
+            drop(settings);
+            if pspec.name() == "model-dir" && self.running.load(Ordering::SeqCst) {
+                self.request_model();
+            }
             return;
         }
         match pspec.name() {
@@ -196,9 +295,9 @@ impl ElementImpl for Ugatit {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
-                "U-GAT-IT stylization",
+                "Style network stylization",
                 "Filter/Effect/Video",
-                "Redraws the tracked face (or the whole frame) in anime style with U-GAT-IT selfie2anime",
+                "Redraws the tracked face (or the whole frame) with an image-to-image style network: U-GAT-IT selfie2anime, or an imported AnimeGANv2, CartoonGAN or ONNX style",
                 "animecam developers",
             )
         });
@@ -220,52 +319,45 @@ impl BaseTransformImpl for Ugatit {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let _library_log = logging::calling(*CAT, &*self.obj());
         let settings = self.settings.lock().unwrap().clone();
-        let set = settings
-            .model
-            .model_set(DEFAULT_MODEL_SET, self.obj().upcast_ref())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{e}")))?;
-        let dir = set.dir;
-        let model_id = match settings.variant {
-            Variant::Full => FULL_MODEL,
-            Variant::Light => LIGHT_MODEL,
-            Variant::Auto => converted_model(&dir),
-        };
-        let loading = Step::start(&*self.obj(), LOADING, "Loading the U-GAT-IT model");
-        let stylizer = Stylizer::load(&dir, model_id, &settings.model.provider_options());
+        let loading = Step::start(&*self.obj(), LOADING, "Loading the style network");
+        let loaded = load(&settings, self.obj().upcast_ref());
         loading.end(
-            &stylizer,
-            "U-GAT-IT model loaded",
-            "The U-GAT-IT model did not load",
+            &loaded,
+            "Style network loaded",
+            "The style network did not load",
         );
-        let stylizer = stylizer.map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::OpenRead,
-                (
-                    "Cannot load the model {model_id} from {}: {e}. Import a selfie2anime checkpoint or a \
-                     style network (`animecam models import FILE`, README, Models) and set model-dir to its folder",
-                    dir.display()
-                )
-            )
-        })?;
-        *self.in_use.lock().unwrap() = InUse::new(stylizer.provider(), set.precision);
-        warn_fallbacks(self.obj().upcast_ref(), stylizer.fallbacks());
+        let loaded = loaded.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
+        warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
         self.model_size
-            .store(stylizer.image_size() as u32, Ordering::SeqCst);
+            .store(loaded.stylizer.image_size() as u32, Ordering::SeqCst);
         gst::info!(
             CAT,
             imp = self,
-            "{model_id} from {} on {}",
-            dir.display(),
-            stylizer.provider()
+            "{} from {} on {}",
+            loaded.model_id,
+            loaded.dir.display(),
+            loaded.stylizer.provider()
         );
+        *self.in_use.lock().unwrap() = loaded.in_use;
+        // Loads still running from before this start were made for another session.
+        self.swap.invalidate();
+        self.activity.set_loading(false);
         *self.state.lock().unwrap() = Some(State {
-            session: FaceStylizer::new(stylizer),
+            session: FaceStylizer::new(loaded.stylizer),
             last_segment: None,
         });
+        self.running.store(true, Ordering::SeqCst);
+        // A folder set while the first network loaded is loaded now.
+        if self.settings.lock().unwrap().model.model_dir != settings.model.model_dir {
+            self.request_model();
+        }
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.running.store(false, Ordering::SeqCst);
+        self.swap.invalidate();
+        self.activity.set_loading(false);
         *self.state.lock().unwrap() = None;
         self.model_size.store(0, Ordering::SeqCst);
         Ok(())
@@ -329,6 +421,7 @@ impl VideoFilterImpl for Ugatit {
         let settings = self.settings.lock().unwrap().clone();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        self.take_loaded(state);
         let input = image_view(inframe).map_err(|e| {
             gst::element_imp_error!(
                 self,
@@ -346,11 +439,7 @@ impl VideoFilterImpl for Ugatit {
             gst::FlowError::from(e)
         })?;
         let failed = |e: animecam::stylize::StylizeError| {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Failed,
-                ["U-GAT-IT stylization failed: {e}"]
-            );
+            gst::element_imp_error!(self, gst::LibraryError::Failed, ["Stylization failed: {e}"]);
             gst::FlowError::Error
         };
         let started = std::time::Instant::now();
@@ -376,10 +465,17 @@ impl VideoFilterImpl for Ugatit {
             }
             Region::Frame => {
                 let at_input_size = settings.frame_output == FrameOutput::Input;
-                let image = state
+                let mut image = state
                     .session
                     .frame(&input, &settings.stylize(), at_input_size)
                     .map_err(failed)?;
+                if (image.width(), image.height()) != (output.width(), output.height()) {
+                    // A network of another size swapped in: this frame's caps are the old
+                    // size's until the renegotiation it asked for.
+                    image = image
+                        .resized(output.width(), output.height())
+                        .map_err(|e| failed(animecam::stylize::StylizeError::Image(e)))?;
+                }
                 output
                     .write_rgb(&image)
                     .map_err(|e| failed(animecam::stylize::StylizeError::Image(e)))?;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::args::BenchArgs;
 use crate::bus::networks;
 use crate::commands::bench::fixtures::{looped_clip, media, TempFolder};
+use crate::keys::Choices;
 use crate::live::{run_live, LiveOptions};
 use crate::report::LiveStats;
 
@@ -114,7 +115,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         }
     );
     let options = LiveOptions {
-        portrait: None,
+        choices: Choices::Nothing,
         duration: Some(Duration::from_secs_f64(seconds)),
         quiet: true,
         status: String::new(),
