@@ -24,8 +24,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Side of the frames the test sink writes (RGB, raw, one after the other).
-
 /// Two free UDP ports in a row: the server's video in and animation out.
 fn free_ports() -> u16 {
     loop {

@@ -164,7 +164,7 @@ fn a_new_model_dir_while_playing_swaps_the_style_in_without_a_restart() {
     let negative = colour.map(|v| 255 - v);
     let mut pictures = Vec::new();
     let mut warnings = Vec::new();
-    while let Some(sample) = sink.pull_sample().ok() {
+    while let Ok(sample) = sink.pull_sample() {
         let (centre, side) = centre_of_square(&sample);
         pictures.push((centre, side));
         match pictures.len() {

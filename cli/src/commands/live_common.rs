@@ -96,7 +96,7 @@ impl LivePipeline<'_> {
     /// viewer was shown.
     pub fn run(&self, status: String) -> Result<(), Failure> {
         let options = LiveOptions {
-            choices: options::choices(&self.animation),
+            choices: options::choices(self.animation),
             duration: self.live.seconds.map(Duration::from_secs_f64),
             quiet: false,
             status,
