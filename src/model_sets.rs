@@ -155,13 +155,20 @@ pub fn style_dir(models: &Path, name: &str) -> PathBuf {
     models.join(STYLES_DIR).join(name)
 }
 
-/// The styles imported under `models` (folders of `styles/` with a manifest), by name, sorted.
+/// The styles imported under `models` (folders of `styles/` with a manifest), by name, sorted;
+/// not the int8 sets the quantiser wrote beside them (`NAME-int8`), which run as their fp32
+/// set's precision choice.
 pub fn imported_styles(models: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(models.join(STYLES_DIR))
         .into_iter()
         .flatten()
         .flatten()
         .filter(|entry| entry.path().join(MANIFEST_FILE).is_file())
+        // A manifest that does not load stays listed: running it says what is wrong with it.
+        .filter(|entry| {
+            !Manifest::load(entry.path())
+                .is_ok_and(|manifest| manifest.precision == crate::inference::Precision::Int8)
+        })
         .map(|entry| entry.file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
@@ -185,6 +192,27 @@ pub fn checkout_models_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imported_styles_are_listed_without_their_int8_sets() {
+        let models = std::env::temp_dir().join(format!("animecam-styles-{}", std::process::id()));
+        let invert = checkout_models_dir().join("tiny-styles/styles/invert");
+        let manifest = std::fs::read_to_string(invert.join(MANIFEST_FILE)).unwrap();
+        for (name, manifest) in [
+            ("paprika", manifest.clone()),
+            (
+                "paprika-int8",
+                manifest.replacen('{', "{\"precision\": \"int8\",", 1),
+            ),
+            ("broken", "not json".to_owned()),
+        ] {
+            std::fs::create_dir_all(style_dir(&models, name)).unwrap();
+            std::fs::write(style_dir(&models, name).join(MANIFEST_FILE), manifest).unwrap();
+        }
+        let listed = imported_styles(&models);
+        std::fs::remove_dir_all(&models).unwrap();
+        assert_eq!(listed, ["broken", "paprika"]);
+    }
 
     #[test]
     fn each_kind_has_one_default_set_and_names_are_unique() {

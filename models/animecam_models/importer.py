@@ -388,9 +388,6 @@ def write_set(found, path, models_dir, name=None, int8=False, progress=None, log
     started = time.perf_counter() if started is None else started
     if name is not None and (not name.strip() or Path(name).name != name or name in (".", "..")):
         raise NotImportable(f"--name {name!r}: expected a folder name (no slashes), e.g. {found.default_set}")
-    if found.is_style and int8:
-        raise NotImportable("--int8: the quantiser does not take style networks yet; import without --int8 "
-                           "(the set runs in fp32)")
     models_dir = Path(models_dir)
     sets_dir = models_dir / import_styles.STYLES_DIR if found.is_style else models_dir
     target = sets_dir / (name or found.default_set)

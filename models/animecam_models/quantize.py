@@ -5,8 +5,9 @@
 
 Needs onnx, onnxruntime, numpy and OpenCV (to read the calibration media); never PyTorch.
 
-What it does, per graph (fomm_kp, fomm_generator, ugatit_light, ugatit_full; other graphs, such as
-fomm_encoder, which runs once per portrait, are copied in fp32):
+What it does, per graph (fomm_kp, fomm_generator, ugatit_light, ugatit_full, and an imported style
+network's `style`; other graphs, such as fomm_encoder, which runs once per portrait, are copied in
+fp32):
 1. real calibration inputs built from the registry media that set-up fetched (the talking clip,
    the face photos moved by known similarity transforms, the anime portraits), as the elements
    build them: face crops, the generator's relative motion from the fp32 keypoint detector;
@@ -81,7 +82,7 @@ import manifest  # noqa: E402  (models/manifest.py)
 ROOT = Path(__file__).resolve().parents[2]
 MEDIA = ROOT / ".cache" / "media"
 TOOL = f"animecam_models.quantize (onnxruntime {onnxruntime.__version__}, onnx {onnx.__version__})"
-QUANTIZED = ("fomm_kp", "fomm_generator", "ugatit_light", "ugatit_full")
+QUANTIZED = ("fomm_kp", "fomm_generator", "ugatit_light", "ugatit_full", "style")
 DEFAULT_MIN_PSNR = 30.0
 # Mean keypoint error allowed, in pixels of the keypoint detector's crop. FOMM's keypoints are
 # soft-argmaxes over a 58x58 heatmap of the 256 crop, 4.4 px a cell: 2 px is under half a cell.
@@ -280,15 +281,19 @@ def load_media(media=MEDIA, every=4):
 
 # --- Graph inputs --------------------------------------------------------------------------------
 
+# Each normalisation's value per byte level and at black, and its peak-to-peak range.
+VALUE_RANGES = {"symmetric": (1 / 127.5, -1.0, 2.0), "unit": (1 / 255, 0.0, 1.0), "byte": (1.0, 0.0, 255.0)}
+
+
 def image_tensor(rgb, spec):
-    """An RGB picture as the graph's NCHW image input of the manifest's size and normalisation."""
-    _, _, height, width = spec["shape"]
+    """An RGB picture as the graph's image input of the manifest's layout (NCHW unless it says
+    nhwc), size and normalisation."""
+    nhwc = spec.get("layout") == "nhwc"
+    height, width = spec["shape"][1:3] if nhwc else spec["shape"][2:4]
     resized = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
-    if spec.get("normalization") == "symmetric":
-        value = resized / 127.5 - 1.0
-    else:
-        value = resized / 255.0
-    return np.ascontiguousarray(value.transpose(2, 0, 1)[None])
+    scale, offset, _ = VALUE_RANGES[spec.get("normalization", "unit")]
+    value = resized * np.float32(scale) + np.float32(offset)
+    return np.ascontiguousarray(value[None] if nhwc else value.transpose(2, 0, 1)[None])
 
 
 def session(path, threads=0):
@@ -337,7 +342,8 @@ def graph_inputs(graph, fp32_dir, spec_of, faces, portraits):
     if graph == "fomm_generator":
         return generator_inputs(fp32_dir, spec_of, faces, portraits)
     pictures = faces + portraits if graph == "fomm_kp" else faces
-    return [{"image": image_tensor(picture, spec["inputs"][0])} for picture in pictures]
+    image = spec["inputs"][0]
+    return [{image["name"]: image_tensor(picture, image)} for picture in pictures]
 
 
 # --- Graph rewriting ----------------------------------------------------------------------------
@@ -632,6 +638,13 @@ def recipes(graph):
             Recipe("decoder-int8", "the decoder's convolutions int8, the encoder's kept float",
                    True, encoder_float, True, ("Conv", "Gemm")),
         ]
+    if graph == "style":
+        return [
+            Recipe("all-int8", "every convolution int8 but the RGB layers, outputs equalised, MSE-optimal ranges",
+                   True, None, True),
+            Recipe("all-int8-minmax", "every convolution int8 but the RGB layers, outputs equalised, min-max ranges",
+                   True),
+        ]
     if graph == "fomm_kp":
         # Measured on the spread random graph (mean px): min-max 1.98, percentile 1.84,
         # equalised min-max 1.58, equalised percentile 1.59.
@@ -675,6 +688,14 @@ def prepare(fp32_path, out):
     Path(f"{whole}.data").unlink()
     onnx.shape_inference.infer_shapes_path(str(optimized), str(optimized))
     model = onnx.load(str(optimized), load_external_data=False)
+    # The quantiser and the recipes pick nodes by name; a graph from elsewhere (an imported style
+    # network) may leave them unnamed, which would make every node the same "".
+    taken = {node.name for node in model.graph.node}
+    for index, node in enumerate(model.graph.node):
+        if not node.name:
+            node.name = next(name for name in (f"{node.op_type}_{index}_{n}" for n in range(len(taken) + 1))
+                             if name not in taken)
+            taken.add(node.name)
     model.metadata_props.append(onnx.StringStringEntryProto(key="onnx.quant.pre_process", value="onnxruntime.quant"))
     onnx.save(model, str(out))
     optimized.unlink()
@@ -796,7 +817,7 @@ def measure_quality(graph, wanted, int8_path, feeds, names, spec):
         quality.max_keypoint_error_px = float(errors.max())
         quality.worst_input = names[worst]
         return quality
-    peak = 2.0 if spec["outputs"][0].get("normalization") == "symmetric" else 1.0
+    peak = VALUE_RANGES[spec["outputs"][0].get("normalization", "unit")][2]
     squared, per_input, max_abs = [], [], 0.0
     for feed, want in zip(feeds, wanted):
         got = candidate.run([output], feed)[0]

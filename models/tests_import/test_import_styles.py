@@ -79,6 +79,37 @@ def test_a_dataparallel_prefix_is_stripped_and_name_chooses_the_folder(tmp_path,
     assert sorted(path.name for path in (tmp_path / "styles").iterdir()) == ["hayao"]
 
 
+def quantize(*args):
+    environment = dict(os.environ, PYTHONPATH=str(MODELS), ORT_DISABLE_TELEMETRY="1")
+    return subprocess.run([sys.executable, "-m", "animecam_models.quantize", *map(str, args)],
+                          env=environment, capture_output=True, text=True, timeout=600)
+
+
+def test_an_imported_style_quantises_to_int8_within_the_threshold(tmp_path):
+    # The importer's graphs leave their nodes unnamed; the quantiser names them, or it would
+    # quantise nothing (every node "", excluded with the RGB layers).
+    checkpoint = write_checkpoint(tmp_path, "paprika.pt", style_weights.animegan2_state())
+    imported(checkpoint, "--models-dir", tmp_path, "--size", SIZE)
+    fp32 = tmp_path / "styles" / "paprika"
+    run = quantize("--models", fp32, "--keep-slower")
+    assert run.returncode == 0, run.stderr
+    int8 = tmp_path / "styles" / "paprika-int8"
+    entry = manifest_of(int8)["models"]["style"]
+    assert entry["precision"] == "int8", entry
+    graph = onnx.load(str(int8 / entry["file"]))
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.graph.node}
+    assert [t for t in graph.graph.initializer if t.data_type == onnx.TensorProto.INT8], "no int8 weights"
+    quality = entry["quality"]
+    assert 30.0 <= quality["psnr_db"] < 90.0, quality
+    # The reported PSNR is what the int8 graph does on real faces, over the symmetric range's 2.
+    crops = faces.crops(SIZE, "symmetric")
+    errors = [np.mean((run_graph(fp32 / "style.onnx", {"image": crop})["stylized"]
+                       - run_graph(int8 / "style.onnx", {"image": crop})["stylized"]) ** 2) for crop in crops.values()]
+    psnr = 10 * np.log10(4.0 / np.mean(errors))
+    print(f"AnimeGANv2 {SIZE}: int8 {quality['psnr_db']:.1f} dB reported, {psnr:.1f} dB on the test's crops")
+    assert abs(psnr - quality["psnr_db"]) < 6.0, (psnr, quality)
+
+
 class Torch03Tensor(torchlike.Tensor):
     """A tensor as torch 0.3 pickled it (the days the CartoonGAN .pth files were converted):
     _rebuild_tensor(storage, offset, size, stride), in the legacy stream."""
@@ -121,8 +152,6 @@ def test_style_options_are_checked(tmp_path):
     checkpoint = write_checkpoint(tmp_path, "paprika.pt", style_weights.animegan2_state())
     assert "multiple of 8" in refused(checkpoint, "--models-dir", tmp_path, "--size", 60)
     assert "--range is for ready .onnx files" in refused(checkpoint, "--models-dir", tmp_path, "--range", "byte")
-    assert "--int8: the quantiser does not take style networks yet" in refused(checkpoint, "--models-dir", tmp_path,
-                                                                               "--int8")
     assert "--size applies to style networks" in refused(DATA / "tiny-ugatit-light_params_0001000.pt",
                                                         "--models-dir", tmp_path, "--size", 64)
     assert not (tmp_path / "styles").exists() and not (tmp_path / "ugatit").exists()
