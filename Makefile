@@ -56,6 +56,10 @@ bench: build bench-venv
 		PYTHONPATH=models .venv/bin/python -m animecam_models random-styles --out .cache/models/random
 	@test -f .cache/models/random-int8/manifest.json || \
 		PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models .cache/models/random --force
+	@for set in animegan2-256 animegan2-512 cartoongan-256; do \
+		test -f .cache/models/random/styles/$$set-int8/manifest.json || \
+		PYTHONPATH=models .venv/bin/python -m animecam_models.quantize --models .cache/models/random/styles/$$set --force \
+		|| exit 1; done
 	@mkdir -p out
 	target/release/animecam bench --json out/bench.json
 

@@ -414,6 +414,11 @@ pub struct BenchArgs {
     /// With --live: the animation to measure.
     #[arg(long, value_enum, default_value_t = Mode::Fomm)]
     pub mode: Mode,
+    /// With --live --mode style: the benchmark style network, a set under the models' styles/
+    /// (`python -m animecam_models random-styles`, which make bench runs: animegan2-256,
+    /// animegan2-512, cartoongan-256).
+    #[arg(long, default_value = "animegan2-256")]
+    pub style: String,
     /// With --live: a camera without a face (the run then fails, saying why).
     #[arg(long)]
     pub faceless: bool,

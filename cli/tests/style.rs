@@ -174,3 +174,54 @@ fn n_swaps_to_the_next_imported_style_while_the_webcam_runs() {
         after.len()
     );
 }
+
+#[test]
+fn the_live_benchmark_runs_a_style_network() {
+    // The committed invert style stands in for the benchmark's random-weight style sets (too
+    // small for its times to mean anything: this checks that style mode runs and is counted).
+    let dir = temp_dir("style-bench");
+    let models = models_with_styles(&dir, &["invert"]);
+    let run = animecam(&[
+        "bench",
+        "--models",
+        models.to_str().unwrap(),
+        "--live",
+        "3",
+        "--mode",
+        "style",
+        "--style",
+        "invert",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let count = |key: &str| report[key].as_u64().unwrap();
+    // A real face in every camera frame and a network far faster than the camera: nearly every
+    // frame is stylised (a busy machine's leaky queue may drop a few).
+    assert!(count("camera_frames") >= 60, "{report}");
+    assert!(
+        count("generated") as f64 >= 0.8 * count("camera_frames") as f64,
+        "{report}"
+    );
+    assert!(
+        stderr(&run).contains("style network made"),
+        "{}",
+        stderr(&run)
+    );
+    let missing = animecam(&[
+        "bench",
+        "--models",
+        models.to_str().unwrap(),
+        "--live",
+        "3",
+        "--mode",
+        "style",
+        "--style",
+        "hayao",
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("--style hayao: no benchmark style network"),
+        "{}",
+        stderr(&missing)
+    );
+}

@@ -112,4 +112,13 @@ fn fomm_and_ugatit_count_their_network_runs() {
         ),
         (120, 120, 0)
     );
+
+    // The same element running an imported style network says so.
+    let style = common::root().join("models/tiny-styles/styles/invert");
+    let ((engine, styled), _) = run(
+        &talking_face(),
+        &format!("ugatit model-dir=\"{}\"", style.display()),
+    );
+    assert_eq!(engine, "style network");
+    assert_eq!((styled.frames, styled.generated), (120, 120));
 }

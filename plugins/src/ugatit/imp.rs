@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use animecam::activity::Activity;
 use animecam::stylize::{
     converted_model, FaceCrop, FaceOutcome, FaceStylizer, StylizeSettings, Stylizer, FULL_MODEL,
-    LIGHT_MODEL,
+    LIGHT_MODEL, STYLE_MODEL,
 };
 use animecam::swap::{Preparation, Swap};
 use gst::glib;
@@ -87,6 +87,17 @@ struct Loaded {
     in_use: InUse,
 }
 
+impl Loaded {
+    /// What runs, in words: U-GAT-IT, or the style network a style set holds.
+    fn engine(&self) -> &'static str {
+        if self.model_id == STYLE_MODEL {
+            "style network"
+        } else {
+            "U-GAT-IT"
+        }
+    }
+}
+
 /// Loads the network the settings name (the int8 set beside the folder where the precision
 /// takes it); `element` gets the warning about a broken int8 set that `auto` passed over.
 fn load(settings: &Settings, element: &gst::Element) -> Result<Loaded, String> {
@@ -121,6 +132,8 @@ pub struct Ugatit {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     in_use: Mutex<InUse>,
+    /// What runs, for the `stats` property: U-GAT-IT or an imported style network.
+    engine: Mutex<&'static str>,
     /// The model's side once started (0 before): read by caps negotiation, which must not wait
     /// for the state lock a stylization holds.
     model_size: AtomicU32,
@@ -167,6 +180,7 @@ impl Ugatit {
                 );
                 warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
                 let size = loaded.stylizer.image_size() as u32;
+                *self.engine.lock().unwrap() = loaded.engine();
                 *self.in_use.lock().unwrap() = loaded.in_use;
                 state.session = FaceStylizer::new(loaded.stylizer);
                 if self.model_size.swap(size, Ordering::SeqCst) != size {
@@ -279,7 +293,8 @@ impl ObjectImpl for Ugatit {
                 self.in_use.lock().unwrap().value(name)
             }
             "stats" => {
-                stats::activity_to_structure("U-GAT-IT", &self.activity.snapshot()).to_value()
+                let engine = *self.engine.lock().unwrap();
+                stats::activity_to_structure(engine, &self.activity.snapshot()).to_value()
             }
             "feather" => settings.feather.to_value(),
             "temporal-smoothing" => settings.smoothing.to_value(),
@@ -338,6 +353,7 @@ impl BaseTransformImpl for Ugatit {
             loaded.dir.display(),
             loaded.stylizer.provider()
         );
+        *self.engine.lock().unwrap() = loaded.engine();
         *self.in_use.lock().unwrap() = loaded.in_use;
         // Loads still running from before this start were made for another session.
         self.swap.invalidate();

@@ -1,16 +1,19 @@
 //! The int8 set the quantiser wrote beside the benchmark models against the fp32 one, stage by
-//! stage, with the quantiser's quality report. Each stage's speed-up is measured over several
+//! stage (and each benchmark style network against its own int8 set), with the quantiser's
+//! quality report. Each stage's speed-up is measured over several
 //! rounds in which fp32 and int8 runs alternate on sessions loaded once, so that whatever else the
 //! machine does in the meantime slows both alike; the rows give each ratio's spread.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use animecam::inference::{int8_set_dir, Manifest};
+use animecam::model_sets;
+use animecam::stylize::STYLE_MODEL;
 use serde::Serialize;
 
 use crate::args::BenchArgs;
 use crate::commands::bench::runs::{time_run, FommFrameRun, KeypointsRun, StageRun, UgatitRun};
-use crate::commands::bench::stages::Measured;
+use crate::commands::bench::stages::{Measured, STYLE_STAGES};
 
 #[derive(Serialize)]
 pub struct Int8Row {
@@ -112,13 +115,95 @@ fn row(stage: &str, graph: &str, rounds: Vec<Round>) -> Int8Row {
     }
 }
 
+/// One stage to compare: its fp32 set and the int8 set made from it.
+struct Compared<'a> {
+    stage: &'a str,
+    graph: &'a str,
+    frames_per_run: usize,
+    fp32: PathBuf,
+    int8: PathBuf,
+}
+
 /// Compares the int8 set (`--int8-models`, or the one beside the benchmark models) with the fp32
-/// one on the inputs in `measured`, stage by stage.
+/// one on the inputs in `measured`, stage by stage; and each benchmark style network with the
+/// int8 set beside it, where the quantiser made one.
 pub fn compare(
     args: &BenchArgs,
     models: &Path,
     measured: &Measured,
 ) -> Result<Vec<Int8Row>, String> {
+    let int8 = args
+        .int8_models
+        .clone()
+        .unwrap_or_else(|| int8_set_dir(models));
+    let mut stages = Vec::new();
+    if int8.join("manifest.json").is_file() {
+        for (stage, graph, frames_per_run) in [
+            ("fomm keypoints", "fomm_kp", args.frames),
+            (
+                "fomm frame, source encoded once",
+                "fomm_generator",
+                args.frames.min(10),
+            ),
+            ("ugatit light 256", "ugatit_light", args.frames.min(10)),
+            ("ugatit full 256", "ugatit_full", args.frames.min(10)),
+        ] {
+            stages.push(Compared {
+                stage,
+                graph,
+                frames_per_run,
+                fp32: models.to_path_buf(),
+                int8: int8.clone(),
+            });
+        }
+    } else if args.int8_models.is_some() {
+        return Err(format!(
+            "--int8-models {}: expected an int8 model set (a folder with manifest.json)",
+            int8.display()
+        ));
+    } else {
+        eprintln!(
+            "  (no int8 set in {}: its int8 rows are left out; make int8-models writes it)",
+            int8.display()
+        );
+    }
+    for (set, stage) in STYLE_STAGES {
+        let fp32 = model_sets::style_dir(models, set);
+        let int8 = int8_set_dir(&fp32);
+        if int8.join("manifest.json").is_file() {
+            stages.push(Compared {
+                stage,
+                graph: STYLE_MODEL,
+                frames_per_run: args.frames.min(10),
+                fp32,
+                int8,
+            });
+        }
+    }
+    if stages.is_empty() {
+        return Ok(Vec::new());
+    }
+    eprintln!(
+        "  int8 against fp32: {} rounds a stage, fp32 and int8 runs alternating \
+         (quality: the quantiser's report on held-out real inputs)",
+        args.rounds
+    );
+    eprintln!(
+        "  {:<34} {:>8} {:>8}  {:>8} {:>15}",
+        "stage", "fp32 ms", "int8 ms", "speed-up", "min - max"
+    );
+    stages
+        .iter()
+        .map(|compared| compare_stage(compared, args.rounds, measured))
+        .collect()
+}
+
+/// One stage's fp32 and int8 runs, alternating, with the quantiser's report on its graph.
+fn compare_stage(
+    compared: &Compared,
+    rounds: usize,
+    measured: &Measured,
+) -> Result<Int8Row, String> {
     let Measured {
         options,
         frames,
@@ -126,95 +211,58 @@ pub fn compare(
         portrait_path,
         ..
     } = measured;
-    let int8 = args
-        .int8_models
-        .clone()
-        .unwrap_or_else(|| int8_set_dir(models));
-    if !int8.join("manifest.json").is_file() {
-        if args.int8_models.is_some() {
-            return Err(format!(
-                "--int8-models {}: expected an int8 model set (a folder with manifest.json)",
-                int8.display()
-            ));
-        }
-        eprintln!(
-            "  (no int8 set in {}: the int8 rows are left out; make int8-models writes it)",
-            int8.display()
-        );
-        return Ok(Vec::new());
+    let Compared {
+        stage,
+        graph,
+        frames_per_run,
+        ..
+    } = *compared;
+    let quantised = Manifest::load(&compared.int8)
+        .map_err(|e| format!("the int8 set {}: {e}", compared.int8.display()))?;
+    // One stage's two sets of sessions at a time: U-GAT-IT full alone holds a 1 GB MLP.
+    let load = |set: &Path| -> Result<Box<dyn StageRun + '_>, String> {
+        Ok(match graph {
+            "fomm_kp" => Box::new(KeypointsRun::load(set, options, crops)?),
+            "fomm_generator" => Box::new(FommFrameRun::load(set, options, portrait_path, crops)?),
+            _ => Box::new(UgatitRun::load(set, graph, options, &frames[0])?),
+        })
+    };
+    let (mut fp32, mut int8_run) = (load(&compared.fp32)?, load(&compared.int8)?);
+    let times = alternate(stage, frames_per_run, rounds, &mut *fp32, &mut *int8_run)?;
+    let mut row = row(stage, graph, times);
+    let spec = quantised.models.get(graph);
+    let quality = spec.and_then(|s| s.quality.clone()).unwrap_or_default();
+    row.graph_precision = spec
+        .and_then(|s| s.precision)
+        .unwrap_or_default()
+        .to_string();
+    (row.psnr_db, row.keypoint_error_px) = (quality.psnr_db, quality.keypoint_error_px);
+    if let Some((recipe, kept_float)) = recipes(&compared.int8).get(graph) {
+        (row.recipe, row.kept_float) = (recipe.clone(), *kept_float);
     }
-    let quantised =
-        Manifest::load(&int8).map_err(|e| format!("the int8 set {}: {e}", int8.display()))?;
-    let recipes = recipes(&int8);
-    let rounds = args.rounds;
+    let recipe = match (&row.recipe, row.kept_float) {
+        (Some(recipe), Some(kept)) => format!(", recipe {recipe}, {kept} convolutions float"),
+        (Some(recipe), None) => format!(", recipe {recipe}"),
+        _ => String::new(),
+    };
+    let quality = match (row.psnr_db, row.keypoint_error_px) {
+        (Some(psnr), _) => format!("PSNR {psnr:.1} dB"),
+        (None, Some(error)) => format!("keypoints {error:.2} px off (256 crop)"),
+        (None, None) => "quality not measured".to_owned(),
+    };
     eprintln!(
-        "  int8 against fp32: {rounds} rounds a stage, fp32 and int8 runs alternating \
-         (quality: the quantiser's report on held-out real inputs)"
+        "  {:<34} {:>8.1} {:>8.1}  {:>7.2}x {:>6.2}x - {:.2}x  {} ({} {}{recipe})",
+        row.stage,
+        row.fp32_ms,
+        row.int8_ms,
+        row.speedup,
+        row.speedup_min,
+        row.speedup_max,
+        quality,
+        row.graph,
+        row.graph_precision
     );
-    eprintln!(
-        "  {:<34} {:>8} {:>8}  {:>8} {:>15}",
-        "stage", "fp32 ms", "int8 ms", "speed-up", "min - max"
-    );
-    let stages: [(&str, &str, usize); 4] = [
-        ("fomm keypoints", "fomm_kp", args.frames),
-        (
-            "fomm frame, source encoded once",
-            "fomm_generator",
-            args.frames.min(10),
-        ),
-        ("ugatit light 256", "ugatit_light", args.frames.min(10)),
-        ("ugatit full 256", "ugatit_full", args.frames.min(10)),
-    ];
-    let mut rows = Vec::new();
-    for (stage, graph, frames_per_run) in stages {
-        // One stage's two sets of sessions at a time: U-GAT-IT full alone holds a 1 GB MLP.
-        let load = |set: &Path| -> Result<Box<dyn StageRun + '_>, String> {
-            Ok(match graph {
-                "fomm_kp" => Box::new(KeypointsRun::load(set, options, crops)?),
-                "fomm_generator" => {
-                    Box::new(FommFrameRun::load(set, options, portrait_path, crops)?)
-                }
-                _ => Box::new(UgatitRun::load(set, graph, options, &frames[0])?),
-            })
-        };
-        let (mut fp32, mut int8_run) = (load(models)?, load(&int8)?);
-        let times = alternate(stage, frames_per_run, rounds, &mut *fp32, &mut *int8_run)?;
-        let mut row = row(stage, graph, times);
-        let spec = quantised.models.get(graph);
-        let quality = spec.and_then(|s| s.quality.clone()).unwrap_or_default();
-        row.graph_precision = spec
-            .and_then(|s| s.precision)
-            .unwrap_or_default()
-            .to_string();
-        (row.psnr_db, row.keypoint_error_px) = (quality.psnr_db, quality.keypoint_error_px);
-        if let Some((recipe, kept_float)) = recipes.get(graph) {
-            (row.recipe, row.kept_float) = (recipe.clone(), *kept_float);
-        }
-        let recipe = match (&row.recipe, row.kept_float) {
-            (Some(recipe), Some(kept)) => format!(", recipe {recipe}, {kept} convolutions float"),
-            (Some(recipe), None) => format!(", recipe {recipe}"),
-            _ => String::new(),
-        };
-        let quality = match (row.psnr_db, row.keypoint_error_px) {
-            (Some(psnr), _) => format!("PSNR {psnr:.1} dB"),
-            (None, Some(error)) => format!("keypoints {error:.2} px off (256 crop)"),
-            (None, None) => "quality not measured".to_owned(),
-        };
-        eprintln!(
-            "  {:<34} {:>8.1} {:>8.1}  {:>7.2}x {:>6.2}x - {:.2}x  {} ({} {}{recipe})",
-            row.stage,
-            row.fp32_ms,
-            row.int8_ms,
-            row.speedup,
-            row.speedup_min,
-            row.speedup_max,
-            quality,
-            row.graph,
-            row.graph_precision
-        );
-        rows.push(row);
-    }
-    Ok(rows)
+    Ok(row)
 }
 
 /// Each graph's recipe and the number of convolutions the quantiser kept float, from the int8

@@ -49,6 +49,23 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(target, &link).map_err(|e| e.to_string())?;
     }
+    if mode == Mode::Style {
+        let style = model_sets::style_dir(&models, &args.style);
+        if !style.join("manifest.json").is_file() {
+            return Err(format!(
+                "--style {}: no benchmark style network in {}: run `make bench` (or `python -m \
+                 animecam_models random-styles --out {}`)",
+                args.style,
+                style.display(),
+                models.display()
+            ));
+        }
+        // The int8 set the quantiser wrote beside it comes along: the folder of styles itself.
+        let link = folder.join(model_sets::STYLES_DIR);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(models.join(model_sets::STYLES_DIR), &link)
+            .map_err(|e| e.to_string())?;
+    }
     let camera = if args.faceless {
         descriptions::fill(descriptions::bench::FACELESS, &HashMap::new())?
     } else {
@@ -72,6 +89,9 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     variables.insert("MODELS", folder.to_string_lossy().to_string());
     variables.insert("PROVIDER", "cpu".to_string());
     variables.insert("PRECISION", args.precision.clone());
+    if mode == Mode::Style {
+        variables.insert("STYLE", args.style.clone());
+    }
     let pipeline = descriptions::launch(descriptions::WEBCAM, &variables, mode, false)?;
     edit::replace(&pipeline, names::CAMERA, &edit::source_part(&camera)?)?;
     let window = gst::ElementFactory::make("fakesink")
@@ -106,7 +126,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
             Mode::Warp => "landmark warp",
             Mode::Fomm => "FOMM (full-size random weights)",
             Mode::Ugatit => "U-GAT-IT (full-size random weights)",
-            Mode::Style => "style network",
+            Mode::Style => "a style network (full-size random weights)",
         },
         if serial {
             "stages in one thread"

@@ -39,16 +39,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .models
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models/random"));
-    if args.mode == Mode::Style {
-        // The live bench's camera chain has no style set to point at yet (issue 31).
-        return Err(
-            "bench --mode style: the live bench does not run style networks yet (the \
-             stage table measures them without --mode); --mode warp, fomm or ugatit"
-                .into(),
-        );
-    }
-    // The live warp needs no network, so no benchmark models.
-    let needs_models = args.live.is_none() || args.mode != Mode::Warp;
+    // The live warp needs no network, so no benchmark models, and a style network only its own
+    // set (which the live run looks for).
+    let needs_models = args.live.is_none() || matches!(args.mode, Mode::Fomm | Mode::Ugatit);
     if needs_models && !models.join("manifest.json").is_file() {
         return Err(format!(
             "no benchmark models in {}: run `make random-models` (needs the exporters: make models-venv)",

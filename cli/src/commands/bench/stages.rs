@@ -265,11 +265,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
 
     // Style networks with random weights (`animecam_models random-styles`, no PyTorch), each its
     // own set under styles/: their rows are left out where they were not made.
-    for (set, label) in [
-        ("animegan2-256", "style animegan2 256"),
-        ("animegan2-512", "style animegan2 512"),
-        ("cartoongan-256", "style cartoongan 256"),
-    ] {
+    for (set, label) in STYLE_STAGES {
         let dir = model_sets::style_dir(&models, set);
         if !dir.join("manifest.json").is_file() {
             eprintln!(
@@ -293,6 +289,13 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         portrait_path,
     })
 }
+
+/// The benchmark's style networks (sets under styles/ of the benchmark models) and their rows.
+pub const STYLE_STAGES: [(&str, &str); 3] = [
+    ("animegan2-256", "style animegan2 256"),
+    ("animegan2-512", "style animegan2 512"),
+    ("cartoongan-256", "style cartoongan 256"),
+];
 
 /// One FOMM frame as fommkeypoints and fommanimate make it: keypoints, relative motion, generator.
 fn fomm_frame(
