@@ -243,7 +243,7 @@ impl From<ProviderArg> for Provider {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Webcam to an anime window. Keys: r recalibrate, n/p next/previous portrait, q quit.
+    /// Webcam to an anime window. Keys: r recalibrate, n/p next/previous portrait (or style), q quit.
     Webcam {
         #[command(flatten)]
         animation: Animation,

@@ -5,7 +5,7 @@
 //! rescale them. All meta code lives here, so a later move to GStreamer 1.24's analytics metas stays
 //! in this one file.
 
-use animecam::face::{Expression, FaceTrack, HeadPose, Rect, TrackState};
+use animecam::face::{Expression, FaceTrack, HeadPose, NotDriving, Rect, TrackState};
 use animecam::motion::{KeypointSet, Keypoints};
 use gst::glib;
 
@@ -87,6 +87,7 @@ pub fn face_to_structure(track: &FaceTrack) -> gst::Structure {
             "pose",
             gst::Array::new(track.pose.iter().flat_map(|p| [p.yaw, p.pitch, p.roll])),
         )
+        .field_if_some("not-driving", track.not_driving.map(NotDriving::name))
         .build()
 }
 
@@ -160,6 +161,14 @@ pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, g
                 roll: p[2],
             })
             .next(),
+        not_driving: match structure.get_optional::<&str>("not-driving") {
+            Ok(None) => None,
+            Ok(Some(name)) => Some(
+                NotDriving::from_name(name)
+                    .ok_or_else(|| glib::bool_error!("unknown not-driving reason '{name}'"))?,
+            ),
+            Err(e) => return Err(glib::bool_error!("field 'not-driving': {e}")),
+        },
     })
 }
 
@@ -297,6 +306,7 @@ mod tests {
                 pitch: -0.2,
                 roll: 0.05,
             }),
+            not_driving: None,
         }
     }
 
@@ -309,6 +319,14 @@ mod tests {
         let text = structure.to_string();
         let parsed: gst::Structure = text.parse().unwrap();
         assert_eq!(face_from_structure(&parsed).unwrap(), track(), "{text}");
+        // A face that must not drive says why.
+        let animal = FaceTrack {
+            not_driving: Some(NotDriving::NotAFace),
+            ..track()
+        };
+        let structure = face_to_structure(&animal);
+        assert_eq!(structure.get::<&str>("not-driving").unwrap(), "not-a-face");
+        assert_eq!(face_from_structure(&structure).unwrap(), animal);
     }
 
     #[test]

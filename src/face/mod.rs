@@ -16,7 +16,7 @@ pub use mesh::{
     points as mesh_points, Expression, FaceMesh, HeadPose, Mesh, MeshRegion, FACE_MESH_MODEL,
     MESH_POINTS,
 };
-pub use tracker::{FaceTrack, TrackState, Tracker, TrackerConfig};
+pub use tracker::{FaceTrack, NotDriving, TrackState, Tracker, TrackerConfig};
 
 use crate::image::{ImageError, ImageView, SquareCrop};
 use crate::inference::{ManifestError, ModelError};

@@ -11,9 +11,11 @@ use super::{
 use crate::image::{gray, ImageView, SquareCrop};
 
 mod flow;
+mod human;
 mod scene_cut;
 
 use flow::{seed_flow, similarity, Flow, MIN_FLOW_POINTS};
+use human::HumanEvidence;
 use scene_cut::is_scene_cut;
 
 /// Where the primary face's box came from on this frame.
@@ -56,6 +58,28 @@ impl TrackState {
     }
 }
 
+/// Why a face the tracker follows does not drive the avatar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotDriving {
+    /// The face mesh's face flag is under its threshold: an animal's face, a drawing, a toy.
+    NotAFace,
+}
+
+impl NotDriving {
+    /// The name in the face meta.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotDriving::NotAFace => "not-a-face",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [NotDriving::NotAFace]
+            .into_iter()
+            .find(|why| why.name() == name)
+    }
+}
+
 /// The primary face on one frame: what `facetrack` attaches to each buffer. Coordinates are
 /// fractions of the frame, so scaling the video does not invalidate them.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,9 +101,18 @@ pub struct FaceTrack {
     /// The expression and head pose read from the mesh.
     pub expression: Option<Expression>,
     pub pose: Option<HeadPose>,
+    /// Set when the box follows something that must not drive the avatar (and why): the frame
+    /// counts as one without a face for the animation.
+    pub not_driving: Option<NotDriving>,
 }
 
 impl FaceTrack {
+    /// Whether this frame's face drives the avatar: there is one, and it is a human face (as far
+    /// as the mesh can tell; without the mesh every face drives).
+    pub fn drives(&self) -> bool {
+        self.state.has_face() && self.not_driving.is_none()
+    }
+
     /// A frame without a face.
     pub fn lost(track_id: u64) -> Self {
         FaceTrack {
@@ -92,6 +125,7 @@ impl FaceTrack {
             mesh: Vec::new(),
             expression: None,
             pose: None,
+            not_driving: None,
         }
     }
 }
@@ -156,6 +190,9 @@ pub struct Tracker {
     /// One Euro filters of the mesh's coordinates, for the face of `mesh_track`.
     mesh_filters: Vec<OneEuroFilter>,
     mesh_track: Option<u64>,
+    /// Whether the face of `human_track` is a human one, from the mesh's face flag.
+    human: HumanEvidence,
+    human_track: Option<u64>,
 }
 
 impl Tracker {
@@ -172,6 +209,8 @@ impl Tracker {
             mesh: None,
             mesh_filters: Vec::new(),
             mesh_track: None,
+            human: HumanEvidence::default(),
+            human_track: None,
         }
     }
 
@@ -199,6 +238,7 @@ impl Tracker {
         self.thumbnail = None;
         self.mesh_filters.clear();
         self.mesh_track = None;
+        self.human_track = None;
     }
 
     pub fn config(&self) -> &TrackerConfig {
@@ -297,8 +337,17 @@ impl Tracker {
         };
         let region = MeshRegion::around(face.center(), face.width.max(face.height), eyes);
         let found = mesh.run(frame, region)?;
+        if self.human_track != Some(track.track_id) {
+            self.human = HumanEvidence::default();
+            self.human_track = Some(track.track_id);
+        }
+        // Not a face the mesh recognises, or not yet for long enough (an animal's, a drawing, a
+        // hand): the box may stay, but nothing of it drives the avatar.
+        if !self.human.observe(found.score, time) {
+            track.not_driving = Some(NotDriving::NotAFace);
+        }
         if found.score < MIN_MESH_SCORE {
-            // Not a face the mesh recognises (a cartoon's, a hand): no expression from it.
+            // No points of it either.
             return Ok(());
         }
         let (width, height) = (frame.width() as f32, frame.height() as f32);
@@ -558,6 +607,7 @@ impl Tracker {
             mesh: Vec::new(),
             expression: None,
             pose: None,
+            not_driving: None,
         }
     }
 }
