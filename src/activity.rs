@@ -111,7 +111,8 @@ pub enum AvatarState {
     /// The driving face's rest pose was just taken.
     Calibrating,
     Animating,
-    /// Frames came, none with a face: the avatar holds its last pose.
+    /// Frames came, none with a face that drives: the avatar holds its last pose for a moment,
+    /// then rests.
     NoFace,
     /// No frame reached the animation (the network is still busy with an earlier one).
     Waiting,
@@ -123,7 +124,7 @@ impl std::fmt::Display for AvatarState {
             AvatarState::LoadingPortrait => "loading portrait",
             AvatarState::Calibrating => "calibrating: hold still, facing the camera",
             AvatarState::Animating => "animating",
-            AvatarState::NoFace => "no face: looking at the camera helps",
+            AvatarState::NoFace => "no face: resting",
             AvatarState::Waiting => "waiting for the network",
         })
     }

@@ -255,6 +255,32 @@ impl Similarity {
         (self.cos * self.cos + self.sin * self.sin).sqrt()
     }
 
+    /// `self` at `weight` 0, `other` at 1, each parameter in between (for the small turns
+    /// between two poses of one head).
+    pub fn towards(&self, other: &Similarity, weight: f32) -> Similarity {
+        let mix = |a: f32, b: f32| a + (b - a) * weight;
+        Similarity {
+            from_centre: [
+                mix(self.from_centre[0], other.from_centre[0]),
+                mix(self.from_centre[1], other.from_centre[1]),
+            ],
+            to_centre: [
+                mix(self.to_centre[0], other.to_centre[0]),
+                mix(self.to_centre[1], other.to_centre[1]),
+            ],
+            cos: mix(self.cos, other.cos),
+            sin: mix(self.sin, other.sin),
+        }
+    }
+
+    /// The same transform, then moved by `by`.
+    pub fn shifted(&self, by: Point) -> Similarity {
+        Similarity {
+            to_centre: [self.to_centre[0] + by[0], self.to_centre[1] + by[1]],
+            ..*self
+        }
+    }
+
     pub fn shift(&self) -> Point {
         [
             self.to_centre[0] - self.from_centre[0],

@@ -17,6 +17,19 @@ use animecam::stylize::mean_abs_difference;
 use common::media;
 
 /// The face detector set-up fetched, on the CPU.
+/// Stream time for a frame at 30 fps, one frame after the last.
+#[derive(Default)]
+struct Clock {
+    frames: u32,
+}
+
+impl Clock {
+    fn next(&mut self) -> f64 {
+        self.frames += 1;
+        f64::from(self.frames) / 30.0
+    }
+}
+
 fn detector() -> BlazeFace {
     BlazeFace::load(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/blazeface"),
@@ -56,40 +69,41 @@ fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
         margin: 0.4,
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
+    let mut clock = Clock::default();
     let still = animator.avatar().still().clone();
     let (rest, moved) = (pose(&mut detector, 0.0, 1), pose(&mut detector, 40.0, 1));
 
     // No face yet: the portrait at rest.
-    let (picture, outcome) = animator.frame(None).unwrap();
+    let (picture, outcome) = animator.frame(None, clock.next()).unwrap();
     assert_eq!((picture, outcome), (&still, Outcome::NoFace));
     // The first face calibrates: the portrait at rest again.
-    let (picture, outcome) = animator.frame(Some(&rest)).unwrap();
+    let (picture, outcome) = animator.frame(Some(&rest), clock.next()).unwrap();
     assert_eq!(outcome, Outcome::Generated { calibrated: true });
     assert!(mean_abs_difference(picture.data(), still.data()) < 1.0);
     // The face moved 40 px: so does the avatar.
-    let (picture, _) = animator.frame(Some(&moved)).unwrap();
+    let (picture, _) = animator.frame(Some(&moved), clock.next()).unwrap();
     let shifted = mean_abs_difference(picture.data(), still.data());
     assert!(shifted > 3.0, "the avatar did not move: {shifted}");
     // No face: the last picture stays.
     let last = picture.clone();
-    assert_eq!(animator.frame(None).unwrap().0, &last);
+    assert_eq!(animator.frame(None, clock.next()).unwrap().0, &last);
 
     // A new stream: the next face is the rest pose, wherever it is.
     animator.reset();
-    assert_eq!(animator.frame(None).unwrap().0, &still);
-    let (picture, outcome) = animator.frame(Some(&moved)).unwrap();
+    assert_eq!(animator.frame(None, clock.next()).unwrap().0, &still);
+    let (picture, outcome) = animator.frame(Some(&moved), clock.next()).unwrap();
     assert_eq!(outcome, Outcome::Generated { calibrated: true });
     assert!(mean_abs_difference(picture.data(), still.data()) < 1.0);
 
     // Another person (another track id) at the old place: calibrated afresh, not moved by the
     // difference between two people's poses.
     let other = pose(&mut detector, 0.0, 2);
-    let (picture, outcome) = animator.frame(Some(&other)).unwrap();
+    let (picture, outcome) = animator.frame(Some(&other), clock.next()).unwrap();
     assert_eq!(outcome, Outcome::Generated { calibrated: true });
     assert!(mean_abs_difference(picture.data(), still.data()) < 1.0);
     // The same person moving is not a new calibration.
     let same = pose(&mut detector, 40.0, 2);
-    let (_, outcome) = animator.frame(Some(&same)).unwrap();
+    let (_, outcome) = animator.frame(Some(&same), clock.next()).unwrap();
     assert_eq!(outcome, Outcome::Generated { calibrated: false });
 
     // A swapped avatar keeps the calibration: the moved face moves the new avatar too.
@@ -99,7 +113,7 @@ fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
     };
     animator.swap(maker.make(&smile).unwrap());
     let smile_still = animator.avatar().still().clone();
-    let (picture, outcome) = animator.frame(Some(&same)).unwrap();
+    let (picture, outcome) = animator.frame(Some(&same), clock.next()).unwrap();
     assert_eq!(outcome, Outcome::Generated { calibrated: false });
     assert!(mean_abs_difference(picture.data(), smile_still.data()) > 3.0);
 }
@@ -181,13 +195,17 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
         margin: 0.4,
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
+    let mut clock = Clock::default();
     animator.carry_alpha = true;
 
     // The still's alpha is the file's alpha, framed as the colours are.
     let (_, file_alpha) = read_image_with_alpha(&path).unwrap();
     let framing = Portrait::load(&path, None, 0.4).unwrap().crop;
     let expected = crop_square(&file_alpha.unwrap().view(), framing, 256).unwrap();
-    assert_eq!(animator.frame(None).unwrap().1, Outcome::NoFace);
+    assert_eq!(
+        animator.frame(None, clock.next()).unwrap().1,
+        Outcome::NoFace
+    );
     let still_alpha = animator.alpha().expect("the portrait has alpha").clone();
     assert_eq!(still_alpha, expected);
     let opaque = still_alpha.data().iter().filter(|&&a| a == 255).count() / 3;
@@ -199,7 +217,7 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
 
     // At rest the warp is the identity: the alpha as the file has it.
     let (rest, moved) = (pose(&mut detector, 0.0, 1), pose(&mut detector, 40.0, 1));
-    animator.frame(Some(&rest)).unwrap();
+    animator.frame(Some(&rest), clock.next()).unwrap();
     let at_rest = animator.alpha().unwrap().clone();
     let worst = at_rest
         .data()
@@ -216,7 +234,11 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
     // portrait is shown over.
     let still = animator.avatar().still().clone();
     let features_before = animator.feature_points().unwrap();
-    let picture = animator.frame(Some(&moved)).unwrap().0.clone();
+    let picture = animator
+        .frame(Some(&moved), clock.next())
+        .unwrap()
+        .0
+        .clone();
     let features_after = animator.feature_points().unwrap();
     let moved_alpha = animator.alpha().unwrap().clone();
     let drawn = |picture: &animecam::image::RgbImage| {

@@ -139,10 +139,10 @@ fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
     let mut animator = animator();
     // The face is held still until it calibrates (the tracker's smoothing settles first).
     for _ in 0..20 {
-        animator.frame(Some(&open)).unwrap();
+        animator.frame(Some(&open), 0.0).unwrap();
     }
     assert!(animator.is_calibrated());
-    let rest = animator.frame(Some(&open)).unwrap().0.clone();
+    let rest = animator.frame(Some(&open), 0.0).unwrap().0.clone();
     let points = animator.feature_points().unwrap();
     let eye_side = 0.9 * (points[1][1] - points[0][1]).abs().max(8.0) * 2.0;
     let eyes = [
@@ -150,7 +150,7 @@ fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
         midpoint(points[2], points[3]),
     ];
     // The very frame the driver's eyes close, the portrait's do.
-    let shut = animator.frame(Some(&closed)).unwrap().0.clone();
+    let shut = animator.frame(Some(&closed), 0.0).unwrap().0.clone();
     for eye in eyes {
         let change = region_difference(&shut, &rest, eye, eye_side);
         assert!(
@@ -165,7 +165,7 @@ fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
         assert!(gap < 0.15 * rest_gap, "lid gap {gap:.1} of {rest_gap:.1}");
     }
     // And they reopen.
-    let again = animator.frame(Some(&open)).unwrap().0.clone();
+    let again = animator.frame(Some(&open), 0.0).unwrap().0.clone();
     for eye in eyes {
         let change = region_difference(&again, &rest, eye, eye_side);
         assert!(
@@ -209,7 +209,11 @@ fn a_still_face_with_sensor_noise_moves_neither_eyes_nor_mouth() {
         let frame = ImageView::new(&data, WIDTH, HEIGHT, WIDTH * 3, PixelFormat::Rgb).unwrap();
         let track = tracker.update(&frame, t as f64 / 30.0).unwrap();
         assert!(track.state.has_face(), "frame {t}");
-        let picture = animator.frame(Some(&driving(&track))).unwrap().0.clone();
+        let picture = animator
+            .frame(Some(&driving(&track)), t as f64 / 30.0)
+            .unwrap()
+            .0
+            .clone();
         let points = animator.feature_points().unwrap();
         let regions = [
             midpoint(points[0], points[1]),
@@ -261,7 +265,11 @@ fn a_face_moved_far_beyond_a_webcams_keeps_the_portrait_in_the_picture() {
         let track = tracker.update(&frame, t as f64 / 30.0).unwrap();
         let drive = track.state.has_face().then(|| driving(&track));
         seen += usize::from(drive.is_some());
-        let picture = animator.frame(drive.as_ref()).unwrap().0.clone();
+        let picture = animator
+            .frame(drive.as_ref(), t as f64 / 30.0)
+            .unwrap()
+            .0
+            .clone();
         // The portrait's eyes, mouth and chin stay inside the picture...
         for point in animator.feature_points().unwrap() {
             assert!(

@@ -362,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             avatar_summary("warp", &second(30, 0, 30, 0), Some(30)),
-            "no face: looking at the camera helps"
+            "no face: resting"
         );
         let mut loading = second(0, 0, 0, 0);
         loading.loading = true;

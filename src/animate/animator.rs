@@ -2,6 +2,7 @@
 //! per-frame policy (when to calibrate, what counts as head motion, how the features move).
 
 use super::avatar::Prepared;
+use super::idle::{idle_pose, Absent, IdleSettings, Presence, WarpPose};
 use super::{AnimateError, Avatar, AvatarMaker, Driving, Engine};
 use crate::face::{mesh_points, Expression, MESH_POINTS};
 use crate::fomm::deform_alpha;
@@ -21,7 +22,7 @@ const MOVING_FRAMES: u32 = 10;
 /// What a frame did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// No face: the last picture (or the portrait at rest) again.
+    /// No face: the last picture again, or the avatar on its way to rest or resting.
     NoFace,
     /// A face, but not yet one to take as the rest pose (turned away, eyes closed, mouth open).
     AwaitingRestPose,
@@ -62,6 +63,20 @@ pub struct Animator {
     track_frames: u32,
     /// Frames left of the head counting as moving.
     moving_frames: u32,
+    /// What the avatar does without a face.
+    pub idle: IdleSettings,
+    presence: Presence,
+    /// What was shown when the avatar began to rest (the way back starts there).
+    rest_from: Option<Shown>,
+    /// What was shown when a face took over from a rest (the take-over starts there).
+    return_from: Option<Shown>,
+}
+
+/// A picture shown, as the engine can move it on: the warp's pose, FOMM's picture and alpha.
+#[derive(Clone)]
+enum Shown {
+    Warp(WarpPose),
+    Picture(RgbImage, Option<RgbImage>),
 }
 
 impl Animator {
@@ -85,6 +100,10 @@ impl Animator {
             rest_mesh: Vec::new(),
             track_frames: 0,
             moving_frames: 0,
+            idle: IdleSettings::default(),
+            presence: Presence::default(),
+            rest_from: None,
+            return_from: None,
         }
     }
 
@@ -96,10 +115,8 @@ impl Animator {
         let Prepared::Warp { warp, .. } = &self.avatar.prepared else {
             return None;
         };
-        let rest = warp.landmarks().to_vec();
-        let identity = Similarity::fit(&rest, &rest);
         warp.feature_points(
-            self.head.as_ref().unwrap_or(&identity),
+            &self.head.unwrap_or_else(|| rest_head(warp.landmarks())),
             &self.feature_motion,
         )
     }
@@ -140,6 +157,8 @@ impl Animator {
         self.avatar = avatar;
         self.last = None;
         self.last_alpha = None;
+        self.rest_from = None;
+        self.return_from = None;
     }
 
     /// The next frame with a face becomes the rest pose, whatever its expression: the user
@@ -156,23 +175,97 @@ impl Animator {
         self.last = None;
         self.last_alpha = None;
         self.calibration_wait = 0;
+        self.presence.reset();
+        self.rest_from = None;
+        self.return_from = None;
     }
 
     pub fn is_calibrated(&self) -> bool {
         self.calibration.is_calibrated()
     }
 
-    /// The picture for a frame with this driving pose (`None`: no face on the frame).
-    pub fn frame(
-        &mut self,
-        driving: Option<&Driving>,
-    ) -> Result<(&RgbImage, Outcome), AnimateError> {
-        let Some(driving) = driving else {
+    /// What is shown now, as the engine can move it on.
+    fn shown_now(&self) -> Shown {
+        match &self.avatar.prepared {
+            Prepared::Warp { warp, .. } => Shown::Warp(WarpPose {
+                head: self.head.unwrap_or_else(|| rest_head(warp.landmarks())),
+                motion: self.feature_motion,
+            }),
+            Prepared::Fomm { .. } => {
+                let (picture, alpha) = self.shown();
+                Shown::Picture(picture.clone(), alpha.cloned())
+            }
+        }
+    }
+
+    /// The picture for a frame at `time` (the stream's, seconds) without a driving face: the
+    /// last one held for a moment, then the way back to rest, and the rest (breathing and
+    /// blinking as [`Animator::idle`] says; FOMM's rest is the portrait itself).
+    fn without_face(&mut self, time: f64) -> Result<(&RgbImage, Outcome), AnimateError> {
+        self.return_from = None;
+        let Absent::Resting { weight } = self.presence.absent(time, &self.idle) else {
             let picture = self.last.as_ref().unwrap_or(&self.avatar.still);
             return Ok((picture, Outcome::NoFace));
         };
+        if self.rest_from.is_none() {
+            self.rest_from = Some(self.shown_now());
+        }
+        let (picture, alpha) = match (&self.avatar.prepared, &self.rest_from) {
+            (Prepared::Warp { warp, .. }, Some(Shown::Warp(from))) => {
+                let rest = WarpPose {
+                    head: rest_head(warp.landmarks()),
+                    motion: FeatureMotion::default(),
+                };
+                let idle = idle_pose(&rest, time, self.output_size as f32, &self.idle);
+                let pose = from.towards(&idle, weight);
+                self.head = Some(pose.head);
+                self.feature_motion = pose.motion;
+                if self.carry_alpha {
+                    warp.warp_head_with_alpha(&pose.head, &pose.motion)?
+                } else {
+                    (warp.warp_head(&pose.head, &pose.motion)?, None)
+                }
+            }
+            (_, Some(Shown::Picture(from, from_alpha))) => {
+                let picture = from.blended(&self.avatar.still, weight)?;
+                let alpha = match (from_alpha, &self.avatar.still_alpha) {
+                    (Some(from), Some(rest)) if self.carry_alpha => {
+                        Some(from.blended(rest, weight)?)
+                    }
+                    _ => None,
+                };
+                (picture, alpha)
+            }
+            _ => unreachable!("the pose shown is the engine's own"),
+        };
+        self.last_alpha = alpha;
+        Ok((self.last.insert(picture), Outcome::NoFace))
+    }
+
+    /// The picture for a frame at `time` (the stream's, seconds) with this driving pose
+    /// (`None`: no face drives this frame).
+    pub fn frame(
+        &mut self,
+        driving: Option<&Driving>,
+        time: f64,
+    ) -> Result<(&RgbImage, Outcome), AnimateError> {
+        let Some(driving) = driving else {
+            return self.without_face(time);
+        };
+        self.rest_from = None;
+        // After a rest, the face takes over from what the rest showed, not in a jump.
+        let take_over = self.presence.present(time, &self.idle);
+        let returning = take_over < 1.0;
+        if !returning {
+            self.return_from = None;
+        } else if self.return_from.is_none() {
+            self.return_from = Some(self.shown_now());
+        }
         if driving.track != self.track {
-            if driving.track.is_some() && self.track.is_some() {
+            // A face coming back after a rest is taken for the one that left (a webcam's user
+            // back in front of it): it drives at once on the old rest pose. Another face while
+            // one drives is another person, or a cut in an edited video.
+            if driving.track.is_some() && self.track.is_some() && !returning {
                 // Another person (or a cut in an edited video): their pose relative to the last
                 // person's rest pose means nothing.
                 self.calibration.reset();
@@ -226,7 +319,16 @@ impl Animator {
                     }
                     _ => None,
                 };
-                (picture, alpha)
+                match &self.return_from {
+                    Some(Shown::Picture(from, from_alpha)) => {
+                        let alpha = match (from_alpha, alpha) {
+                            (Some(from), Some(alpha)) => Some(from.blended(&alpha, take_over)?),
+                            (_, alpha) => alpha,
+                        };
+                        (from.blended(&picture, take_over)?, alpha)
+                    }
+                    _ => (picture, alpha),
+                }
             }
             Prepared::Warp { warp, face_size } => {
                 // The head moves as one piece, bounded; only the lids and lips bend, by the
@@ -278,6 +380,11 @@ impl Animator {
                     (Some(now), Some(rest)) => FeatureMotion::between(&now, &rest),
                     _ => FeatureMotion::default(),
                 };
+                let driven = WarpPose { head, motion };
+                let WarpPose { head, motion } = match &self.return_from {
+                    Some(Shown::Warp(from)) => from.towards(&driven, take_over),
+                    _ => driven,
+                };
                 self.feature_motion = motion;
                 self.head = Some(head);
                 if self.carry_alpha {
@@ -290,4 +397,9 @@ impl Animator {
         self.last_alpha = alpha;
         Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
     }
+}
+
+/// The head where the portrait has it: the identity on its landmarks.
+fn rest_head(landmarks: &[Point]) -> Similarity {
+    Similarity::fit(landmarks, landmarks)
 }

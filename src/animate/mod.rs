@@ -6,16 +6,19 @@
 //! - `avatar`: the portrait spec, the engine, and the avatar the maker prepares;
 //! - `driving`: a frame's driving pose, from the tracker's and the keypoint detector's payloads;
 //! - `animator`: the session and its per-frame policy;
+//! - `idle`: what the avatar does while no face drives it (back to rest, breathing, blinking);
 //! - `swap`: new portraits prepared off the streaming thread, the newest request winning.
 
 mod animator;
 mod avatar;
 mod driving;
+mod idle;
 mod swap;
 
 pub use animator::{Animator, Outcome};
 pub use avatar::{Avatar, AvatarMaker, AvatarSpec, Engine, FommEngine, DEFAULT_WARP_SIZE};
 pub use driving::{Driving, Undriven};
+pub use idle::{IdleSettings, EASE_TO_REST_S, TAKE_OVER_S};
 pub use swap::{PortraitSwap, Swapped};
 
 /// The portrait's face search, which [`AvatarMaker::new`] takes.

@@ -341,13 +341,14 @@ impl Tracker {
             self.human = HumanEvidence::default();
             self.human_track = Some(track.track_id);
         }
-        // Not a face the mesh recognises, or not yet for long enough (an animal's, a drawing, a
-        // hand): the box may stay, but nothing of it drives the avatar.
-        if !self.human.observe(found.score, time) {
+        // Not a face the mesh recognises on this frame, or not yet for long enough (an
+        // animal's, a drawing, a hand): the box may stay, but nothing of it drives the avatar
+        // (a face that drives has its mesh: without it, it would drive differently).
+        let human = self.human.observe(found.score, time);
+        if !human || found.score < MIN_MESH_SCORE {
             track.not_driving = Some(NotDriving::NotAFace);
         }
         if found.score < MIN_MESH_SCORE {
-            // No points of it either.
             return Ok(());
         }
         let (width, height) = (frame.width() as f32, frame.height() as f32);

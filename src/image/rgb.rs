@@ -79,6 +79,24 @@ impl RgbImage {
         self.height
     }
 
+    /// `self` at `weight` 0, `other` (of the same size) at 1, pixel by pixel.
+    pub fn blended(&self, other: &RgbImage, weight: f32) -> Result<RgbImage, ImageError> {
+        if (self.width, self.height) != (other.width, other.height) {
+            return Err(ImageError::SizeMismatch {
+                from: (other.width, other.height),
+                into: (self.width, self.height),
+            });
+        }
+        let weight = weight.clamp(0.0, 1.0);
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(&a, &b)| (f32::from(a) + (f32::from(b) - f32::from(a)) * weight).round() as u8)
+            .collect();
+        RgbImage::new(self.width, self.height, data)
+    }
+
     pub fn data(&self) -> &[u8] {
         &self.data
     }

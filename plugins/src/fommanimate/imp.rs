@@ -442,13 +442,18 @@ impl VideoFilterImpl for FommAnimate {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
-        let (motion, limits, background) = {
+        let (motion, limits, idle, background) = {
             let settings = self.settings.lock().unwrap();
             let motion = MotionOptions {
                 relative: settings.relative,
                 adapt_scale: settings.adapt_scale,
             };
-            (motion, settings.limits, settings.background())
+            (
+                motion,
+                settings.limits,
+                settings.idle,
+                settings.background(),
+            )
         };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -465,17 +470,23 @@ impl VideoFilterImpl for FommAnimate {
         }
         animator.motion = motion;
         animator.limits = limits;
+        animator.idle = idle;
         animator.carry_alpha = background != animecam::background::Background::Portrait;
         let size = (inframe.width() as usize, inframe.height() as usize);
         let driving = self.driving(animator, inframe.buffer(), size.0, size.1);
         let started = std::time::Instant::now();
-        let (_, outcome) = animator.frame(driving.as_ref()).map_err(|e| {
+        // The stream's time paces the return to rest; a frame without one counts at 30 fps.
+        let time = inframe.buffer().pts().map_or_else(
+            || self.activity.snapshot().frames as f64 / 30.0,
+            |pts| pts.nseconds() as f64 / 1e9,
+        );
+        let (_, outcome) = animator.frame(driving.as_ref(), time).map_err(|e| {
             gst::element_imp_error!(self, gst::LibraryError::Failed, ("Animation failed: {e}"));
             gst::FlowError::Error
         })?;
         match outcome {
-            // A face turned away or mid-word is not yet a rest pose: "looking at the camera
-            // helps" is the advice for both.
+            // A face turned away or mid-word is not yet a rest pose: both count as frames the
+            // face did not drive.
             Outcome::NoFace | Outcome::AwaitingRestPose => self.activity.repeated_without_face(),
             Outcome::Generated { calibrated } => {
                 self.activity.generated(started.elapsed());

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use animecam::animate::{AvatarSpec, DetectorSettings};
+use animecam::animate::{AvatarSpec, DetectorSettings, IdleSettings};
 use animecam::portrait::PortraitError;
 use animecam::warp::HeadLimits;
 use gst::glib;
@@ -34,6 +34,8 @@ pub(super) struct Settings {
     pub(super) output_size: u32,
     pub(super) margin: f32,
     pub(super) limits: HeadLimits,
+    /// What the avatar does without a face.
+    pub(super) idle: IdleSettings,
     pub(super) background: Background,
     /// 0xRRGGBB.
     pub(super) background_color: u32,
@@ -51,6 +53,7 @@ impl Default for Settings {
             output_size: DEFAULT_OUTPUT_SIZE,
             margin: DEFAULT_MARGIN,
             limits: HeadLimits::default(),
+            idle: IdleSettings::default(),
             background: Background::default(),
             background_color: DEFAULT_BACKGROUND_COLOR,
         }
@@ -184,6 +187,26 @@ impl Settings {
                 .default_value(HeadLimits::default().max_roll_degrees)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecDouble::builder("rest-after")
+                .nick("Rest after")
+                .blurb("Seconds without a face (or with one that is not human) before the avatar eases back to rest, in half a second; until then it holds its last pose")
+                .minimum(0.0)
+                .maximum(60.0)
+                .default_value(IdleSettings::default().rest_after)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("breathing")
+                .nick("Breathing")
+                .blurb("engine=warp: while resting without a face, a slow rise and fall (a breath every 4 s)")
+                .default_value(IdleSettings::default().breathing)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("blinking")
+                .nick("Blinking")
+                .blurb("engine=warp: while resting without a face, a blink every 3 to 5.5 s")
+                .default_value(IdleSettings::default().blinking)
+                .mutable_playing()
+                .build(),
         ]);
         properties
     }
@@ -213,6 +236,9 @@ impl Settings {
             "max-roll" => {
                 self.limits.max_roll_degrees = value.get().expect("type checked upstream")
             }
+            "rest-after" => self.idle.rest_after = value.get().expect("type checked upstream"),
+            "breathing" => self.idle.breathing = value.get().expect("type checked upstream"),
+            "blinking" => self.idle.blinking = value.get().expect("type checked upstream"),
             _ => return false,
         }
         true
@@ -233,6 +259,9 @@ impl Settings {
             "min-zoom" => self.limits.min_zoom.to_value(),
             "max-zoom" => self.limits.max_zoom.to_value(),
             "max-roll" => self.limits.max_roll_degrees.to_value(),
+            "rest-after" => self.idle.rest_after.to_value(),
+            "breathing" => self.idle.breathing.to_value(),
+            "blinking" => self.idle.blinking.to_value(),
             _ => return None,
         })
     }

@@ -36,6 +36,17 @@ impl FeatureMotion {
             mouth_widening: lips::widening(now, rest),
         }
     }
+
+    /// `self` at `weight` 0, `other` at 1.
+    pub fn towards(&self, other: &FeatureMotion, weight: f32) -> FeatureMotion {
+        let mix = |a: f32, b: f32| a + (b - a) * weight;
+        FeatureMotion {
+            right_eye_closure: mix(self.right_eye_closure, other.right_eye_closure),
+            left_eye_closure: mix(self.left_eye_closure, other.left_eye_closure),
+            mouth_opening: mix(self.mouth_opening, other.mouth_opening),
+            mouth_widening: mix(self.mouth_widening, other.mouth_widening),
+        }
+    }
 }
 
 /// Where the features are measured from: the eye line's unit vector (from the right eye to the

@@ -93,7 +93,7 @@ impl<'a> FommFrameRun<'a> {
         let mut animator = Animator::new(&maker, maker.make(&spec).map_err(|e| e.to_string())?);
         let rest = keypoints.keypoints(&crops[0]).map_err(|e| e.to_string())?;
         animator
-            .frame(Some(&pose(rest)))
+            .frame(Some(&pose(rest)), 0.0)
             .map_err(|e| e.to_string())?;
         Ok(FommFrameRun {
             keypoints,
@@ -113,7 +113,7 @@ impl StageRun for FommFrameRun<'_> {
         let crop = &self.crops[index % self.crops.len()];
         let driving = self.keypoints.keypoints(crop).map_err(|e| e.to_string())?;
         self.animator
-            .frame(Some(&pose(driving)))
+            .frame(Some(&pose(driving)), index as f64 / 30.0)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }

@@ -193,7 +193,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         let face_size = face.face.width.max(face.face.height);
         Driving::from_landmarks(face.landmarks.clone(), face_size, Some(1))
     };
-    warp.frame(Some(&landmark_pose(&rest)))
+    warp.frame(Some(&landmark_pose(&rest)), 0.0)
         .map_err(|e| e.to_string())?;
     let warp = std::cell::RefCell::new(warp);
     stages.push(measure(
@@ -202,7 +202,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         |t| {
             let driving = landmarks[t % landmarks.len()].as_ref().unwrap_or(&rest);
             warp.borrow_mut()
-                .frame(Some(&landmark_pose(driving)))
+                .frame(Some(&landmark_pose(driving)), t as f64 / 30.0)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         },
@@ -239,7 +239,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
                     .has_face()
                     .then(|| Driving::from_track(&track, 640, 480));
                 animator
-                    .frame(driving.as_ref())
+                    .frame(driving.as_ref(), t as f64 / 30.0)
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             },
