@@ -167,12 +167,30 @@ face_mesh() {
     --tflite "$DOWNLOADS/face_landmark.tflite" --out "$ROOT/models/face_mesh"
 }
 
+# MediaPipe's full-range face detector (Apache-2.0), from the same wheel: small and far faces.
+# Converted to ONNX into models/face_detection_full_range and verified against the TFLite
+# interpreter on real photos. Done once.
+full_range_detector() {
+  [[ -f "$ROOT/models/face_detection_full_range/manifest.json" ]] && return
+  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
+    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
+  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+    mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite \
+    "$DOWNLOADS/face_detection_full_range_sparse.tflite"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
+  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_detector \
+    --tflite "$DOWNLOADS/face_detection_full_range_sparse.tflite" \
+    --out "$ROOT/models/face_detection_full_range"
+}
+
 step="${1:-all}"
 case "$step" in
   system) system_packages ;;
   venv) venv ;;
   assets) venv; assets ;;
-  all) system_packages; venv; assets; face_mesh ;;
-  face-mesh) venv; assets; face_mesh ;;
+  all) system_packages; venv; assets; face_mesh; full_range_detector ;;
+  face-mesh) venv; assets; face_mesh; full_range_detector ;;
   *) die "unknown step '$step' (expected system, venv, assets, all or face-mesh)" ;;
 esac

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::face::{BLAZEFACE_MODEL_ID, FACE_MESH_MODEL};
+use crate::face::{BLAZEFACE_MODEL_ID, FACE_MESH_MODEL, FULL_RANGE_MODEL_ID};
 use crate::fomm::GENERATOR_MODEL;
 use crate::inference::{Manifest, MANIFEST_FILE};
 use crate::stylize::{FULL_MODEL, LIGHT_MODEL};
@@ -37,7 +37,7 @@ impl SetKind {
             Some(SetKind::Fomm)
         } else if holds(FULL_MODEL) || holds(LIGHT_MODEL) {
             Some(SetKind::Ugatit)
-        } else if holds(BLAZEFACE_MODEL_ID) {
+        } else if holds(BLAZEFACE_MODEL_ID) || holds(FULL_RANGE_MODEL_ID) {
             Some(SetKind::Detector)
         } else if holds(FACE_MESH_MODEL) {
             Some(SetKind::Mesh)
@@ -80,6 +80,16 @@ pub const BLAZEFACE: KnownSet = KnownSet {
     how_to_get: "make setup (fetches the face detector)",
 };
 
+/// The full-range face detector (small and far faces), converted by set-up from the mediapipe
+/// wheel; `facetrack detector=auto` runs it where the short-range one finds no face.
+pub const FULL_RANGE_DETECTOR: KnownSet = KnownSet {
+    name: "face_detection_full_range",
+    kind: SetKind::Detector,
+    need: Need::Optional,
+    has_int8: false,
+    how_to_get: "make setup (converts MediaPipe's full-range face detector)",
+};
+
 /// First Order Motion Model, converted from the official vox-256 checkpoint.
 pub const FOMM: KnownSet = KnownSet {
     name: "vox-256",
@@ -109,7 +119,7 @@ pub const FACE_MESH: KnownSet = KnownSet {
 };
 
 /// Every known set, the detector first.
-pub const ALL: [KnownSet; 4] = [BLAZEFACE, FOMM, UGATIT, FACE_MESH];
+pub const ALL: [KnownSet; 5] = [BLAZEFACE, FOMM, UGATIT, FACE_MESH, FULL_RANGE_DETECTOR];
 
 impl KnownSet {
     /// Its folder under the models directory ([`models_dir`]).

@@ -276,3 +276,34 @@ fn the_mesh_reads_the_talking_faces_mouth() {
     );
     assert!(mouth[widest] > 2.0 * median, "{mouth:?}");
 }
+
+#[test]
+fn auto_finds_a_small_far_face_the_short_range_model_misses() {
+    // The astronaut photo at 200 x 200 (her face about 60 px wide) in the middle of a 640x480
+    // grey frame, repeated: a person a few metres from the camera.
+    let source = format!(
+        "filesrc location=\"{}\" ! pngdec ! videoconvert ! videoscale ! video/x-raw,width=200,height=200 \
+         ! videobox left=-220 right=-220 top=-140 bottom=-140 fill=black ! imagefreeze num-buffers=10 \
+         ! videoconvert ! video/x-raw,format=RGB,width=640,height=480",
+        media("astronaut.png").display()
+    );
+    let with_face = |detector: &str| {
+        run(&format!(
+            "{source} ! facetrack detector={detector} landmarks=blazeface ! appsink name=sink"
+        ))
+        .unwrap()
+        .tracks()
+        .iter()
+        .filter(|t| t.state.has_face())
+        .count()
+    };
+    let (short, auto) = (with_face("blazeface"), with_face("auto"));
+    eprintln!("a face ~60 px wide: short range on {short} of 10 frames, auto on {auto}");
+    assert_eq!(auto, 10, "auto missed the small face");
+    assert!(
+        short < 10,
+        "the short-range model found it too: pick a smaller face"
+    );
+    // The full-range model alone finds it as well.
+    assert_eq!(with_face("full-range"), 10);
+}

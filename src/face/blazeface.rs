@@ -1,5 +1,6 @@
-//! MediaPipe BlazeFace (short range, 128x128) through ONNX Runtime: anchors, decoding and the
-//! weighted non-maximum suppression MediaPipe uses.
+//! MediaPipe BlazeFace through ONNX Runtime, short range (128x128, faces within 2 m) or full
+//! range (192x192, faces up to 5 m: small and far ones): anchors, decoding and the weighted
+//! non-maximum suppression MediaPipe uses.
 
 use ndarray::Array4;
 
@@ -10,9 +11,15 @@ use crate::tensor::fill_tensor;
 
 /// The model id in `models/blazeface/manifest.json`.
 pub const BLAZEFACE_MODEL_ID: &str = "blazeface_front";
+/// The model id in `models/face_detection_full_range/manifest.json`.
+pub const FULL_RANGE_MODEL_ID: &str = "blazeface_full_range";
 
-/// Two anchor grids: 16x16 cells with 2 anchors each, then 8x8 cells with 6 anchors each.
-const GRIDS: [(usize, usize); 2] = [(16, 2), (8, 6)];
+/// The anchor grids of each model (cells a side, anchors a cell), as MediaPipe's
+/// SsdAnchorsCalculator makes them for its graphs: the short-range model's 16x16 cells with 2
+/// anchors each, then 8x8 cells with 6 each (strides 8 and 16 of 128); the full-range model's one
+/// 48x48 grid with 1 anchor a cell (stride 4 of 192).
+const SHORT_RANGE: (usize, &[(usize, usize)]) = (128, &[(16, 2), (8, 6)]);
+const FULL_RANGE: (usize, &[(usize, usize)]) = (192, &[(48, 1)]);
 const KEYPOINTS: usize = 6;
 const VALUES_PER_ANCHOR: usize = 4 + 2 * KEYPOINTS;
 /// Detections overlapping more than this are one face (MediaPipe's value).
@@ -22,8 +29,11 @@ pub struct BlazeFace {
     model: Model,
     input_size: usize,
     input_name: String,
-    score_names: [String; 2],
-    box_names: [String; 2],
+    /// The grids' score outputs, then their box outputs, in grid order.
+    score_names: Vec<String>,
+    box_names: Vec<String>,
+    /// Which model this is, for messages.
+    model_id: &'static str,
     /// Anchor centres in [0, 1] of the model input, in output order.
     anchors: Vec<[f32; 2]>,
     tensor: Array4<f32>,
@@ -33,10 +43,16 @@ pub struct BlazeFace {
 }
 
 impl BlazeFace {
-    /// Loads the detector from a model folder holding `manifest.json` (see `models/blazeface`).
+    /// Loads the detector from a model folder holding `manifest.json`: the short-range model
+    /// (`models/blazeface`) or the full-range one (`models/face_detection_full_range`).
     pub fn load(model_dir: &std::path::Path, options: &ProviderOptions) -> Result<Self, FaceError> {
         let manifest = Manifest::load(model_dir)?;
-        let model = Model::load(&manifest, BLAZEFACE_MODEL_ID, options)?;
+        let (model_id, (size, grids)) = if manifest.models.contains_key(FULL_RANGE_MODEL_ID) {
+            (FULL_RANGE_MODEL_ID, FULL_RANGE)
+        } else {
+            (BLAZEFACE_MODEL_ID, SHORT_RANGE)
+        };
+        let model = Model::load(&manifest, model_id, options)?;
         let spec = model.spec();
         let input = &spec.inputs[0];
         let input_size =
@@ -46,14 +62,13 @@ impl BlazeFace {
                     path: model.path().display().to_string(),
                     reason: "the manifest must describe a square NHWC image input".into(),
                 })?;
-        // The decoder knows the short-range model's two anchor grids; any other layout (the
-        // full-range model, say) would misread every box.
-        let expected: Vec<Vec<Option<i64>>> = GRIDS
+        // The decoder knows each model's anchor grids; any other layout would misread every box.
+        let expected: Vec<Vec<Option<i64>>> = grids
             .iter()
             .map(|&(cells, per_cell)| {
                 vec![Some(1), Some((cells * cells * per_cell) as i64), Some(1)]
             })
-            .chain(GRIDS.iter().map(|&(cells, per_cell)| {
+            .chain(grids.iter().map(|&(cells, per_cell)| {
                 vec![
                     Some(1),
                     Some((cells * cells * per_cell) as i64),
@@ -62,16 +77,21 @@ impl BlazeFace {
             }))
             .collect();
         let found: Vec<Vec<Option<i64>>> = spec.outputs.iter().map(|o| o.shape.clone()).collect();
-        if found != expected {
+        if found != expected || input_size != size {
             return Err(FaceError::DetectorFile {
                 path: model.path().display().to_string(),
                 reason: format!(
-                    "not the BlazeFace short-range layout: outputs {found:?}, expected {expected:?} (scores 16x16x2 and 8x8x6, then boxes)"
+                    "not the layout of {model_id}: input {input_size}, outputs {found:?}; expected input {size}, outputs {expected:?} (scores per grid, then boxes)"
                 ),
             });
         }
-        let name = |index: usize| spec.outputs[index].name.clone();
-        let anchors = GRIDS
+        let names = |range: std::ops::Range<usize>| {
+            spec.outputs[range]
+                .iter()
+                .map(|output| output.name.clone())
+                .collect()
+        };
+        let anchors = grids
             .iter()
             .flat_map(|&(cells, per_cell)| {
                 (0..cells * cells).flat_map(move |cell| {
@@ -83,8 +103,9 @@ impl BlazeFace {
             .collect();
         Ok(BlazeFace {
             input_name: input.name.clone(),
-            score_names: [name(0), name(1)],
-            box_names: [name(2), name(3)],
+            score_names: names(0..grids.len()),
+            box_names: names(grids.len()..2 * grids.len()),
+            model_id,
             tensor: Array4::zeros([1, input_size, input_size, 3]),
             input_size,
             anchors,
@@ -95,7 +116,7 @@ impl BlazeFace {
     }
 
     /// Raw detections in [0, 1] coordinates of the (letterboxed) model input.
-    fn decode(&self, scores: [&[f32]; 2], boxes: [&[f32]; 2]) -> Vec<Detection> {
+    fn decode(&self, scores: Vec<&[f32]>, boxes: Vec<&[f32]>) -> Vec<Detection> {
         let scale = 1.0 / self.input_size as f32;
         let mut found = Vec::new();
         let mut anchors = self.anchors.iter();
@@ -201,8 +222,8 @@ impl FaceDetector for BlazeFace {
                 .expect("ONNX Runtime returns contiguous outputs")
         };
         let raw = self.decode(
-            self.score_names.each_ref().map(slice),
-            self.box_names.each_ref().map(slice),
+            self.score_names.iter().map(slice).collect(),
+            self.box_names.iter().map(slice).collect(),
         );
         let to_frame = |[u, v]: [f32; 2]| {
             let (x, y) = letterbox.to_frame(u, v);
@@ -235,7 +256,10 @@ impl FaceDetector for BlazeFace {
     }
 
     fn name(&self) -> &'static str {
-        "blazeface"
+        match self.model_id {
+            FULL_RANGE_MODEL_ID => "blazeface full-range",
+            _ => "blazeface",
+        }
     }
 
     fn provider(&self) -> Option<Provider> {

@@ -2,13 +2,15 @@
 //! face, and the face track payload the elements pass along as metadata.
 
 mod blazeface;
+mod either_range;
 mod filter;
 mod geometry;
 mod haar;
 mod mesh;
 mod tracker;
 
-pub use blazeface::{BlazeFace, BLAZEFACE_MODEL_ID};
+pub use blazeface::{BlazeFace, BLAZEFACE_MODEL_ID, FULL_RANGE_MODEL_ID};
+pub use either_range::EitherRange;
 pub use filter::{OneEuroFilter, OneEuroParams};
 pub use geometry::{crop_box, Rect};
 pub use haar::{HaarCascade, DEFAULT_HAAR_CASCADE};

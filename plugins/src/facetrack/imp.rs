@@ -3,11 +3,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use animecam::face::{
-    draw_track, BlazeFace, FaceDetector, FaceMesh, FaceTrack as Track, HaarCascade, OneEuroParams,
-    Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
+    draw_track, BlazeFace, EitherRange, FaceDetector, FaceMesh, FaceTrack as Track, HaarCascade,
+    OneEuroParams, Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
 use animecam::inference::ProviderOptions;
-use animecam::model_sets::{BLAZEFACE, FACE_MESH};
+use animecam::model_sets::{BLAZEFACE, FACE_MESH, FULL_RANGE_DETECTOR};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -32,7 +32,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_DETECTOR: Detector = Detector::BlazeFace;
+const DEFAULT_DETECTOR: Detector = Detector::Auto;
 const DEFAULT_SCORE_THRESHOLD: f32 = 0.6;
 const DEFAULT_MIN_FACE_SIZE: u32 = 24;
 const DEFAULT_DETECT_INTERVAL: u32 = 5;
@@ -112,32 +112,78 @@ impl FaceTrack {
         &self,
         settings: &Settings,
     ) -> Result<Box<dyn FaceDetector>, gst::ErrorMessage> {
+        let options = ProviderOptions {
+            provider: settings.provider.into(),
+            intra_threads: settings.threads as usize,
+            ..ProviderOptions::default()
+        };
+        // The short-range model is model-path (or models/blazeface); the full-range one is
+        // model-path with detector=full-range, else beside it (or models/face_detection_full_range).
+        let short_dir = || {
+            settings
+                .model_path
+                .as_ref()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| BLAZEFACE.dir())
+        };
+        let full_beside = |short: &std::path::Path| {
+            short
+                .parent()
+                .map(|parent| FULL_RANGE_DETECTOR.dir_in(parent))
+                .filter(|dir| dir.join("manifest.json").is_file())
+                .unwrap_or_else(|| FULL_RANGE_DETECTOR.dir())
+        };
+        let load = |dir: &std::path::Path, what: &str, fix: &str| {
+            let mut detector = BlazeFace::load(dir, &options).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenRead,
+                    (
+                        "Cannot load the {what} face detector from {}: {e}. {fix}",
+                        dir.display()
+                    )
+                )
+            })?;
+            detector.score_threshold = settings.score_threshold;
+            detector.min_face_size = settings.min_face_size as f32;
+            Ok::<_, gst::ErrorMessage>(detector)
+        };
+        const SHORT_FIX: &str = "Run `make setup` in the animecam checkout (it fetches the \
+            detector), set model-path to a folder holding its manifest.json, or use detector=haar";
+        const FULL_FIX: &str =
+            "Run `make setup` in the animecam checkout (it converts MediaPipe's \
+            full-range detector), set model-path to its folder, or use detector=blazeface";
         match settings.detector {
-            Detector::BlazeFace => {
+            Detector::BlazeFace => Ok(Box::new(load(&short_dir(), "BlazeFace", SHORT_FIX)?)),
+            Detector::FullRange => {
                 let dir = settings
                     .model_path
                     .as_ref()
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| BLAZEFACE.dir());
-                let options = ProviderOptions {
-                    provider: settings.provider.into(),
-                    intra_threads: settings.threads as usize,
-                    ..ProviderOptions::default()
-                };
-                let mut detector = BlazeFace::load(&dir, &options).map_err(|e| {
-                    gst::error_msg!(
-                        gst::ResourceError::OpenRead,
-                        (
-                            "Cannot load the BlazeFace face detector from {}: {e}. Run `make setup` in the \
-                             animecam checkout (it fetches the detector), set model-path to a folder holding \
-                             its manifest.json, or use detector=haar",
-                            dir.display()
+                    .unwrap_or_else(|| FULL_RANGE_DETECTOR.dir());
+                Ok(Box::new(load(&dir, "full-range", FULL_FIX)?))
+            }
+            Detector::Auto => {
+                let short_dir = short_dir();
+                let short = load(&short_dir, "BlazeFace", SHORT_FIX)?;
+                let full_dir = full_beside(&short_dir);
+                if !full_dir.join("manifest.json").is_file() {
+                    // Faces near the camera are still found: say what is missing, and run.
+                    let _ = self.obj().post_message(
+                        gst::message::Warning::builder(
+                            gst::ResourceError::NotFound,
+                            &format!(
+                                "detector=auto: no full-range detector in {} (make setup converts \
+                                 it); small and far faces will not be found",
+                                full_dir.display()
+                            ),
                         )
-                    )
-                })?;
-                detector.score_threshold = settings.score_threshold;
-                detector.min_face_size = settings.min_face_size as f32;
-                Ok(Box::new(detector))
+                        .src(&*self.obj())
+                        .build(),
+                    );
+                    return Ok(Box::new(short));
+                }
+                let full = load(&full_dir, "full-range", FULL_FIX)?;
+                Ok(Box::new(EitherRange::new(short, full)))
             }
             Detector::Haar => {
                 let path = settings
@@ -167,7 +213,7 @@ impl FaceTrack {
         let beside = settings
             .model_path
             .as_deref()
-            .filter(|_| settings.detector == Detector::BlazeFace)
+            .filter(|_| matches!(settings.detector, Detector::BlazeFace | Detector::Auto))
             .and_then(|dir| std::path::Path::new(dir).parent())
             .map(|parent| FACE_MESH.dir_in(parent));
         let dir = beside
@@ -265,12 +311,12 @@ impl ObjectImpl for FaceTrack {
             vec![
                 glib::ParamSpecEnum::builder_with_default("detector", DEFAULT_DETECTOR)
                     .nick("Detector")
-                    .blurb("Face detector: blazeface (ONNX, finds anime faces too, gives landmarks) or haar (OpenCV, no ONNX Runtime needed)")
+                    .blurb("Face detector: auto (BlazeFace short range, and its full-range model on frames where it finds no face: small and far faces), blazeface (short range only), full-range, or haar (OpenCV, no ONNX Runtime needed)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("model-path")
                     .nick("Model path")
-                    .blurb("BlazeFace: the model folder holding manifest.json (default: models/blazeface of the animecam checkout, or $ANIMECAM_MODELS/blazeface). Haar: the cascade XML file (default: Debian's opencv-data frontal face cascade)")
+                    .blurb("blazeface and auto: the short-range model's folder holding manifest.json (default: models/blazeface of the animecam checkout, or $ANIMECAM_MODELS/blazeface; auto finds the full-range model beside it, in face_detection_full_range). full-range: its folder. haar: the cascade XML file (default: Debian's opencv-data frontal face cascade)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("provider", ProviderChoice::default())

@@ -19,9 +19,8 @@ mod imp;
 #[repr(u32)]
 #[enum_type(name = "GstFaceTrackDetector")]
 pub enum Detector {
-    #[default]
     #[enum_value(
-        name = "BlazeFace through ONNX Runtime (real and anime faces, landmarks)",
+        name = "BlazeFace short range through ONNX Runtime (faces within 2 m; real and anime faces, landmarks)",
         nick = "blazeface"
     )]
     BlazeFace = 0,
@@ -30,6 +29,17 @@ pub enum Detector {
         nick = "haar"
     )]
     Haar = 1,
+    #[enum_value(
+        name = "BlazeFace full range (faces up to 5 m: small and far ones; landmarks)",
+        nick = "full-range"
+    )]
+    FullRange = 2,
+    #[default]
+    #[enum_value(
+        name = "BlazeFace short range while it finds the face, full range on frames where it finds none",
+        nick = "auto"
+    )]
+    Auto = 3,
 }
 
 /// Which landmarks the face meta carries beside BlazeFace's six.
