@@ -185,12 +185,44 @@ full_range_detector() {
     --out "$ROOT/models/face_detection_full_range"
 }
 
+# MediaPipe's attention face mesh (478 points with both irises; Apache-2.0), from the same wheel.
+# Its graph holds three MediaPipe custom operators, written as ONNX operators by the converter
+# and verified against MediaPipe's own implementation: the wheel itself, installed with the few
+# packages it needs into a virtual environment of its own (.cache/mediapipe-venv), which only
+# this check uses. Done once.
+attention_mesh() {
+  [[ -f "$ROOT/models/face_mesh_attention/manifest.json" ]] && return
+  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
+    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
+  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+    mediapipe/modules/face_landmark/face_landmark_with_attention.tflite \
+    "$DOWNLOADS/face_landmark_with_attention.tflite"
+  local reference="$CACHE/mediapipe-venv"
+  if [[ ! -x "$reference/bin/python" ]] || ! "$reference/bin/python" -c "import mediapipe" 2>/dev/null; then
+    say "installing MediaPipe (the reference the attention mesh is verified against) into $reference"
+    rm -rf "$reference"
+    "$PYTHON" -m venv "$reference"
+    # What `import mediapipe` needs of its dependencies (not jax, sounddevice or OpenCV's
+    # contrib build), then the wheel itself without the rest.
+    "$reference/bin/pip" install -q --disable-pip-version-check absl-py attrs flatbuffers \
+      "protobuf>=4.25.3,<5" numpy opencv-python-headless matplotlib
+    "$reference/bin/pip" install -q --disable-pip-version-check --no-deps \
+      "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+  fi
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
+  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_mesh_attention \
+    --tflite "$DOWNLOADS/face_landmark_with_attention.tflite" \
+    --out "$ROOT/models/face_mesh_attention" --reference-python "$reference/bin/python"
+}
+
 step="${1:-all}"
 case "$step" in
   system) system_packages ;;
   venv) venv ;;
   assets) venv; assets ;;
-  all) system_packages; venv; assets; face_mesh; full_range_detector ;;
-  face-mesh) venv; assets; face_mesh; full_range_detector ;;
+  all) system_packages; venv; assets; face_mesh; full_range_detector; attention_mesh ;;
+  face-mesh) venv; assets; face_mesh; full_range_detector; attention_mesh ;;
   *) die "unknown step '$step' (expected system, venv, assets, all or face-mesh)" ;;
 esac
