@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::face::{BLAZEFACE_MODEL_ID, FACE_MESH_MODEL, FULL_RANGE_MODEL_ID};
+use crate::face::{ATTENTION_MESH_MODEL, BLAZEFACE_MODEL_ID, FACE_MESH_MODEL, FULL_RANGE_MODEL_ID};
 use crate::fomm::GENERATOR_MODEL;
 use crate::inference::{Manifest, MANIFEST_FILE};
 use crate::stylize::{FULL_MODEL, LIGHT_MODEL};
@@ -39,7 +39,7 @@ impl SetKind {
             Some(SetKind::Ugatit)
         } else if holds(BLAZEFACE_MODEL_ID) || holds(FULL_RANGE_MODEL_ID) {
             Some(SetKind::Detector)
-        } else if holds(FACE_MESH_MODEL) {
+        } else if holds(FACE_MESH_MODEL) || holds(ATTENTION_MESH_MODEL) {
             Some(SetKind::Mesh)
         } else {
             None
@@ -118,8 +118,25 @@ pub const FACE_MESH: KnownSet = KnownSet {
     how_to_get: "make face-mesh (converts MediaPipe's face mesh)",
 };
 
+/// MediaPipe's attention face mesh (the 468 points and both irises), converted by set-up from
+/// the mediapipe wheel; facetrack prefers it to the 468-point mesh where it is there.
+pub const ATTENTION_MESH: KnownSet = KnownSet {
+    name: "face_mesh_attention",
+    kind: SetKind::Mesh,
+    need: Need::Optional,
+    has_int8: false,
+    how_to_get: "make setup (converts MediaPipe's attention face mesh)",
+};
+
 /// Every known set, the detector first.
-pub const ALL: [KnownSet; 5] = [BLAZEFACE, FOMM, UGATIT, FACE_MESH, FULL_RANGE_DETECTOR];
+pub const ALL: [KnownSet; 6] = [
+    BLAZEFACE,
+    FOMM,
+    UGATIT,
+    FACE_MESH,
+    FULL_RANGE_DETECTOR,
+    ATTENTION_MESH,
+];
 
 impl KnownSet {
     /// Its folder under the models directory ([`models_dir`]).

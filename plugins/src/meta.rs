@@ -5,7 +5,7 @@
 //! rescale them. All meta code lives here, so a later move to GStreamer 1.24's analytics metas stays
 //! in this one file.
 
-use animecam::face::{Expression, FaceTrack, HeadPose, NotDriving, Rect, TrackState};
+use animecam::face::{Expression, FaceTrack, Gaze, HeadPose, Iris, NotDriving, Rect, TrackState};
 use animecam::motion::{KeypointSet, Keypoints};
 use gst::glib;
 
@@ -58,7 +58,22 @@ fn rect_field(structure: &gst::StructureRef, name: &str) -> Result<Rect, glib::B
 
 /// A face track as a structure:
 /// `AnimecamFaceMeta, track-id=(guint64)1, state=detected, score=(float)0.9,
-///  face=<x, y, w, h>, crop=<x, y, w, h>, landmarks=<x0, y0, x1, y1, ...>`.
+///  face=<x, y, w, h>, crop=<x, y, w, h>, landmarks=<x0, y0, x1, y1, ...>`, and with the face
+/// mesh (each array empty where the mesh does not give it):
+/// - `mesh`: 468 points x, y (fractions of the frame), z (fraction of its width);
+/// - `expression`: right eye, left eye (lid gap over eye width: ~0.3 open, < 0.1 shut), mouth
+///   opening and width (over the outer eye corners' distance: ~0 to 0.5, ~0.6 to 0.9);
+/// - `pose`: yaw (to the subject's left +), pitch (down +), roll (counter-clockwise +), radians;
+/// - `brows`: right, left: each brow's height above its eye, across the eye line, over the outer
+///   eye corners' distance (~0.2 lowered to ~0.45 raised);
+/// - `mouth-corners`: the corners' height above the middle of the lips, same scale (+ smile,
+///   - frown; ~-0.1 to 0.1);
+/// - `irises` (the attention mesh only): right then left iris, centre x, y and radius, as
+///   fractions of the frame (radius of its width); `irises-crop`: the same in the `crop` box;
+/// - `gaze` (the attention mesh only): yaw (to the subject's left +, ~-0.5 to 0.5 at the eye
+///   corners) and pitch (down +, ~-0.3 to 0.3): the irises' offsets in the eyes over half the
+///   eye's width;
+/// - `not-driving` (only when set): why the face drives no avatar (`not-a-face`).
 pub fn face_to_structure(track: &FaceTrack) -> gst::Structure {
     gst::Structure::builder(FACE_STRUCTURE)
         .field("track-id", track.track_id)
@@ -87,8 +102,56 @@ pub fn face_to_structure(track: &FaceTrack) -> gst::Structure {
             "pose",
             gst::Array::new(track.pose.iter().flat_map(|p| [p.yaw, p.pitch, p.roll])),
         )
+        .field(
+            "brows",
+            gst::Array::new(
+                track
+                    .expression
+                    .iter()
+                    .flat_map(|e| [e.right_brow, e.left_brow]),
+            ),
+        )
+        .field(
+            "mouth-corners",
+            gst::Array::new(track.expression.iter().map(|e| e.mouth_corners)),
+        )
+        .field(
+            "irises",
+            gst::Array::new(
+                track
+                    .irises
+                    .iter()
+                    .flatten()
+                    .flat_map(|iris| [iris.center[0], iris.center[1], iris.radius]),
+            ),
+        )
+        .field(
+            "irises-crop",
+            gst::Array::new(
+                track
+                    .irises
+                    .iter()
+                    .flatten()
+                    .flat_map(|iris| iris_in_crop(iris, &track.crop)),
+            ),
+        )
+        .field(
+            "gaze",
+            gst::Array::new(track.gaze.iter().flat_map(|g| [g.yaw, g.pitch])),
+        )
         .field_if_some("not-driving", track.not_driving.map(NotDriving::name))
         .build()
+}
+
+/// An iris in the face crop's coordinates: centre as fractions of the crop box, radius as a
+/// fraction of its width.
+fn iris_in_crop(iris: &Iris, crop: &Rect) -> [f32; 3] {
+    let (width, height) = (crop.width.max(f32::EPSILON), crop.height.max(f32::EPSILON));
+    [
+        (iris.center[0] - crop.x) / width,
+        (iris.center[1] - crop.y) / height,
+        iris.radius / width,
+    ]
 }
 
 /// An optional float array field (metas from before the mesh have none): empty when absent.
@@ -144,13 +207,41 @@ pub fn face_from_structure(structure: &gst::StructureRef) -> Result<FaceTrack, g
             .chunks_exact(3)
             .map(|p| [p[0], p[1], p[2]])
             .collect(),
-        expression: optional_floats(structure, "expression", 4)?
-            .chunks_exact(4)
-            .map(|e| Expression {
-                right_eye: e[0],
-                left_eye: e[1],
-                mouth_open: e[2],
-                mouth_width: e[3],
+        expression: {
+            let brows = optional_floats(structure, "brows", 2)?;
+            let corners = optional_floats(structure, "mouth-corners", 1)?;
+            optional_floats(structure, "expression", 4)?
+                .chunks_exact(4)
+                .map(|e| Expression {
+                    right_eye: e[0],
+                    left_eye: e[1],
+                    mouth_open: e[2],
+                    mouth_width: e[3],
+                    right_brow: brows.first().copied().unwrap_or_default(),
+                    left_brow: brows.get(1).copied().unwrap_or_default(),
+                    mouth_corners: corners.first().copied().unwrap_or_default(),
+                })
+                .next()
+        },
+        irises: {
+            let irises: Vec<Iris> = optional_floats(structure, "irises", 3)?
+                .chunks_exact(3)
+                .map(|i| Iris {
+                    center: [i[0], i[1]],
+                    radius: i[2],
+                })
+                .collect();
+            match irises.as_slice() {
+                [] => None,
+                [right, left] => Some([*right, *left]),
+                _ => return Err(glib::bool_error!("field 'irises' must hold two irises")),
+            }
+        },
+        gaze: optional_floats(structure, "gaze", 2)?
+            .chunks_exact(2)
+            .map(|g| Gaze {
+                yaw: g[0],
+                pitch: g[1],
             })
             .next(),
         pose: optional_floats(structure, "pose", 3)?
@@ -300,11 +391,28 @@ mod tests {
                 left_eye: 0.25,
                 mouth_open: 0.1,
                 mouth_width: 0.7,
+                right_brow: 0.31,
+                left_brow: 0.33,
+                mouth_corners: 0.02,
             }),
             pose: Some(HeadPose {
                 yaw: 0.1,
                 pitch: -0.2,
                 roll: 0.05,
+            }),
+            irises: Some([
+                Iris {
+                    center: [0.35, 0.2],
+                    radius: 0.01,
+                },
+                Iris {
+                    center: [0.55, 0.21],
+                    radius: 0.011,
+                },
+            ]),
+            gaze: Some(Gaze {
+                yaw: -0.2,
+                pitch: 0.05,
             }),
             not_driving: None,
         }
@@ -333,7 +441,16 @@ mod tests {
     fn face_metas_without_a_mesh_still_read() {
         gst::init().unwrap();
         let mut structure = face_to_structure(&track());
-        for field in ["mesh", "expression", "pose"] {
+        for field in [
+            "mesh",
+            "expression",
+            "pose",
+            "brows",
+            "mouth-corners",
+            "irises",
+            "irises-crop",
+            "gaze",
+        ] {
             structure.remove_field(field);
         }
         let read = face_from_structure(&structure).unwrap();

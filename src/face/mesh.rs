@@ -1,6 +1,7 @@
-//! MediaPipe's face mesh (468 points) through ONNX Runtime, on a face crop turned upright, and
-//! what the animation needs from it: each eye's openness, the mouth's opening and width, and the
-//! head's pose.
+//! MediaPipe's face mesh through ONNX Runtime, on a face crop turned upright: the 468-point mesh,
+//! or the attention mesh (the same 468 points and both irises), and what the animation needs
+//! from it: each eye's openness, the mouth's opening, width and corners, each brow's height, the
+//! gaze, and the head's pose.
 
 use std::path::Path;
 
@@ -13,6 +14,8 @@ use crate::tensor::fill_tensor;
 
 /// The face mesh's id in its manifest (`make face-mesh` writes it).
 pub const FACE_MESH_MODEL: &str = "face_mesh";
+/// The attention mesh's id in its manifest (set-up writes models/face_mesh_attention).
+pub const ATTENTION_MESH_MODEL: &str = "face_mesh_attention";
 /// Points of the mesh.
 pub const MESH_POINTS: usize = 468;
 
@@ -32,6 +35,9 @@ pub mod points {
     pub const LIP_UPPER_INNER: usize = 13;
     pub const LIP_LOWER_INNER: usize = 14;
     pub const NOSE_TIP: usize = 1;
+    /// The upper edge of each brow, from the nose outwards' reverse: outer to inner.
+    pub const RIGHT_BROW: [usize; 5] = [70, 63, 105, 66, 107];
+    pub const LEFT_BROW: [usize; 5] = [300, 293, 334, 296, 336];
     pub const FOREHEAD: usize = 10;
     pub const CHIN: usize = 152;
     /// Points that move with the skull, not with the expression (forehead, temples, nose bridge
@@ -46,6 +52,27 @@ pub struct Mesh {
     pub points: Vec<[f32; 3]>,
     /// In [0, 1].
     pub score: f32,
+    /// The subject's right then left iris, where the attention mesh runs.
+    pub irises: Option<[Iris; 2]>,
+}
+
+/// One iris: its centre and radius (in frame pixels in a [`Mesh`], in fractions of the frame's
+/// width and height in a face track).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Iris {
+    pub center: [f32; 2],
+    pub radius: f32,
+}
+
+/// Where the eyes look, from the irises' places in the eyes, averaged over both: `yaw` is the
+/// iris's offset from the middle of the eye corners along the eye line, over half the eye's
+/// width (to the subject's left positive; about -0.5 to 0.5 looking to the eye's corners);
+/// `pitch` its offset from the middle of the lids across the eye line, over half the eye's width
+/// (down positive; about -0.3 to 0.3).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gaze {
+    pub yaw: f32,
+    pub pitch: f32,
 }
 
 /// The face's expression, in proportions of the face so that distance to the camera does not
@@ -59,6 +86,15 @@ pub struct Expression {
     pub mouth_open: f32,
     /// Mouth corner distance over the distance between the outer eye corners.
     pub mouth_width: f32,
+    /// Each brow's height above the middle of its eye's corners, across the eye line, over the
+    /// distance between the outer eye corners (about 0.2 lowered to 0.45 raised; 0 without a
+    /// mesh that gives it).
+    pub right_brow: f32,
+    pub left_brow: f32,
+    /// The mouth corners' height above the middle of the inner lips, across the eye line, over
+    /// the distance between the outer eye corners: positive with a smile, negative with a frown
+    /// (about -0.1 to 0.1).
+    pub mouth_corners: f32,
 }
 
 /// The head's turn, in radians: yaw (to the subject's left positive), pitch (down positive),
@@ -74,11 +110,41 @@ fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     (a[0] - b[0]).hypot(a[1] - b[1])
 }
 
+fn midpoint(a: [f32; 3], b: [f32; 3]) -> [f32; 2] {
+    [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0]
+}
+
+/// The face's axes on screen: along the eye line towards the subject's left, and down the face.
+fn face_axes(right_eye: [f32; 3], left_eye: [f32; 3]) -> ([f32; 2], [f32; 2]) {
+    let (dx, dy) = (left_eye[0] - right_eye[0], left_eye[1] - right_eye[1]);
+    let length = dx.hypot(dy).max(1e-6);
+    let along = [dx / length, dy / length];
+    (along, [-along[1], along[0]])
+}
+
+fn dot(a: [f32; 2], b: [f32; 2]) -> f32 {
+    a[0] * b[0] + a[1] * b[1]
+}
+
 impl Mesh {
     pub fn expression(&self) -> Expression {
         use points::*;
         let p = |index: usize| self.points[index];
         let eyes = distance(p(RIGHT_EYE_OUTER), p(LEFT_EYE_OUTER)).max(1e-3);
+        let (_, down) = face_axes(p(RIGHT_EYE_OUTER), p(LEFT_EYE_OUTER));
+        // Heights across the eye line, up positive, over the eye distance.
+        let height_above = |point: [f32; 2], base: [f32; 2]| {
+            -dot([point[0] - base[0], point[1] - base[1]], down) / eyes
+        };
+        let brow = |indices: [usize; 5], outer: usize, inner: usize| {
+            let count = indices.len() as f32;
+            let centre = indices.iter().fold([0.0, 0.0], |sum, &index| {
+                [sum[0] + p(index)[0] / count, sum[1] + p(index)[1] / count]
+            });
+            height_above(centre, midpoint(p(outer), p(inner)))
+        };
+        let lips = midpoint(p(LIP_UPPER_INNER), p(LIP_LOWER_INNER));
+        let corner = |index: usize| height_above([p(index)[0], p(index)[1]], lips);
         let eye = |upper, lower, outer, inner| {
             distance(p(upper), p(lower)) / distance(p(outer), p(inner)).max(1e-3)
         };
@@ -97,7 +163,46 @@ impl Mesh {
             ),
             mouth_open: distance(p(LIP_UPPER_INNER), p(LIP_LOWER_INNER)) / eyes,
             mouth_width: distance(p(MOUTH_RIGHT), p(MOUTH_LEFT)) / eyes,
+            right_brow: brow(RIGHT_BROW, RIGHT_EYE_OUTER, RIGHT_EYE_INNER),
+            left_brow: brow(LEFT_BROW, LEFT_EYE_OUTER, LEFT_EYE_INNER),
+            mouth_corners: (corner(MOUTH_RIGHT) + corner(MOUTH_LEFT)) / 2.0,
         }
+    }
+
+    /// Where the eyes look, when the mesh has the irises.
+    pub fn gaze(&self) -> Option<Gaze> {
+        use points::*;
+        let [right_iris, left_iris] = self.irises?;
+        let p = |index: usize| self.points[index];
+        let (along, down) = face_axes(p(RIGHT_EYE_OUTER), p(LEFT_EYE_OUTER));
+        let eye = |iris: Iris, outer: usize, inner: usize, upper: usize, lower: usize| {
+            let half_width = distance(p(outer), p(inner)).max(1e-3) / 2.0;
+            let corners = midpoint(p(outer), p(inner));
+            let lids = midpoint(p(upper), p(lower));
+            let from = |base: [f32; 2]| [iris.center[0] - base[0], iris.center[1] - base[1]];
+            (
+                dot(from(corners), along) / half_width,
+                dot(from(lids), down) / half_width,
+            )
+        };
+        let right = eye(
+            right_iris,
+            RIGHT_EYE_OUTER,
+            RIGHT_EYE_INNER,
+            RIGHT_EYE_UPPER,
+            RIGHT_EYE_LOWER,
+        );
+        let left = eye(
+            left_iris,
+            LEFT_EYE_OUTER,
+            LEFT_EYE_INNER,
+            LEFT_EYE_UPPER,
+            LEFT_EYE_LOWER,
+        );
+        Some(Gaze {
+            yaw: (right.0 + left.0) / 2.0,
+            pitch: (right.1 + left.1) / 2.0,
+        })
     }
 
     pub fn pose(&self) -> HeadPose {
@@ -143,14 +248,27 @@ pub struct FaceMesh {
     model: Model,
     size: usize,
     tensor: Array4<f32>,
+    /// The attention mesh, with the irises.
+    attention: bool,
 }
 
 impl FaceMesh {
-    /// Loads the mesh from a model folder (`make face-mesh` writes models/face_mesh).
+    /// Loads the mesh from a model folder: the attention mesh (models/face_mesh_attention,
+    /// irises too) or the 468-point mesh (models/face_mesh), whichever its manifest holds.
     pub fn load(dir: &Path, options: &ProviderOptions) -> Result<Self, FaceError> {
         let manifest = Manifest::load(dir)?;
-        let mut model = Model::load(&manifest, FACE_MESH_MODEL, options)?;
-        model.expect(&[("image", 4)], &[("landmarks", 2), ("face_score", 2)])?;
+        let attention = manifest.models.contains_key(ATTENTION_MESH_MODEL);
+        let id = if attention {
+            ATTENTION_MESH_MODEL
+        } else {
+            FACE_MESH_MODEL
+        };
+        let mut model = Model::load(&manifest, id, options)?;
+        let mut outputs = vec![("landmarks", 2), ("face_score", 2)];
+        if attention {
+            outputs.extend([("left_iris", 2), ("right_iris", 2)]);
+        }
+        model.expect(&[("image", 4)], &outputs)?;
         let size = model
             .spec()
             .input("image")
@@ -169,7 +287,13 @@ impl FaceMesh {
             model,
             size,
             tensor: Array4::zeros([1, size, size, 3]),
+            attention,
         })
+    }
+
+    /// Whether this mesh gives the irises.
+    pub fn has_irises(&self) -> bool {
+        self.attention
     }
 
     pub fn inference_time(&self) -> std::time::Duration {
@@ -204,9 +328,29 @@ impl FaceMesh {
                 [x, y, p[2] * scale]
             })
             .collect();
+        // Each iris: its centre, then four points on its edge. The model names them by the
+        // picture's sides: its "left" iris is the subject's right.
+        let iris = |name: &str| {
+            let values = outputs.get(name);
+            let values = values.as_slice().expect("contiguous output");
+            let center = map.to_frame(values[0], values[1]);
+            let radius = values[2..]
+                .chunks_exact(2)
+                .map(|p| {
+                    let edge = map.to_frame(p[0], p[1]);
+                    (edge[0] - center[0]).hypot(edge[1] - center[1])
+                })
+                .sum::<f32>()
+                / 4.0;
+            Iris { center, radius }
+        };
+        let irises = self
+            .attention
+            .then(|| [iris("left_iris"), iris("right_iris")]);
         Ok(Mesh {
             points,
             score: 1.0 / (1.0 + (-logit).exp()),
+            irises,
         })
     }
 }

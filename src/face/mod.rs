@@ -15,8 +15,8 @@ pub use filter::{OneEuroFilter, OneEuroParams};
 pub use geometry::{crop_box, Rect};
 pub use haar::{HaarCascade, DEFAULT_HAAR_CASCADE};
 pub use mesh::{
-    points as mesh_points, Expression, FaceMesh, HeadPose, Mesh, MeshRegion, FACE_MESH_MODEL,
-    MESH_POINTS,
+    points as mesh_points, Expression, FaceMesh, Gaze, HeadPose, Iris, Mesh, MeshRegion,
+    ATTENTION_MESH_MODEL, FACE_MESH_MODEL, MESH_POINTS,
 };
 pub use tracker::{FaceTrack, NotDriving, TrackState, Tracker, TrackerConfig};
 

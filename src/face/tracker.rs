@@ -5,8 +5,8 @@ use opencv::core::{Mat, Point2f, Size, TermCriteria, Vector};
 use opencv::prelude::*;
 
 use super::{
-    crop_box, Detection, Expression, FaceDetector, FaceError, FaceMesh, HeadPose, MeshRegion,
-    OneEuroFilter, OneEuroParams, Rect,
+    crop_box, Detection, Expression, FaceDetector, FaceError, FaceMesh, Gaze, HeadPose, Iris,
+    MeshRegion, OneEuroFilter, OneEuroParams, Rect,
 };
 use crate::image::{gray, ImageView, SquareCrop};
 
@@ -101,6 +101,10 @@ pub struct FaceTrack {
     /// The expression and head pose read from the mesh.
     pub expression: Option<Expression>,
     pub pose: Option<HeadPose>,
+    /// The subject's right then left iris (centres as fractions of the frame, radius as a
+    /// fraction of its width), and where the eyes look, when the attention mesh runs.
+    pub irises: Option<[Iris; 2]>,
+    pub gaze: Option<Gaze>,
     /// Set when the box follows something that must not drive the avatar (and why): the frame
     /// counts as one without a face for the animation.
     pub not_driving: Option<NotDriving>,
@@ -125,6 +129,8 @@ impl FaceTrack {
             mesh: Vec::new(),
             expression: None,
             pose: None,
+            irises: None,
+            gaze: None,
             not_driving: None,
         }
     }
@@ -160,6 +166,9 @@ const REGION_GRID: f32 = 16.0;
 const FLOW_WIDTH: usize = 640;
 /// The mesh's face score under which its points are not taken as a face.
 const MIN_MESH_SCORE: f32 = 0.5;
+/// Once a face is taken for human, the judge (see [`Tracker::set_judge`]) runs on every this
+/// many frames: the mesh's own flag still drops a face that leaves on the frame it does.
+const JUDGE_EVERY: u32 = 10;
 /// Side of the grey thumbnails compared frame to frame to find scene cuts.
 const CUT_THUMBNAIL: (usize, usize) = (32, 24);
 /// A point whose backward flow misses its start by more pixels than this was lost.
@@ -190,9 +199,13 @@ pub struct Tracker {
     /// One Euro filters of the mesh's coordinates, for the face of `mesh_track`.
     mesh_filters: Vec<OneEuroFilter>,
     mesh_track: Option<u64>,
-    /// Whether the face of `human_track` is a human one, from the mesh's face flag.
+    /// Whether the face of `human_track` is a human one, from the face flag of the judge (or,
+    /// without one, of the mesh).
     human: HumanEvidence,
     human_track: Option<u64>,
+    judge: Option<FaceMesh>,
+    /// Frames since the judge last ran.
+    unjudged_frames: u32,
 }
 
 impl Tracker {
@@ -211,6 +224,8 @@ impl Tracker {
             mesh_track: None,
             human: HumanEvidence::default(),
             human_track: None,
+            judge: None,
+            unjudged_frames: 0,
         }
     }
 
@@ -220,13 +235,22 @@ impl Tracker {
         self.mesh = mesh;
     }
 
+    /// A second mesh whose face flag alone judges whether the face is human, where the mesh's
+    /// own flag cannot: the attention mesh's is above 0.99 on half of Big Buck Bunny's frames,
+    /// the 468-point mesh's on none (and 1.0 on every frame of a real face). It runs on every
+    /// frame until a face is taken for human, then on every `JUDGE_EVERY`th.
+    pub fn set_judge(&mut self, judge: Option<FaceMesh>) {
+        self.judge = judge;
+    }
+
     /// Time spent inside ONNX Runtime since loading: the detector, and the mesh when it runs.
     pub fn inference_time(&self) -> std::time::Duration {
         self.detector.inference_time()
-            + self
-                .mesh
-                .as_ref()
-                .map_or(std::time::Duration::ZERO, FaceMesh::inference_time)
+            + [self.mesh.as_ref(), self.judge.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(FaceMesh::inference_time)
+                .sum::<std::time::Duration>()
     }
 
     /// Forgets the face (as after a change of resolution); track ids keep counting.
@@ -340,11 +364,23 @@ impl Tracker {
         if self.human_track != Some(track.track_id) {
             self.human = HumanEvidence::default();
             self.human_track = Some(track.track_id);
+            self.unjudged_frames = JUDGE_EVERY;
         }
         // Not a face the mesh recognises on this frame, or not yet for long enough (an
         // animal's, a drawing, a hand): the box may stay, but nothing of it drives the avatar
         // (a face that drives has its mesh: without it, it would drive differently).
-        let human = self.human.observe(found.score, time);
+        let human = match self.judge.as_mut() {
+            Some(judge) if !self.human.is_human() || self.unjudged_frames >= JUDGE_EVERY => {
+                self.unjudged_frames = 0;
+                let flag = judge.run(frame, region)?.score;
+                self.human.observe(flag, time)
+            }
+            Some(_) => {
+                self.unjudged_frames += 1;
+                self.human.is_human()
+            }
+            None => self.human.observe(found.score, time),
+        };
         if !human || found.score < MIN_MESH_SCORE {
             track.not_driving = Some(NotDriving::NotAFace);
         }
@@ -356,6 +392,13 @@ impl Tracker {
         // smoothed away. The points themselves, which move the head, are smoothed like the box.
         track.expression = Some(found.expression());
         track.pose = Some(found.pose());
+        track.gaze = found.gaze();
+        track.irises = found.irises.map(|irises| {
+            irises.map(|iris| Iris {
+                center: [iris.center[0] / width, iris.center[1] / height],
+                radius: iris.radius / width,
+            })
+        });
         let new_track = self.mesh_track != Some(track.track_id);
         if new_track || self.mesh_filters.len() != 3 * found.points.len() {
             self.mesh_filters =
@@ -608,6 +651,8 @@ impl Tracker {
             mesh: Vec::new(),
             expression: None,
             pose: None,
+            irises: None,
+            gaze: None,
             not_driving: None,
         }
     }

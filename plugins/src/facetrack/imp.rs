@@ -7,7 +7,7 @@ use animecam::face::{
     OneEuroParams, Tracker, TrackerConfig, DEFAULT_HAAR_CASCADE,
 };
 use animecam::inference::ProviderOptions;
-use animecam::model_sets::{BLAZEFACE, FACE_MESH, FULL_RANGE_DETECTOR};
+use animecam::model_sets::{ATTENTION_MESH, BLAZEFACE, FACE_MESH, FULL_RANGE_DETECTOR};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -204,20 +204,66 @@ impl FaceTrack {
         }
     }
 
+    /// The 468-point mesh, whose face flag tells human faces from others where the attention
+    /// mesh's cannot (see `Tracker::set_judge`); `None` (with a warning) where it is missing.
+    fn load_judge(&self, settings: &Settings) -> Option<FaceMesh> {
+        let dir = self
+            .mesh_dirs(settings, &[FACE_MESH])
+            .find(|dir| dir.join("manifest.json").is_file())
+            .unwrap_or_else(|| FACE_MESH.dir());
+        let options = ProviderOptions {
+            provider: settings.provider.into(),
+            intra_threads: settings.threads as usize,
+            ..ProviderOptions::default()
+        };
+        FaceMesh::load(&dir, &options)
+            .inspect_err(|e| {
+                let _ = self.obj().post_message(
+                    gst::message::Warning::builder(
+                        gst::ResourceError::NotFound,
+                        &format!(
+                            "no 468-point face mesh in {} ({e}; make setup converts it): an \
+                             animal's or a drawing's face may drive the avatar",
+                            dir.display()
+                        ),
+                    )
+                    .src(&*self.obj())
+                    .build(),
+                );
+            })
+            .ok()
+    }
+
+    /// Where to look for the mesh sets `sets`, in order: beside the detector's folder (where the
+    /// CLI's --models puts them), then in the default models folder.
+    fn mesh_dirs<'a>(
+        &self,
+        settings: &'a Settings,
+        sets: &'a [animecam::model_sets::KnownSet],
+    ) -> impl Iterator<Item = PathBuf> + 'a {
+        let parent = settings
+            .model_path
+            .as_deref()
+            .filter(|_| matches!(settings.detector, Detector::BlazeFace | Detector::Auto))
+            .and_then(|dir| std::path::Path::new(dir).parent());
+        sets.iter().flat_map(move |set| {
+            parent
+                .map(|parent| set.dir_in(parent))
+                .into_iter()
+                .chain([set.dir()])
+        })
+    }
+
     /// The face mesh the `landmarks` setting asks for: found beside the detector's folder (where
     /// `make face-mesh` and the CLI's --models put it), else in the default models folder.
     fn load_mesh(&self, settings: &Settings) -> Result<Option<FaceMesh>, gst::ErrorMessage> {
         if settings.landmarks == Landmarks::BlazeFace {
             return Ok(None);
         }
-        let beside = settings
-            .model_path
-            .as_deref()
-            .filter(|_| matches!(settings.detector, Detector::BlazeFace | Detector::Auto))
-            .and_then(|dir| std::path::Path::new(dir).parent())
-            .map(|parent| FACE_MESH.dir_in(parent));
-        let dir = beside
-            .filter(|dir| dir.join("manifest.json").is_file())
+        // The attention mesh (irises too) where set-up made it, else the 468-point mesh.
+        let dir = self
+            .mesh_dirs(settings, &[ATTENTION_MESH, FACE_MESH])
+            .find(|dir| dir.join("manifest.json").is_file())
             .unwrap_or_else(|| FACE_MESH.dir());
         if settings.landmarks == Landmarks::Auto && !dir.join("manifest.json").is_file() {
             gst::info!(
@@ -260,7 +306,11 @@ impl FaceTrack {
         *self.provider_in_use.lock().unwrap() = provider;
         warn_fallbacks(self.obj().upcast_ref(), detector.fallbacks());
         let mut tracker = Tracker::new(detector, settings.tracker_config());
-        tracker.set_mesh(self.load_mesh(settings)?);
+        let mesh = self.load_mesh(settings)?;
+        if mesh.as_ref().is_some_and(FaceMesh::has_irises) {
+            tracker.set_judge(self.load_judge(settings));
+        }
+        tracker.set_mesh(mesh);
         Ok(tracker)
     }
 

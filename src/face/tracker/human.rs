@@ -33,6 +33,11 @@ impl Default for HumanEvidence {
 }
 
 impl HumanEvidence {
+    /// Whether the face counts as human now.
+    pub(super) fn is_human(&self) -> bool {
+        self.human
+    }
+
     /// Takes the mesh's face flag (a probability) on the frame at `time` (seconds); returns
     /// whether the face counts as human now.
     pub(super) fn observe(&mut self, flag: f32, time: f64) -> bool {
