@@ -65,7 +65,7 @@ fn rect_field(structure: &gst::StructureRef, name: &str) -> Result<Rect, glib::B
 ///   opening and width (over the outer eye corners' distance: ~0 to 0.5, ~0.6 to 0.9);
 /// - `pose`: yaw (to the subject's left +), pitch (down +), roll (counter-clockwise +), radians;
 /// - `brows`: right, left: each brow's height above its eye, across the eye line, over the outer
-///   eye corners' distance (~0.2 lowered to ~0.45 raised);
+///   eye corners' distance (~0.22 calm, more when raised, less when lowered);
 /// - `mouth-corners`: the corners' height above the middle of the lips, same scale (+ smile,
 ///   - frown; ~-0.1 to 0.1);
 /// - `irises` (the attention mesh only): right then left iris, centre x, y and radius, as

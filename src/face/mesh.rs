@@ -87,8 +87,8 @@ pub struct Expression {
     /// Mouth corner distance over the distance between the outer eye corners.
     pub mouth_width: f32,
     /// Each brow's height above the middle of its eye's corners, across the eye line, over the
-    /// distance between the outer eye corners (about 0.2 lowered to 0.45 raised; 0 without a
-    /// mesh that gives it).
+    /// distance between the outer eye corners (about 0.22 calm, more when raised, less when
+    /// lowered; 0 from a meta that has none).
     pub right_brow: f32,
     pub left_brow: f32,
     /// The mouth corners' height above the middle of the inner lips, across the eye line, over
