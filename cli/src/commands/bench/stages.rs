@@ -75,6 +75,37 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         &|| tracker_cell.borrow().detector().inference_time(),
     )?);
 
+    // The same with the attention mesh (irises) as facetrack runs it where set-up made it, and
+    // the 468-point mesh judging the face human (every frame until it is, then every 10th).
+    let attention_dir = model_sets::ATTENTION_MESH.dir();
+    if attention_dir.join("manifest.json").is_file() {
+        let detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
+            .map_err(|e| e.to_string())?;
+        let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
+        tracker.set_mesh(Some(
+            FaceMesh::load(&attention_dir, &detector_options).map_err(|e| e.to_string())?,
+        ));
+        tracker.set_judge(FaceMesh::load(&model_sets::FACE_MESH.dir(), &detector_options).ok());
+        let tracker = std::cell::RefCell::new(tracker);
+        stages.push(measure(
+            "facetrack 640x480 + attention mesh",
+            args.frames * 5,
+            |t| {
+                tracker
+                    .borrow_mut()
+                    .update(&frames[t % frames.len()].view(), t as f64 / 30.0)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+            &|| tracker.borrow().inference_time(),
+        )?);
+    } else {
+        eprintln!(
+            "  (no attention mesh in {}: its row is left out; make setup converts it)",
+            attention_dir.display()
+        );
+    }
+
     // FOMM at vox-256 size.
     let fomm = std::cell::RefCell::new(Fomm::load(&models, &options).map_err(|e| e.to_string())?);
     let size = fomm.borrow().image_size();
