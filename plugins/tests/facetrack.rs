@@ -307,3 +307,41 @@ fn auto_finds_a_small_far_face_the_short_range_model_misses() {
     // The full-range model alone finds it as well.
     assert_eq!(with_face("full-range"), 10);
 }
+
+#[test]
+fn the_attention_mesh_puts_irises_and_the_gaze_in_the_meta() {
+    let clip = media("carphone_pristine.mp4");
+    let run = run(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! facetrack landmarks=attention ! appsink name=sink",
+        clip.display()
+    ))
+    .unwrap();
+    let tracks = run.tracks();
+    let driving: Vec<&FaceTrack> = tracks.iter().filter(|t| t.drives()).collect();
+    assert!(driving.len() >= 100, "{} frames drive", driving.len());
+    for track in driving {
+        let [right, left] = track.irises.expect("irises in the meta");
+        let gaze = track.gaze.expect("the gaze in the meta");
+        // Both irises inside the face box, the subject's right one on the picture's left, of a
+        // plausible size; the talking man looks at the camera.
+        for iris in [right, left] {
+            assert!(
+                track.face.x < iris.center[0]
+                    && iris.center[0] < track.face.x + track.face.width
+                    && track.face.y < iris.center[1]
+                    && iris.center[1] < track.face.y + track.face.height,
+                "{iris:?} outside {:?}",
+                track.face
+            );
+            assert!((0.002..0.05).contains(&iris.radius), "{iris:?}");
+        }
+        assert!(right.center[0] < left.center[0]);
+        assert!(gaze.yaw.abs() < 0.5 && gaze.pitch.abs() < 0.5, "{gaze:?}");
+        let expression = track.expression.expect("the expression");
+        assert!(
+            (0.1..0.6).contains(&expression.right_brow),
+            "{expression:?}"
+        );
+        assert!(expression.mouth_corners.abs() < 0.2, "{expression:?}");
+    }
+}

@@ -264,7 +264,14 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn start(command: &str, environment: &[(&str, &str)]) -> Terminal {
-        let socket = format!("animecam-test-{}", std::process::id());
+        // One tmux server per terminal: tests of one binary run at once, and one's kill-server
+        // must not end another's session.
+        static TERMINALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let socket = format!(
+            "animecam-test-{}-{}",
+            std::process::id(),
+            TERMINALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let mut tmux = Command::new("tmux");
         tmux.args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40"]);
         for (name, value) in environment {

@@ -260,11 +260,19 @@ impl FaceTrack {
         if settings.landmarks == Landmarks::BlazeFace {
             return Ok(None);
         }
-        // The attention mesh (irises too) where set-up made it, else the 468-point mesh.
+        // The attention mesh (irises too) when asked for; else the 468-point mesh. (auto takes
+        // the 468-point mesh: with the attention mesh the animation made from a remote webcam's
+        // H.264 frames diverged from the local one (cli/tests/remote.rs), which is not
+        // understood yet.)
+        let set = if settings.landmarks == Landmarks::Attention {
+            ATTENTION_MESH
+        } else {
+            FACE_MESH
+        };
         let dir = self
-            .mesh_dirs(settings, &[ATTENTION_MESH, FACE_MESH])
+            .mesh_dirs(settings, &[set])
             .find(|dir| dir.join("manifest.json").is_file())
-            .unwrap_or_else(|| FACE_MESH.dir());
+            .unwrap_or_else(|| set.dir());
         if settings.landmarks == Landmarks::Auto && !dir.join("manifest.json").is_file() {
             gst::info!(
                 CAT,
@@ -283,8 +291,8 @@ impl FaceTrack {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 (
-                    "Cannot load the face mesh from {}: {e}. Run `make face-mesh` in the animecam \
-                     checkout, or set landmarks=blazeface",
+                    "Cannot load the face mesh from {}: {e}. Run `make setup` in the animecam \
+                     checkout (it converts the meshes), or set landmarks=blazeface",
                     dir.display()
                 )
             )
@@ -449,7 +457,7 @@ impl ObjectImpl for FaceTrack {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("landmarks", Landmarks::default())
                     .nick("Landmarks")
-                    .blurb("auto: MediaPipe's 468-point face mesh (with each eye's openness, the mouth's opening and width and the head pose in the face meta) where it is converted (make face-mesh, models/face_mesh), else BlazeFace's six points; blazeface; mesh: the mesh, which must load")
+                    .blurb("auto: MediaPipe's 468-point face mesh (with each eye's openness, the mouth's opening, width and corners, the brows and the head pose in the face meta) where it is converted (make setup, models/face_mesh), else BlazeFace's six points; blazeface; mesh: the mesh, which must load; attention: the attention mesh (models/face_mesh_attention), which adds both irises and the gaze, and must load")
                     .mutable_ready()
                     .build(),
             ]

@@ -60,6 +60,11 @@ pub enum Landmarks {
         nick = "mesh"
     )]
     Mesh = 2,
+    #[enum_value(
+        name = "MediaPipe's attention face mesh: the 468 points, both irises and the gaze (fails without its model)",
+        nick = "attention"
+    )]
+    Attention = 3,
 }
 
 glib::wrapper! {
