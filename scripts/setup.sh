@@ -150,16 +150,23 @@ assets() {
   done
 }
 
+# The mediapipe wheel (PyPI, pinned): MediaPipe's graphs for the conversions below, and the
+# reference the attention mesh is verified against.
+MEDIAPIPE_WHEEL="$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+mediapipe_wheel() {
+  fetch "$(basename "$MEDIAPIPE_WHEEL")" \
+    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
+    pip_download --python-version 3.11 --implementation cp --abi cp311 \
+      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
+}
+
 # MediaPipe's face mesh (Apache-2.0), converted from its TFLite graph to ONNX into
 # models/face_mesh and verified against the TFLite interpreter on real faces; the converter's
 # packages (no TensorFlow) go into .venv. Done once: later runs find models/face_mesh.
 face_mesh() {
   [[ -f "$ROOT/models/face_mesh/manifest.json" ]] && return
-  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
-    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
-    pip_download --python-version 3.11 --implementation cp --abi cp311 \
-      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
-  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+  mediapipe_wheel
+  extract "$MEDIAPIPE_WHEEL" \
     mediapipe/modules/face_landmark/face_landmark.tflite "$DOWNLOADS/face_landmark.tflite"
   say "installing the face mesh converter's packages into .venv"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
@@ -172,11 +179,8 @@ face_mesh() {
 # interpreter on real photos. Done once.
 full_range_detector() {
   [[ -f "$ROOT/models/face_detection_full_range/manifest.json" ]] && return
-  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
-    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
-    pip_download --python-version 3.11 --implementation cp --abi cp311 \
-      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
-  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+  mediapipe_wheel
+  extract "$MEDIAPIPE_WHEEL" \
     mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite \
     "$DOWNLOADS/face_detection_full_range_sparse.tflite"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
@@ -192,11 +196,8 @@ full_range_detector() {
 # this check uses. Done once.
 attention_mesh() {
   [[ -f "$ROOT/models/face_mesh_attention/manifest.json" ]] && return
-  fetch mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
-    a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4 \
-    pip_download --python-version 3.11 --implementation cp --abi cp311 \
-      --platform manylinux_2_17_x86_64 mediapipe==0.10.14
-  extract "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+  mediapipe_wheel
+  extract "$MEDIAPIPE_WHEEL" \
     mediapipe/modules/face_landmark/face_landmark_with_attention.tflite \
     "$DOWNLOADS/face_landmark_with_attention.tflite"
   local reference="$CACHE/mediapipe-venv"
@@ -209,7 +210,7 @@ attention_mesh() {
     "$reference/bin/pip" install -q --disable-pip-version-check absl-py attrs flatbuffers \
       "protobuf>=4.25.3,<5" numpy opencv-python-headless matplotlib
     "$reference/bin/pip" install -q --disable-pip-version-check --no-deps \
-      "$DOWNLOADS/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+      "$MEDIAPIPE_WHEEL"
   fi
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
   PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_mesh_attention \

@@ -21,7 +21,7 @@ import onnx  # noqa: E402
 import tflite  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
-from .face_mesh import _Builder, _builtin, _options  # noqa: E402
+from .face_mesh import _Builder, _builtin, _options, partial_folder, pinned_file_error, publish  # noqa: E402
 
 SIZE = 192
 ANCHORS = 2304
@@ -173,8 +173,6 @@ def _pictures(media):
 
 def main(argv=None):
     import argparse
-    import hashlib
-    import shutil
     import sys
     from pathlib import Path
 
@@ -188,14 +186,12 @@ def main(argv=None):
     parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
                         help="folder with the real photos the conversion is verified on")
     args = parser.parse_args(argv)
-    digest = hashlib.sha256(Path(args.tflite).read_bytes()).hexdigest()
-    if digest != TFLITE_SHA256:
-        print(f"error: {args.tflite} has sha256 {digest}, expected {TFLITE_SHA256} ({SOURCE})", file=sys.stderr)
+    error = pinned_file_error(args.tflite, TFLITE_SHA256, SOURCE)
+    if error:
+        print(error, file=sys.stderr)
         return 2
     out = Path(args.out)
-    work = out.parent / f".{out.name}.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = partial_folder(out)
     graph = convert(args.tflite, work / "face_detection_full_range.onnx")
     missing = [name for name in PHOTOS if not (Path(args.media) / name).is_file()]
     if missing:
@@ -223,12 +219,8 @@ def main(argv=None):
               f"{worst['scores']:.1e}, boxes {worst['boxes_px']:.1e} px; keypoints: right eye, left eye, "
               "nose tip, mouth, right ear tragion, left ear tragion (subject's sides)",
     )
-    manifest.write(work, "face-detection-full-range", {"blazeface_full_range": entry},
-                   description="MediaPipe BlazeFace full-range face detector (192x192, faces up to 5 m)",
-                   fetch_hint="run `make setup`")
-    shutil.rmtree(out, ignore_errors=True)
-    work.rename(out)
-    print(f"wrote {out / 'face_detection_full_range.onnx'}")
+    publish(work, out, "face-detection-full-range", {"blazeface_full_range": entry},
+            "MediaPipe BlazeFace full-range face detector (192x192, faces up to 5 m)", "face_detection_full_range.onnx")
     return 0
 
 

@@ -255,10 +255,49 @@ FACES = [
 ]
 
 
+# --- What every MediaPipe conversion does (this one, face_detector.py, face_mesh_attention.py) ---
+
+def pinned_file_error(path, sha256, source):
+    """An error message when the file at `path` is not the pinned one, else None."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if digest != sha256:
+        return f"error: {path} has sha256 {digest}, expected {sha256} ({source})"
+    return None
+
+
+def partial_folder(out):
+    """An empty folder beside `out` to convert and verify in: it takes `out`'s name only once the
+    check passed (`publish`), so an unverified graph never looks like a finished model set."""
+    import shutil
+    from pathlib import Path
+
+    out = Path(out)
+    work = out.parent / f".{out.name}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return work
+
+
+def publish(work, out, name, models, description, graph_file):
+    """Writes the manifest in `work` and moves it to `out`, replacing what was there."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import manifest  # noqa: E402  (models/manifest.py)
+
+    manifest.write(work, name, models, description=description, fetch_hint="run `make setup`")
+    shutil.rmtree(out, ignore_errors=True)
+    Path(work).rename(out)
+    print(f"wrote {Path(out) / graph_file}")
+
+
 def main(argv=None):
     import argparse
-    import hashlib
-    import shutil
     import sys
     from pathlib import Path
 
@@ -272,17 +311,12 @@ def main(argv=None):
     parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
                         help="folder with the real face photos the conversion is verified on")
     args = parser.parse_args(argv)
-    digest = hashlib.sha256(Path(args.tflite).read_bytes()).hexdigest()
-    if digest != TFLITE_SHA256:
-        print(f"error: {args.tflite} has sha256 {digest}, expected {TFLITE_SHA256} ({SOURCE})",
-              file=sys.stderr)
+    error = pinned_file_error(args.tflite, TFLITE_SHA256, SOURCE)
+    if error:
+        print(error, file=sys.stderr)
         return 2
-    # Converted and verified in a folder beside the target, which takes the folder's name only
-    # once the check passed: an unverified graph never looks like a finished model set.
     out = Path(args.out)
-    work = out.parent / f".{out.name}.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = partial_folder(out)
     graph = convert(args.tflite, work / "face_mesh.onnx")
     faces = [(Path(args.media) / name, box) for name, box in FACES]
     missing = [str(path) for path, _ in faces if not path.is_file()]
@@ -314,12 +348,8 @@ def main(argv=None):
         notes=f"verified against the TFLite interpreter on {len(faces)} real faces: landmarks "
               f"{worst['landmarks']:.1e}, face_score {worst['face_score']:.1e}",
     )
-    manifest.write(work, "face-mesh", {"face_mesh": entry},
-                   description="MediaPipe face landmarks (468 points)",
-                   fetch_hint="run `make setup`")
-    shutil.rmtree(out, ignore_errors=True)
-    work.rename(out)
-    print(f"wrote {out / 'face_mesh.onnx'}")
+    publish(work, out, "face-mesh", {"face_mesh": entry}, "MediaPipe face landmarks (468 points)",
+            "face_mesh.onnx")
     return 0
 
 

@@ -28,7 +28,7 @@ import tflite  # noqa: E402
 from flatbuffers import flexbuffers  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
-from .face_mesh import _Builder, _builtin  # noqa: E402
+from .face_mesh import _Builder, _builtin, partial_folder, pinned_file_error, publish  # noqa: E402
 
 SIZE = 192
 # Output name in the ONNX graph, TFLite output tensor name, values.
@@ -316,8 +316,6 @@ def verification_crops(media, onnx_path):
 
 def main(argv=None):
     import argparse
-    import hashlib
-    import shutil
     import sys
     from pathlib import Path
 
@@ -333,17 +331,15 @@ def main(argv=None):
     parser.add_argument("--reference-python", default=str(root / ".cache" / "mediapipe-venv" / "bin" / "python"),
                         help="python of a virtual environment with the mediapipe wheel (set-up makes it)")
     args = parser.parse_args(argv)
-    digest = hashlib.sha256(Path(args.tflite).read_bytes()).hexdigest()
-    if digest != ATTENTION_SHA256:
-        print(f"error: {args.tflite} has sha256 {digest}, expected {ATTENTION_SHA256} ({SOURCE})", file=sys.stderr)
+    error = pinned_file_error(args.tflite, ATTENTION_SHA256, SOURCE)
+    if error:
+        print(error, file=sys.stderr)
         return 2
     if not Path(args.reference_python).is_file():
         print(f"error: no MediaPipe to verify against: {args.reference_python} is missing (make setup)", file=sys.stderr)
         return 2
     out = Path(args.out)
-    work = out.parent / f".{out.name}.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = partial_folder(out)
     graph = convert(args.tflite, work / "face_mesh_attention.onnx")
     crops = verification_crops(Path(args.media), graph)
     worst = verify(args.tflite, graph, crops, args.reference_python)
@@ -371,12 +367,8 @@ def main(argv=None):
         notes=f"verified against MediaPipe's own implementation (mediapipe 0.10.14 InferenceCalculator) on "
               f"{len(crops)} real face crops: points {worst['points_px']:.1e} px, face score {worst['score']:.1e}",
     )
-    manifest.write(work, "face-mesh-attention", {"face_mesh_attention": entry},
-                   description="MediaPipe attention face mesh (478 points: refined lips and eyes, irises)",
-                   fetch_hint="run `make setup`")
-    shutil.rmtree(out, ignore_errors=True)
-    work.rename(out)
-    print(f"wrote {out / 'face_mesh_attention.onnx'}")
+    publish(work, out, "face-mesh-attention", {"face_mesh_attention": entry},
+            "MediaPipe attention face mesh (478 points: refined lips and eyes, irises)", "face_mesh_attention.onnx")
     return 0
 
 
