@@ -236,7 +236,11 @@ impl Animator {
                 };
                 (picture, alpha)
             }
-            _ => unreachable!("the pose shown is the engine's own"),
+            // The pose shown is always the engine's own; should it not be, rest on the still.
+            _ => (
+                self.avatar.still.clone(),
+                self.avatar.still_alpha.clone().filter(|_| self.carry_alpha),
+            ),
         };
         self.last_alpha = alpha;
         Ok((self.last.insert(picture), Outcome::NoFace))
