@@ -17,11 +17,11 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np  # noqa: E402
-import onnx  # noqa: E402
 import tflite  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import helper  # noqa: E402
 
-from .face_mesh import _Builder, _builtin, _options, partial_folder, pinned_file_error, publish  # noqa: E402
+from .face_mesh import (  # noqa: E402
+    _Builder, _builtin, _options, converter_arguments, partial_folder, pinned_file_error, publish)
 
 SIZE = 192
 ANCHORS = 2304
@@ -97,27 +97,13 @@ def convert(tflite_path, onnx_path):
     `classificators` [1, 2304, 1] and `regressors` [1, 2304, 16]."""
     model = tflite.Model.GetRootAsModel(open(tflite_path, "rb").read(), 0)
     builder = _DetectorBuilder(model, densified(tflite_path))
+    builder.convert_graph()
     graph = builder.graph
-    (image,) = [graph.Inputs(i) for i in range(graph.InputsLength())]
-    builder.nodes.append(helper.make_node("Transpose", ["image"], [builder.name(image)], perm=[0, 3, 1, 2]))
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        builder.convert(op, _builtin(model, op))
     outputs = {tuple(builder.shape(graph.Outputs(i))): graph.Outputs(i) for i in range(graph.OutputsLength())}
     named = [("classificators", (1, ANCHORS, 1)), ("regressors", (1, ANCHORS, 16))]
     for name, shape in named:
         builder.nodes.append(helper.make_node("Identity", [builder.name(outputs[shape])], [name]))
-    onnx_graph = helper.make_graph(
-        builder.nodes, "face_detection_full_range",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, SIZE, SIZE, 3])],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)) for name, shape in named],
-        builder.initializers,
-    )
-    result = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="animecam")
-    result.ir_version = 9
-    onnx.checker.check_model(result)
-    onnx.save(result, onnx_path)
-    return onnx_path
+    return builder.save("face_detection_full_range", [1, SIZE, SIZE, 3], named, onnx_path)
 
 
 def verify(tflite_path, onnx_path, images):
@@ -172,32 +158,26 @@ def _pictures(media):
 
 
 def main(argv=None):
-    import argparse
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import manifest  # noqa: E402  (models/manifest.py)
 
-    parser = argparse.ArgumentParser(prog="animecam_models.face_detector", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tflite", required=True, help="face_detection_full_range_sparse.tflite from the mediapipe wheel")
-    parser.add_argument("--out", required=True, help="model folder to write (ONNX graph + manifest.json)")
-    parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
-                        help="folder with the real photos the conversion is verified on")
+    parser = converter_arguments("face_detector", __doc__, "face_detection_full_range_sparse.tflite")
     args = parser.parse_args(argv)
     error = pinned_file_error(args.tflite, TFLITE_SHA256, SOURCE)
     if error:
         print(error, file=sys.stderr)
         return 2
-    out = Path(args.out)
-    work = partial_folder(out)
-    graph = convert(args.tflite, work / "face_detection_full_range.onnx")
     missing = [name for name in PHOTOS if not (Path(args.media) / name).is_file()]
     if missing:
         print(f"error: the real photos to verify on are missing in {args.media}: {', '.join(missing)} (make setup)",
               file=sys.stderr)
         return 2
+    out = Path(args.out)
+    work = partial_folder(out)
+    graph = convert(args.tflite, work / "face_detection_full_range.onnx")
     pictures = _pictures(Path(args.media))
     worst = verify(args.tflite, graph, pictures)
     verdict = "ok" if all(worst[key] <= TOLERANCES[key] for key in worst) else "FAILED"

@@ -120,6 +120,29 @@ class _Builder:
         ))
         self.activation(out, _ACTIVATIONS[options.FusedActivationFunction()])
 
+    def convert_graph(self):
+        """Every operator of the graph, after one transpose of its NHWC `image` input to NCHW."""
+        (image,) = [self.graph.Inputs(i) for i in range(self.graph.InputsLength())]
+        self.nodes.append(helper.make_node("Transpose", ["image"], [self.name(image)], perm=[0, 3, 1, 2]))
+        for i in range(self.graph.OperatorsLength()):
+            op = self.graph.Operators(i)
+            self.convert(op, _builtin(self.model, op))
+
+    def save(self, graph_name, image_shape, outputs, onnx_path):
+        """Writes the converted graph, checked: input `image` of `image_shape`, `outputs` as
+        (name, shape) pairs, opset 18."""
+        onnx_graph = helper.make_graph(
+            self.nodes, graph_name,
+            [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(image_shape))],
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)) for name, shape in outputs],
+            self.initializers,
+        )
+        result = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="animecam")
+        result.ir_version = 9
+        onnx.checker.check_model(result)
+        onnx.save(result, onnx_path)
+        return onnx_path
+
     def convert(self, op, code):
         B = tflite.BuiltinOperator
         out = self.name(op.Outputs(0))
@@ -168,30 +191,14 @@ def convert(tflite_path, onnx_path):
     buffer = open(tflite_path, "rb").read()
     model = tflite.Model.GetRootAsModel(buffer, 0)
     builder = _Builder(model)
+    builder.convert_graph()
     graph = builder.graph
-    (image,) = [graph.Inputs(i) for i in range(graph.InputsLength())]
-    builder.nodes.append(helper.make_node(
-        "Transpose", ["image"], [builder.name(image)], perm=[0, 3, 1, 2]))
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        builder.convert(op, _builtin(model, op))
     landmarks, score = [graph.Outputs(i) for i in range(graph.OutputsLength())]
     for index, name, size in [(landmarks, "landmarks", 1404), (score, "face_score", 1)]:
         shape = builder.initializer(name + "_shape", np.array([1, size], np.int64))
         builder.nodes.append(helper.make_node("Reshape", [builder.name(index), shape], [name]))
-    onnx_graph = helper.make_graph(
-        builder.nodes, "face_mesh",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 192, 192, 3])],
-        [helper.make_tensor_value_info("landmarks", TensorProto.FLOAT, [1, 1404]),
-         helper.make_tensor_value_info("face_score", TensorProto.FLOAT, [1, 1])],
-        builder.initializers,
-    )
-    result = helper.make_model(
-        onnx_graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="animecam")
-    result.ir_version = 9
-    onnx.checker.check_model(result)
-    onnx.save(result, onnx_path)
-    return onnx_path
+    return builder.save("face_mesh", [1, 192, 192, 3], [("landmarks", [1, 1404]), ("face_score", [1, 1])],
+                        onnx_path)
 
 
 def verify(tflite_path, onnx_path, images):
@@ -257,6 +264,21 @@ FACES = [
 
 # --- What every MediaPipe conversion does (this one, face_detector.py, face_mesh_attention.py) ---
 
+def converter_arguments(module, doc, tflite_file):
+    """The command line every conversion takes: --tflite (`tflite_file` from the mediapipe wheel),
+    --out, --media (the real photos it is verified on); more can be added before parsing."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog=f"animecam_models.{module}", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tflite", required=True, help=f"{tflite_file} from the mediapipe wheel")
+    parser.add_argument("--out", required=True, help="model folder to write (ONNX graph + manifest.json)")
+    parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
+                        help="folder with the real photos the conversion is verified on")
+    return parser
+
+
 def pinned_file_error(path, sha256, source):
     """An error message when the file at `path` is not the pinned one, else None."""
     import hashlib
@@ -297,19 +319,13 @@ def publish(work, out, name, models, description, graph_file):
 
 
 def main(argv=None):
-    import argparse
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import manifest  # noqa: E402  (models/manifest.py)
 
-    parser = argparse.ArgumentParser(prog="animecam_models.face_mesh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tflite", required=True, help="face_landmark.tflite from the mediapipe wheel")
-    parser.add_argument("--out", required=True, help="model folder to write (face_mesh.onnx + manifest.json)")
-    parser.add_argument("--media", default=str(Path(__file__).resolve().parents[2] / ".cache" / "media"),
-                        help="folder with the real face photos the conversion is verified on")
+    parser = converter_arguments("face_mesh", __doc__, "face_landmark.tflite")
     args = parser.parse_args(argv)
     error = pinned_file_error(args.tflite, TFLITE_SHA256, SOURCE)
     if error:

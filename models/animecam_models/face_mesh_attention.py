@@ -23,12 +23,11 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np  # noqa: E402
-import onnx  # noqa: E402
 import tflite  # noqa: E402
 from flatbuffers import flexbuffers  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
-from .face_mesh import _Builder, _builtin, partial_folder, pinned_file_error, publish  # noqa: E402
+from .face_mesh import _Builder, converter_arguments, partial_folder, pinned_file_error, publish  # noqa: E402
 
 SIZE = 192
 # Output name in the ONNX graph, TFLite output tensor name, values.
@@ -214,27 +213,14 @@ def convert(tflite_path, onnx_path):
     pixels) and `face_score` [1, 1] (a logit)."""
     model = tflite.Model.GetRootAsModel(open(tflite_path, "rb").read(), 0)
     builder = _AttentionBuilder(model)
+    builder.convert_graph()
     graph = builder.graph
-    (image,) = [graph.Inputs(i) for i in range(graph.InputsLength())]
-    builder.nodes.append(helper.make_node("Transpose", ["image"], [builder.name(image)], perm=[0, 3, 1, 2]))
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        builder.convert(op, _builtin(model, op))
     by_name = {graph.Tensors(graph.Outputs(i)).Name().decode(): graph.Outputs(i) for i in range(graph.OutputsLength())}
     for name, tflite_name, size in OUTPUTS:
         shape = builder.const([1, size], "shape", np.int64)
         builder.nodes.append(helper.make_node("Reshape", [builder.name(by_name[tflite_name]), shape], [name]))
-    onnx_graph = helper.make_graph(
-        builder.nodes, "face_mesh_attention",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, SIZE, SIZE, 3])],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, size]) for name, _, size in OUTPUTS],
-        builder.initializers,
-    )
-    result = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="animecam")
-    result.ir_version = 9
-    onnx.checker.check_model(result)
-    onnx.save(result, onnx_path)
-    return onnx_path
+    return builder.save("face_mesh_attention", [1, SIZE, SIZE, 3],
+                        [(name, [1, size]) for name, _, size in OUTPUTS], onnx_path)
 
 
 ATTENTION_SHA256 = "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4"
@@ -315,7 +301,6 @@ def verification_crops(media, onnx_path):
 
 
 def main(argv=None):
-    import argparse
     import sys
     from pathlib import Path
 
@@ -323,11 +308,7 @@ def main(argv=None):
     import manifest  # noqa: E402  (models/manifest.py)
 
     root = Path(__file__).resolve().parents[2]
-    parser = argparse.ArgumentParser(prog="animecam_models.face_mesh_attention", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tflite", required=True, help="face_landmark_with_attention.tflite from the mediapipe wheel")
-    parser.add_argument("--out", required=True, help="model folder to write (ONNX graph + manifest.json)")
-    parser.add_argument("--media", default=str(root / ".cache" / "media"), help="the real face photos")
+    parser = converter_arguments("face_mesh_attention", __doc__, "face_landmark_with_attention.tflite")
     parser.add_argument("--reference-python", default=str(root / ".cache" / "mediapipe-venv" / "bin" / "python"),
                         help="python of a virtual environment with the mediapipe wheel (set-up makes it)")
     args = parser.parse_args(argv)
