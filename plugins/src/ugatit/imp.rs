@@ -164,26 +164,35 @@ impl Ugatit {
         });
     }
 
+    /// Puts a loaded network in use (`how`: for the log): the fallbacks it made, and the engine,
+    /// provider, precision and size the properties and caps report. Returns its session and
+    /// whether the size changed.
+    fn put_in_use(&self, loaded: Loaded, how: &str) -> (FaceStylizer, bool) {
+        gst::info!(
+            CAT,
+            imp = self,
+            "{} from {} {how}, on {}",
+            loaded.model_id,
+            loaded.dir.display(),
+            loaded.stylizer.provider()
+        );
+        warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
+        *self.engine.lock().unwrap() = loaded.engine();
+        *self.in_use.lock().unwrap() = loaded.in_use;
+        let size = loaded.stylizer.image_size() as u32;
+        let resized = self.model_size.swap(size, Ordering::SeqCst) != size;
+        (FaceStylizer::new(loaded.stylizer), resized)
+    }
+
     /// The network loaded off the streaming thread, swapped in; one that failed to load keeps the
     /// current network, with a warning.
     fn take_loaded(&self, state: &mut State) {
         match self.swap.take() {
             None => {}
             Some(Ok(loaded)) => {
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "{} from {} swapped in, on {}",
-                    loaded.model_id,
-                    loaded.dir.display(),
-                    loaded.stylizer.provider()
-                );
-                warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
-                let size = loaded.stylizer.image_size() as u32;
-                *self.engine.lock().unwrap() = loaded.engine();
-                *self.in_use.lock().unwrap() = loaded.in_use;
-                state.session = FaceStylizer::new(loaded.stylizer);
-                if self.model_size.swap(size, Ordering::SeqCst) != size {
+                let (session, resized) = self.put_in_use(loaded, "swapped in");
+                state.session = session;
+                if resized {
                     // Frame mode at the model's size: the next frames go out at the new size.
                     self.obj().reconfigure_src();
                 }
@@ -342,24 +351,12 @@ impl BaseTransformImpl for Ugatit {
             "The style network did not load",
         );
         let loaded = loaded.map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("{e}")))?;
-        warn_fallbacks(self.obj().upcast_ref(), loaded.stylizer.fallbacks());
-        self.model_size
-            .store(loaded.stylizer.image_size() as u32, Ordering::SeqCst);
-        gst::info!(
-            CAT,
-            imp = self,
-            "{} from {} on {}",
-            loaded.model_id,
-            loaded.dir.display(),
-            loaded.stylizer.provider()
-        );
-        *self.engine.lock().unwrap() = loaded.engine();
-        *self.in_use.lock().unwrap() = loaded.in_use;
+        let (session, _) = self.put_in_use(loaded, "loaded");
         // Loads still running from before this start were made for another session.
         self.swap.invalidate();
         self.activity.set_loading(false);
         *self.state.lock().unwrap() = Some(State {
-            session: FaceStylizer::new(loaded.stylizer),
+            session,
             last_segment: None,
         });
         self.running.store(true, Ordering::SeqCst);
