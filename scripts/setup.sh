@@ -160,18 +160,28 @@ mediapipe_wheel() {
       --platform manylinux_2_17_x86_64 mediapipe==0.10.14
 }
 
+# MEMBER of the mediapipe wheel converted by animecam_models.MODULE into models/SET, which the
+# converter verifies before the folder takes that name; the converter's packages (no TensorFlow)
+# go into .venv; further arguments go to the converter.
+convert_from_mediapipe() {
+  local module="$1" member="$2" set="$3"
+  shift 3
+  local tflite
+  tflite="$DOWNLOADS/$(basename "$member")"
+  mediapipe_wheel
+  extract "$MEDIAPIPE_WHEEL" "$member" "$tflite"
+  say "converting $(basename "$member") into models/$set"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
+  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m "animecam_models.$module" \
+    --tflite "$tflite" --out "$ROOT/models/$set" "$@"
+}
+
 # MediaPipe's face mesh (Apache-2.0), converted from its TFLite graph to ONNX into
 # models/face_mesh and verified against the TFLite interpreter on real faces; the converter's
 # packages (no TensorFlow) go into .venv. Done once: later runs find models/face_mesh.
 face_mesh() {
   [[ -f "$ROOT/models/face_mesh/manifest.json" ]] && return
-  mediapipe_wheel
-  extract "$MEDIAPIPE_WHEEL" \
-    mediapipe/modules/face_landmark/face_landmark.tflite "$DOWNLOADS/face_landmark.tflite"
-  say "installing the face mesh converter's packages into .venv"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
-  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_mesh \
-    --tflite "$DOWNLOADS/face_landmark.tflite" --out "$ROOT/models/face_mesh"
+  convert_from_mediapipe face_mesh mediapipe/modules/face_landmark/face_landmark.tflite face_mesh
 }
 
 # MediaPipe's full-range face detector (Apache-2.0), from the same wheel: small and far faces.
@@ -179,14 +189,8 @@ face_mesh() {
 # interpreter on real photos. Done once.
 full_range_detector() {
   [[ -f "$ROOT/models/face_detection_full_range/manifest.json" ]] && return
-  mediapipe_wheel
-  extract "$MEDIAPIPE_WHEEL" \
-    mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite \
-    "$DOWNLOADS/face_detection_full_range_sparse.tflite"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
-  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_detector \
-    --tflite "$DOWNLOADS/face_detection_full_range_sparse.tflite" \
-    --out "$ROOT/models/face_detection_full_range"
+  convert_from_mediapipe face_detector \
+    mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite face_detection_full_range
 }
 
 # MediaPipe's attention face mesh (478 points with both irises; Apache-2.0), from the same wheel.
@@ -197,9 +201,6 @@ full_range_detector() {
 attention_mesh() {
   [[ -f "$ROOT/models/face_mesh_attention/manifest.json" ]] && return
   mediapipe_wheel
-  extract "$MEDIAPIPE_WHEEL" \
-    mediapipe/modules/face_landmark/face_landmark_with_attention.tflite \
-    "$DOWNLOADS/face_landmark_with_attention.tflite"
   local reference="$CACHE/mediapipe-venv"
   if [[ ! -x "$reference/bin/python" ]] || ! "$reference/bin/python" -c "import mediapipe" 2>/dev/null; then
     say "installing MediaPipe (the reference the attention mesh is verified against) into $reference"
@@ -212,10 +213,9 @@ attention_mesh() {
     "$reference/bin/pip" install -q --disable-pip-version-check --no-deps \
       "$MEDIAPIPE_WHEEL"
   fi
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/models/requirements-mesh.txt"
-  PYTHONPATH="$ROOT/models" "$VENV/bin/python" -m animecam_models.face_mesh_attention \
-    --tflite "$DOWNLOADS/face_landmark_with_attention.tflite" \
-    --out "$ROOT/models/face_mesh_attention" --reference-python "$reference/bin/python"
+  convert_from_mediapipe face_mesh_attention \
+    mediapipe/modules/face_landmark/face_landmark_with_attention.tflite face_mesh_attention \
+    --reference-python "$reference/bin/python"
 }
 
 step="${1:-all}"
