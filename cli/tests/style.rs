@@ -181,17 +181,20 @@ fn the_live_benchmark_runs_a_style_network() {
     // small for its times to mean anything: this checks that style mode runs and is counted).
     let dir = temp_dir("style-bench");
     let models = models_with_styles(&dir, &["invert"]);
-    let run = animecam(&[
-        "bench",
-        "--models",
-        models.to_str().unwrap(),
-        "--live",
-        "3",
-        "--mode",
-        "style",
-        "--style",
-        "invert",
-    ]);
+    let bench = |style: &str| {
+        animecam(&[
+            "bench",
+            "--models",
+            models.to_str().unwrap(),
+            "--live",
+            "3",
+            "--mode",
+            "style",
+            "--style",
+            style,
+        ])
+    };
+    let run = bench("invert");
     assert!(run.status.success(), "{}", stderr(&run));
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let count = |key: &str| report[key].as_u64().unwrap();
@@ -207,17 +210,7 @@ fn the_live_benchmark_runs_a_style_network() {
         "{}",
         stderr(&run)
     );
-    let missing = animecam(&[
-        "bench",
-        "--models",
-        models.to_str().unwrap(),
-        "--live",
-        "3",
-        "--mode",
-        "style",
-        "--style",
-        "hayao",
-    ]);
+    let missing = bench("hayao");
     assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
     assert!(
         stderr(&missing).contains("--style hayao: no benchmark style network"),
