@@ -172,7 +172,7 @@ fn portrait_landmarks_follow_the_driving_face() {
         .landmarks_in_crop(SIZE)
         .expect("Sylvie's face is found");
     let face_size = portrait.face_size_in_crop(SIZE).unwrap();
-    let warp = LandmarkWarp::new(&crop, landmarks.clone(), face_size).unwrap();
+    let warp = LandmarkWarp::new(&crop, landmarks.clone(), face_size, None).unwrap();
 
     let photo = read_image(&media("astronaut.png")).unwrap();
     let rest = face(&mut detector, &photo);

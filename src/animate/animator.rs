@@ -2,15 +2,17 @@
 //! per-frame policy (when to calibrate, what counts as head motion, how the features move).
 
 use super::avatar::Prepared;
-use super::idle::{idle_pose, Absent, IdleSettings, Presence, WarpPose};
+use super::idle::{breath, idle_pose, Absent, IdleSettings, Presence};
 use super::{AnimateError, Avatar, AvatarMaker, Driving, Engine};
-use crate::face::{mesh_points, Expression, MESH_POINTS};
+use crate::face::{mesh_points, Expression, Gaze, HeadPose, MESH_POINTS};
 use crate::fomm::deform_alpha;
 use crate::image::RgbImage;
 use crate::motion::{
     relative_head, relative_motion, Calibration, MotionOptions, Point, Similarity,
 };
-use crate::warp::{is_motion, warp_targets, FeatureMotion, HeadLimits};
+use crate::warp::{
+    is_motion, warp_targets, ChannelGains, FeatureMotion, HeadLimits, LandmarkWarp, Turn, WarpPose,
+};
 
 /// Frames a face may be seen without a neutral pose before it is taken as the rest pose anyway.
 const MAX_CALIBRATION_WAIT: u32 = 60;
@@ -44,19 +46,22 @@ pub struct Animator {
     last_alpha: Option<RgbImage>,
     output_size: usize,
     pub motion: MotionOptions,
-    /// How far the warp's head may move.
+    /// How far the warp's head may move and turn.
     pub limits: HeadLimits,
+    /// How strongly each channel of the driver's motion moves the warp's portrait.
+    pub gains: ChannelGains,
     /// Move the portrait's alpha with each picture ([`Animator::alpha`]): only worth its cost
     /// (a second remap every frame) when something shows the alpha. Off by default.
     pub carry_alpha: bool,
     /// Frames seen since a calibration was asked for, without a neutral face.
     calibration_wait: u32,
-    /// The driver's expression at calibration: eyes and mouth move relative to it.
+    /// The driver's expression, head pose and gaze at calibration: the portrait moves relative
+    /// to them.
     rest_expression: Option<Expression>,
-    /// How the warp moved the eyes and mouth on the last frame (for measuring).
-    feature_motion: FeatureMotion,
-    /// The warp's head transform on the last frame.
-    head: Option<Similarity>,
+    rest_pose: Option<HeadPose>,
+    rest_gaze: Option<Gaze>,
+    /// The warp's pose on the last frame.
+    pose: Option<WarpPose>,
     /// The driver's mesh at calibration.
     rest_mesh: Vec<Point>,
     /// Frames seen of the current track.
@@ -92,11 +97,13 @@ impl Animator {
             output_size: maker.output_size,
             motion: MotionOptions::default(),
             limits: HeadLimits::default(),
+            gains: ChannelGains::default(),
             carry_alpha: false,
             calibration_wait: 0,
             rest_expression: None,
-            feature_motion: FeatureMotion::default(),
-            head: None,
+            rest_pose: None,
+            rest_gaze: None,
+            pose: None,
             rest_mesh: Vec::new(),
             track_frames: 0,
             moving_frames: 0,
@@ -107,18 +114,20 @@ impl Animator {
         }
     }
 
-    /// Where the warp put the portrait's lids, lips and mouth corners on the last frame, in
-    /// output pixels (right upper lid, right lower lid, left upper lid, left lower lid, upper
-    /// lip, lower lip, right and left mouth corner, chin, then the points held with the head),
-    /// or at rest before any frame moved them. `None` for FOMM.
+    /// Where the warp put the portrait's face parts on the last frame, in output pixels (in
+    /// the order of [`crate::warp::feature_index`]: lids, lips, mouth corners, chin, eye corners,
+    /// brows, nose, outline, irises), or at rest before any frame moved them. `None` for FOMM.
     pub fn feature_points(&self) -> Option<Vec<crate::motion::Point>> {
         let Prepared::Warp { warp, .. } = &self.avatar.prepared else {
             return None;
         };
-        warp.feature_points(
-            &self.head.unwrap_or_else(|| rest_head(warp.landmarks())),
-            &self.feature_motion,
-        )
+        warp.feature_points(&self.warp_pose(warp))
+    }
+
+    /// The warp's pose on the last frame, or at rest.
+    fn warp_pose(&self, warp: &LandmarkWarp) -> WarpPose {
+        self.pose
+            .unwrap_or_else(|| WarpPose::rest(rest_head(warp.landmarks())))
     }
 
     pub fn avatar(&self) -> &Avatar {
@@ -187,10 +196,7 @@ impl Animator {
     /// What is shown now, as the engine can move it on.
     fn shown_now(&self) -> Shown {
         match &self.avatar.prepared {
-            Prepared::Warp { warp, .. } => Shown::Warp(WarpPose {
-                head: self.head.unwrap_or_else(|| rest_head(warp.landmarks())),
-                motion: self.feature_motion,
-            }),
+            Prepared::Warp { warp, .. } => Shown::Warp(self.warp_pose(warp)),
             Prepared::Fomm { .. } => {
                 let (picture, alpha) = self.shown();
                 Shown::Picture(picture.clone(), alpha.cloned())
@@ -212,19 +218,15 @@ impl Animator {
         }
         let (picture, alpha) = match (&self.avatar.prepared, &self.rest_from) {
             (Prepared::Warp { warp, .. }, Some(Shown::Warp(from))) => {
-                let rest = WarpPose {
-                    head: rest_head(warp.landmarks()),
-                    motion: FeatureMotion::default(),
+                let rest = WarpPose::rest(rest_head(warp.landmarks()));
+                let idle = idle_pose(&rest, time, &self.idle);
+                let idle = WarpPose {
+                    breath: idle.breath * self.gains.breathing,
+                    ..idle
                 };
-                let idle = idle_pose(&rest, time, self.output_size as f32, &self.idle);
                 let pose = from.towards(&idle, weight);
-                self.head = Some(pose.head);
-                self.feature_motion = pose.motion;
-                if self.carry_alpha {
-                    warp.warp_head_with_alpha(&pose.head, &pose.motion)?
-                } else {
-                    (warp.warp_head(&pose.head, &pose.motion)?, None)
-                }
+                self.pose = Some(pose);
+                self.warp(warp, &pose)?
             }
             (_, Some(Shown::Picture(from, from_alpha))) => {
                 let picture = from.blended(&self.avatar.still, weight)?;
@@ -296,6 +298,8 @@ impl Animator {
         if calibrated {
             self.initial_face_size = driving.face_size;
             self.rest_expression = driving.expression;
+            self.rest_pose = driving.pose;
+            self.rest_gaze = driving.gaze;
             self.rest_mesh = driving.mesh.clone();
         }
         let (picture, alpha) = match &self.avatar.prepared {
@@ -363,43 +367,73 @@ impl Animator {
                         )?;
                         Similarity::fit(warp.landmarks(), &targets)
                     };
-                let head = warp.bounded(&head, &self.limits);
+                let rest = rest_head(warp.landmarks());
+                let head = warp.bounded(&rest.towards(&head, self.gains.head), &self.limits);
+                let turn = match (driving.pose, self.rest_pose) {
+                    (Some(now), Some(rest)) => self.limits.turn(&now, &rest, self.gains.turn),
+                    _ => Turn::default(),
+                };
                 // Still: noise-sized changes are held back. Moving: every change passes until the
                 // head has been still for a few frames, so slow motion glides instead of stepping.
-                let head = match (&self.head, calibrated) {
+                let (head, turn) = match (&self.pose, calibrated) {
                     (Some(previous), false) => {
-                        if is_motion(previous, &head) {
+                        if is_motion(&previous.head, &head)
+                            || self.limits.is_turning(&previous.turn, &turn)
+                        {
                             self.moving_frames = MOVING_FRAMES;
                         }
                         if self.moving_frames > 0 {
                             self.moving_frames -= 1;
-                            head
+                            (head, turn)
                         } else {
-                            *previous
+                            (previous.head, previous.turn)
                         }
                     }
-                    _ => head,
+                    _ => (head, turn),
                 };
-                let motion = match (driving.expression, self.rest_expression) {
+                let mut motion = match (driving.expression, self.rest_expression) {
                     (Some(now), Some(rest)) => FeatureMotion::between(&now, &rest),
                     _ => FeatureMotion::default(),
                 };
-                let driven = WarpPose { head, motion };
-                let WarpPose { head, motion } = match &self.return_from {
+                if let Some(now) = driving.gaze {
+                    motion = motion.looking(&now, &self.rest_gaze.unwrap_or_default());
+                }
+                let driven = self.gains.applied(
+                    &WarpPose {
+                        head,
+                        turn,
+                        motion,
+                        breath: breath(time, &self.idle),
+                    },
+                    &rest,
+                );
+                // The head's gain was applied above, within the limits.
+                let driven = WarpPose { head, ..driven };
+                let pose = match &self.return_from {
                     Some(Shown::Warp(from)) => from.towards(&driven, take_over),
                     _ => driven,
                 };
-                self.feature_motion = motion;
-                self.head = Some(head);
-                if self.carry_alpha {
-                    warp.warp_head_with_alpha(&head, &motion)?
-                } else {
-                    (warp.warp_head(&head, &motion)?, None)
-                }
+                self.pose = Some(pose);
+                self.warp(warp, &pose)?
             }
         };
         self.last_alpha = alpha;
         Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
+    }
+}
+
+impl Animator {
+    /// The warp's picture in `pose`, with the alpha moved too where that is asked for.
+    fn warp(
+        &self,
+        warp: &LandmarkWarp,
+        pose: &WarpPose,
+    ) -> Result<(RgbImage, Option<RgbImage>), AnimateError> {
+        Ok(if self.carry_alpha {
+            warp.warp_pose_with_alpha(pose)?
+        } else {
+            (warp.warp_pose(pose)?, None)
+        })
     }
 }
 

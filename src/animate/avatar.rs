@@ -9,10 +9,10 @@ use std::time::Duration;
 use super::AnimateError;
 use crate::face::FaceDetector;
 use crate::fomm::{Deformation, Fomm, FommError, Generator, SourceEncoder, SourceEncoding};
-use crate::image::{crop_square, RgbImage};
+use crate::image::{crop_square, crop_square_with, Outside, RgbImage, SquareCrop};
 use crate::motion::Keypoints;
 use crate::portrait::{canonical_landmarks, DetectorSettings, Portrait, PortraitCrop};
-use crate::warp::LandmarkWarp;
+use crate::warp::{read_sidecar, FaceLayout, LandmarkWarp};
 
 /// The portrait a user asked for: the file, an optional crop and the margin around a detected
 /// face.
@@ -43,6 +43,11 @@ pub struct Avatar {
     pub(super) still: RgbImage,
     /// Its alpha (grey) when the file has one.
     pub(super) still_alpha: Option<RgbImage>,
+    /// The square of the file shown, and the file's size: to map the face's layout back to it.
+    crop: SquareCrop,
+    file_size: (usize, usize),
+    /// Whether the layout came from the sidecar beside the file (a user's).
+    layout_from_sidecar: bool,
     warnings: Vec<String>,
 }
 
@@ -63,6 +68,31 @@ impl Avatar {
     /// What the user should know about how the portrait was framed (no face found, say).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Where the face's parts are, in the pixels of the picture shown (the warp's only).
+    pub fn layout(&self) -> Option<&FaceLayout> {
+        match &self.prepared {
+            Prepared::Warp { warp, .. } => warp.layout(),
+            Prepared::Fomm { .. } => None,
+        }
+    }
+
+    /// [`Avatar::layout`] in the portrait file's own pixels (as its sidecar holds it), with the
+    /// file's width and height.
+    pub fn layout_in_file(&self) -> Option<(FaceLayout, usize, usize)> {
+        let size = self.still.width() as f32;
+        let scale = self.crop.side / size;
+        let (left, top) = (self.crop.left(), self.crop.top());
+        let layout = self
+            .layout()?
+            .mapped(|[x, y]| [left + x * scale, top + y * scale], scale);
+        Some((layout, self.file_size.0, self.file_size.1))
+    }
+
+    /// Whether the layout is the one the user's sidecar gave.
+    pub fn layout_from_sidecar(&self) -> bool {
+        self.layout_from_sidecar
     }
 }
 
@@ -182,15 +212,21 @@ impl AvatarMaker {
             reason: e.to_string(),
         };
         let size = self.output_size;
-        // The alpha framed as the colours are (outside the picture: transparent).
+        // The alpha framed as the colours are (outside the picture: transparent for FOMM, the
+        // border's own for the warp, as for the colours).
+        let outside = match self.engine {
+            Engine::Fomm(_) => Outside::Black,
+            Engine::Warp => Outside::Extended,
+        };
         let alpha_crop = |side: usize| {
             portrait
                 .alpha
                 .as_ref()
-                .map(|alpha| crop_square(&alpha.view(), portrait.crop, side))
+                .map(|alpha| crop_square_with(&alpha.view(), portrait.crop, side, outside))
                 .transpose()
                 .map_err(|e| failed(&e))
         };
+        let mut layout_from_sidecar = false;
         let (prepared, crop) = match &self.engine {
             Engine::Fomm(fomm) => {
                 let model_size = fomm.image_size();
@@ -207,8 +243,15 @@ impl AvatarMaker {
                 )
             }
             Engine::Warp => {
-                let crop = crop_square(&portrait.image.view(), portrait.crop, size)
-                    .map_err(|e| failed(&e))?;
+                // Where the portrait ends inside the square, its border goes on: the head moves
+                // and pulls the square's edge in, which must show the portrait, not black.
+                let crop = crop_square_with(
+                    &portrait.image.view(),
+                    portrait.crop,
+                    size,
+                    Outside::Extended,
+                )
+                .map_err(|e| failed(&e))?;
                 // The face searched again in the crop, where it fills the detector's input: its
                 // landmarks there are far closer to the drawn eyes and mouth than those from the
                 // whole picture.
@@ -237,8 +280,23 @@ impl AvatarMaker {
                         canonical_landmarks(size, spec.margin)
                     }
                 };
-                let mut warp =
-                    LandmarkWarp::new(&crop, landmarks, face_size).map_err(|e| failed(&e))?;
+                // The face's parts: as the user's sidecar says, else found in the crop.
+                let (width, height) = (portrait.image.width(), portrait.image.height());
+                let scale = size as f32 / portrait.crop.side;
+                let (left, top) = (portrait.crop.left(), portrait.crop.top());
+                let layout = match read_sidecar(&spec.path, width, height)
+                    .map_err(|e| failed(&e))?
+                {
+                    Some(layout) => {
+                        layout_from_sidecar = true;
+                        Some(layout.mapped(|[x, y]| [(x - left) * scale, (y - top) * scale], scale))
+                    }
+                    None => {
+                        FaceLayout::from_landmarks(&landmarks).map(|layout| layout.found_in(&crop))
+                    }
+                };
+                let mut warp = LandmarkWarp::new(&crop, landmarks, face_size, layout)
+                    .map_err(|e| failed(&e))?;
                 if let Some(alpha) = alpha_crop(size)? {
                     warp = warp.with_alpha(&alpha).map_err(|e| failed(&e))?;
                 }
@@ -252,6 +310,9 @@ impl AvatarMaker {
             prepared,
             still,
             still_alpha,
+            crop: portrait.crop,
+            file_size: (portrait.image.width(), portrait.image.height()),
+            layout_from_sidecar,
             warnings,
         })
     }

@@ -2,7 +2,7 @@
 //! it, and how it is made from the payloads the tracker and the keypoint detector attach.
 
 use super::Engine;
-use crate::face::{Expression, FaceTrack, HeadPose};
+use crate::face::{Expression, FaceTrack, Gaze, HeadPose};
 use crate::motion::{KeypointSet, Keypoints, Point};
 
 /// Why a frame's payloads drive nothing although the frame has a face.
@@ -28,6 +28,8 @@ pub struct Driving {
     /// The face's expression and head pose, when the tracker runs the face mesh.
     pub expression: Option<Expression>,
     pub pose: Option<HeadPose>,
+    /// Where the eyes look, when the tracker runs the attention mesh (which finds the irises).
+    pub gaze: Option<Gaze>,
     /// The face mesh's points in frame pixels, when the tracker runs it: the head's motion is
     /// read from them (hundreds of points average the noise of a few landmarks away).
     pub mesh: Vec<Point>,
@@ -43,6 +45,7 @@ impl Driving {
             track,
             expression: None,
             pose: None,
+            gaze: None,
             mesh: Vec::new(),
         }
     }
@@ -125,6 +128,7 @@ impl Driving {
             track: Some(track.track_id),
             expression: track.expression,
             pose: track.pose,
+            gaze: track.gaze,
             mesh: track.mesh.iter().map(|p| pixels([p[0], p[1]])).collect(),
         }
     }

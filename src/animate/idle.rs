@@ -3,17 +3,16 @@
 //! a blink every few seconds). When a face drives again it takes over gradually, not in a jump.
 //! Times are the stream's, in seconds.
 
-use crate::motion::Similarity;
-use crate::warp::FeatureMotion;
+use crate::warp::WarpPose;
 
 /// How long the return to rest takes once it starts, seconds.
 pub const EASE_TO_REST_S: f64 = 0.5;
 /// How long a returning face takes to take over from the resting pose, seconds.
 pub const TAKE_OVER_S: f64 = 0.15;
-/// Breathing: one breath every this many seconds, rising and falling by this fraction of the
-/// picture's height.
-const BREATH_PERIOD_S: f64 = 4.0;
-const BREATH_AMPLITUDE: f32 = 0.004;
+/// Breathing: one breath every this many seconds, the chest rising and falling by this fraction
+/// of the picture's height (the head less).
+pub const BREATH_PERIOD_S: f64 = 4.0;
+const BREATH_AMPLITUDE: f32 = 0.008;
 /// A blink: how long the lids take to close and open again, and the spacing between blinks
 /// (from `BLINK_EVERY_S` to `BLINK_EVERY_S + BLINK_SPREAD_S`, varying blink to blink).
 const BLINK_S: f64 = 0.15;
@@ -25,7 +24,7 @@ const BLINK_SPREAD_S: f64 = 2.5;
 pub struct IdleSettings {
     /// Seconds without a driving face before the avatar eases back to rest.
     pub rest_after: f64,
-    /// Breathe while resting (a slow rise and fall).
+    /// Breathe (a slow rise and fall of the chest), with a face and without.
     pub breathing: bool,
     /// Blink every few seconds while resting.
     pub blinking: bool,
@@ -37,23 +36,6 @@ impl Default for IdleSettings {
             rest_after: 0.3,
             breathing: true,
             blinking: true,
-        }
-    }
-}
-
-/// The warp's pose: the head's transform and the features' motion.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WarpPose {
-    pub head: Similarity,
-    pub motion: FeatureMotion,
-}
-
-impl WarpPose {
-    /// `self` at `weight` 0, `other` at 1.
-    pub fn towards(&self, other: &WarpPose, weight: f32) -> WarpPose {
-        WarpPose {
-            head: self.head.towards(&other.head, weight),
-            motion: self.motion.towards(&other.motion, weight),
         }
     }
 }
@@ -133,14 +115,20 @@ impl Presence {
     }
 }
 
-/// The resting pose at `time`: `rest` with a breath (the picture rises and falls by a fraction of
-/// `height`) and a blink now and then, as `settings` allow.
-pub fn idle_pose(rest: &WarpPose, time: f64, height: f32, settings: &IdleSettings) -> WarpPose {
-    let mut pose = *rest;
-    if settings.breathing {
-        let phase = (time / BREATH_PERIOD_S * std::f64::consts::TAU).sin() as f32;
-        pose.head = pose.head.shifted([0.0, -BREATH_AMPLITUDE * height * phase]);
+/// How far the chest is raised at `time`, in fractions of the picture's height (0 when
+/// `settings` do not breathe).
+pub fn breath(time: f64, settings: &IdleSettings) -> f32 {
+    if !settings.breathing {
+        return 0.0;
     }
+    BREATH_AMPLITUDE * (time / BREATH_PERIOD_S * std::f64::consts::TAU).sin() as f32
+}
+
+/// The resting pose at `time`: `rest` with a breath and a blink now and then, as `settings`
+/// allow.
+pub fn idle_pose(rest: &WarpPose, time: f64, settings: &IdleSettings) -> WarpPose {
+    let mut pose = *rest;
+    pose.breath = breath(time, settings);
     if settings.blinking {
         let closure = blink_closure(time);
         pose.motion.right_eye_closure = pose.motion.right_eye_closure.max(closure);

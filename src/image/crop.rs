@@ -54,15 +54,38 @@ const PADDING_LIMIT: i64 = 3;
 /// Past this shrink factor bilinear sampling aliases; crops then go through area averaging.
 const MAX_BILINEAR_SHRINK: f32 = 2.0;
 
+/// What a crop shows where it reaches outside the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outside {
+    Black,
+    /// The frame's border pixels repeated outwards: a portrait that fills its frame goes on
+    /// past it instead of ending in black (a crop many frames wide is black far out still).
+    Extended,
+}
+
 /// Samples a square region of a frame into a `size` x `size` RGB image. Parts outside the frame
-/// are black. Close to the crop's own resolution the sampling is bilinear at sub-pixel positions
-/// (so a smoothly moving crop moves smoothly); for large shrink factors it averages areas on the
-/// crop rounded to whole pixels.
+/// are black.
 pub fn crop_square(
     view: &ImageView<'_>,
     crop: SquareCrop,
     size: usize,
 ) -> Result<RgbImage, ImageError> {
+    crop_square_with(view, crop, size, Outside::Black)
+}
+
+/// [`crop_square`], the parts outside the frame as `outside` says. Close to the crop's own resolution the sampling is bilinear at sub-pixel positions
+/// (so a smoothly moving crop moves smoothly); for large shrink factors it averages areas on the
+/// crop rounded to whole pixels.
+pub fn crop_square_with(
+    view: &ImageView<'_>,
+    crop: SquareCrop,
+    size: usize,
+    outside: Outside,
+) -> Result<RgbImage, ImageError> {
+    let border = match outside {
+        Outside::Black => BORDER_CONSTANT,
+        Outside::Extended => opencv::core::BORDER_REPLICATE,
+    };
     if size == 0 || crop.side.is_nan() || crop.side <= 0.0 {
         return Err(ImageError::Empty {
             width: size,
@@ -87,7 +110,7 @@ pub fn crop_square(
             &matrix,
             Size::new(size as i32, size as i32),
             opencv::imgproc::INTER_LINEAR | opencv::imgproc::WARP_INVERSE_MAP,
-            BORDER_CONSTANT,
+            border,
             Scalar::all(0.0),
         )?;
     } else {
@@ -146,7 +169,7 @@ pub fn crop_square(
                     (top + side - y1) as i32,
                     (x0 - left) as i32,
                     (left + side - x1) as i32,
-                    BORDER_CONSTANT,
+                    border,
                     Scalar::all(0.0),
                 )?;
             } else {

@@ -15,7 +15,7 @@ mod rgb;
 mod tests;
 mod view;
 
-pub use crop::{crop_rotated, crop_square, CropMap, SquareCrop};
+pub use crop::{crop_rotated, crop_square, crop_square_with, CropMap, Outside, SquareCrop};
 pub use format::PixelFormat;
 pub use io::{declared_size, read_image, read_image_with_alpha};
 pub use opencv_bridge::gray;

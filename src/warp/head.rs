@@ -1,7 +1,8 @@
 //! The head: how far it may move in the picture, and which changes of its pose are motion
 //! rather than sensor noise. The head moves the whole portrait as one piece.
 
-use super::LandmarkWarp;
+use super::{LandmarkWarp, Turn};
+use crate::face::HeadPose;
 use crate::motion::{centroid, Similarity};
 
 /// Head motion smaller than this is sensor noise, not motion: the portrait stays where it was.
@@ -10,6 +11,8 @@ use crate::motion::{centroid, Similarity};
 const STILL_SHIFT: f32 = 0.8;
 const STILL_ZOOM: f32 = 0.008;
 const STILL_ROLL_DEGREES: f32 = 0.5;
+/// A turn (yaw or pitch) changing by less than this is noise; a turn within this of rest is none.
+const STILL_TURN_DEGREES: f32 = 1.5;
 
 /// Whether `next` differs from `previous` by more than noise in some parameter: a real motion.
 pub fn is_motion(previous: &Similarity, next: &Similarity) -> bool {
@@ -29,6 +32,10 @@ pub struct HeadLimits {
     pub min_zoom: f32,
     pub max_zoom: f32,
     pub max_roll_degrees: f32,
+    /// How far the head turns in depth, left/right and up/down (a drawn face turned further
+    /// would show what it does not have: its side).
+    pub max_yaw_degrees: f32,
+    pub max_pitch_degrees: f32,
     /// The face box keeps this much of the picture's side from each edge.
     pub margin: f32,
 }
@@ -39,8 +46,33 @@ impl Default for HeadLimits {
             min_zoom: 0.6,
             max_zoom: 1.5,
             max_roll_degrees: 35.0,
+            max_yaw_degrees: 30.0,
+            max_pitch_degrees: 20.0,
             margin: 0.02,
         }
+    }
+}
+
+impl HeadLimits {
+    /// The portrait's turn for the driver's head pose `now` against `rest`, times `gain`, within
+    /// the limits (a turn within noise of rest is none).
+    pub fn turn(&self, now: &HeadPose, rest: &HeadPose, gain: f32) -> Turn {
+        let still = STILL_TURN_DEGREES.to_radians();
+        let beyond = |change: f32| (change.abs() - still).max(0.0).copysign(change) * gain;
+        let limit = |value: f32, degrees: f32| {
+            let most = degrees.to_radians();
+            value.clamp(-most, most)
+        };
+        Turn {
+            yaw: limit(beyond(now.yaw - rest.yaw), self.max_yaw_degrees),
+            pitch: limit(beyond(now.pitch - rest.pitch), self.max_pitch_degrees),
+        }
+    }
+
+    /// Whether the turn changed by more than noise from `previous` to `next`.
+    pub fn is_turning(&self, previous: &Turn, next: &Turn) -> bool {
+        let still = STILL_TURN_DEGREES.to_radians();
+        (next.yaw - previous.yaw).abs() > still || (next.pitch - previous.pitch).abs() > still
     }
 }
 

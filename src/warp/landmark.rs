@@ -5,7 +5,9 @@
 use opencv::core::{Mat, BORDER_REPLICATE};
 use opencv::prelude::*;
 
-use super::features::{self, FeatureMotion, Features};
+use super::features::{self, Features};
+use super::layout::FaceLayout;
+use super::pose::WarpPose;
 use super::spline::ThinPlateSpline;
 use crate::image::{ImageError, RgbImage};
 use crate::motion::{centroid, relative_landmarks, MotionError, Point, Similarity};
@@ -16,10 +18,11 @@ const GRID_STEP: usize = 8;
 
 /// Warps one portrait (a square crop at the output size) by its landmarks.
 ///
-/// Three kinds of control points shape the warp: the landmarks themselves (expressions: mouth,
-/// eyes); a ring around the face that moves with the least-squares similarity of the landmarks
-/// (so the head turns, shifts and zooms as one piece instead of stretching between landmarks);
-/// and fixed points on the border (so the background there stays where it is).
+/// Four kinds of control points shape the warp: the face's parts (its layout: lids, lips,
+/// brows, irises, nose, outline), which move with the expression and the turn; a ring around the
+/// face that moves with the head only (so the head rolls, shifts and zooms as one piece instead
+/// of stretching between landmarks); a row across the chest that rises and falls with the
+/// breath; and fixed points far outside the picture.
 pub struct LandmarkWarp {
     portrait: Mat,
     /// The portrait's alpha (grey, 3 channels), read through the same maps as its colours.
@@ -29,23 +32,36 @@ pub struct LandmarkWarp {
     pub(super) face_size: f32,
     /// Points around the face, in portrait coordinates.
     ring: Vec<Point>,
+    /// Across the chest, below the chin (none when the picture ends at the chin).
+    chest: Vec<Point>,
     anchors: Vec<Point>,
-    /// The eyes and mouth, when the landmarks are BlazeFace's six.
+    /// Where the face's parts are.
+    layout: Option<FaceLayout>,
+    /// The face's parts as control points.
     features: Option<Features>,
 }
 
-/// The ring's radius around the landmarks' centre, in face sizes: the head, not the shoulders.
-const RING_RADIUS: f32 = 0.6;
+/// The ring's radius around the landmarks' centre, in face sizes: the head, not the shoulders
+/// (and clear of the face's outline, which turns while the ring does not).
+const RING_RADIUS: f32 = 0.7;
+/// The chest's row: this many face sizes below the chin, and no lower than this share of the
+/// picture.
+const CHEST_BELOW_CHIN: f32 = 0.45;
+const CHEST_LOWEST: f32 = 0.92;
+/// The head rides on the chest: it rises this share of the chest's breath.
+const HEAD_BREATH: f32 = 0.3;
 const RING_POINTS: usize = 8;
 const ANCHOR_SPREAD: f32 = 2.0;
 
 impl LandmarkWarp {
-    /// `portrait` is square; `landmarks` are in its pixel coordinates, `face_size` the face's
-    /// larger side in its pixels.
+    /// `portrait` is square; `landmarks` (BlazeFace's six, which the head's motion is fitted to)
+    /// are in its pixel coordinates, `face_size` the face's larger side in its pixels, `layout`
+    /// where its face's parts are (`None`: placed from the landmarks).
     pub fn new(
         portrait: &RgbImage,
         landmarks: Vec<Point>,
         face_size: f32,
+        layout: Option<FaceLayout>,
     ) -> Result<Self, ImageError> {
         let size = portrait.width();
         let mat = portrait.to_mat()?;
@@ -78,7 +94,20 @@ impl LandmarkWarp {
                 ]
             })
             .collect();
-        let features = Features::place(&landmarks);
+        let layout = layout.or_else(|| FaceLayout::from_landmarks(&landmarks));
+        let features = layout.as_ref().and_then(Features::place);
+        let chest = match &layout {
+            Some(layout)
+                if layout.chin[1] + CHEST_BELOW_CHIN * face_size < CHEST_LOWEST * size as f32 =>
+            {
+                let row = layout.chin[1] + CHEST_BELOW_CHIN * face_size;
+                let row = row.max(layout.chin[1] + 0.5 * (CHEST_LOWEST * size as f32 - row));
+                (0..5)
+                    .map(|i| [(0.1 + 0.2 * i as f32) * size as f32, row])
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(LandmarkWarp {
             portrait: mat,
             alpha: None,
@@ -86,7 +115,9 @@ impl LandmarkWarp {
             landmarks,
             face_size,
             ring,
+            chest,
             anchors,
+            layout,
             features,
         })
     }
@@ -107,57 +138,49 @@ impl LandmarkWarp {
         Ok(self)
     }
 
-    /// The portrait moved as one piece by `head` (portrait pixels to output pixels), its eyes
-    /// and mouth by `motion`: nothing but the lids and lips bends, so noise in the driver's
-    /// points cannot drag the portrait's features into streaks.
-    pub fn warp_head(
-        &self,
-        head: &Similarity,
-        motion: &FeatureMotion,
-    ) -> Result<RgbImage, ImageError> {
-        self.warp_head_with_alpha(head, motion)
-            .map(|(picture, _)| picture)
+    /// The portrait in `pose`: moved as one piece by its head (portrait pixels to output
+    /// pixels), turned in depth, its features moved by their motion, its chest raised by the
+    /// breath. Nothing but the face's parts bends, so noise in the driver's points cannot drag
+    /// the portrait into streaks.
+    pub fn warp_pose(&self, pose: &WarpPose) -> Result<RgbImage, ImageError> {
+        self.warp_pose_with_alpha(pose).map(|(picture, _)| picture)
     }
 
-    /// [`LandmarkWarp::warp_head`], and the alpha moved by the same maps (when the warp has one).
-    pub fn warp_head_with_alpha(
+    /// [`LandmarkWarp::warp_pose`], and the alpha moved by the same maps (when the warp has one).
+    pub fn warp_pose_with_alpha(
         &self,
-        head: &Similarity,
-        motion: &FeatureMotion,
+        pose: &WarpPose,
     ) -> Result<(RgbImage, Option<RgbImage>), ImageError> {
         let Some(features) = &self.features else {
-            let targets: Vec<Point> = self.landmarks.iter().map(|p| head.apply(*p)).collect();
+            let targets: Vec<Point> = self.landmarks.iter().map(|p| pose.head.apply(*p)).collect();
             return self.warp_with_alpha(&targets);
         };
-        // The nose and ears hold the head; the eye and mouth landmarks give way to the lids and
-        // lips around them.
-        let held: Vec<Point> = self
-            .landmarks
+        let breath = pose.breath * self.size as f32;
+        let head = pose.head.shifted([0.0, -HEAD_BREATH * breath]);
+        let moved = features.moved(&pose.motion, &pose.turn);
+        let from: Vec<Point> = moved
             .iter()
-            .enumerate()
-            .filter(|(index, _)| !matches!(index, 0 | 1 | 3))
-            .map(|(_, p)| *p)
-            .collect();
-        let moved = features.moved(motion);
-        let from: Vec<Point> = held
-            .iter()
-            .chain(&moved)
             .chain(&self.ring)
             .map(|p| head.apply(*p))
+            .chain(self.chest.iter().map(|p| {
+                let [x, y] = pose.head.apply(*p);
+                [x, y - breath]
+            }))
             .chain(self.anchors.iter().copied())
             .collect();
-        let to: Vec<Point> = held
+        let to: Vec<Point> = features
+            .points
             .iter()
-            .chain(&features.points)
             .chain(&self.ring)
+            .chain(&self.chest)
             .chain(&self.anchors)
             .copied()
             .collect();
         let maps = self.maps(&from, &to)?;
         let mut picture = read_through(&self.portrait, &maps)?;
-        let gap = features::parted_gap(&features.axes, motion, head.scale());
+        let gap = features::parted_gap(&features.axes, &pose.motion, head.scale());
         if gap > 2.0 {
-            features::paint_mouth(&mut picture, head, &moved, gap)?;
+            features::paint_mouth(&mut picture, &head, &moved, gap)?;
         }
         self.pictures(picture, &maps)
     }
@@ -185,17 +208,25 @@ impl LandmarkWarp {
         ))
     }
 
-    /// The portrait's feature points (lids, lips) where `motion` puts them, then moved by `head`:
-    /// what the warp makes of an expression, for measuring it.
-    pub fn feature_points(&self, head: &Similarity, motion: &FeatureMotion) -> Option<Vec<Point>> {
+    /// The portrait's feature points (see [`crate::warp::feature_index`]) where `pose` puts
+    /// them, in output pixels: what the warp makes of an expression, for measuring it.
+    pub fn feature_points(&self, pose: &WarpPose) -> Option<Vec<Point>> {
         let features = self.features.as_ref()?;
+        let head = pose
+            .head
+            .shifted([0.0, -HEAD_BREATH * pose.breath * self.size as f32]);
         Some(
             features
-                .moved(motion)
+                .moved(&pose.motion, &pose.turn)
                 .into_iter()
                 .map(|p| head.apply(p))
                 .collect(),
         )
+    }
+
+    /// Where the face's parts are in the portrait (at rest).
+    pub fn layout(&self) -> Option<&FaceLayout> {
+        self.layout.as_ref()
     }
 
     pub fn landmarks(&self) -> &[Point] {
@@ -325,7 +356,7 @@ mod tests {
             [12.0, 28.0],
             [52.0, 28.0],
         ];
-        let warp = LandmarkWarp::new(&portrait, landmarks.clone(), 40.0).unwrap();
+        let warp = LandmarkWarp::new(&portrait, landmarks.clone(), 40.0, None).unwrap();
         assert!(
             warp.warp(&landmarks).unwrap() == portrait,
             "identity warp changed pixels"

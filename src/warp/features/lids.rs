@@ -3,6 +3,7 @@
 
 use super::{towards, FaceAxes, FeatureMotion};
 use crate::motion::Point;
+use crate::warp::layout::Eye;
 
 /// Indices of the lids in [`super::Features::points`].
 pub(super) const RIGHT_UPPER: usize = 0;
@@ -18,25 +19,26 @@ pub(super) fn closure(now: f32, rest: f32) -> f32 {
     ((0.75 - ratio) / (0.75 - 0.3)).clamp(0.0, 1.0)
 }
 
-/// The upper and lower lid of the right eye, then of the left. Anime eyes are large: about
-/// 0.55 eye distances high and 0.6 wide.
-pub(super) fn place(axes: &FaceAxes, right: &Point, left: &Point) -> [Point; 4] {
+/// The upper and lower lid of the right eye, then of the left.
+pub(super) fn place(axes: &FaceAxes, right: &Eye, left: &Eye) -> [Point; 4] {
+    let lid = |eye: &Eye, side: f32| axes.at(&eye.centre, 0.0, side * eye.height / axes.eyes);
     [
-        axes.at(right, 0.0, -0.26),
-        axes.at(right, 0.0, 0.24),
-        axes.at(left, 0.0, -0.26),
-        axes.at(left, 0.0, 0.24),
+        lid(right, -0.5),
+        lid(right, 0.5),
+        lid(left, -0.5),
+        lid(left, 0.5),
     ]
 }
 
 /// The eye corners, outer and inner of the right eye then inner and outer of the left: held
 /// with the head, so a blink bends only the lids.
-pub(super) fn corners(axes: &FaceAxes, right: &Point, left: &Point) -> [Point; 4] {
+pub(super) fn corners(axes: &FaceAxes, right: &Eye, left: &Eye) -> [Point; 4] {
+    let corner = |eye: &Eye, side: f32| axes.at(&eye.centre, side * eye.width / axes.eyes, 0.0);
     [
-        axes.at(right, -0.32, 0.0),
-        axes.at(right, 0.3, 0.0),
-        axes.at(left, -0.3, 0.0),
-        axes.at(left, 0.32, 0.0),
+        corner(right, -0.5),
+        corner(right, 0.5),
+        corner(left, -0.5),
+        corner(left, 0.5),
     ]
 }
 

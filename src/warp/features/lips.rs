@@ -1,14 +1,15 @@
-//! The lips and the jaw: how a mouth opens, widens and narrows. The lower lip and the chin drop
-//! for an open mouth, the corners move out for a smile, and the inside of a mouth opened wide is
-//! painted dark between the lips.
+//! The lips and the jaw: how a mouth opens, widens, smiles and frowns. The lower lip and the
+//! chin drop for an open mouth, the corners move out for a wide mouth and up for a smile (down
+//! for a frown), and the inside of a mouth opened wide is painted dark between the lips.
 
 use opencv::core::Mat;
 use opencv::prelude::*;
 
-use super::{shift, FaceAxes, FeatureMotion};
+use super::{beyond, shift, FaceAxes, FeatureMotion};
 use crate::face::Expression;
 use crate::image::ImageError;
 use crate::motion::{Point, Similarity};
+use crate::warp::layout::FaceLayout;
 
 /// Indices of the lips, the mouth corners and the chin in [`super::Features::points`].
 pub(super) const UPPER: usize = 4;
@@ -20,6 +21,8 @@ pub(super) const CHIN: usize = 8;
 const MOUTH_DROP: f32 = 0.28;
 /// How far each mouth corner moves out for a wide smile, in eye distances.
 const MOUTH_STRETCH: f32 = 0.06;
+/// How far the corners rise for a full smile (and fall for a frown), in eye distances.
+const CORNER_RISE: f32 = 0.07;
 
 /// How open the mouth is (0 closed as at rest, 1 wide open) for the driver's expression `now`
 /// against `rest`.
@@ -35,15 +38,22 @@ pub(super) fn widening(now: &Expression, rest: &Expression) -> f32 {
     (beyond / 0.3).clamp(-1.0, 1.0)
 }
 
-/// The upper lip, lower lip, right and left mouth corner, and the chin, from BlazeFace's mouth
-/// point (which it puts a little below an anime mouth's drawn line).
-pub(super) fn place(axes: &FaceAxes, mouth: &Point) -> [Point; 5] {
+/// How far the mouth's corners rose (-1 fell, a frown; 1 rose, a smile): the driver's corners
+/// (their height above the lips' middle, over the eye distance, about -0.1 to 0.1) against rest.
+pub(super) fn form(now: &Expression, rest: &Expression) -> f32 {
+    beyond(now.mouth_corners, rest.mouth_corners, 0.008, 0.05)
+}
+
+/// The upper lip, lower lip, right and left mouth corner (on the mouth's drawn line), and the
+/// chin.
+pub(super) fn place(axes: &FaceAxes, layout: &FaceLayout) -> [Point; 5] {
+    let half_width = 0.5 * layout.mouth_width / axes.eyes;
     [
-        axes.at(mouth, 0.0, -0.12),
-        axes.at(mouth, 0.0, -0.08),
-        axes.at(mouth, -0.15, -0.1),
-        axes.at(mouth, 0.15, -0.1),
-        axes.at(mouth, 0.0, 0.45),
+        axes.at(&layout.mouth, 0.0, -0.02),
+        axes.at(&layout.mouth, 0.0, 0.02),
+        axes.at(&layout.mouth, -half_width, 0.0),
+        axes.at(&layout.mouth, half_width, 0.0),
+        layout.chin,
     ]
 }
 
@@ -56,6 +66,10 @@ pub(super) fn open(points: &mut [Point], axes: &FaceAxes, motion: &FeatureMotion
     let stretch = MOUTH_STRETCH * axes.eyes * motion.mouth_widening.clamp(-1.0, 1.0);
     points[RIGHT_CORNER] = shift(points[RIGHT_CORNER], -stretch, axes.along);
     points[LEFT_CORNER] = shift(points[LEFT_CORNER], stretch, axes.along);
+    let rise = CORNER_RISE * axes.eyes * motion.mouth_form.clamp(-1.0, 1.0);
+    for corner in [RIGHT_CORNER, LEFT_CORNER] {
+        points[corner] = shift(points[corner], -rise, axes.down);
+    }
 }
 
 /// How far the lips parted beyond their drawn line, in output pixels, for a head zoomed by
