@@ -311,10 +311,30 @@ pub enum Command {
     /// List the model sets, check their files, show where each graph would run; `models import
     /// FILE` turns a downloaded checkpoint into a set.
     Models(ModelsArgs),
+    /// Find a portrait's face parts (eyes and irises, brows, nose, mouth, chin, outline) as the
+    /// warp does: writes them drawn over it (FILE.features.png) and, the first time, into
+    /// FILE.animecam.json, which you may correct and the warp then uses.
+    Portrait(PortraitArgs),
     /// Check GStreamer, ONNX Runtime, models and devices; print the fix for each problem.
     Doctor,
     /// Per-stage cost on full-size random-weight models (make random-models), as a table and JSON.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct PortraitArgs {
+    /// The anime portrait (PNG or JPEG).
+    pub file: PathBuf,
+    /// Where to write the drawing (default: FILE.features.png beside FILE, replaced on each run).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace OUT when it is there (the default drawing is always replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Folder of model sets, for the face detector (default: the checkout's models/, or
+    /// $ANIMECAM_MODELS).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Some(ModelsAction::Import(import)) => commands::import::run(import),
             None => commands::models::run(args.models, args.provider),
         },
+        Command::Portrait(args) => commands::portrait::run(args),
         Command::Doctor => commands::doctor::run(),
         Command::Bench(args) => Ok(commands::bench::run(&args)?),
     }

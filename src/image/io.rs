@@ -158,3 +158,19 @@ pub fn read_image_with_alpha(
     };
     Ok((RgbImage::new(width, height, data)?, alpha))
 }
+
+/// Writes `image` as a PNG at `path` (replacing what is there: callers decide whether they may).
+pub fn write_png(path: &std::path::Path, image: &RgbImage) -> Result<(), ImageError> {
+    let failed = |reason: String| ImageError::Unwritable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let rgb = image.to_mat()?;
+    let mut bgr = Mat::default();
+    opencv::imgproc::cvt_color_def(&rgb, &mut bgr, opencv::imgproc::COLOR_RGB2BGR)?;
+    match opencv::imgcodecs::imwrite_def(path.as_os_str(), &bgr) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(failed("OpenCV could not encode or write it".into())),
+        Err(e) => Err(failed(e.to_string())),
+    }
+}

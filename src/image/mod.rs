@@ -17,7 +17,7 @@ mod view;
 
 pub use crop::{crop_rotated, crop_square, crop_square_with, CropMap, Outside, SquareCrop};
 pub use format::PixelFormat;
-pub use io::{declared_size, read_image, read_image_with_alpha};
+pub use io::{declared_size, read_image, read_image_with_alpha, write_png};
 pub use opencv_bridge::gray;
 pub use rgb::RgbImage;
 pub use view::{ImageView, ImageViewMut};
@@ -48,6 +48,8 @@ pub enum ImageError {
     },
     #[error("cannot read image {path}: {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("cannot write image {path}: {reason}")]
+    Unwritable { path: String, reason: String },
     #[error("OpenCV: {0}")]
     OpenCv(String),
     #[error("{0}")]

@@ -11,6 +11,7 @@
 //! - `pose`: one picture's pose, and the gains a user sets per channel;
 //! - `landmark`: the [`LandmarkWarp`] assembled from those control points.
 
+mod drawing;
 mod features;
 mod find;
 mod head;

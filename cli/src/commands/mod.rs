@@ -11,6 +11,7 @@ pub mod import;
 mod live_common;
 pub mod models;
 mod options;
+pub mod portrait;
 pub mod serve;
 pub mod stream;
 pub mod virtualcam;
