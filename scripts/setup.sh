@@ -148,6 +148,16 @@ assets() {
       "usr/share/games/renpy/the_question/game/images/sylvie green $expression.png" \
       "$MEDIA/sylvie_green_$expression.png"
   done
+  # Two more drawn faces from Ren'Py's own demo (Expat): the warp's face finder is checked on
+  # portraits nobody tuned it for (Eileen's brows are under her bangs, Lucy wears glasses).
+  fetch renpy-demo_8.0.3+dfsg-1_all.deb \
+    b7599368598cd7a96e89772d48d7c89327fcc8d4490e0760eceda0bd792025d5 \
+    apt_download renpy-demo=8.0.3+dfsg-1
+  for character in eileen lucy; do
+    extract "$DOWNLOADS/renpy-demo_8.0.3+dfsg-1_all.deb" \
+      "usr/share/games/renpy/demo/game/images/$character happy.png" \
+      "$MEDIA/${character}_happy.png"
+  done
 }
 
 # The mediapipe wheel (PyPI, pinned): MediaPipe's graphs for the conversions below, and the

@@ -133,35 +133,6 @@ fn sharpness(picture: &RgbImage) -> f64 {
     total / ((SIZE - 1) * (SIZE - 1)) as f64
 }
 
-/// The clip's frames, decoded to packed RGB.
-fn decode(clip: &str) -> (usize, usize, Vec<Vec<u8>>) {
-    init();
-    let pipeline = common::launch(&format!(
-        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false",
-        media(clip).display()
-    ));
-    let sink = common::appsink(&pipeline, "sink");
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let (mut width, mut height, mut frames) = (0, 0, Vec::new());
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(20)) {
-        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
-        width = caps.get::<i32>("width").unwrap() as usize;
-        height = caps.get::<i32>("height").unwrap() as usize;
-        let map = sample.buffer().unwrap().map_readable().unwrap();
-        let stride = map.len() / height;
-        frames.push(
-            map.chunks(stride)
-                .flat_map(|row| row[..width * 3].to_vec())
-                .collect(),
-        );
-        if sink.is_eos() {
-            break;
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    (width, height, frames)
-}
-
 #[test]
 fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
     require_mesh();
@@ -189,7 +160,7 @@ fn a_cartoon_without_a_human_face_neither_smears_nor_pushes_the_portrait_out() {
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
     let rest = sharpness(animator.avatar().still());
-    let (width, height, frames) = decode("bigbuckbunny.mp4");
+    let (width, height, frames) = common::decode("bigbuckbunny.mp4");
     let mut driven = 0;
     let mut least = f64::MAX;
     for (index, data) in frames.iter().enumerate() {
@@ -326,7 +297,7 @@ type Frames = Vec<Vec<u8>>;
 /// The talking clip's first 2 s, then 2 s of a covered camera (dark, noisy, no face), then the
 /// clip's next 2 s; and the clip's first 4 s uncut. With the frames' size.
 fn a_face_that_leaves() -> ((usize, usize), Frames, Frames) {
-    let (width, height, clip) = decode("carphone_pristine.mp4");
+    let (width, height, clip) = common::decode("carphone_pristine.mp4");
     let mut covered = Vec::new();
     for frame in 0..60u32 {
         covered.push(

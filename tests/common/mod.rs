@@ -1,9 +1,12 @@
-//! What the library's integration tests share: moving a real photo by a known transform.
+//! What the library's integration tests share: moving a real photo by a known transform, sensor
+//! noise, the face tracker with its mesh, and comparing regions of pictures.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
+use animecam::face::{BlazeFace, FaceMesh, Tracker, TrackerConfig};
 use animecam::image::RgbImage;
+use animecam::inference::{Provider, ProviderOptions};
 use opencv::core::{Mat, Point2f, Scalar, Size, BORDER_CONSTANT};
 use opencv::prelude::*;
 
@@ -65,4 +68,69 @@ pub fn move_photo(
     )
     .unwrap();
     canvas.data_bytes().unwrap().to_vec()
+}
+
+/// One CPU thread: the tests run side by side.
+pub fn options() -> ProviderOptions {
+    ProviderOptions {
+        provider: Provider::Cpu,
+        intra_threads: 1,
+        ..ProviderOptions::default()
+    }
+}
+
+/// The converted face mesh (set-up makes it).
+pub fn face_mesh() -> FaceMesh {
+    let dir = root().join("models/face_mesh");
+    assert!(
+        dir.join("manifest.json").is_file(),
+        "models/face_mesh missing: run `make setup` (or `make face-mesh`), which converts MediaPipe's face mesh"
+    );
+    FaceMesh::load(&dir, &options()).unwrap()
+}
+
+/// The tracker as facetrack runs it with `mesh`.
+pub fn tracker(mesh: FaceMesh) -> Tracker {
+    let detector = BlazeFace::load(&root().join("models/blazeface"), &options()).unwrap();
+    let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
+    tracker.set_mesh(Some(mesh));
+    tracker
+}
+
+/// Deterministic sensor noise of amplitude `amount` (uniform), from `seed`.
+pub fn add_noise(pixels: &mut [u8], amount: i32, seed: u64) {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    for value in pixels.iter_mut() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let noise = ((state >> 33) % (2 * amount as u64 + 1)) as i32 - amount;
+        *value = (*value as i32 + noise).clamp(0, 255) as u8;
+    }
+}
+
+/// Mean absolute difference of two pictures inside the square of side `side` around `centre`.
+pub fn region_difference(a: &RgbImage, b: &RgbImage, centre: [f32; 2], side: f32) -> f64 {
+    let (x0, y0) = (
+        (centre[0] - side / 2.0).max(0.0) as usize,
+        (centre[1] - side / 2.0).max(0.0) as usize,
+    );
+    let (x1, y1) = (
+        ((centre[0] + side / 2.0) as usize).min(a.width()),
+        ((centre[1] + side / 2.0) as usize).min(a.height()),
+    );
+    let mut total = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            total += a
+                .rgb(x, y)
+                .iter()
+                .zip(b.rgb(x, y))
+                .map(|(p, q)| p.abs_diff(q) as u64)
+                .sum::<u64>();
+        }
+    }
+    total as f64 / (((x1 - x0) * (y1 - y0) * 3).max(1)) as f64
 }

@@ -114,3 +114,32 @@ pub fn write_png(image: &animecam::image::RgbImage, path: &std::path::Path) {
         .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Eos]);
     pipeline.set_state(gst::State::Null).unwrap();
 }
+
+/// The frames of `clip` (in the fetched media), packed RGB, with their width and height.
+pub fn decode(clip: &str) -> (usize, usize, Vec<Vec<u8>>) {
+    init();
+    let pipeline = launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false",
+        media(clip).display()
+    ));
+    let sink = appsink(&pipeline, "sink");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let (mut width, mut height, mut frames) = (0, 0, Vec::new());
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(20)) {
+        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+        width = caps.get::<i32>("width").unwrap() as usize;
+        height = caps.get::<i32>("height").unwrap() as usize;
+        let map = sample.buffer().unwrap().map_readable().unwrap();
+        let stride = map.len() / height;
+        frames.push(
+            map.chunks(stride)
+                .flat_map(|row| row[..width * 3].to_vec())
+                .collect(),
+        );
+        if sink.is_eos() {
+            break;
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    (width, height, frames)
+}

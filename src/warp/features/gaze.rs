@@ -34,7 +34,9 @@ pub(super) fn rooms(layout: &FaceLayout) -> Vec<IrisRoom> {
             Some(IrisRoom {
                 centre: iris.centre,
                 along: 0.7 * (0.5 * eye.width - iris.radius).max(0.12 * eye.width),
-                across: 0.5 * (0.5 * eye.height - iris.radius).max(0.12 * eye.height),
+                // Anime irises fill the eye's height: looking up or down slides them a little
+                // under a lid.
+                across: 0.15 * eye.height,
             })
         })
         .collect()

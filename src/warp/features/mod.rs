@@ -145,7 +145,8 @@ impl Features {
         brows::raise_drawn(&mut points, &self.axes, motion, self.brows_drawn);
         let first_iris = points.len() - self.irises.len();
         gaze::look(&mut points[first_iris..], &self.irises, &self.axes, motion);
-        self.turn.apply(&mut points, index::NOSE, turn);
+        let outline = index::OUTLINE..first_iris;
+        self.turn.apply(&mut points, index::NOSE, outline, turn);
         points
     }
 }

@@ -30,6 +30,9 @@ impl Turn {
 /// The nose stands out of the face: it moves this much further than the cylinder's surface, in
 /// half face widths per unit of the turn's sine.
 const NOSE_DEPTH: f32 = 0.25;
+/// The outline is the cylinder's edge, where a drawn face shows its contour rather than turning
+/// it: it slides this share of what the cylinder says (parallax against the features).
+const OUTLINE_DEPTH: f32 = 0.5;
 
 /// The cylinders the face is drawn on: their axes through `centre`, their radii the face's half
 /// width and half height.
@@ -73,8 +76,14 @@ impl FaceDepth {
         }
     }
 
-    /// Turns `points` (the nose at `nose`) by `turn`.
-    pub fn apply(&self, points: &mut [Point], nose: usize, turn: &Turn) {
+    /// Turns `points` (the nose at `nose`, the outline's at `outline`) by `turn`.
+    pub fn apply(
+        &self,
+        points: &mut [Point],
+        nose: usize,
+        outline: std::ops::Range<usize>,
+        turn: &Turn,
+    ) {
         if *turn == Turn::default() {
             return;
         }
@@ -91,6 +100,10 @@ impl FaceDepth {
             if index == nose {
                 across += NOSE_DEPTH * self.half_width * turn.yaw.sin();
                 vertical += NOSE_DEPTH * self.half_height * turn.pitch.sin();
+            }
+            if outline.contains(&index) {
+                across *= OUTLINE_DEPTH;
+                vertical *= OUTLINE_DEPTH;
             }
             point[0] += across * self.axes.along[0] + vertical * self.axes.down[0];
             point[1] += across * self.axes.along[1] + vertical * self.axes.down[1];
