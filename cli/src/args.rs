@@ -53,6 +53,46 @@ pub struct Animation {
     /// U-GAT-IT generator for --mode ugatit: auto takes whichever is converted, full first.
     #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
     pub variant: VariantArg,
+    /// --mode warp: calm or exaggerate what moves, CHANNEL=GAIN,... (0 off, 1 as measured, up to
+    /// 3). Channels: head (roll, zoom, position), turn (left/right and nod in depth), gaze, brow,
+    /// blink, mouth, smile, breathing. Example: --expression turn=0.5,gaze=1.5,breathing=0
+    #[arg(long, value_parser = expression)]
+    pub expression: Option<ExpressionArg>,
+}
+
+/// The gains `--expression` sets: each channel's name and gain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpressionArg(pub Vec<(String, f32)>);
+
+/// `CHANNEL=GAIN,...`: each channel one the warp has, each gain a number from 0 to the most.
+pub fn expression(text: &str) -> Result<ExpressionArg, String> {
+    use animecam::warp::{ChannelGains, MAX_GAIN};
+    let names: Vec<&str> = ChannelGains::CHANNELS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    text.split(',')
+        .map(|pair| {
+            let (name, gain) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("'{pair}' is not CHANNEL=GAIN (for example turn=0.5)"))?;
+            let name = name.trim();
+            if !names.contains(&name) {
+                return Err(format!(
+                    "'{name}' is not a channel: expected one of {}",
+                    names.join(", ")
+                ));
+            }
+            match gain.trim().parse::<f32>() {
+                Ok(gain) if (0.0..=MAX_GAIN).contains(&gain) => Ok((name.to_owned(), gain)),
+                _ => Err(format!(
+                    "'{}' is not a gain for {name}: expected a number from 0 (off) to {MAX_GAIN}",
+                    gain.trim()
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ExpressionArg)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -69,6 +69,73 @@ fn clip_mode_writes_the_clip_and_the_animation_side_by_side() {
     );
 }
 
+/// Pixels of the painted inside of an open mouth (dark red) in the animation's half of a
+/// side-by-side frame.
+fn open_mouth_pixels(frame: &Frame) -> usize {
+    let inside = [70i32, 25, 35];
+    (0..frame.height)
+        .flat_map(|y| (frame.width / 2..frame.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            frame
+                .rgb(x, y)
+                .iter()
+                .zip(inside)
+                .all(|(&c, want)| (c as i32 - want).abs() < 40)
+        })
+        .count()
+}
+
+#[test]
+fn expression_reaches_the_warps_gains() {
+    // The talking man opens his mouth wide on many frames; with the mouth's gain at 0 the
+    // portrait's painted mouth inside (dark red) is gone from those frames. (That the mouth then
+    // stays closed on every frame is measured on the element's own output, uncompressed:
+    // plugins/tests/expression.rs.)
+    let every_third: Vec<usize> = (0..120).step_by(3).collect();
+    let opened = |expression: Option<&str>| -> Vec<usize> {
+        let output = temp(&format!(
+            "expression-{}.mp4",
+            expression.unwrap_or("default")
+        ));
+        let clip_path = media("carphone_pristine.mp4");
+        let portrait = media("sylvie_green_normal.png");
+        let mut args = vec![
+            "clip",
+            clip_path.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--portrait",
+            portrait.to_str().unwrap(),
+            "--size",
+            "256",
+            "--force",
+        ];
+        if let Some(expression) = expression {
+            args.extend(["--expression", expression]);
+        }
+        let run = animecam(&args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        decode(&output, &every_third)
+            .kept
+            .iter()
+            .map(open_mouth_pixels)
+            .collect()
+    };
+    let talking = opened(None);
+    let calmed = opened(Some("mouth=0"));
+    let fewer = talking
+        .iter()
+        .zip(&calmed)
+        .filter(|(talking, calmed)| **talking > **calmed + 20)
+        .count();
+    let more = talking
+        .iter()
+        .zip(&calmed)
+        .filter(|(talking, calmed)| **calmed > **talking + 20)
+        .count();
+    eprintln!("frames with less of the mouth's inside with mouth=0: {fewer}, with more: {more}");
+    assert!(fewer >= 5 && more == 0, "{talking:?} {calmed:?}");
+}
+
 #[test]
 fn clip_mode_keeps_the_clips_audio() {
     gst::init().unwrap();
@@ -324,6 +391,36 @@ fn errors_name_the_problem_and_the_fix() {
             assert!(text.contains(needle), "{args:?}: '{needle}' not in: {text}");
         }
     }
+    let bad_gain = animecam(&["clip", "in.mp4", "out.mp4", "--expression", "ears=1"]);
+    assert_eq!(bad_gain.status.code(), Some(2));
+    let text = stderr(&bad_gain);
+    assert!(
+        text.contains("'ears' is not a channel") && text.contains("gaze"),
+        "{text}"
+    );
+    let too_much = animecam(&["clip", "in.mp4", "out.mp4", "--expression", "turn=9"]);
+    assert!(
+        stderr(&too_much).contains("from 0 (off) to 3"),
+        "{}",
+        stderr(&too_much)
+    );
+    let not_warp = animecam(&[
+        "webcam",
+        "--camera",
+        "videotestsrc",
+        "--portrait",
+        portrait,
+        "--mode",
+        "fomm",
+        "--expression",
+        "turn=0.5",
+    ]);
+    assert!(!not_warp.status.success());
+    assert!(
+        stderr(&not_warp).contains("--mode warp"),
+        "{}",
+        stderr(&not_warp)
+    );
     let bad_option = animecam(&["webcam", "--mode", "dance"]);
     assert_eq!(bad_option.status.code(), Some(2));
     assert!(stderr(&bad_option).contains("dance"));

@@ -21,14 +21,14 @@ fn require_mesh() {
     );
 }
 
-/// Runs `clip` through facetrack (with the mesh) and the warp; each output frame with the face
-/// meta that drove it.
-fn animate(clip: &str) -> Vec<(Option<FaceTrack>, RgbImage)> {
+/// Runs `clip` through facetrack (with the mesh) and the warp (with `properties` of its own);
+/// each output frame with the face meta that drove it.
+fn animate(clip: &str, properties: &str) -> Vec<(Option<FaceTrack>, RgbImage)> {
     init();
     let pipeline = common::launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! facetrack landmarks=mesh ! \
          fommanimate name=animate engine=warp output-size={SIZE} breathing=false blinking=false \
-         source=\"{}\" ! videoconvert ! \
+         {properties} source=\"{}\" ! videoconvert ! \
          video/x-raw,format=RGB ! appsink name=sink sync=false",
         media(clip).display(),
         media("sylvie_green_normal.png").display()
@@ -94,7 +94,7 @@ fn mouth_area(picture: &RgbImage) -> f64 {
 #[test]
 fn the_portraits_mouth_follows_the_talking_mans() {
     require_mesh();
-    let frames = animate("carphone_pristine.mp4");
+    let frames = animate("carphone_pristine.mp4", "");
     assert_eq!(frames.len(), 120);
     let (driver, portrait): (Vec<f64>, Vec<f64>) = frames
         .iter()
@@ -116,6 +116,25 @@ fn the_portraits_mouth_follows_the_talking_mans() {
         widest + 20
     );
     assert!(correlation >= 0.8, "correlation {correlation:.3}");
+
+    // The mouth's gain at 0: the portrait's stays closed while the man talks (what the measure
+    // finds then is the drawing's own few pixels of that colour, as at rest).
+    let calmed = animate("carphone_pristine.mp4", "mouth-gain=0");
+    let (at_rest, widest_calmed) = (
+        mouth_area(&calmed[0].1),
+        calmed
+            .iter()
+            .map(|(_, picture)| mouth_area(picture))
+            .fold(0.0, f64::max),
+    );
+    eprintln!(
+        "mouth-gain=0: the open area is at most {widest_calmed} px ({at_rest} px at rest), against {} px with the gain at 1",
+        portrait[widest]
+    );
+    assert!(
+        widest_calmed <= at_rest + 0.1 * portrait[widest],
+        "the mouth opened with mouth-gain=0"
+    );
 }
 
 /// Mean gradient magnitude: a smeared picture loses it.
@@ -209,7 +228,7 @@ fn on_a_cartoon_without_a_human_face_the_avatar_stays_at_rest() {
 
     // The bunny's face is found by BlazeFace on most frames; the mesh's face flag says it is no
     // human face, so nothing of it drives the avatar.
-    let frames = animate("bigbuckbunny.mp4");
+    let frames = animate("bigbuckbunny.mp4", "");
     let maker = AvatarMaker::new(Engine::Warp, SIZE, DetectorSettings::default());
     let spec = AvatarSpec {
         path: media("sylvie_green_normal.png"),

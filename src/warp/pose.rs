@@ -84,7 +84,7 @@ impl ChannelGains {
         ("head", "roll, zoom and position of the head"),
         ("turn", "the head turning left/right and nodding, in depth"),
         ("gaze", "the irises looking around inside the eyes"),
-        ("brows", "the brows rising and falling"),
+        ("brow", "the brows rising and falling"),
         ("blink", "the lids closing"),
         ("mouth", "the mouth opening and widening"),
         (
@@ -116,7 +116,7 @@ impl ChannelGains {
             "head" => &mut self.head,
             "turn" => &mut self.turn,
             "gaze" => &mut self.gaze,
-            "brows" => &mut self.brows,
+            "brow" => &mut self.brows,
             "blink" => &mut self.blink,
             "mouth" => &mut self.mouth,
             "smile" => &mut self.smile,

@@ -43,6 +43,11 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         .models
         .clone()
         .unwrap_or_else(model_sets::models_dir);
+    if animation.expression.is_some() && animation.mode != Mode::Warp {
+        return Err(Failure::from(
+            "--expression sets the gains of the landmark warp's channels: use it with --mode warp",
+        ));
+    }
     if animation.mode.needs_portrait() {
         let portrait = animation.portrait.as_ref().ok_or(
             "no portrait: pass --portrait with an anime portrait (PNG or JPEG) or a folder of them",
@@ -150,7 +155,8 @@ pub fn link_variables(
 
 /// Parses `description` filled in with `variables` and the animation of `mode` (see
 /// [`descriptions::launch`]), then sets what no description names: the face detector's folder
-/// when `--models` points elsewhere, the background, and SRT packing on every muxer.
+/// when `--models` points elsewhere, the warp's gains, the background, and SRT packing on every
+/// muxer.
 pub fn launch(
     description: &str,
     variables: &HashMap<&'static str, String>,
@@ -182,6 +188,12 @@ pub fn finish(pipeline: &gst::Pipeline, animation: &Animation) -> Result<(), Fai
             if element.factory().is_some_and(|f| f.name() == "facetrack") {
                 element.set_property("model-path", &detector);
             }
+        }
+    }
+    if let Some(expression) = &animation.expression {
+        let animate = edit::named(pipeline, names::ANIMATE)?;
+        for (channel, gain) in &expression.0 {
+            animate.set_property(&format!("{channel}-gain"), gain);
         }
     }
     if animation.background != BackgroundArg::Portrait {

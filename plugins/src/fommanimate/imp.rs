@@ -442,7 +442,7 @@ impl VideoFilterImpl for FommAnimate {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
-        let (motion, limits, idle, background) = {
+        let (motion, limits, gains, idle, background) = {
             let settings = self.settings.lock().unwrap();
             let motion = MotionOptions {
                 relative: settings.relative,
@@ -451,6 +451,7 @@ impl VideoFilterImpl for FommAnimate {
             (
                 motion,
                 settings.limits,
+                settings.gains,
                 settings.idle,
                 settings.background(),
             )
@@ -470,6 +471,7 @@ impl VideoFilterImpl for FommAnimate {
         }
         animator.motion = motion;
         animator.limits = limits;
+        animator.gains = gains;
         animator.idle = idle;
         animator.carry_alpha = background != animecam::background::Background::Portrait;
         let size = (inframe.width() as usize, inframe.height() as usize);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use animecam::animate::{AvatarSpec, DetectorSettings, IdleSettings};
 use animecam::portrait::PortraitError;
-use animecam::warp::HeadLimits;
+use animecam::warp::{ChannelGains, HeadLimits, MAX_GAIN};
 use gst::glib;
 use gst::prelude::*;
 
@@ -34,6 +34,8 @@ pub(super) struct Settings {
     pub(super) output_size: u32,
     pub(super) margin: f32,
     pub(super) limits: HeadLimits,
+    /// How strongly each channel of the driver's motion moves the warp's portrait.
+    pub(super) gains: ChannelGains,
     /// What the avatar does without a face.
     pub(super) idle: IdleSettings,
     pub(super) background: Background,
@@ -53,6 +55,7 @@ impl Default for Settings {
             output_size: DEFAULT_OUTPUT_SIZE,
             margin: DEFAULT_MARGIN,
             limits: HeadLimits::default(),
+            gains: ChannelGains::default(),
             idle: IdleSettings::default(),
             background: Background::default(),
             background_color: DEFAULT_BACKGROUND_COLOR,
@@ -187,6 +190,22 @@ impl Settings {
                 .default_value(HeadLimits::default().max_roll_degrees)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecFloat::builder("max-yaw")
+                .nick("Largest turn")
+                .blurb("engine=warp: the portrait's head turns left or right in depth at most this many degrees")
+                .minimum(0.0)
+                .maximum(45.0)
+                .default_value(HeadLimits::default().max_yaw_degrees)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("max-pitch")
+                .nick("Largest nod")
+                .blurb("engine=warp: the portrait's head nods up or down in depth at most this many degrees")
+                .minimum(0.0)
+                .maximum(45.0)
+                .default_value(HeadLimits::default().max_pitch_degrees)
+                .mutable_playing()
+                .build(),
             glib::ParamSpecDouble::builder("rest-after")
                 .nick("Rest after")
                 .blurb("Seconds without a face (or with one that is not human) before the avatar eases back to rest, in half a second; until then it holds its last pose")
@@ -197,7 +216,7 @@ impl Settings {
                 .build(),
             glib::ParamSpecBoolean::builder("breathing")
                 .nick("Breathing")
-                .blurb("engine=warp: while resting without a face, a slow rise and fall (a breath every 4 s)")
+                .blurb("engine=warp: the chest's slow rise and fall (a breath every 4 s), with a face and without")
                 .default_value(IdleSettings::default().breathing)
                 .mutable_playing()
                 .build(),
@@ -208,6 +227,18 @@ impl Settings {
                 .mutable_playing()
                 .build(),
         ]);
+        properties.extend(ChannelGains::CHANNELS.iter().map(|(name, moves)| {
+            glib::ParamSpecFloat::builder(&format!("{name}-gain"))
+                .nick(&format!("{name} gain"))
+                .blurb(&format!(
+                    "engine=warp: the gain on {moves} (1 as measured, 0 off, up to {MAX_GAIN} exaggerated)"
+                ))
+                .minimum(0.0)
+                .maximum(MAX_GAIN)
+                .default_value(1.0)
+                .mutable_playing()
+                .build()
+        }));
         properties
     }
 
@@ -239,6 +270,16 @@ impl Settings {
             "rest-after" => self.idle.rest_after = value.get().expect("type checked upstream"),
             "breathing" => self.idle.breathing = value.get().expect("type checked upstream"),
             "blinking" => self.idle.blinking = value.get().expect("type checked upstream"),
+            "max-yaw" => self.limits.max_yaw_degrees = value.get().expect("type checked upstream"),
+            "max-pitch" => {
+                self.limits.max_pitch_degrees = value.get().expect("type checked upstream")
+            }
+            gain if gain.ends_with("-gain") => {
+                let channel = gain.trim_end_matches("-gain");
+                return self
+                    .gains
+                    .set(channel, value.get().expect("type checked upstream"));
+            }
             _ => return false,
         }
         true
@@ -262,6 +303,11 @@ impl Settings {
             "rest-after" => self.idle.rest_after.to_value(),
             "breathing" => self.idle.breathing.to_value(),
             "blinking" => self.idle.blinking.to_value(),
+            "max-yaw" => self.limits.max_yaw_degrees.to_value(),
+            "max-pitch" => self.limits.max_pitch_degrees.to_value(),
+            gain if gain.ends_with("-gain") => {
+                self.gains.get(gain.trim_end_matches("-gain"))?.to_value()
+            }
             _ => return None,
         })
     }

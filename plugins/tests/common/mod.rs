@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Once;
 
+use gst::prelude::*;
+
 pub fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
