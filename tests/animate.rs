@@ -10,7 +10,7 @@ use animecam::animate::{
     Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine, Outcome,
 };
 use animecam::face::{BlazeFace, FaceDetector};
-use animecam::image::{crop_square, read_image, SquareCrop};
+use animecam::image::{crop_square, crop_square_with, read_image, Outside, SquareCrop};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::motion::Keypoints;
 use animecam::stylize::mean_abs_difference;
@@ -69,6 +69,8 @@ fn the_session_calibrates_resets_and_recalibrates_on_another_face() {
         margin: 0.4,
     };
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
+    // Breathing would move the chest on every frame: here only the face moves the avatar.
+    animator.idle.breathing = false;
     let mut clock = Clock::default();
     let still = animator.avatar().still().clone();
     let (rest, moved) = (pose(&mut detector, 0.0, 1), pose(&mut detector, 40.0, 1));
@@ -197,11 +199,15 @@ fn the_warp_moves_the_portraits_alpha_with_its_pixels() {
     let mut animator = Animator::new(&maker, maker.make(&spec).unwrap());
     let mut clock = Clock::default();
     animator.carry_alpha = true;
+    // Breathing would move the chest on every frame: here only the face moves the avatar.
+    animator.idle.breathing = false;
 
-    // The still's alpha is the file's alpha, framed as the colours are.
+    // The still's alpha is the file's alpha, framed as the colours are (the border extended
+    // where the square reaches past the picture).
     let (_, file_alpha) = read_image_with_alpha(&path).unwrap();
     let framing = Portrait::load(&path, None, 0.4).unwrap().crop;
-    let expected = crop_square(&file_alpha.unwrap().view(), framing, 256).unwrap();
+    let expected =
+        crop_square_with(&file_alpha.unwrap().view(), framing, 256, Outside::Extended).unwrap();
     assert_eq!(
         animator.frame(None, clock.next()).unwrap().1,
         Outcome::NoFace
