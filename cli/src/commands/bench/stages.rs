@@ -241,9 +241,24 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
     )?);
 
     // What a webcam session with the face mesh costs a frame: tracking at 640x480 with the mesh,
-    // then the expression warp at 512x512.
-    let mesh_dir = model_sets::FACE_MESH.dir();
-    if mesh_dir.join("manifest.json").is_file() {
+    // then the expression warp at 512x512; and with the attention mesh, whose irises drive the
+    // gaze: every channel of the warp moving (turn, gaze, brows, mouth, breathing).
+    for (set, label) in [
+        (model_sets::FACE_MESH, "warp 512x512 + facetrack with mesh"),
+        (
+            model_sets::ATTENTION_MESH,
+            "warp 512x512, every channel + facetrack with attention mesh",
+        ),
+    ] {
+        let mesh_dir = set.dir();
+        if !mesh_dir.join("manifest.json").is_file() {
+            eprintln!(
+                "  (no {} in {}: its row is left out; make setup converts it)",
+                set.name,
+                mesh_dir.display()
+            );
+            continue;
+        }
         let detector = BlazeFace::load(&model_sets::BLAZEFACE.dir(), &detector_options)
             .map_err(|e| e.to_string())?;
         let mut tracker = Tracker::new(Box::new(detector), TrackerConfig::default());
@@ -257,7 +272,7 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         animator.recalibrate();
         let session = std::cell::RefCell::new((tracker, animator));
         stages.push(measure(
-            "warp 512x512 + facetrack with mesh",
+            label,
             args.frames * 5,
             |t| {
                 let (tracker, animator) = &mut *session.borrow_mut();
@@ -276,11 +291,6 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
             },
             &|| session.borrow().0.inference_time(),
         )?);
-    } else {
-        eprintln!(
-            "  (no face mesh in {}: the mesh row is left out; make setup converts it)",
-            mesh_dir.display()
-        );
     }
 
     for (id, label) in [
