@@ -32,7 +32,10 @@ pub(super) enum Prepared {
         alpha: Option<RgbImage>,
     },
     /// Its warp and the size of its face, in output pixels.
-    Warp { warp: LandmarkWarp, face_size: f32 },
+    Warp {
+        warp: Box<LandmarkWarp>,
+        face_size: f32,
+    },
 }
 
 /// A portrait made ready for the engine.
@@ -300,7 +303,13 @@ impl AvatarMaker {
                 if let Some(alpha) = alpha_crop(size)? {
                     warp = warp.with_alpha(&alpha).map_err(|e| failed(&e))?;
                 }
-                (Prepared::Warp { warp, face_size }, crop)
+                (
+                    Prepared::Warp {
+                        warp: Box::new(warp),
+                        face_size,
+                    },
+                    crop,
+                )
             }
         };
         let still = crop.resized(size, size).map_err(|e| failed(&e))?;

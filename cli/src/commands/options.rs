@@ -155,8 +155,8 @@ pub fn link_variables(
 
 /// Parses `description` filled in with `variables` and the animation of `mode` (see
 /// [`descriptions::launch`]), then sets what no description names: the face detector's folder
-/// when `--models` points elsewhere, the warp's gains, the background, and SRT packing on every
-/// muxer.
+/// when `--models` points elsewhere, the attention mesh for the warp (its gaze), the warp's
+/// gains, the background, and SRT packing on every muxer.
 pub fn launch(
     description: &str,
     variables: &HashMap<&'static str, String>,
@@ -187,6 +187,24 @@ pub fn finish(pipeline: &gst::Pipeline, animation: &Animation) -> Result<(), Fai
         for element in pipeline.iterate_recurse().into_iter().flatten() {
             if element.factory().is_some_and(|f| f.name() == "facetrack") {
                 element.set_property("model-path", &detector);
+            }
+        }
+    }
+    // The warp moves the portrait's irises with the driver's gaze, which only the attention
+    // mesh reads (its irises): facetrack runs it where set-up converted it.
+    let models = animation
+        .models
+        .clone()
+        .unwrap_or_else(model_sets::models_dir);
+    if animation.mode == Mode::Warp
+        && model_sets::ATTENTION_MESH
+            .dir_in(&models)
+            .join("manifest.json")
+            .is_file()
+    {
+        for element in pipeline.iterate_recurse().into_iter().flatten() {
+            if element.factory().is_some_and(|f| f.name() == "facetrack") {
+                element.set_property_from_str("landmarks", "attention");
             }
         }
     }
