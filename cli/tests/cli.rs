@@ -421,6 +421,23 @@ fn errors_name_the_problem_and_the_fix() {
         "{}",
         stderr(&not_warp)
     );
+    // With --remote the server animates: the gains go to `animecam serve`.
+    let remote = animecam(&[
+        "webcam",
+        "--remote",
+        "127.0.0.1:7999",
+        "--insecure",
+        "--camera",
+        "videotestsrc",
+        "--expression",
+        "turn=0.5",
+    ]);
+    assert!(!remote.status.success());
+    assert!(
+        stderr(&remote).contains("--expression to `animecam serve`"),
+        "{}",
+        stderr(&remote)
+    );
     let bad_option = animecam(&["webcam", "--mode", "dance"]);
     assert_eq!(bad_option.status.code(), Some(2));
     assert!(stderr(&bad_option).contains("dance"));

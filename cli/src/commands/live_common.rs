@@ -174,10 +174,11 @@ fn animation_variables(
         || animation.mode != Mode::Warp
         || animation.models.is_some()
         || animation.background != BackgroundArg::Portrait
+        || animation.expression.is_some()
     {
         return Err(Failure::from(
-            "with --remote the server animates: give --portrait, --mode, --models and \
-             --background to `animecam serve` there",
+            "with --remote the server animates: give --portrait, --mode, --models, \
+             --background and --expression to `animecam serve` there",
         ));
     }
     Ok(HashMap::new())
