@@ -10,7 +10,7 @@ use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Dri
 use animecam::face::{mesh_points, FaceTrack, MeshRegion};
 use animecam::image::{read_image, ImageView, PixelFormat, RgbImage};
 use animecam::motion::Point;
-use common::{add_noise, face_mesh, media, move_photo, region_difference, tracker};
+use common::{add_noise, astronaut, face_mesh, media, move_photo, region_difference, tracker};
 
 const SIZE: usize = 256;
 const WIDTH: usize = 640;
@@ -38,16 +38,7 @@ fn midpoint(a: Point, b: Point) -> Point {
 #[test]
 fn the_portraits_eyes_close_with_the_drivers_within_one_frame_and_reopen() {
     let mut mesh = face_mesh();
-    let photo = read_image(&media("astronaut.png")).unwrap();
-    let data = move_photo(
-        &photo,
-        (230.0, 150.0),
-        (90.0, 90.0),
-        (0.0, 0.0),
-        1.0,
-        0.0,
-        (WIDTH, HEIGHT),
-    );
+    let data = astronaut(0.0, (WIDTH, HEIGHT));
     let frame = ImageView::new(&data, WIDTH, HEIGHT, WIDTH * 3, PixelFormat::Rgb).unwrap();
     let mut tracker = tracker(face_mesh());
     let open = driving(&tracker.update(&frame, 0.0).unwrap());
@@ -123,16 +114,7 @@ impl IntoTuple for Point {
 #[test]
 fn a_still_face_with_sensor_noise_moves_nothing_with_breathing_off() {
     let mesh = face_mesh();
-    let photo = read_image(&media("astronaut.png")).unwrap();
-    let still = move_photo(
-        &photo,
-        (230.0, 150.0),
-        (90.0, 90.0),
-        (0.0, 0.0),
-        1.0,
-        0.0,
-        (WIDTH, HEIGHT),
-    );
+    let still = astronaut(0.0, (WIDTH, HEIGHT));
     let mut tracker = tracker(mesh);
     let mut animator = animator();
     animator.idle.breathing = false;

@@ -5,9 +5,9 @@
 mod common;
 
 use animecam::face::{mesh_points, BlazeFace, FaceDetector, FaceMesh, MeshRegion};
-use animecam::image::{read_image, ImageView, PixelFormat};
+use animecam::image::{ImageView, PixelFormat};
 use animecam::inference::{Provider, ProviderOptions};
-use common::{media, move_photo, root};
+use common::{astronaut, root};
 
 fn mesh() -> FaceMesh {
     let dir = root().join("models/face_mesh");
@@ -34,18 +34,9 @@ fn the_mesh_follows_a_turned_real_face() {
         },
     )
     .unwrap();
-    let photo = read_image(&media("astronaut.png")).unwrap();
     let (width, height) = (640, 480);
     for degrees in [0.0f32, 20.0, -25.0] {
-        let data = move_photo(
-            &photo,
-            (230.0, 150.0),
-            (90.0, 90.0),
-            (0.0, 0.0),
-            1.0,
-            degrees,
-            (width, height),
-        );
+        let data = astronaut(degrees, (width, height));
         let frame = ImageView::new(&data, width, height, width * 3, PixelFormat::Rgb).unwrap();
         let face = detector.detect(&frame).unwrap().remove(0);
         let eyes = (face.landmarks[0], face.landmarks[1]);

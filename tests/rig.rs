@@ -8,10 +8,10 @@ mod common;
 
 use animecam::animate::{Animator, AvatarMaker, AvatarSpec, DetectorSettings, Driving, Engine};
 use animecam::face::{mesh_points, FaceTrack, Iris, Mesh};
-use animecam::image::{read_image, ImageView, PixelFormat, RgbImage};
+use animecam::image::{ImageView, PixelFormat, RgbImage};
 use animecam::motion::Point;
 use animecam::warp::{feature_index, FaceLayout};
-use common::{face_mesh, media, move_photo, tracker};
+use common::{astronaut, face_mesh, media, pearson, to_mat, tracker};
 use opencv::core::{Mat, Rect};
 use opencv::prelude::*;
 
@@ -21,16 +21,7 @@ const HEIGHT: usize = 480;
 
 /// The astronaut's face tracked still for half a second (the tracker's smoothing settled).
 fn still_face() -> FaceTrack {
-    let photo = read_image(&media("astronaut.png")).unwrap();
-    let data = move_photo(
-        &photo,
-        (230.0, 150.0),
-        (90.0, 90.0),
-        (0.0, 0.0),
-        1.0,
-        0.0,
-        (WIDTH, HEIGHT),
-    );
+    let data = astronaut(0.0, (WIDTH, HEIGHT));
     let frame = ImageView::new(&data, WIDTH, HEIGHT, WIDTH * 3, PixelFormat::Rgb).unwrap();
     let mut tracker = tracker(face_mesh());
     let mut track = None;
@@ -100,14 +91,6 @@ fn show(animator: &mut Animator, drive: &Driving, time: &mut f64) -> RgbImage {
         animator.frame(Some(drive), *time).unwrap();
     }
     animator.shown().0.clone()
-}
-
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
-    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
 }
 
 /// `mesh` turned by `degrees` about the vertical axis through its centre (a real face's mesh
@@ -320,7 +303,7 @@ fn shift_of(before: &RgbImage, after: &RgbImage, at: Point, half: i32, reach: i3
     .try_clone()
     .unwrap();
     let search = Mat::roi(
-        &mat(after),
+        &to_mat(after),
         Rect::new(
             x - half - reach,
             y - half - reach,

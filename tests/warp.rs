@@ -40,16 +40,7 @@ fn transformed(photo: &RgbImage, pivot: Point, shift: Point, scale: f32, degrees
 }
 
 fn gray(image: &RgbImage) -> Mat {
-    let rgb = Mat::new_rows_cols_with_data(
-        image.height() as i32,
-        (image.width() * 3) as i32,
-        image.data(),
-    )
-    .unwrap()
-    .reshape(3, image.height() as i32)
-    .unwrap()
-    .try_clone()
-    .unwrap();
+    let rgb = common::to_mat(image);
     let mut gray = Mat::default();
     opencv::imgproc::cvt_color_def(&rgb, &mut gray, opencv::imgproc::COLOR_RGB2GRAY).unwrap();
     gray

@@ -70,14 +70,6 @@ fn animate(clip: &str, properties: &str) -> Vec<(Option<FaceTrack>, RgbImage)> {
     frames
 }
 
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
-    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
-}
-
 /// The portrait's open mouth, measured on the output picture: pixels of the mouth's dark inside.
 fn mouth_area(picture: &RgbImage) -> f64 {
     let inside = [70i32, 25, 35];
@@ -105,7 +97,7 @@ fn the_portraits_mouth_follows_the_talking_mans() {
         .skip(20) // the rest pose is taken once the mesh has settled
         .unzip();
     assert!(driver.len() > 80, "{} frames with a face", driver.len());
-    let correlation = pearson(&driver, &portrait);
+    let correlation = common::pearson(&driver, &portrait);
     let widest = (0..portrait.len())
         .max_by(|&a, &b| portrait[a].total_cmp(&portrait[b]))
         .unwrap();

@@ -15,14 +15,6 @@ use gst::prelude::*;
 
 const SIZE: usize = 256;
 
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
-    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
-}
-
 #[test]
 fn the_features_follow_the_talking_mans_head_turns() {
     let options = ProviderOptions {
@@ -73,7 +65,7 @@ fn the_features_follow_the_talking_mans_head_turns() {
         offsets.push(offset);
     }
     assert!(yaws.len() > 80, "{} frames drove the portrait", yaws.len());
-    let correlation = pearson(&yaws, &offsets);
+    let correlation = common::pearson(&yaws, &offsets);
     let range = |v: &[f64]| {
         (
             v.iter().cloned().fold(f64::MAX, f64::min),

@@ -180,6 +180,21 @@ fn depth_of_ink(mask: &Mat) -> Option<Mat> {
     Some(distances)
 }
 
+/// The deepest point of `depths` and its depth.
+fn deepest(depths: &Mat) -> Option<(f32, CvPoint)> {
+    let (mut peak, mut at) = (0.0f64, CvPoint::default());
+    opencv::core::min_max_loc(
+        depths,
+        None,
+        Some(&mut peak),
+        None,
+        Some(&mut at),
+        &opencv::core::no_array(),
+    )
+    .ok()?;
+    Some((peak as f32, at))
+}
+
 /// The disc around the deepest ink point `at` (of depth `radius`): centred on the ink within
 /// its reach (the peak alone sits anywhere along the middle of an iris cut by the lids).
 fn disc_around(mask: &Mat, at: CvPoint, radius: f32, left: i32, top: i32) -> Option<Circle> {
@@ -227,17 +242,7 @@ fn iris_pair(
     let mut depths = depth_of_ink(&mask)?;
     let mut candidates: Vec<(Circle, f32)> = Vec::new();
     for _ in 0..60 {
-        let (mut peak, mut at) = (0.0f64, CvPoint::default());
-        opencv::core::min_max_loc(
-            &depths,
-            None,
-            Some(&mut peak),
-            None,
-            Some(&mut at),
-            &opencv::core::no_array(),
-        )
-        .ok()?;
-        let radius = peak as f32;
+        let (radius, at) = deepest(&depths)?;
         if radius < 0.05 * eyes {
             break;
         }
@@ -370,22 +375,12 @@ fn iris_in(picture: &RgbImage, eye: &Eye, skin: [f32; 3]) -> Option<Circle> {
         skin,
         None,
     )?;
-    let depths = depth_of_ink(&mask)?;
-    let (mut peak, mut at) = (0.0f64, CvPoint::default());
-    opencv::core::min_max_loc(
-        &depths,
-        None,
-        Some(&mut peak),
-        None,
-        Some(&mut at),
-        &opencv::core::no_array(),
-    )
-    .ok()?;
+    let (radius, at) = deepest(&depth_of_ink(&mask)?)?;
     // Lashes are thin lines: a disc a sixth of the eye's height across at least is an iris.
-    if (peak as f32) < eye.height / 12.0 {
+    if radius < eye.height / 12.0 {
         return None;
     }
-    disc_around(&mask, at, peak as f32, left, top)
+    disc_around(&mask, at, radius, left, top)
 }
 
 /// Walks from `from` along the unit vector `step` (1 pixel each) while `keep` holds, over gaps

@@ -38,16 +38,7 @@ pub fn move_photo(
     degrees: f32,
     (width, height): (usize, usize),
 ) -> Vec<u8> {
-    let source = Mat::new_rows_cols_with_data(
-        photo.height() as i32,
-        (photo.width() * 3) as i32,
-        photo.data(),
-    )
-    .unwrap()
-    .reshape(3, photo.height() as i32)
-    .unwrap()
-    .try_clone()
-    .unwrap();
+    let source = to_mat(photo);
     let mut matrix = opencv::imgproc::get_rotation_matrix_2d(
         Point2f::new(pivot.0, pivot.1),
         degrees as f64,
@@ -133,4 +124,42 @@ pub fn region_difference(a: &RgbImage, b: &RgbImage, centre: [f32; 2], side: f32
         }
     }
     total as f64 / (((x1 - x0) * (y1 - y0) * 3).max(1)) as f64
+}
+
+/// Pearson's correlation of two series of one length.
+pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
+    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
+}
+
+/// The astronaut photo's face (scikit-image's, a real face) turned by `degrees` and placed on a
+/// grey canvas of `size`, as the tests' camera sees it still. Packed RGB bytes.
+pub fn astronaut(degrees: f32, size: (usize, usize)) -> Vec<u8> {
+    let photo = animecam::image::read_image(&media("astronaut.png")).unwrap();
+    move_photo(
+        &photo,
+        (230.0, 150.0),
+        (90.0, 90.0),
+        (0.0, 0.0),
+        1.0,
+        degrees,
+        size,
+    )
+}
+
+/// `image` as a three-channel OpenCV picture (RGB order).
+pub fn to_mat(image: &RgbImage) -> Mat {
+    Mat::new_rows_cols_with_data(
+        image.height() as i32,
+        (image.width() * 3) as i32,
+        image.data(),
+    )
+    .unwrap()
+    .reshape(3, image.height() as i32)
+    .unwrap()
+    .try_clone()
+    .unwrap()
 }
