@@ -282,21 +282,9 @@ fn the_portraits_irises_follow_the_drivers_gaze_inside_the_eyes() {
 /// side) moved in `after`: the best match of the patch within `reach` pixels each way, to a
 /// tenth of a pixel (a parabola through the best score and its neighbours).
 fn shift_of(before: &RgbImage, after: &RgbImage, at: Point, half: i32, reach: i32) -> Point {
-    let mat = |image: &RgbImage| {
-        Mat::new_rows_cols_with_data(
-            image.height() as i32,
-            (image.width() * 3) as i32,
-            image.data(),
-        )
-        .unwrap()
-        .reshape(3, image.height() as i32)
-        .unwrap()
-        .try_clone()
-        .unwrap()
-    };
     let (x, y) = (at[0].round() as i32, at[1].round() as i32);
     let patch = Mat::roi(
-        &mat(before),
+        &to_mat(before),
         Rect::new(x - half, y - half, 2 * half, 2 * half),
     )
     .unwrap()
