@@ -420,9 +420,7 @@ impl Animator {
         self.last_alpha = alpha;
         Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
     }
-}
 
-impl Animator {
     /// The warp's picture in `pose`, with the alpha moved too where that is asked for.
     fn warp(
         &self,

@@ -11,7 +11,7 @@ pub const EASE_TO_REST_S: f64 = 0.5;
 pub const TAKE_OVER_S: f64 = 0.15;
 /// Breathing: one breath every this many seconds, the chest rising and falling by this fraction
 /// of the picture's height (the head less).
-pub const BREATH_PERIOD_S: f64 = 4.0;
+const BREATH_PERIOD_S: f64 = 4.0;
 const BREATH_AMPLITUDE: f32 = 0.008;
 /// A blink: how long the lids take to close and open again, and the spacing between blinks
 /// (from `BLINK_EVERY_S` to `BLINK_EVERY_S + BLINK_SPREAD_S`, varying blink to blink).

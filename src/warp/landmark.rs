@@ -44,8 +44,8 @@ pub struct LandmarkWarp {
 /// The ring's radius around the landmarks' centre, in face sizes: the head, not the shoulders
 /// (and clear of the face's outline, which turns while the ring does not).
 const RING_RADIUS: f32 = 0.7;
-/// The chest's row: this many face sizes below the chin, and no lower than this share of the
-/// picture.
+/// The chest's row: this many face sizes below the chin; none where that is below this share of
+/// the picture (the portrait ends at the shoulders).
 const CHEST_BELOW_CHIN: f32 = 0.45;
 const CHEST_LOWEST: f32 = 0.92;
 /// The head rides on the chest: it rises this share of the chest's breath.
@@ -101,7 +101,6 @@ impl LandmarkWarp {
                 if layout.chin[1] + CHEST_BELOW_CHIN * face_size < CHEST_LOWEST * size as f32 =>
             {
                 let row = layout.chin[1] + CHEST_BELOW_CHIN * face_size;
-                let row = row.max(layout.chin[1] + 0.5 * (CHEST_LOWEST * size as f32 - row));
                 (0..5)
                     .map(|i| [(0.1 + 0.2 * i as f32) * size as f32, row])
                     .collect()
