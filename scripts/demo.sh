@@ -16,8 +16,10 @@ if [[ -f "$ROOT/models/vox-256/manifest.json" ]]; then
 else
   MODE=warp
   WHY="no converted FOMM weights in models/vox-256, so the landmark warp (no generator network)"
-  if [[ -f "$ROOT/models/face_mesh/manifest.json" ]]; then
-    WHY="$WHY, its eyes and mouth driven by the face mesh"
+  if [[ -f "$ROOT/models/face_mesh_attention/manifest.json" ]]; then
+    WHY="$WHY, its head turns, gaze, brows, eyes and mouth driven by the attention mesh"
+  elif [[ -f "$ROOT/models/face_mesh/manifest.json" ]]; then
+    WHY="$WHY, its head turns, brows, eyes and mouth driven by the face mesh"
   fi
 fi
 echo "demo: $INPUT (a man talking, 120 frames) drives $PORTRAIT"
