@@ -265,6 +265,10 @@ pub fn measure_stages(args: &BenchArgs, models: &Path) -> Result<Measured, Strin
         tracker.set_mesh(Some(
             FaceMesh::load(&mesh_dir, &detector_options).map_err(|e| e.to_string())?,
         ));
+        if set.name == model_sets::ATTENTION_MESH.name {
+            // As facetrack runs it: the 468-point mesh judges the face human beside it.
+            tracker.set_judge(FaceMesh::load(&model_sets::FACE_MESH.dir(), &detector_options).ok());
+        }
         let mut animator = Animator::new(
             &warp_maker,
             warp_maker.make(&spec).map_err(|e| e.to_string())?,
