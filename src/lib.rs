@@ -19,6 +19,7 @@ pub mod background;
 pub mod face;
 pub mod fomm;
 pub mod image;
+pub mod inbetween;
 pub mod inference;
 pub mod model_sets;
 pub mod motion;

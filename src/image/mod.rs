@@ -9,6 +9,7 @@ mod crop;
 mod format;
 mod io;
 mod opencv_bridge;
+mod remap;
 mod resize;
 mod rgb;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub use crop::{crop_rotated, crop_square, crop_square_with, CropMap, Outside, Sq
 pub use format::PixelFormat;
 pub use io::{declared_size, read_image, read_image_with_alpha, write_png};
 pub use opencv_bridge::gray;
+pub use remap::{backward_map, read_through};
 pub use rgb::RgbImage;
 pub use view::{ImageView, ImageViewMut};
 

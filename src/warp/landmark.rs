@@ -2,14 +2,14 @@
 //! landmarks, a ring that moves with the head, fixed anchors far out, and the features), and
 //! the per-pixel maps the spline becomes.
 
-use opencv::core::{Mat, BORDER_REPLICATE};
+use opencv::core::Mat;
 use opencv::prelude::*;
 
 use super::features::{self, Features};
 use super::layout::FaceLayout;
 use super::pose::WarpPose;
 use super::spline::ThinPlateSpline;
-use crate::image::{ImageError, RgbImage};
+use crate::image::{backward_map, read_through, ImageError, RgbImage};
 use crate::motion::{centroid, relative_landmarks, MotionError, Point, Similarity};
 
 /// The spline is evaluated on a grid this many pixels apart and interpolated in between: it is
@@ -268,50 +268,10 @@ impl LandmarkWarp {
         let spline = ThinPlateSpline::fit(from, to).ok_or_else(|| {
             ImageError::OpenCv("degenerate landmarks: the warp has no solution".into())
         })?;
-        let cells = self.size.div_ceil(GRID_STEP) + 1;
-        // The spline on the grid, x and y of each point side by side (a two-channel picture).
-        let grid: Vec<f32> = (0..cells * cells)
-            .flat_map(|index| {
-                let (row, column) = (index / cells, index % cells);
-                spline.apply([(column * GRID_STEP) as f32, (row * GRID_STEP) as f32])
-            })
-            .collect();
-        let grid = Mat::new_rows_cols_with_data(cells as i32, (2 * cells) as i32, &grid)?
-            .reshape(2, cells as i32)?
-            .try_clone()?;
-        // One value per pixel, bilinear between grid points (the spline is smooth at this
-        // scale): pixel (x, y) reads the grid at (x, y) / GRID_STEP, which OpenCV's affine
-        // resampling does exactly (the fractions are eighths) and far faster than a loop here.
-        let step = 1.0 / GRID_STEP as f64;
-        let to_grid = Mat::from_slice_2d(&[[step, 0.0, 0.0], [0.0, step, 0.0]])?;
-        let mut map = Mat::default();
-        opencv::imgproc::warp_affine(
-            &grid,
-            &mut map,
-            &to_grid,
-            opencv::core::Size::new(self.size as i32, self.size as i32),
-            opencv::imgproc::INTER_LINEAR | opencv::imgproc::WARP_INVERSE_MAP,
-            BORDER_REPLICATE,
-            0.0.into(),
-        )?;
-        Ok(map)
+        Ok(backward_map(self.size, GRID_STEP, |point| {
+            spline.apply(point)
+        })?)
     }
-}
-
-/// `source` read through `map` (each pixel's x and y in the source; bilinear, the border
-/// repeated).
-fn read_through(source: &Mat, map: &Mat) -> Result<Mat, ImageError> {
-    let mut warped = Mat::default();
-    opencv::imgproc::remap(
-        source,
-        &mut warped,
-        map,
-        &opencv::core::no_array(),
-        opencv::imgproc::INTER_LINEAR,
-        BORDER_REPLICATE,
-        0.0.into(),
-    )?;
-    Ok(warped)
 }
 
 /// Where the portrait's landmarks go for a driving pose (see

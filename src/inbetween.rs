@@ -1,0 +1,221 @@
+//! In-between pictures for FOMM: the newest generated picture (a keyframe) moved by the driver's
+//! motion since the keypoints it was generated from, so that a camera frame the generator has no
+//! time for still shows the avatar where the face is now. The network says how the portrait
+//! looks; this says where it is.
+//!
+//! Two ways to move it, both from the keypoints alone (no network):
+//! - [`Method::LocalAffine`]: FOMM's own sparse motion. Near keypoint `i` a point `z` of the new
+//!   frame came from `then_i + J_then_i J_now_i^-1 (z - now_i)` in the keyframe (each keypoint's
+//!   local affine from its Jacobians, as FOMM moves the source); the affines are blended with
+//!   Gaussian weights around the keypoints (FOMM's heatmap variance), the identity far from all;
+//! - [`Method::Spline`]: a thin-plate spline through the keypoints, each with two points beside it
+//!   moved by its local affine (so the Jacobians count too), the picture's corners held.
+//!
+//! Keypoints are FOMM's: x and y in [-1, 1] over the picture, corner-aligned.
+
+use opencv::prelude::*;
+
+use crate::image::{backward_map, read_through, ImageError, RgbImage};
+use crate::motion::{inverse, multiply, Keypoints, Matrix2, Point};
+use crate::warp::ThinPlateSpline;
+
+/// How an in-between moves the keyframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    LocalAffine,
+    Spline,
+}
+
+/// FOMM's keypoint heatmaps: a Gaussian of this variance in [-1, 1] units.
+const KEYPOINT_VARIANCE: f32 = 0.01;
+/// The identity's weight where no keypoint is near (a keypoint's own weight at about 2.6
+/// standard deviations).
+const BACKGROUND_WEIGHT: f32 = 0.03;
+/// The map is evaluated every this many pixels and bilinear between.
+const GRID_STEP: usize = 8;
+/// The points set beside each keypoint for the spline, in [-1, 1] units.
+const SATELLITE: f32 = 0.05;
+
+/// `keyframe` (generated at the keypoints `then`) moved to the keypoints `now` (both after
+/// relative motion, as the generator took them): the picture for `now` without the generator.
+pub fn inbetween(
+    keyframe: &RgbImage,
+    then: &Keypoints,
+    now: &Keypoints,
+    method: Method,
+) -> Result<RgbImage, ImageError> {
+    let size = keyframe.width();
+    let to_unit = |pixel: f32| 2.0 * pixel / (size - 1).max(1) as f32 - 1.0;
+    let to_pixel = |unit: f32| (unit + 1.0) / 2.0 * (size - 1) as f32;
+    let affines = local_affines(then, now);
+    let map = match method {
+        Method::LocalAffine => backward_map(size, GRID_STEP, |[x, y]| {
+            let z = [to_unit(x), to_unit(y)];
+            let [u, v] = blended(&affines, z);
+            [to_pixel(u), to_pixel(v)]
+        })?,
+        Method::Spline => {
+            let (from, to) = spline_points(&affines);
+            let from: Vec<Point> = from.iter().map(|p| p.map(to_pixel)).collect();
+            let to: Vec<Point> = to.iter().map(|p| p.map(to_pixel)).collect();
+            let spline = ThinPlateSpline::fit(&from, &to)
+                .ok_or_else(|| ImageError::Geometry("keypoints that coincide: no spline".into()))?;
+            backward_map(size, GRID_STEP, |point| spline.apply(point))?
+        }
+    };
+    let moved = read_through(&keyframe.to_mat()?, &map)?;
+    RgbImage::new(size, size, moved.data_bytes()?.to_vec())
+}
+
+/// Each keypoint's local affine from the new frame to the keyframe: where it is now, where it
+/// was, and `J_then J_now^-1` (the identity where a Jacobian cannot be inverted).
+struct LocalAffine {
+    now: Point,
+    then: Point,
+    matrix: Matrix2,
+}
+
+impl LocalAffine {
+    fn apply(&self, z: Point) -> Point {
+        let d = [z[0] - self.now[0], z[1] - self.now[1]];
+        [
+            self.then[0] + self.matrix[0][0] * d[0] + self.matrix[0][1] * d[1],
+            self.then[1] + self.matrix[1][0] * d[0] + self.matrix[1][1] * d[1],
+        ]
+    }
+}
+
+fn local_affines(then: &Keypoints, now: &Keypoints) -> Vec<LocalAffine> {
+    let identity = [[1.0, 0.0], [0.0, 1.0]];
+    now.values
+        .iter()
+        .zip(&then.values)
+        .enumerate()
+        .map(|(i, (now_value, then_value))| {
+            let matrix = match (now.jacobians.get(i), then.jacobians.get(i)) {
+                (Some(now_jacobian), Some(then_jacobian)) => inverse(now_jacobian)
+                    .map(|inverse| multiply(then_jacobian, &inverse))
+                    .unwrap_or(identity),
+                _ => identity,
+            };
+            LocalAffine {
+                now: *now_value,
+                then: *then_value,
+                matrix,
+            }
+        })
+        .collect()
+}
+
+/// Where `z` (new frame, [-1, 1]) came from: the affines blended by their Gaussian weights at
+/// `z`, the identity holding the background.
+fn blended(affines: &[LocalAffine], z: Point) -> Point {
+    let (mut sum, mut total) = (
+        [BACKGROUND_WEIGHT * z[0], BACKGROUND_WEIGHT * z[1]],
+        BACKGROUND_WEIGHT,
+    );
+    for affine in affines {
+        let d2 = (z[0] - affine.now[0]).powi(2) + (z[1] - affine.now[1]).powi(2);
+        let weight = (-0.5 * d2 / KEYPOINT_VARIANCE).exp();
+        let moved = affine.apply(z);
+        sum[0] += weight * moved[0];
+        sum[1] += weight * moved[1];
+        total += weight;
+    }
+    [sum[0] / total, sum[1] / total]
+}
+
+/// The spline's control points ([-1, 1]): each keypoint and two points beside it (moved by its
+/// local affine), and the picture's corners and edge middles held.
+fn spline_points(affines: &[LocalAffine]) -> (Vec<Point>, Vec<Point>) {
+    let mut from = Vec::new();
+    let mut to = Vec::new();
+    for affine in affines {
+        for offset in [[0.0, 0.0], [SATELLITE, 0.0], [0.0, SATELLITE]] {
+            let z = [affine.now[0] + offset[0], affine.now[1] + offset[1]];
+            from.push(z);
+            to.push(affine.apply(z));
+        }
+    }
+    for corner in [
+        [-1.0, -1.0],
+        [0.0, -1.0],
+        [1.0, -1.0],
+        [-1.0, 0.0],
+        [1.0, 0.0],
+        [-1.0, 1.0],
+        [0.0, 1.0],
+        [1.0, 1.0],
+    ] {
+        from.push(corner);
+        to.push(corner);
+    }
+    (from, to)
+}
+
+/// Peak signal-to-noise ratio of `picture` against `truth` (8-bit), in dB; 99 for equal
+/// pictures.
+pub fn psnr(picture: &RgbImage, truth: &RgbImage) -> f64 {
+    let squared: f64 = picture
+        .data()
+        .iter()
+        .zip(truth.data())
+        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+        .sum::<f64>()
+        / picture.data().len().max(1) as f64;
+    if squared <= 0.0 {
+        return 99.0;
+    }
+    10.0 * (255.0f64 * 255.0 / squared).log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A picture with a bright 10-pixel square at (`x`, `y`) (its top-left corner), on a
+    /// gradient.
+    fn square_at(size: usize, x: usize, y: usize) -> RgbImage {
+        let mut data = Vec::with_capacity(size * size * 3);
+        for row in 0..size {
+            for column in 0..size {
+                let inside = (x..x + 10).contains(&column) && (y..y + 10).contains(&row);
+                let value = if inside {
+                    250
+                } else {
+                    (column + row) as u8 / 4
+                };
+                data.extend([value, value, value]);
+            }
+        }
+        RgbImage::new(size, size, data).unwrap()
+    }
+
+    fn keypoints(values: Vec<Point>) -> Keypoints {
+        let jacobians = vec![[[1.0, 0.0], [0.0, 1.0]]; values.len()];
+        Keypoints { values, jacobians }
+    }
+
+    #[test]
+    fn an_inbetween_follows_the_keypoints_and_is_the_keyframe_when_they_do_not_move() {
+        // The square (10 px) within about one standard deviation of FOMM's heatmaps (6 px here).
+        let size = 128;
+        let keyframe = square_at(size, 59, 59);
+        let then = keypoints(vec![[0.0, 0.0], [-0.5, -0.5], [0.5, 0.5]]);
+        for method in [Method::LocalAffine, Method::Spline] {
+            let same = inbetween(&keyframe, &then, &then, method).unwrap();
+            assert!(psnr(&same, &keyframe) > 45.0, "{method:?}");
+            // The middle keypoint moved right by 8 pixels' worth: the square with it.
+            let step = 2.0 * 8.0 / (size - 1) as f32;
+            let now = keypoints(vec![[step, 0.0], [-0.5, -0.5], [0.5, 0.5]]);
+            let moved = inbetween(&keyframe, &then, &now, method).unwrap();
+            let truth = square_at(size, 67, 59);
+            assert!(
+                psnr(&moved, &truth) > psnr(&keyframe, &truth) + 6.0,
+                "{method:?}: {:.1} dB moved, {:.1} held",
+                psnr(&moved, &truth),
+                psnr(&keyframe, &truth)
+            );
+        }
+    }
+}
