@@ -268,9 +268,7 @@ impl LandmarkWarp {
         let spline = ThinPlateSpline::fit(from, to).ok_or_else(|| {
             ImageError::OpenCv("degenerate landmarks: the warp has no solution".into())
         })?;
-        Ok(backward_map(self.size, GRID_STEP, |point| {
-            spline.apply(point)
-        })?)
+        backward_map(self.size, GRID_STEP, |point| spline.apply(point))
     }
 }
 
