@@ -466,6 +466,11 @@ pub struct BenchArgs {
     /// Skip the Python reference loop.
     #[arg(long)]
     pub no_python: bool,
+    /// Instead of the stage table: how well in-betweens predict FOMM's pictures, offline on the
+    /// talking clip (the generator on every frame as the truth; keyframes every 4th and 7th
+    /// frame; PSNR of each method and of holding the keyframe).
+    #[arg(long)]
+    pub inbetweens: bool,
     /// Instead of the stage table: run the live webcam pipeline for this many seconds on a live
     /// 30 fps 640x480 camera showing a real talking face, and report the pictures the network
     /// made, the frames repeated and dropped, and the latency against the network's time.

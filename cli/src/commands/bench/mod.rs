@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::args::BenchArgs;
 
 mod fixtures;
+mod inbetweens;
 mod int8;
 mod live;
 mod measure;
@@ -50,6 +51,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     }
     if let Some(seconds) = args.live {
         return live::live_latency(&models, seconds, args);
+    }
+    if args.inbetweens {
+        return inbetweens::inbetween_quality(&models, args);
     }
     let measured = stages::measure_stages(args, &models)?;
     let int8_rows = int8::compare(args, &models, &measured)?;
