@@ -1,7 +1,9 @@
-//! The portrait's irises and brows looked for in its pixels, around where the layout placed its
-//! eyes. Anime faces are drawn flat: skin is one colour, so whatever differs from it (and is
-//! not the white of an eye) is ink: lashes, irises, brows, hair. An iris is the thickest patch of
-//! ink inside an eye; a brow is a thin band of ink with skin under and over it above an eye.
+//! The portrait's face parts looked for in its pixels, around where the layout placed them.
+//! Anime faces are drawn flat: skin is one colour, so whatever differs from it (and is not the
+//! white of an eye) is ink: lashes, irises, brows, lines, hair. An iris is the deepest patch of
+//! ink beside an eye's white; a brow a thin band of ink with skin under and over it above an eye;
+//! the mouth the inkiest row between nose and chin; the chin and the outline where the skin
+//! ends.
 
 use opencv::core::{Mat, Point as CvPoint, Scalar, Size, CV_8U};
 use opencv::prelude::*;
@@ -52,13 +54,6 @@ impl FaceLayout {
         }
         outline_in(picture, &mut self, &axes, skin);
         self
-    }
-
-    /// The iris of `eye` (one of this layout's, moved where it is in `picture`) measured in
-    /// `picture`: for checking where a warp put it.
-    pub fn iris_in(&self, picture: &RgbImage, eye: &Eye) -> Option<Circle> {
-        let axes = self.axes()?;
-        iris_in(picture, eye, skin_colour(picture, self, &axes))
     }
 }
 
