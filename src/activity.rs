@@ -10,6 +10,7 @@ use std::time::Duration;
 pub struct Activity {
     frames: AtomicU64,
     generated: AtomicU64,
+    inbetweens: AtomicU64,
     repeated_without_face: AtomicU64,
     calibrations: AtomicU64,
     generate_ns: AtomicU64,
@@ -27,6 +28,11 @@ impl Activity {
         self.generated.fetch_add(1, Ordering::Relaxed);
         self.generate_ns
             .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// An in-between was shown: the newest generated picture moved to this frame's face.
+    pub fn inbetween(&self) {
+        self.inbetweens.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The last picture was shown again: this frame had no face to follow.
@@ -48,6 +54,7 @@ impl Activity {
         ActivitySnapshot {
             frames: self.frames.load(Ordering::Relaxed),
             generated: self.generated.load(Ordering::Relaxed),
+            inbetweens: self.inbetweens.load(Ordering::Relaxed),
             repeated_without_face: self.repeated_without_face.load(Ordering::Relaxed),
             calibrations: self.calibrations.load(Ordering::Relaxed),
             generate_time: Duration::from_nanos(self.generate_ns.load(Ordering::Relaxed)),
@@ -61,6 +68,8 @@ impl Activity {
 pub struct ActivitySnapshot {
     pub frames: u64,
     pub generated: u64,
+    /// Frames shown as in-betweens (FOMM's newest picture moved to the frame's face).
+    pub inbetweens: u64,
     pub repeated_without_face: u64,
     pub calibrations: u64,
     /// Time spent making the generated pictures.
@@ -74,6 +83,7 @@ impl ActivitySnapshot {
         ActivitySnapshot {
             frames: self.frames.saturating_sub(earlier.frames),
             generated: self.generated.saturating_sub(earlier.generated),
+            inbetweens: self.inbetweens.saturating_sub(earlier.inbetweens),
             repeated_without_face: self
                 .repeated_without_face
                 .saturating_sub(earlier.repeated_without_face),
@@ -94,7 +104,7 @@ impl ActivitySnapshot {
             AvatarState::LoadingPortrait
         } else if self.calibrations > 0 {
             AvatarState::Calibrating
-        } else if self.generated > 0 {
+        } else if self.generated > 0 || self.inbetweens > 0 {
             AvatarState::Animating
         } else if self.repeated_without_face > 0 {
             AvatarState::NoFace

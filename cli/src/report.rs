@@ -253,6 +253,11 @@ pub fn avatar_summary(
         .time_per_picture()
         .map(|t| 1.0 / t.as_secs_f64().max(1e-6));
     match (camera_frames, rate) {
+        // In-betweens fill the frames the network has no time for: say both rates.
+        (_, Some(rate)) if state == AvatarState::Animating && last_second.inbetweens > 0 => {
+            let shown = last_second.generated + last_second.inbetweens;
+            format!("{state} ({engine} {rate:.1} fps, shown {shown} fps)")
+        }
         (Some(camera), Some(rate))
             if state == AvatarState::Animating && rate < 0.9 * camera as f64 =>
         {
@@ -270,6 +275,7 @@ mod tests {
         ActivitySnapshot {
             frames,
             generated,
+            inbetweens: 0,
             repeated_without_face: without_face,
             calibrations: 0,
             generate_time: Duration::from_millis(each_ms * generated),
@@ -350,6 +356,15 @@ mod tests {
         assert_eq!(
             avatar_summary("FOMM", &second(2, 2, 0, 600), Some(30)),
             "animating (FOMM 1.7 fps, camera 30 fps)"
+        );
+        // With in-betweens the picture keeps the camera's rate: both rates are said.
+        let inbetweens = ActivitySnapshot {
+            inbetweens: 26,
+            ..second(30, 4, 0, 227)
+        };
+        assert_eq!(
+            avatar_summary("FOMM", &inbetweens, Some(30)),
+            "animating (FOMM 4.4 fps, shown 30 fps)"
         );
         // The warp keeps up: no rates, even when some frames had no face.
         assert_eq!(

@@ -21,7 +21,8 @@ pub fn property(blurb: &'static str) -> glib::ParamSpec {
 
 /// Documentation of the animation elements' `stats` property.
 pub const ACTIVITY_BLURB: &str = "What the element did since it was created: animecam-activity with engine (string), \
-     frames (frames received), generated (new pictures made), repeated-without-face (frames where the last picture \
+     frames (frames received), generated (new pictures made), in-betweens (frames shown as FOMM's newest picture moved to \
+     the frame's face while the generator was busy), repeated-without-face (frames where the last picture \
      was shown again because no face was seen), calibrations, generate-ns (time spent making the pictures) and \
      loading (a portrait is loading). Frames a leaky queue dropped upstream never reach the element";
 
@@ -34,6 +35,7 @@ pub fn activity_to_structure(engine: &str, activity: &ActivitySnapshot) -> gst::
         .field("engine", engine)
         .field("frames", activity.frames)
         .field("generated", activity.generated)
+        .field("in-betweens", activity.inbetweens)
         .field("repeated-without-face", activity.repeated_without_face)
         .field("calibrations", activity.calibrations)
         .field("generate-ns", activity.generate_time.as_nanos() as u64)
@@ -63,6 +65,8 @@ pub fn activity_from_structure(
         ActivitySnapshot {
             frames: count("frames")?,
             generated: count("generated")?,
+            // Absent from a ugatit's stats (it makes no in-betweens).
+            inbetweens: structure.get::<u64>("in-betweens").unwrap_or(0),
             repeated_without_face: count("repeated-without-face")?,
             calibrations: count("calibrations")?,
             generate_time: std::time::Duration::from_nanos(count("generate-ns")?),
@@ -106,6 +110,7 @@ mod tests {
         let activity = ActivitySnapshot {
             frames: 30,
             generated: 2,
+            inbetweens: 20,
             repeated_without_face: 5,
             calibrations: 1,
             generate_time: std::time::Duration::from_millis(1100),

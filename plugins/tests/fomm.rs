@@ -695,3 +695,143 @@ fn a_failed_load_ends_its_progress_with_an_error() {
         ]
     );
 }
+
+/// The horizontal shift from frame `a` to frame `b` (`size` x `size` RGB), in pixels: the offset
+/// within 12 pixels that matches them best (mean absolute difference over the overlap), refined
+/// by a parabola through its neighbours.
+fn shift_between(a: &[u8], b: &[u8], size: usize) -> f64 {
+    let cost = |dx: i64| -> f64 {
+        let (mut total, mut count) = (0u64, 0u64);
+        for y in 0..size {
+            for x in 12..size - 12 {
+                let moved = (x as i64 + dx) as usize;
+                for c in 0..3 {
+                    total +=
+                        a[(y * size + x) * 3 + c].abs_diff(b[(y * size + moved) * 3 + c]) as u64;
+                    count += 1;
+                }
+            }
+        }
+        total as f64 / count as f64
+    };
+    let costs: Vec<f64> = (-12..=12).map(cost).collect();
+    let best = (0..costs.len())
+        .min_by(|&i, &j| costs[i].total_cmp(&costs[j]))
+        .unwrap();
+    let refine = if best > 0 && best + 1 < costs.len() {
+        let (l, c, r) = (costs[best - 1], costs[best], costs[best + 1]);
+        let curve = l - 2.0 * c + r;
+        if curve > 0.0 {
+            0.5 * (l - r) / curve
+        } else {
+            0.0
+        }
+    } else {
+        0.0
+    };
+    best as f64 - 12.0 + refine
+}
+
+#[test]
+fn inbetweens_answer_every_frame_and_move_with_the_keypoints() {
+    // The generator made slow on purpose: a picture on every 4th frame only (keyframe-every),
+    // in-betweens on the others.
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let frames: Vec<RgbImage> = (0..20).map(|t| driving_frame(&photo, t)).collect();
+    let keypoints = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = keypoints.clone();
+    let output = run(
+        &frames,
+        &format!(
+            "source={} output-size=96 in-betweens=on keyframe-every=4 adapt-scale=false",
+            portrait().display()
+        ),
+        move |index, pipeline| {
+            if index == 0 {
+                let seen = seen.clone();
+                pipeline
+                    .by_name("animate")
+                    .unwrap()
+                    .static_pad("sink")
+                    .unwrap()
+                    .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                        if let Some(buffer) = info.buffer() {
+                            let set = gstanimecam::meta::read_keypoints(buffer)
+                                .and_then(Result::ok)
+                                .map(|set| set.keypoints.values);
+                            seen.lock().unwrap().push(set);
+                        }
+                        gst::PadProbeReturn::Ok
+                    });
+            }
+        },
+    );
+    assert_eq!(output.error, None);
+    assert_eq!(
+        output.frames.len(),
+        frames.len(),
+        "one picture per input frame"
+    );
+    let keypoints = keypoints.lock().unwrap().clone();
+    assert_eq!(keypoints.len(), frames.len());
+    let size = 96;
+    // Frame 0 calibrates and is a keyframe; 4, 8, ... are keyframes; the others in-betweens.
+    let (mut expected, mut measured) = (Vec::new(), Vec::new());
+    for t in (1..frames.len()).filter(|t| t % 4 != 0) {
+        let key = t - t % 4;
+        let (Some(now), Some(then)) = (&keypoints[t], &keypoints[key]) else {
+            continue;
+        };
+        // With adapt-scale off the keypoints' relative motion is their own: its mean across
+        // the picture, in output pixels.
+        let mean: f64 = now
+            .iter()
+            .zip(then)
+            .map(|(a, b)| (a[0] - b[0]) as f64)
+            .sum::<f64>()
+            / now.len() as f64
+            * (size - 1) as f64
+            / 2.0;
+        expected.push(mean);
+        measured.push(shift_between(
+            &output.frames[key].1,
+            &output.frames[t].1,
+            size,
+        ));
+    }
+    eprintln!("in-betweens: the keypoints moved {expected:.2?} px; the avatar {measured:.2?}");
+    // Each in-between moves the way the keypoints moved, by a share of their mean motion that
+    // stays about the same frame to frame (the blend leans to the keypoints' motion near them and
+    // to rest far from them, and this measure averages the whole picture).
+    let ratios: Vec<f64> = expected
+        .iter()
+        .zip(&measured)
+        .filter(|(e, _)| e.abs() >= 0.3)
+        .map(|(e, m)| m / e)
+        .collect();
+    assert!(
+        ratios.len() >= 6,
+        "the keypoints hardly moved: {expected:?}"
+    );
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    eprintln!("avatar shift over keypoint shift: median {median:.3}, {ratios:.3?}");
+    assert!(
+        ratios.iter().all(|r| *r > 0.0),
+        "an in-between moved against the keypoints: {ratios:?}"
+    );
+    assert!(
+        ratios.iter().all(|r| (r / median - 1.0).abs() < 0.5),
+        "the in-betweens' motion is not in proportion to the keypoints': {ratios:?}"
+    );
+    // A new keyframe lands without a jump larger than the motion since the last one.
+    for key in (4..frames.len()).step_by(4) {
+        let jump = mean_abs_difference(&output.frames[key - 1].1, &output.frames[key].1);
+        let since = mean_abs_difference(&output.frames[key - 4].1, &output.frames[key].1);
+        assert!(
+            jump <= since + 0.5,
+            "keyframe {key}: a jump of {jump:.2} levels, the motion since the last keyframe {since:.2}"
+        );
+    }
+}

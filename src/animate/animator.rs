@@ -3,6 +3,7 @@
 
 use super::avatar::Prepared;
 use super::idle::{breath, idle_pose, Absent, IdleSettings, Presence};
+use super::keyframes::{KeyframePace, Keyframes, Picture};
 use super::{AnimateError, Avatar, AvatarMaker, Driving, Engine};
 use crate::face::{mesh_points, Expression, Gaze, HeadPose, MESH_POINTS};
 use crate::fomm::deform_alpha;
@@ -30,6 +31,11 @@ pub enum Outcome {
     AwaitingRestPose,
     /// A new picture; `calibrated` when this frame's face became the rest pose.
     Generated { calibrated: bool },
+    /// FOMM's newest keyframe moved to this frame's keypoints (the generator was busy);
+    /// `new_keyframe`: the generator's time for a keyframe that arrived with this frame.
+    Inbetween {
+        new_keyframe: Option<std::time::Duration>,
+    },
 }
 
 /// One animation session: the avatar, the driving face's rest pose, the last picture.
@@ -68,6 +74,11 @@ pub struct Animator {
     track_frames: u32,
     /// Frames left of the head counting as moving.
     moving_frames: u32,
+    /// FOMM: generate on a thread of its own and show in-betweens between its pictures (at this
+    /// pace), or (`None`) generate every frame on the caller's thread.
+    pub inbetweens: Option<KeyframePace>,
+    /// The generator's thread and its newest picture, while in-betweens are on.
+    keyframes: Option<Keyframes>,
     /// What the avatar does without a face.
     pub idle: IdleSettings,
     presence: Presence,
@@ -107,6 +118,8 @@ impl Animator {
             rest_mesh: Vec::new(),
             track_frames: 0,
             moving_frames: 0,
+            inbetweens: None,
+            keyframes: None,
             idle: IdleSettings::default(),
             presence: Presence::default(),
             rest_from: None,
@@ -164,6 +177,9 @@ impl Animator {
     /// last picture goes.
     pub fn swap(&mut self, avatar: Avatar) {
         self.avatar = avatar;
+        if let Some(keyframes) = &mut self.keyframes {
+            keyframes.forget();
+        }
         self.last = None;
         self.last_alpha = None;
         self.rest_from = None;
@@ -180,6 +196,9 @@ impl Animator {
     /// A new stream (a flush, a seek, a new segment): nothing of the old one carries over.
     pub fn reset(&mut self) {
         self.calibration.reset();
+        if let Some(keyframes) = &mut self.keyframes {
+            keyframes.forget();
+        }
         self.track = None;
         self.last = None;
         self.last_alpha = None;
@@ -302,6 +321,7 @@ impl Animator {
             self.rest_gaze = driving.gaze;
             self.rest_mesh = driving.mesh.clone();
         }
+        let mut outcome = Outcome::Generated { calibrated };
         let (picture, alpha) = match &self.avatar.prepared {
             Prepared::Fomm { encoding, alpha } => {
                 let Engine::Fomm(fomm) = &self.engine else {
@@ -313,20 +333,62 @@ impl Animator {
                     initial,
                     self.motion,
                 )?;
-                let (generated, deformation) = fomm.animate(encoding, &moved)?;
+                let (generated, alpha, made) = match self.inbetweens {
+                    None => {
+                        let (generated, deformation) = fomm.animate(encoding, &moved)?;
+                        // The portrait's alpha read through the deformation the frame was made
+                        // with: it follows the generated face.
+                        let alpha = match (alpha.as_ref().filter(|_| self.carry_alpha), deformation)
+                        {
+                            (Some(alpha), Some(deformation)) => {
+                                Some(deform_alpha(alpha, &deformation, self.output_size)?)
+                            }
+                            _ => None,
+                        };
+                        (generated, alpha, Picture::Generated)
+                    }
+                    Some(pace) => {
+                        let keyframes = match &mut self.keyframes {
+                            Some(keyframes) if keyframes.pace() == pace => keyframes,
+                            keyframes => keyframes.insert(Keyframes::new(fomm.clone(), pace)),
+                        };
+                        let (picture, keyframe, made) = keyframes.frame(encoding, &moved)?;
+                        // The alpha as the keyframe had it, moved as its picture was.
+                        let alpha = match (
+                            alpha.as_ref().filter(|_| self.carry_alpha),
+                            &keyframe.deformation,
+                        ) {
+                            (Some(alpha), Some(deformation)) => {
+                                let alpha = deform_alpha(alpha, deformation, alpha.width())?;
+                                Some(match made {
+                                    Picture::Generated => alpha,
+                                    Picture::Inbetween { .. } => crate::inbetween::inbetween(
+                                        &alpha,
+                                        &keyframe.keypoints,
+                                        &moved,
+                                        crate::inbetween::Method::LocalAffine,
+                                    )?,
+                                })
+                            }
+                            _ => None,
+                        };
+                        let alpha = match alpha {
+                            Some(alpha) if alpha.width() != self.output_size => {
+                                Some(alpha.resized(self.output_size, self.output_size)?)
+                            }
+                            alpha => alpha,
+                        };
+                        (picture, alpha, made)
+                    }
+                };
                 let picture = if generated.width() == self.output_size {
                     generated
                 } else {
                     generated.resized(self.output_size, self.output_size)?
                 };
-                // The portrait's alpha read through the deformation the frame was made with:
-                // it follows the generated face.
-                let alpha = match (alpha.as_ref().filter(|_| self.carry_alpha), deformation) {
-                    (Some(alpha), Some(deformation)) => {
-                        Some(deform_alpha(alpha, &deformation, self.output_size)?)
-                    }
-                    _ => None,
-                };
+                if let Picture::Inbetween { new_keyframe } = made {
+                    outcome = Outcome::Inbetween { new_keyframe };
+                }
                 match &self.return_from {
                     Some(Shown::Picture(from, from_alpha)) => {
                         let alpha = match (from_alpha, alpha) {
@@ -418,7 +480,7 @@ impl Animator {
             }
         };
         self.last_alpha = alpha;
-        Ok((self.last.insert(picture), Outcome::Generated { calibrated }))
+        Ok((self.last.insert(picture), outcome))
     }
 
     /// The warp's picture in `pose`, with the alpha moved too where that is asked for.

@@ -28,7 +28,7 @@ pub(super) enum Prepared {
     /// Its FOMM encoding, computed once, and its alpha at the model's size (when it has one),
     /// which the generator's deformation moves.
     Fomm {
-        encoding: Box<SourceEncoding>,
+        encoding: Arc<SourceEncoding>,
         alpha: Option<RgbImage>,
     },
     /// Its warp and the size of its face, in output pixels.
@@ -239,7 +239,7 @@ impl AvatarMaker {
                 let alpha = alpha_crop(model_size)?;
                 (
                     Prepared::Fomm {
-                        encoding: Box::new(encoding),
+                        encoding: Arc::new(encoding),
                         alpha,
                     },
                     crop,

@@ -7,18 +7,21 @@
 //! - `driving`: a frame's driving pose, from the tracker's and the keypoint detector's payloads;
 //! - `animator`: the session and its per-frame policy;
 //! - `idle`: what the avatar does while no face drives it (back to rest, breathing, blinking);
+//! - `keyframes`: FOMM's generator on a thread of its own, in-betweens for the frames between;
 //! - `swap`: new portraits prepared off the streaming thread, the newest request winning.
 
 mod animator;
 mod avatar;
 mod driving;
 mod idle;
+mod keyframes;
 mod swap;
 
 pub use animator::{Animator, Outcome};
 pub use avatar::{Avatar, AvatarMaker, AvatarSpec, Engine, FommEngine, DEFAULT_WARP_SIZE};
 pub use driving::{Driving, Undriven};
 pub use idle::{IdleSettings, EASE_TO_REST_S, TAKE_OVER_S};
+pub use keyframes::{KeyframePace, Picture};
 pub use swap::{PortraitSwap, Swapped};
 
 /// The portrait's face search, which [`AvatarMaker::new`] takes.

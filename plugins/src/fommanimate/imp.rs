@@ -3,8 +3,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
 use animecam::animate::{
-    Animator, Avatar, AvatarMaker, Driving, Engine as AnimateEngine, Outcome, PortraitSwap,
-    Swapped, Undriven,
+    Animator, Avatar, AvatarMaker, Driving, Engine as AnimateEngine, KeyframePace, Outcome,
+    PortraitSwap, Swapped, Undriven,
 };
 use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
@@ -17,7 +17,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::settings::{Settings, DEFAULT_MODEL_SET};
-use super::{Background, Engine};
+use super::{Background, Engine, Inbetweens};
 use crate::glue::{
     image_view_mut, is_new_stream, pixel_format, square_output_caps, video_pad_templates,
     warn_fallbacks, InUse, VIDEO_FORMATS,
@@ -62,9 +62,46 @@ pub struct FommAnimate {
     output_size: AtomicU32,
     /// What happened to the frames, for the `stats` property.
     activity: Arc<Activity>,
+    /// Whether the source is live (asked upstream once a stream, for `in-betweens=auto`): 0
+    /// not asked yet, 1 live, 2 not.
+    live: std::sync::atomic::AtomicU8,
 }
 
 impl FommAnimate {
+    /// How FOMM's generator runs, by `in-betweens` and `keyframe-every` (`None`: on every frame).
+    /// `auto` asks upstream once a stream whether the source is live.
+    fn keyframe_pace(&self) -> Option<KeyframePace> {
+        let (engine, inbetweens, every) = {
+            let settings = self.settings.lock().unwrap();
+            (
+                settings.engine,
+                settings.inbetweens,
+                settings.keyframe_every,
+            )
+        };
+        let on = match (engine, inbetweens) {
+            (Engine::Warp, _) | (_, Inbetweens::Off) => false,
+            (_, Inbetweens::On) => true,
+            (_, Inbetweens::Auto) => {
+                if self.live.load(Ordering::SeqCst) == 0 {
+                    let mut query = gst::query::Latency::new();
+                    let live = self
+                        .obj()
+                        .sink_pads()
+                        .first()
+                        .is_some_and(|pad| pad.peer_query(&mut query) && query.result().0);
+                    self.live.store(if live { 1 } else { 2 }, Ordering::SeqCst);
+                }
+                self.live.load(Ordering::SeqCst) == 1
+            }
+        };
+        on.then_some(if every == 0 {
+            KeyframePace::AsFastAsItCan
+        } else {
+            KeyframePace::Every(every)
+        })
+    }
+
     fn post_warnings(&self, avatar: &Avatar) {
         for warning in avatar.warnings() {
             gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
@@ -355,6 +392,7 @@ impl BaseTransformImpl for FommAnimate {
         *self.state.lock().unwrap() = None;
         self.activity.set_loading(false);
         self.output_size.store(0, Ordering::SeqCst);
+        self.live.store(0, Ordering::SeqCst);
         Ok(())
     }
 
@@ -442,6 +480,7 @@ impl VideoFilterImpl for FommAnimate {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
+        let pace = self.keyframe_pace();
         let (motion, limits, gains, idle, background) = {
             let settings = self.settings.lock().unwrap();
             let motion = MotionOptions {
@@ -472,6 +511,7 @@ impl VideoFilterImpl for FommAnimate {
         animator.motion = motion;
         animator.limits = limits;
         animator.gains = gains;
+        animator.inbetweens = pace;
         animator.idle = idle;
         animator.carry_alpha = background != animecam::background::Background::Portrait;
         let size = (inframe.width() as usize, inframe.height() as usize);
@@ -490,6 +530,14 @@ impl VideoFilterImpl for FommAnimate {
             // A face turned away or mid-word is not yet a rest pose: both count as frames the
             // face did not drive.
             Outcome::NoFace | Outcome::AwaitingRestPose => self.activity.repeated_without_face(),
+            Outcome::Inbetween { new_keyframe } => {
+                // A keyframe made on the generator's thread counts as a picture made, in the
+                // generator's own time.
+                if let Some(took) = new_keyframe {
+                    self.activity.generated(took);
+                }
+                self.activity.inbetween();
+            }
             Outcome::Generated { calibrated } => {
                 self.activity.generated(started.elapsed());
                 if calibrated {

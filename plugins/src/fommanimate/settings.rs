@@ -9,7 +9,7 @@ use animecam::warp::{ChannelGains, HeadLimits, MAX_GAIN};
 use gst::glib;
 use gst::prelude::*;
 
-use super::{Background, Engine};
+use super::{Background, Engine, Inbetweens};
 use crate::glue::ModelSettings;
 use crate::stats;
 
@@ -39,6 +39,9 @@ pub(super) struct Settings {
     /// What the avatar does without a face.
     pub(super) idle: IdleSettings,
     pub(super) background: Background,
+    /// engine=fomm: in-betweens while the generator is busy, and how often it runs.
+    pub(super) inbetweens: Inbetweens,
+    pub(super) keyframe_every: u32,
     /// 0xRRGGBB.
     pub(super) background_color: u32,
 }
@@ -58,6 +61,8 @@ impl Default for Settings {
             gains: ChannelGains::default(),
             idle: IdleSettings::default(),
             background: Background::default(),
+            inbetweens: Inbetweens::default(),
+            keyframe_every: 0,
             background_color: DEFAULT_BACKGROUND_COLOR,
         }
     }
@@ -166,6 +171,18 @@ impl Settings {
                 .default_value(DEFAULT_BACKGROUND_COLOR)
                 .mutable_playing()
                 .build(),
+            glib::ParamSpecEnum::builder_with_default("in-betweens", Inbetweens::default())
+                .nick("In-betweens")
+                .blurb("engine=fomm: auto (on for a live source), on (the generator runs on its own thread whenever it is free; every frame meanwhile shows its newest picture moved by the keypoints' motion since, so the output keeps the camera's rate) or off (the generator on every frame)")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("keyframe-every")
+                .nick("Keyframe every")
+                .blurb("engine=fomm with in-betweens: 0 runs the generator whenever it is free; N runs it on every Nth frame on the streaming thread and shows in-betweens on the others (files, tests, a CPU spared)")
+                .maximum(1000)
+                .default_value(0)
+                .mutable_ready()
+                .build(),
             glib::ParamSpecFloat::builder("min-zoom")
                 .nick("Smallest zoom")
                 .blurb("engine=warp: the portrait's face is never shown smaller than this times its size (the face box always stays inside the picture)")
@@ -259,6 +276,8 @@ impl Settings {
             "adapt-scale" => self.adapt_scale = value.get().expect("type checked upstream"),
             "output-size" => self.output_size = value.get().expect("type checked upstream"),
             "background" => self.background = value.get().expect("type checked upstream"),
+            "in-betweens" => self.inbetweens = value.get().expect("type checked upstream"),
+            "keyframe-every" => self.keyframe_every = value.get().expect("type checked upstream"),
             "background-color" => {
                 self.background_color = value.get().expect("type checked upstream")
             }
@@ -296,6 +315,8 @@ impl Settings {
             "adapt-scale" => self.adapt_scale.to_value(),
             "output-size" => self.output_size.to_value(),
             "background" => self.background.to_value(),
+            "in-betweens" => self.inbetweens.to_value(),
+            "keyframe-every" => self.keyframe_every.to_value(),
             "background-color" => self.background_color.to_value(),
             "min-zoom" => self.limits.min_zoom.to_value(),
             "max-zoom" => self.limits.max_zoom.to_value(),

@@ -1,0 +1,191 @@
+//! FOMM at the camera's rate: generated pictures as keyframes, an in-between for every frame the
+//! generator has no time for. The generator runs on a thread of its own, on the newest frame's
+//! keypoints whenever it is free; each frame meanwhile shows the newest keyframe moved by the
+//! keypoints' motion since it was made ([`crate::inbetween`]), so the avatar is where the face is
+//! now while the network catches up with how it looks.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::avatar::FommEngine;
+use crate::fomm::{Deformation, FommError, SourceEncoding};
+use crate::image::RgbImage;
+use crate::inbetween::{inbetween, Method};
+use crate::motion::Keypoints;
+
+/// When the generator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyframePace {
+    /// On its own thread, whenever it is free (live sources).
+    #[default]
+    AsFastAsItCan,
+    /// On the calling thread, every this many frames (a clip, whose frames wait; or a CPU
+    /// spared).
+    Every(u32),
+}
+
+/// A picture the generator made, with the keypoints it was made for.
+pub struct Keyframe {
+    pub picture: RgbImage,
+    /// How long the generator took to make it.
+    pub took: std::time::Duration,
+    pub deformation: Option<Deformation>,
+    pub keypoints: Keypoints,
+}
+
+/// What a frame showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picture {
+    /// A picture the generator made for this very frame.
+    Generated,
+    /// The newest keyframe moved to this frame's keypoints; `new_keyframe` is how long the
+    /// generator took for that keyframe when it arrived with this frame.
+    Inbetween {
+        new_keyframe: Option<std::time::Duration>,
+    },
+}
+
+/// A picture to make: for which stream and avatar (the epoch), from which encoding, for which
+/// keypoints.
+type Job = (u64, Arc<SourceEncoding>, Keypoints);
+
+/// The generator's thread and the newest keyframe.
+pub struct Keyframes {
+    engine: FommEngine,
+    pace: KeyframePace,
+    jobs: Sender<Job>,
+    done: Receiver<(u64, Result<Keyframe, FommError>)>,
+    /// Counts the streams and avatars: a picture made for an older one is dropped.
+    epoch: u64,
+    /// A job is on the generator's thread.
+    busy: bool,
+    newest: Option<Keyframe>,
+    frames: u64,
+}
+
+impl Keyframes {
+    pub fn new(engine: FommEngine, pace: KeyframePace) -> Keyframes {
+        let (jobs, job_queue) = crossbeam_channel::bounded::<Job>(1);
+        let (results, done) = crossbeam_channel::bounded(1);
+        let worker = engine.clone();
+        // The thread ends when the jobs' sender goes (with these keyframes).
+        std::thread::Builder::new()
+            .name("fomm-generator".into())
+            .spawn(move || {
+                for (epoch, encoding, keypoints) in job_queue {
+                    let started = std::time::Instant::now();
+                    let made =
+                        worker
+                            .animate(&encoding, &keypoints)
+                            .map(|(picture, deformation)| Keyframe {
+                                picture,
+                                took: started.elapsed(),
+                                deformation,
+                                keypoints,
+                            });
+                    if results.send((epoch, made)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("a thread for the FOMM generator");
+        Keyframes {
+            engine,
+            pace,
+            jobs,
+            done,
+            epoch: 0,
+            busy: false,
+            newest: None,
+            frames: 0,
+        }
+    }
+
+    pub fn pace(&self) -> KeyframePace {
+        self.pace
+    }
+
+    /// A new stream, or a new avatar: the keyframe of the old one is not shown again (a job on
+    /// the thread still finishes, and is dropped).
+    pub fn forget(&mut self) {
+        self.newest = None;
+        self.frames = 0;
+        self.epoch += 1;
+    }
+
+    /// The next picture the thread made for this epoch, waiting for it when `wait`; older ones are
+    /// dropped. `None`: none ready (or the thread is gone).
+    fn take_made(&mut self, wait: bool) -> Option<Result<Keyframe, FommError>> {
+        loop {
+            let (epoch, made) = if wait {
+                self.done.recv().ok()?
+            } else {
+                self.done.try_recv().ok()?
+            };
+            self.busy = false;
+            if epoch == self.epoch {
+                return Some(made);
+            }
+        }
+    }
+
+    /// The picture for a frame whose keypoints (after relative motion) are `keypoints`, with the
+    /// keyframe it came from (its deformation moves the portrait's alpha).
+    pub fn frame(
+        &mut self,
+        encoding: &Arc<SourceEncoding>,
+        keypoints: &Keypoints,
+    ) -> Result<(RgbImage, &Keyframe, Picture), FommError> {
+        self.frames += 1;
+        let generate_here = match self.pace {
+            KeyframePace::Every(every) => (self.frames - 1).is_multiple_of(u64::from(every.max(1))),
+            // The first frame makes its picture here: there is nothing to move yet.
+            KeyframePace::AsFastAsItCan => self.newest.is_none() && !self.busy,
+        };
+        if generate_here {
+            let started = std::time::Instant::now();
+            let (picture, deformation) = self.engine.animate(encoding, keypoints)?;
+            let keyframe = self.newest.insert(Keyframe {
+                picture: picture.clone(),
+                took: started.elapsed(),
+                deformation,
+                keypoints: keypoints.clone(),
+            });
+            return Ok((picture, keyframe, Picture::Generated));
+        }
+        let mut new_keyframe = None;
+        if self.pace == KeyframePace::AsFastAsItCan {
+            if let Some(made) = self.take_made(false) {
+                let made = made?;
+                new_keyframe = Some(made.took);
+                self.newest = Some(made);
+            }
+            if !self.busy {
+                let job = (self.epoch, encoding.clone(), keypoints.clone());
+                self.busy = self.jobs.try_send(job).is_ok();
+            }
+            if self.newest.is_none() {
+                // The first keyframe of this stream is on its way: wait for it.
+                let made = self
+                    .take_made(true)
+                    .ok_or_else(|| FommError::Inconsistent {
+                        dir: String::new(),
+                        reason: "the generator's thread ended".into(),
+                    })?;
+                let made = made?;
+                new_keyframe = Some(made.took);
+                self.newest = Some(made);
+            }
+        }
+        let keyframe = self.newest.as_ref().expect("a keyframe was made above");
+        let picture = inbetween(
+            &keyframe.picture,
+            &keyframe.keypoints,
+            keypoints,
+            Method::LocalAffine,
+        )
+        .map_err(FommError::from)?;
+        Ok((picture, keyframe, Picture::Inbetween { new_keyframe }))
+    }
+}
