@@ -46,6 +46,7 @@ fn every_enum_property_type_is_marked_as_plugin_api() {
             "GstFaceTrackLandmarks",
             "GstFommAnimateBackground",
             "GstFommAnimateEngine",
+            "GstFommAnimateInbetweens",
             "GstUgatitFrameOutput",
             "GstUgatitRegion",
             "GstUgatitVariant",
