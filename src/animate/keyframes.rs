@@ -54,8 +54,10 @@ type Job = (u64, Arc<SourceEncoding>, Keypoints);
 pub struct Keyframes {
     engine: FommEngine,
     pace: KeyframePace,
-    jobs: Sender<Job>,
+    /// `None` once dropping: the thread then ends after its job.
+    jobs: Option<Sender<Job>>,
     done: Receiver<(u64, Result<Keyframe, FommError>)>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Counts the streams and avatars: a picture made for an older one is dropped.
     epoch: u64,
     /// A job is on the generator's thread.
@@ -70,7 +72,7 @@ impl Keyframes {
         let (results, done) = crossbeam_channel::bounded(1);
         let worker = engine.clone();
         // The thread ends when the jobs' sender goes (with these keyframes).
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("fomm-generator".into())
             .spawn(move || {
                 for (epoch, encoding, keypoints) in job_queue {
@@ -93,8 +95,9 @@ impl Keyframes {
         Keyframes {
             engine,
             pace,
-            jobs,
+            jobs: Some(jobs),
             done,
+            thread: Some(thread),
             epoch: 0,
             busy: false,
             newest: None,
@@ -161,9 +164,9 @@ impl Keyframes {
                 new_keyframe = Some(made.took);
                 self.newest = Some(made);
             }
-            if !self.busy {
+            if let (false, Some(jobs)) = (self.busy, &self.jobs) {
                 let job = (self.epoch, encoding.clone(), keypoints.clone());
-                self.busy = self.jobs.try_send(job).is_ok();
+                self.busy = jobs.try_send(job).is_ok();
             }
             if self.newest.is_none() {
                 // The first keyframe of this stream is on its way: wait for it.
@@ -187,5 +190,18 @@ impl Keyframes {
         )
         .map_err(FommError::from)?;
         Ok((picture, keyframe, Picture::Inbetween { new_keyframe }))
+    }
+}
+
+impl Drop for Keyframes {
+    /// Waits for the generator's thread to finish the picture it is making (at most one
+    /// generator run): no network may still run once its element has stopped.
+    fn drop(&mut self) {
+        self.jobs = None;
+        // A finished picture nobody takes would keep the thread waiting to hand it over.
+        while self.done.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
