@@ -479,3 +479,86 @@ fn portraits_swap_in_off_the_streaming_thread_and_the_newest_request_wins() {
     assert!(swap.take_into(&mut animator).is_none());
     assert_eq!(animator.avatar().spec(), &smile);
 }
+
+#[test]
+fn fomm_with_inbetweens_answers_every_frame_across_a_new_stream_and_a_portrait_swap() {
+    use animecam::animate::KeyframePace;
+    use animecam::fomm::Fomm;
+    use animecam::motion::KeypointSet;
+
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
+    let options = ProviderOptions {
+        provider: Provider::Cpu,
+        ..ProviderOptions::default()
+    };
+    let mut fomm = Fomm::load(&tiny, &options).unwrap();
+    let size = fomm.image_size();
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let keypoints: Vec<_> = (0..12)
+        .map(|t| {
+            let view = crop_square(
+                &photo.view(),
+                SquareCrop {
+                    center_x: 230.0 - 3.0 * t as f32,
+                    center_y: 150.0,
+                    side: 300.0,
+                },
+                size,
+            )
+            .unwrap();
+            fomm.keypoints(&view).unwrap()
+        })
+        .collect();
+    let maker = AvatarMaker::new(
+        Engine::fomm(Fomm::load(&tiny, &options).unwrap()),
+        0,
+        DetectorSettings::default(),
+    );
+    let spec = |name: &str| AvatarSpec {
+        path: media(name),
+        crop: None,
+        margin: 0.4,
+    };
+    let mut animator = Animator::new(
+        &maker,
+        maker.make(&spec("sylvie_green_normal.png")).unwrap(),
+    );
+    animator.inbetweens = Some(KeyframePace::AsFastAsItCan);
+    let swapped = maker.make(&spec("sylvie_green_smile.png")).unwrap();
+    // Run on a thread: a frame that waited for a picture nobody makes would hang here.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut outcomes = Vec::new();
+        let mut swapped = Some(swapped);
+        for round in 0..3 {
+            // A new stream, then a new portrait, while the generator's thread may be busy.
+            match round {
+                1 => animator.reset(),
+                2 => animator.swap(swapped.take().expect("swapped once")),
+                _ => {}
+            }
+            for (t, keypoints) in keypoints.iter().enumerate() {
+                let set = KeypointSet {
+                    keypoints: keypoints.clone(),
+                    crop: animecam::face::Rect::default(),
+                };
+                let driving = Driving::from_payloads(animator.engine(), None, Some(set), 64, 64)
+                    .unwrap()
+                    .unwrap();
+                let (_, outcome) = animator.frame(Some(&driving), t as f64 / 30.0).unwrap();
+                outcomes.push(outcome);
+            }
+        }
+        done.send(outcomes).unwrap();
+    });
+    let outcomes = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("every frame answered: none waits for a picture that never comes");
+    assert_eq!(outcomes.len(), 36);
+    let inbetweens = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Inbetween { .. }))
+        .count();
+    eprintln!("{inbetweens} of 36 frames were in-betweens");
+    assert!(inbetweens >= 18, "{outcomes:?}");
+}

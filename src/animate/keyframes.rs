@@ -117,8 +117,9 @@ impl Keyframes {
         self.epoch += 1;
     }
 
-    /// The next picture the thread made for this epoch, waiting for it when `wait`; older ones are
-    /// dropped. `None`: none ready (or the thread is gone).
+    /// The picture the thread made, waiting for it when `wait`, if it is this epoch's (one made
+    /// for an older stream or avatar is dropped). `None`: none ready, an older one, or the
+    /// thread is gone.
     fn take_made(&mut self, wait: bool) -> Option<Result<Keyframe, FommError>> {
         loop {
             let (epoch, made) = if wait {
@@ -129,6 +130,10 @@ impl Keyframes {
             self.busy = false;
             if epoch == self.epoch {
                 return Some(made);
+            }
+            if wait {
+                // The one in flight was an older stream's: nothing else is coming.
+                return None;
             }
         }
     }
@@ -141,10 +146,20 @@ impl Keyframes {
         keypoints: &Keypoints,
     ) -> Result<(RgbImage, &Keyframe, Picture), FommError> {
         self.frames += 1;
+        let mut new_keyframe = None;
+        if self.pace == KeyframePace::AsFastAsItCan && self.newest.is_none() && self.busy {
+            // The thread is still making a picture (an older stream's, or this one's first):
+            // wait for it, so that nothing older is shown and the thread is free again.
+            if let Some(made) = self.take_made(true) {
+                let made = made?;
+                new_keyframe = Some(made.took);
+                self.newest = Some(made);
+            }
+        }
         let generate_here = match self.pace {
             KeyframePace::Every(every) => (self.frames - 1).is_multiple_of(u64::from(every.max(1))),
-            // The first frame makes its picture here: there is nothing to move yet.
-            KeyframePace::AsFastAsItCan => self.newest.is_none() && !self.busy,
+            // The first picture of a stream is made here: there is nothing to move yet.
+            KeyframePace::AsFastAsItCan => self.newest.is_none(),
         };
         if generate_here {
             let started = std::time::Instant::now();
@@ -157,7 +172,6 @@ impl Keyframes {
             });
             return Ok((picture, keyframe, Picture::Generated));
         }
-        let mut new_keyframe = None;
         if self.pace == KeyframePace::AsFastAsItCan {
             if let Some(made) = self.take_made(false) {
                 let made = made?;
@@ -167,18 +181,6 @@ impl Keyframes {
             if let (false, Some(jobs)) = (self.busy, &self.jobs) {
                 let job = (self.epoch, encoding.clone(), keypoints.clone());
                 self.busy = jobs.try_send(job).is_ok();
-            }
-            if self.newest.is_none() {
-                // The first keyframe of this stream is on its way: wait for it.
-                let made = self
-                    .take_made(true)
-                    .ok_or_else(|| FommError::Inconsistent {
-                        dir: String::new(),
-                        reason: "the generator's thread ended".into(),
-                    })?;
-                let made = made?;
-                new_keyframe = Some(made.took);
-                self.newest = Some(made);
             }
         }
         let keyframe = self.newest.as_ref().expect("a keyframe was made above");
