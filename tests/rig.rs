@@ -171,6 +171,19 @@ fn a_head_turned_in_depth_slides_the_features_across_the_face() {
     );
     // Turned to the character's left (the picture's right), the features move right.
     assert!(right >= 0.06 && left <= -0.06, "{left:.3} {right:.3}");
+    // The turn's gain scales the turn once: at 0.5 the features go about half as far.
+    animator.gains.set("turn", 0.5);
+    show(
+        &mut animator,
+        &driving(&track, &turned(&rest_mesh, 25.0)),
+        &mut time,
+    );
+    let halved = (feature_offset(&animator.feature_points().unwrap()) - rest_offset) / face_width;
+    eprintln!("with turn gain 0.5, at +25: {:.1}%", 100.0 * halved);
+    assert!(
+        (0.35..=0.65).contains(&(halved / right)),
+        "turn gain 0.5 moved the features {halved:.3} against {right:.3}"
+    );
 }
 
 /// `mesh` with both irises placed in their eyes: `along` half eye widths from the middle of the

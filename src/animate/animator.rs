@@ -430,7 +430,7 @@ impl Animator {
                         Similarity::fit(warp.landmarks(), &targets)
                     };
                 let rest = rest_head(warp.landmarks());
-                let head = warp.bounded(&rest.towards(&head, self.gains.head), &self.limits);
+                let head = warp.bounded(&self.gains.scaled_head(&rest, &head), &self.limits);
                 let turn = match (driving.pose, self.rest_pose) {
                     (Some(now), Some(rest)) => self.limits.turn(&now, &rest, self.gains.turn),
                     _ => Turn::default(),
@@ -460,17 +460,12 @@ impl Animator {
                 if let Some(now) = driving.gaze {
                     motion = motion.looking(&now, &self.rest_gaze.unwrap_or_default());
                 }
-                let driven = self.gains.applied(
-                    &WarpPose {
-                        head,
-                        turn,
-                        motion,
-                        breath: breath(time, &self.idle),
-                    },
-                    &rest,
-                );
-                // The head's gain was applied above, within the limits.
-                let driven = WarpPose { head, ..driven };
+                let driven = self.gains.applied(&WarpPose {
+                    head,
+                    turn,
+                    motion,
+                    breath: breath(time, &self.idle),
+                });
                 let pose = match &self.return_from {
                     Some(Shown::Warp(from)) => from.towards(&driven, take_over),
                     _ => driven,

@@ -125,16 +125,18 @@ impl ChannelGains {
         })
     }
 
-    /// `pose` (as the driver's motion gives it) with each channel scaled; `rest` is the head at
-    /// rest, which a head gain of 0 keeps.
-    pub fn applied(&self, pose: &WarpPose, rest: &Similarity) -> WarpPose {
+    /// The head's motion from `rest` to `head`, scaled by the head's gain (before its limits
+    /// bound it, as the turn's gain goes into [`super::HeadLimits::turn`]).
+    pub fn scaled_head(&self, rest: &Similarity, head: &Similarity) -> Similarity {
+        rest.towards(head, self.head)
+    }
+
+    /// `pose` (as the driver's motion gives it) with the features' and the breath's channels
+    /// scaled. The head and the turn keep theirs: their gains apply before their limits
+    /// ([`ChannelGains::scaled_head`], [`super::HeadLimits::turn`]).
+    pub fn applied(&self, pose: &WarpPose) -> WarpPose {
         let motion = &pose.motion;
         WarpPose {
-            head: rest.towards(&pose.head, self.head),
-            turn: Turn {
-                yaw: pose.turn.yaw * self.turn,
-                pitch: pose.turn.pitch * self.turn,
-            },
             motion: FeatureMotion {
                 right_eye_closure: motion.right_eye_closure * self.blink,
                 left_eye_closure: motion.left_eye_closure * self.blink,
@@ -146,6 +148,7 @@ impl ChannelGains {
                 gaze: [motion.gaze[0] * self.gaze, motion.gaze[1] * self.gaze],
             },
             breath: pose.breath * self.breathing,
+            ..*pose
         }
     }
 }
@@ -175,11 +178,14 @@ mod tests {
             },
             breath: 0.01,
         };
-        let scaled = gains.applied(&pose, &rest);
+        gains.set("turn", 2.0);
+        let scaled = gains.applied(&pose);
         assert_eq!(scaled.motion.mouth_form, 0.0);
         assert!((scaled.motion.gaze[0] - 0.6).abs() < 1e-6);
-        assert_eq!(scaled.head, pose.head);
+        // The head's and the turn's gains went in before their limits: not again here.
+        assert_eq!((scaled.head, scaled.turn), (pose.head, pose.turn));
+        assert_eq!(gains.scaled_head(&rest, &pose.head), pose.head);
         gains.set("head", 0.0);
-        assert_eq!(gains.applied(&pose, &rest).head, rest);
+        assert_eq!(gains.scaled_head(&rest, &pose.head), rest);
     }
 }
