@@ -4,7 +4,7 @@
 //!
 //! - `spline`: the thin-plate spline solver, which knows nothing of faces;
 //! - `layout`: where the portrait's face parts are, and the sidecar a user may correct;
-//!   `find`: its irises and brows looked for in its pixels;
+//!   `find/`: its irises (`irises`), brows, mouth, chin and outline (`lines`) found in its pixels;
 //! - `head`: how far the head may move and what counts as motion;
 //! - `features/`: what moves apart from the head, one file per feature (`lids`: blinks; `lips`:
 //!   the mouth; `brows`; `gaze`: the irises; `turn`: the head turned in depth);
