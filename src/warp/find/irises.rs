@@ -280,4 +280,3 @@ pub(super) fn iris_in(picture: &RgbImage, eye: &Eye, skin: [f32; 3]) -> Option<C
     }
     disc_around(&mask, at, radius, left, top)
 }
-

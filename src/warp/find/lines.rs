@@ -103,7 +103,12 @@ pub(super) fn chin_below(
 
 /// The outline: at the temples (level with the eyes), the cheeks and the jaw, where the skin
 /// ends on each side. A side whose skin does not end within reach keeps its placed point.
-pub(super) fn outline_in(picture: &RgbImage, layout: &mut FaceLayout, axes: &FaceAxes, skin: [f32; 3]) {
+pub(super) fn outline_in(
+    picture: &RgbImage,
+    layout: &mut FaceLayout,
+    axes: &FaceAxes,
+    skin: [f32; 3],
+) {
     if layout.outline.len() != 6 {
         return;
     }
@@ -145,7 +150,12 @@ pub(super) fn outline_in(picture: &RgbImage, layout: &mut FaceLayout, axes: &Fac
 /// The brow above `eye`: going up from the upper lid, past the lashes, over skin, then a band of
 /// ink no thicker than 0.2 eye distances with skin over it. `None` where the hair (or nothing
 /// drawn) takes the place of skin.
-pub(super) fn brow_above(picture: &RgbImage, eye: &Eye, axes: &FaceAxes, skin: [f32; 3]) -> Option<Point> {
+pub(super) fn brow_above(
+    picture: &RgbImage,
+    eye: &Eye,
+    axes: &FaceAxes,
+    skin: [f32; 3],
+) -> Option<Point> {
     let lid = axes.at(&eye.centre, 0.0, -0.5 * eye.height / axes.eyes);
     let step = 1.0 / axes.eyes;
     let skin_share = |up: f32| {
@@ -190,4 +200,3 @@ pub(super) fn brow_above(picture: &RgbImage, eye: &Eye, axes: &FaceAxes, skin: [
     }
     Some(axes.at(&lid, 0.0, -(start + up) / 2.0))
 }
-

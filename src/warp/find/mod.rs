@@ -109,7 +109,6 @@ fn is_ink(colour: [f32; 3], skin: [f32; 3]) -> bool {
     distance(colour, skin) > SKIN_DISTANCE && !white
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,4 +171,3 @@ mod tests {
         assert_eq!(found.left_brow, None, "the left brow is under the bangs");
     }
 }
-
