@@ -295,19 +295,40 @@ fn sample(alpha: &animecam::image::RgbImage, x: f32, y: f32) -> f32 {
     top * (1.0 - fy) + bottom * fy
 }
 
-#[test]
-fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
-    use animecam::fomm::{deform_alpha, Fomm};
-    use animecam::image::read_image_with_alpha;
-    use animecam::motion::{relative_motion, MotionOptions};
-    use animecam::portrait::Portrait;
-
+/// The tiny FOMM set the exporters made (models/tiny), on the CPU.
+fn tiny_fomm() -> animecam::fomm::Fomm {
     let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
     let options = ProviderOptions {
         provider: Provider::Cpu,
         ..ProviderOptions::default()
     };
-    let mut fomm = Fomm::load(&tiny, &options).unwrap();
+    animecam::fomm::Fomm::load(&tiny, &options).unwrap()
+}
+
+/// `fomm`'s keypoints of the astronaut's face, its crop moved `shift` pixels left.
+fn astronaut_keypoints(fomm: &mut animecam::fomm::Fomm, shift: f32) -> Keypoints {
+    let photo = read_image(&media("astronaut.png")).unwrap();
+    let view = crop_square(
+        &photo.view(),
+        SquareCrop {
+            center_x: 230.0 - shift,
+            center_y: 150.0,
+            side: 300.0,
+        },
+        fomm.image_size(),
+    )
+    .unwrap();
+    fomm.keypoints(&view).unwrap()
+}
+
+#[test]
+fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
+    use animecam::fomm::deform_alpha;
+    use animecam::image::read_image_with_alpha;
+    use animecam::motion::{relative_motion, MotionOptions};
+    use animecam::portrait::Portrait;
+
+    let mut fomm = tiny_fomm();
     let size = fomm.image_size();
     let path = media("sylvie_green_normal.png");
     let portrait = Portrait::load(&path, None, 0.4).unwrap();
@@ -315,21 +336,10 @@ fn fomm_moves_the_portraits_alpha_by_the_generators_deformation() {
     let (_, alpha) = read_image_with_alpha(&path).unwrap();
     let alpha = crop_square(&alpha.unwrap().view(), portrait.crop, size).unwrap();
     let source = fomm.encode_source(&crop).unwrap();
-    let photo = read_image(&media("astronaut.png")).unwrap();
-    let mut driver = |shift: f32| {
-        let view = crop_square(
-            &photo.view(),
-            SquareCrop {
-                center_x: 230.0 - shift,
-                center_y: 150.0,
-                side: 300.0,
-            },
-            size,
-        )
-        .unwrap();
-        fomm.keypoints(&view).unwrap()
-    };
-    let (rest, moved) = (driver(0.0), driver(30.0));
+    let (rest, moved) = (
+        astronaut_keypoints(&mut fomm, 0.0),
+        astronaut_keypoints(&mut fomm, 30.0),
+    );
     let mut frame = |driving: &Keypoints| {
         let motion =
             relative_motion(&source.keypoints, driving, &rest, MotionOptions::default()).unwrap();
@@ -483,37 +493,13 @@ fn portraits_swap_in_off_the_streaming_thread_and_the_newest_request_wins() {
 #[test]
 fn fomm_with_inbetweens_answers_every_frame_across_a_new_stream_and_a_portrait_swap() {
     use animecam::animate::KeyframePace;
-    use animecam::fomm::Fomm;
     use animecam::motion::KeypointSet;
 
-    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny");
-    let options = ProviderOptions {
-        provider: Provider::Cpu,
-        ..ProviderOptions::default()
-    };
-    let mut fomm = Fomm::load(&tiny, &options).unwrap();
-    let size = fomm.image_size();
-    let photo = read_image(&media("astronaut.png")).unwrap();
+    let mut fomm = tiny_fomm();
     let keypoints: Vec<_> = (0..12)
-        .map(|t| {
-            let view = crop_square(
-                &photo.view(),
-                SquareCrop {
-                    center_x: 230.0 - 3.0 * t as f32,
-                    center_y: 150.0,
-                    side: 300.0,
-                },
-                size,
-            )
-            .unwrap();
-            fomm.keypoints(&view).unwrap()
-        })
+        .map(|t| astronaut_keypoints(&mut fomm, 3.0 * t as f32))
         .collect();
-    let maker = AvatarMaker::new(
-        Engine::fomm(Fomm::load(&tiny, &options).unwrap()),
-        0,
-        DetectorSettings::default(),
-    );
+    let maker = AvatarMaker::new(Engine::fomm(tiny_fomm()), 0, DetectorSettings::default());
     let spec = |name: &str| AvatarSpec {
         path: media(name),
         crop: None,
