@@ -41,6 +41,8 @@ struct State {
     /// The seqnum of the last segment: a re-sent one is the same stream.
     last_segment: Option<gst::Seqnum>,
     out_info: Option<gst_video::VideoInfo>,
+    /// Whether the source is live, asked upstream once (for `in-betweens=auto`).
+    live: Option<bool>,
 }
 
 #[derive(Default)]
@@ -62,44 +64,16 @@ pub struct FommAnimate {
     output_size: AtomicU32,
     /// What happened to the frames, for the `stats` property.
     activity: Arc<Activity>,
-    /// Whether the source is live (asked upstream once a stream, for `in-betweens=auto`): 0
-    /// not asked yet, 1 live, 2 not.
-    live: std::sync::atomic::AtomicU8,
 }
 
 impl FommAnimate {
-    /// How FOMM's generator runs, by `in-betweens` and `keyframe-every` (`None`: on every frame).
-    /// `auto` asks upstream once a stream whether the source is live.
-    fn keyframe_pace(&self) -> Option<KeyframePace> {
-        let (engine, inbetweens, every) = {
-            let settings = self.settings.lock().unwrap();
-            (
-                settings.engine,
-                settings.inbetweens,
-                settings.keyframe_every,
-            )
-        };
-        let on = match (engine, inbetweens) {
-            (Engine::Warp, _) | (_, Inbetweens::Off) => false,
-            (_, Inbetweens::On) => true,
-            (_, Inbetweens::Auto) => {
-                if self.live.load(Ordering::SeqCst) == 0 {
-                    let mut query = gst::query::Latency::new();
-                    let live = self
-                        .obj()
-                        .sink_pads()
-                        .first()
-                        .is_some_and(|pad| pad.peer_query(&mut query) && query.result().0);
-                    self.live.store(if live { 1 } else { 2 }, Ordering::SeqCst);
-                }
-                self.live.load(Ordering::SeqCst) == 1
-            }
-        };
-        on.then_some(if every == 0 {
-            KeyframePace::AsFastAsItCan
-        } else {
-            KeyframePace::Every(every)
-        })
+    /// Whether the source is live: upstream's answer to a latency query.
+    fn source_is_live(&self) -> bool {
+        let mut query = gst::query::Latency::new();
+        self.obj()
+            .sink_pads()
+            .first()
+            .is_some_and(|pad| pad.peer_query(&mut query) && query.result().0)
     }
 
     fn post_warnings(&self, avatar: &Avatar) {
@@ -377,6 +351,7 @@ impl BaseTransformImpl for FommAnimate {
             engine: settings.engine,
             last_segment: None,
             out_info: None,
+            live: None,
         });
         *self.maker.lock().unwrap() = Some(maker);
         // A source set while the first portrait loaded (before the maker was there to prepare it)
@@ -392,7 +367,6 @@ impl BaseTransformImpl for FommAnimate {
         *self.state.lock().unwrap() = None;
         self.activity.set_loading(false);
         self.output_size.store(0, Ordering::SeqCst);
-        self.live.store(0, Ordering::SeqCst);
         Ok(())
     }
 
@@ -480,8 +454,7 @@ impl VideoFilterImpl for FommAnimate {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let _library_log = logging::calling(*CAT, &*self.obj());
         self.activity.frame();
-        let pace = self.keyframe_pace();
-        let (motion, limits, gains, idle, background) = {
+        let (motion, limits, gains, idle, background, inbetweens, keyframe_every) = {
             let settings = self.settings.lock().unwrap();
             let motion = MotionOptions {
                 relative: settings.relative,
@@ -493,11 +466,23 @@ impl VideoFilterImpl for FommAnimate {
                 settings.gains,
                 settings.idle,
                 settings.background(),
+                settings.inbetweens,
+                settings.keyframe_every,
             )
         };
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let engine = state.engine;
+        // How FOMM's generator runs (`None`: on every frame); `auto` follows the source.
+        let inbetweens_on = match (engine, inbetweens) {
+            (Engine::Warp, _) | (_, Inbetweens::Off) => false,
+            (_, Inbetweens::On) => true,
+            (_, Inbetweens::Auto) => *state.live.get_or_insert_with(|| self.source_is_live()),
+        };
+        let pace = inbetweens_on.then_some(match keyframe_every {
+            0 => KeyframePace::AsFastAsItCan,
+            every => KeyframePace::Every(every),
+        });
         let animator = &mut state.animator;
         self.take_prepared(animator);
         if self.recalibrate.swap(false, Ordering::SeqCst) {
