@@ -498,6 +498,10 @@ pub struct BenchArgs {
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
     pub serial: bool,
+    /// With --live --mode fomm: fommanimate's in-betweens (auto: on, the camera being live; off:
+    /// each generated picture held until the next, to compare).
+    #[arg(long = "in-betweens", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    pub in_betweens: String,
 }
 
 fn parse_rounds(text: &str) -> Result<usize, String> {

@@ -128,6 +128,11 @@ pub fn live_variables(
 ) -> Result<HashMap<&'static str, String>, Failure> {
     let mut variables = animation_variables(animation, remote)?;
     variables.extend(output);
+    if animation.mode == Mode::Fomm {
+        // Live, fommanimate shows in-betweens while its generator works on a thread of its own.
+        let threads = animecam::animate::generator_threads_beside_inbetweens();
+        variables.insert("GENERATOR_THREADS", threads.to_string());
+    }
     if animation.background == BackgroundArg::Transparent {
         return Err(Failure::from(
             "--background transparent: a window, a virtual camera and an H.264 stream cannot carry \

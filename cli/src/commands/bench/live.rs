@@ -115,8 +115,12 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     if serial {
         edit::bypass(&pipeline, names::LATEST)?;
     }
+    if mode == Mode::Fomm {
+        edit::named(&pipeline, names::ANIMATE)?
+            .set_property_from_str("in-betweens", &args.in_betweens);
+    }
     eprintln!(
-        "live: 30 fps 640x480 camera ({}), {}, {seconds} s, {}",
+        "live: 30 fps 640x480 camera ({}), {}, {seconds} s, {}{}",
         if args.faceless {
             "no face"
         } else {
@@ -132,6 +136,11 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
             "stages in one thread"
         } else {
             "stages overlapped in threads"
+        },
+        if mode == Mode::Fomm {
+            format!(", in-betweens {}", args.in_betweens)
+        } else {
+            String::new()
         }
     );
     let options = LiveOptions {
