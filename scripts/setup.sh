@@ -24,6 +24,8 @@ DEBIAN_PACKAGES=(
   # DirectFB sink that crashes), and Mesa's drivers for GL without a GPU.
   gstreamer1.0-gl gstreamer1.0-x libgl1-mesa-dri
   libopencv-dev opencv-data clang libclang-dev
+  # `animecam studio`'s window (GTK 4.8 on Debian 12).
+  libgtk-4-dev
   python3-venv npm
   # For the tests only: a real X server for the window tests, a terminal to type keys into, and
   # strace to watch that nothing connects anywhere.

@@ -223,6 +223,20 @@ pub struct RemoteArgs {
     pub link: LinkArgs,
 }
 
+impl RemoteArgs {
+    /// No remote machine: the animation runs here (the link's settings are never read).
+    pub fn here() -> RemoteArgs {
+        RemoteArgs {
+            remote: None,
+            link: LinkArgs {
+                passphrase: None,
+                insecure: false,
+                latency: 120,
+            },
+        }
+    }
+}
+
 /// `stream --port`: 1 to 65535 (clap's own range message read "is not in 1..=65535").
 pub fn stream_port(text: &str) -> Result<u16, String> {
     match text.parse::<u16>() {
@@ -321,6 +335,16 @@ pub enum Command {
         /// Overwrite OUTPUT if it exists.
         #[arg(long)]
         force: bool,
+    },
+    /// A desktop window: pick a portrait, see yourself animated, tune the expression, and send the
+    /// avatar to a call (virtual camera) or to OBS. Keys: r recalibrate.
+    Studio {
+        #[command(flatten)]
+        live: Live,
+        /// The folder of portraits the window offers (default: ~/Pictures/animecam, made on first
+        /// run with the portraits set-up fetched).
+        #[arg(long)]
+        portraits: Option<PathBuf>,
     },
     /// Stream to OBS over SRT (MPEG-TS, H.264, low latency).
     Stream {

@@ -50,6 +50,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output,
             remote,
         } => commands::virtualcam::run(animation, live, output, remote),
+        Command::Studio { live, portraits } => commands::studio::run(live, portraits),
         Command::Stream {
             animation,
             live,

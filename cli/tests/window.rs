@@ -9,62 +9,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 use gst::prelude::*;
-
-/// An X server of our own, stopped when dropped.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        assert!(
-            installed("Xvfb"),
-            "Xvfb not installed: run `make setup` (it installs the xvfb package)"
-        );
-        // Xvfb picks a free display itself and writes its number to the -displayfd descriptor
-        // once it accepts connections: no race on display numbers, no stale socket taken for a
-        // running server.
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x720x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let number: u32 = line.trim().parse().expect("Xvfb says its display number");
-        let display = format!(":{number}");
-        Xvfb { child, display }
-    }
-}
-
-impl Drop for Xvfb {
-    /// SIGTERM, so that the server removes its lock and socket (SIGKILL would leave them).
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs a one-frame pipeline and returns its frame as packed RGB.
 fn one_frame(description: &str) -> Frame {

@@ -9,6 +9,15 @@ use animecam::model_sets::{self, Need};
 
 use crate::failure::Failure;
 
+/// What loads the virtual camera's kernel module (doctor's fix; the studio says it beside its
+/// virtual camera switch).
+pub const V4L2LOOPBACK_FIX: &str = "sudo apt-get install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1";
+
+/// Whether v4l2loopback, which `animecam virtualcam` writes to, is loaded.
+pub fn v4l2loopback_loaded() -> bool {
+    Path::new("/sys/module/v4l2loopback").exists()
+}
+
 struct Report {
     failures: usize,
 }
@@ -195,13 +204,13 @@ fn check() -> i32 {
     } else {
         report.ok("devices", devices.join(", "));
     }
-    if Path::new("/sys/module/v4l2loopback").exists() {
+    if v4l2loopback_loaded() {
         report.ok("v4l2loopback", "loaded");
     } else {
         report.fail(
             "v4l2loopback",
             "not loaded (needed for virtualcam)",
-            "sudo apt-get install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"animecam\" exclusive_caps=1",
+            V4L2LOOPBACK_FIX,
         );
     }
     println!();

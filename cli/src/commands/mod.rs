@@ -14,5 +14,6 @@ mod options;
 pub mod portrait;
 pub mod serve;
 pub mod stream;
+pub mod studio;
 pub mod virtualcam;
 pub mod webcam;

@@ -18,6 +18,7 @@ pub const CLIP_SILENT: &str = include_str!("../../../pipelines/clip-silent.gst")
 pub const CLIP_ALPHA: &str = include_str!("../../../pipelines/clip-alpha.gst");
 pub const CLIP_ALPHA_SILENT: &str = include_str!("../../../pipelines/clip-alpha-silent.gst");
 pub const STREAM: &str = include_str!("../../../pipelines/stream.gst");
+pub const STUDIO: &str = include_str!("../../../pipelines/studio.gst");
 pub const SERVE: &str = include_str!("../../../pipelines/serve.gst");
 pub const REMOTE: &str = include_str!("../../../pipelines/remote.gst");
 
@@ -41,7 +42,7 @@ pub mod bench {
 }
 
 /// Every whole description (not the chains, which are parts), for tests that run them all.
-pub const ALL: [(&str, &str); 10] = [
+pub const ALL: [(&str, &str); 11] = [
     ("webcam.gst", WEBCAM),
     ("webcam-preview.gst", WEBCAM_PREVIEW),
     ("virtualcam.gst", VIRTUALCAM),
@@ -50,6 +51,7 @@ pub const ALL: [(&str, &str); 10] = [
     ("clip-alpha.gst", CLIP_ALPHA),
     ("clip-alpha-silent.gst", CLIP_ALPHA_SILENT),
     ("stream.gst", STREAM),
+    ("studio.gst", STUDIO),
     ("serve.gst", SERVE),
     ("remote.gst", REMOTE),
 ];
@@ -93,6 +95,13 @@ pub mod names {
     pub const FINISH: &str = "finish";
     /// A clip's muxer: its audio input is ended early with the video.
     pub const MUX: &str = "mux";
+    /// The studio's appsinks of the avatar and of the camera, which the window paints.
+    pub const AVATAR_VIEW: &str = "avatar-view";
+    pub const CAMERA_VIEW: &str = "camera-view";
+    /// The studio's queues where an output switched on goes (in place of the fakesink after
+    /// each): what follows the animation in virtualcam.gst, in stream.gst.
+    pub const TO_VIRTUALCAM: &str = "to-virtualcam";
+    pub const TO_STREAM: &str = "to-stream";
     /// The concat of bench's looped clip: each copy of the clip is fed to it.
     pub const CONCAT: &str = "concat";
 }
@@ -398,6 +407,18 @@ mod tests {
             assert!(launched(description).by_name(names::WINDOW).is_some());
         }
         assert!(launched(WEBCAM_PREVIEW).by_name(names::PACE).is_some());
+        let studio = launched(STUDIO);
+        for name in [
+            names::CAMERA,
+            names::MIRROR,
+            names::LATEST,
+            names::AVATAR_VIEW,
+            names::CAMERA_VIEW,
+            names::TO_VIRTUALCAM,
+            names::TO_STREAM,
+        ] {
+            assert!(studio.by_name(name).is_some(), "studio.gst: {name}");
+        }
         // Each other name the CLI looks up, in every description that has it.
         let elsewhere: [(&str, &[(&str, &str)]); 12] = [
             (

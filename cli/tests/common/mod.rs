@@ -2,6 +2,10 @@
 //! model folders laid out as users have them, and reading written clips back.
 #![allow(dead_code)]
 
+mod xvfb;
+#[allow(unused_imports)]
+pub use xvfb::Xvfb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

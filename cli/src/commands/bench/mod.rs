@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::args::BenchArgs;
 
-mod fixtures;
+pub(crate) mod fixtures;
 mod inbetweens;
 mod int8;
 mod live;

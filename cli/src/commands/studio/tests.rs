@@ -1,0 +1,446 @@
+//! The studio's window on a real X server (Xvfb), driven through GTK's own API as a user's
+//! clicks drive it: the widgets' signals, in the window's main loop.
+//!
+//! Stand-in: the webcam, which cannot exist on a build machine, is the talking-face clip (looped)
+//! played at its own pace through `--camera`. Everything else is real: the pipeline, the
+//! elements, the portraits set-up fetched, the SRT stream read back by a stock receiver.
+//!
+//! One test: GTK runs on one thread per process.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gtk::prelude::*;
+use gtk::{gdk, glib};
+
+use super::settings::{Background, Settings};
+use super::{Places, Studio};
+use crate::args::Live;
+use crate::commands::bench::fixtures::{looped_clip, media, TempFolder};
+
+#[path = "../../../tests/common/xvfb.rs"]
+#[allow(dead_code)]
+mod xvfb;
+
+fn ok<T>(result: Result<T, crate::failure::Failure>) -> T {
+    result.unwrap_or_else(|failure| panic!("{}", failure.message))
+}
+
+/// Runs the window's main loop until `done` or `timeout`; how long it took, or None.
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+    let context = glib::MainContext::default();
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        while context.iteration(false) {}
+        if done() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// Runs the main loop for a while.
+fn run_for(duration: Duration) {
+    wait_until(duration, || false);
+}
+
+/// The avatar as the window paints it now: RGB rows of its texture.
+struct Shot {
+    width: usize,
+    height: usize,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Shot {
+    fn of(studio: &Studio) -> Shot {
+        let texture = studio
+            .widgets()
+            .avatar
+            .paintable()
+            .and_then(|p| p.downcast::<gdk::Texture>().ok())
+            .expect("the avatar is painted");
+        let (width, height) = (texture.width() as usize, texture.height() as usize);
+        // GDK's default format: B8G8R8A8, premultiplied (the avatar is opaque).
+        let mut bgra = vec![0u8; width * height * 4];
+        texture.download(&mut bgra, width * 4);
+        let rgb = bgra.chunks(4).map(|p| [p[2], p[1], p[0]]).collect();
+        Shot { width, height, rgb }
+    }
+
+    fn from_rgb(width: usize, height: usize, bytes: &[u8]) -> Shot {
+        let rgb = bytes.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
+        Shot { width, height, rgb }
+    }
+
+    /// Mean absolute difference per channel, 0 to 255.
+    fn change(&self, other: &Shot) -> f64 {
+        let sum: u64 = self
+            .rgb
+            .iter()
+            .zip(&other.rgb)
+            .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c]) as u64).sum::<u64>())
+            .sum();
+        sum as f64 / (self.rgb.len() * 3) as f64
+    }
+
+    /// How different the colours are, whatever moved where: the L1 distance of the colour
+    /// histograms (4 levels a channel), 0 (the same colours) to 1 (none in common).
+    fn colours_differ(&self, other: &Shot) -> f64 {
+        let histogram = |shot: &Shot| {
+            let mut bins = [0f64; 64];
+            for [r, g, b] in &shot.rgb {
+                bins[(r / 64) as usize * 16 + (g / 64) as usize * 4 + (b / 64) as usize] += 1.0;
+            }
+            bins.map(|count| count / shot.rgb.len() as f64)
+        };
+        let (p, q) = (histogram(self), histogram(other));
+        p.iter().zip(q).map(|(u, v)| (u - v).abs()).sum::<f64>() / 2.0
+    }
+
+    /// The mean colour of a square patch at the top-left corner.
+    fn corner(&self, side: usize) -> [f64; 3] {
+        let mut sum = [0f64; 3];
+        for y in 0..side {
+            for x in 0..side {
+                let p = self.rgb[y * self.width + x];
+                (0..3).for_each(|c| sum[c] += p[c] as f64);
+            }
+        }
+        sum.map(|s| s / (side * side) as f64)
+    }
+
+    /// How much more the pixels in a box (fractions of the width and height) changed from
+    /// `other` than the picture's as a whole.
+    fn change_in_box(&self, other: &Shot, (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> f64 {
+        let (mut inside, mut inside_n, mut all) = (0f64, 0usize, 0f64);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let i = y * self.width + x;
+                let d: f64 = (0..3)
+                    .map(|c| self.rgb[i][c].abs_diff(other.rgb[i][c]) as f64)
+                    .sum();
+                all += d;
+                let (fx, fy) = (x as f64 / self.width as f64, y as f64 / self.height as f64);
+                if (x0..x1).contains(&fx) && (y0..y1).contains(&fy) {
+                    inside += d;
+                    inside_n += 1;
+                }
+            }
+        }
+        (inside / inside_n.max(1) as f64) / (all / self.rgb.len() as f64).max(1e-9)
+    }
+}
+
+/// Sylvie's mouth in the warp's 512 square around her face (x, y fractions; measured on the
+/// picture at rest: her mouth line at 0.44 to 0.52 across, 0.58 down).
+const MOUTH_BOX: ((f64, f64), (f64, f64)) = ((0.38, 0.58), (0.52, 0.68));
+
+/// The portrait at rest as the warp shows it: a camera without a face.
+fn at_rest(portrait: &Path) -> Shot {
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! videoconvert ! facetrack ! \
+         fommanimate name=animate engine=warp output-size=512 ! videoconvert ! \
+         video/x-raw,format=RGB ! appsink name=sink sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline
+        .by_name("animate")
+        .unwrap()
+        .set_property("source", portrait.to_string_lossy().to_string());
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink
+        .try_pull_sample(gst::ClockTime::from_seconds(30))
+        .expect("a frame at rest");
+    pipeline.set_state(gst::State::Null).unwrap();
+    let buffer = sample.buffer().unwrap().map_readable().unwrap();
+    Shot::from_rgb(512, 512, buffer.as_slice())
+}
+
+/// The portrait strip's button for a file name.
+fn portrait_button(studio: &Studio, name: &str) -> gtk::Button {
+    let mut child = studio.widgets().strip.first_child();
+    while let Some(widget) = child {
+        if widget.widget_name() == name {
+            return widget.downcast().unwrap();
+        }
+        child = widget.next_sibling();
+    }
+    panic!("no portrait {name} in the strip");
+}
+
+fn gain(studio: &Studio, channel: &str) -> gtk::Scale {
+    studio
+        .widgets()
+        .gains
+        .iter()
+        .find(|(name, _)| *name == channel)
+        .map(|(_, scale)| scale.clone())
+        .unwrap()
+}
+
+/// The first frame a stock SRT receiver decodes from the studio's stream.
+fn receive_stream(port: u16) -> std::thread::JoinHandle<Option<(i32, i32, f64)>> {
+    std::thread::spawn(move || {
+        let pipeline = gst::parse::launch(&format!(
+            "srtsrc uri=srt://127.0.0.1:{port}?mode=caller ! tsdemux ! decodebin ! videoconvert ! \
+             video/x-raw,format=RGB ! appsink name=sink sync=false"
+        ))
+        .ok()?
+        .downcast::<gst::Pipeline>()
+        .ok()?;
+        let sink = pipeline
+            .by_name("sink")?
+            .downcast::<gst_app::AppSink>()
+            .ok()?;
+        pipeline.set_state(gst::State::Playing).ok()?;
+        let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(20));
+        pipeline.set_state(gst::State::Null).ok()?;
+        let sample = sample?;
+        let structure = sample.caps()?.structure(0)?.to_owned();
+        let map = sample.buffer()?.map_readable().ok()?;
+        let mean = map.as_slice().iter().map(|&v| v as f64).sum::<f64>() / map.len() as f64;
+        Some((
+            structure.get("width").ok()?,
+            structure.get("height").ok()?,
+            mean,
+        ))
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_studio_animates_and_its_controls_change_the_avatar_live() {
+    let x = xvfb::Xvfb::with_screen("1600x900x24");
+    // The only DISPLAY this test process uses; set before GTK reads it.
+    std::env::set_var("DISPLAY", &x.display);
+    gst::init().unwrap();
+    let _ = gstanimecam::plugin_register_static();
+    gtk::init().unwrap();
+    let folder = TempFolder::new().unwrap();
+    let clip = folder.path().join("face clip.mp4");
+    looped_clip(&media("carphone_pristine.mp4").unwrap(), 6, &clip).unwrap();
+    let places = || Places {
+        portraits: folder.path().join("my portraits"),
+        settings: Some(folder.path().join("config").join("studio.json")),
+    };
+    let live = Live {
+        device: "/dev/video0".to_owned(),
+        camera: Some(format!(
+            "filesrc location=\"{}\" ! decodebin ! videoconvert ! clocksync",
+            clip.display()
+        )),
+        no_mirror: false,
+        seconds: None,
+    };
+    let main_loop = glib::MainLoop::new(None, false);
+    let opened = Instant::now();
+    let studio = ok(Studio::open(places(), live.clone(), main_loop.clone()));
+
+    // 1. The preview: within 5 s the avatar moves, and it is the first portrait (Eileen's).
+    let shown = wait_until(
+        Duration::from_secs(5) - opened.elapsed().min(Duration::from_secs(5)),
+        || studio.painted() > 15,
+    );
+    assert!(
+        shown.is_some(),
+        "no avatar painted within 5 s: {}",
+        studio.widgets().problem.text()
+    );
+    let first = Shot::of(&studio);
+    run_for(Duration::from_millis(700));
+    let second = Shot::of(&studio);
+    let moved = first.change(&second);
+    let eileen = at_rest(&places().portraits.join("eileen_happy.png"));
+    let sylvie = at_rest(&places().portraits.join("sylvie_green_normal.png"));
+    let (like_eileen, like_sylvie) = (
+        second.colours_differ(&eileen),
+        second.colours_differ(&sylvie),
+    );
+    println!("avatar: moved {moved:.2} levels in 0.7 s; colours against Eileen at rest {like_eileen:.3}, Sylvie {like_sylvie:.3}");
+    assert!(moved > 0.5, "the avatar stands still: {moved:.2}");
+    assert!(
+        like_eileen < 0.15 && like_sylvie > 3.0 * like_eileen,
+        "the avatar is not Eileen's portrait"
+    );
+    // The status line the terminal shows, said under the preview (once a second).
+    let animating = wait_until(Duration::from_secs(3), || {
+        studio.widgets().status.text().starts_with("animating")
+    });
+    assert!(
+        animating.is_some(),
+        "status: {}",
+        studio.widgets().status.text()
+    );
+
+    // 2. A click on another portrait swaps the avatar within 1 s, in the same pipeline.
+    let pipeline = studio.pipeline().unwrap();
+    portrait_button(&studio, "sylvie_green_normal.png").emit_clicked();
+    let swapped = wait_until(Duration::from_secs(1), || {
+        Shot::of(&studio).colours_differ(&sylvie) < 0.15
+    });
+    println!("swap to Sylvie shown after {swapped:?}");
+    assert!(
+        swapped.is_some(),
+        "Sylvie not shown within 1 s of the click"
+    );
+    assert_eq!(
+        studio.pipeline().unwrap(),
+        pipeline,
+        "the swap restarted the pipeline"
+    );
+
+    // 3. The key colour: the avatar's background (the portrait's transparent parts) turns blue.
+    studio
+        .widgets()
+        .key_color
+        .set_rgba(&gdk::RGBA::new(0.0, 0.0, 1.0, 1.0));
+    studio.widgets().key_background.set_active(true);
+    let keyed = wait_until(Duration::from_secs(1), || {
+        let [r, g, b] = Shot::of(&studio).corner(24);
+        b > 230.0 && r < 25.0 && g < 25.0
+    });
+    println!(
+        "key colour shown after {keyed:?}: corner {:?}",
+        Shot::of(&studio).corner(24)
+    );
+    assert!(
+        keyed.is_some(),
+        "the background did not turn the key colour"
+    );
+
+    // 4. Gains: every channel but the mouth at 0, so only the mouth moves while the clip talks;
+    // then the mouth at 0 too: the avatar holds still.
+    for (channel, scale) in &studio.widgets().gains {
+        if *channel != "mouth" {
+            scale.set_value(0.0);
+        }
+    }
+    let changes = |seconds: f64| {
+        let mut shots = vec![Shot::of(&studio)];
+        let started = Instant::now();
+        while started.elapsed().as_secs_f64() < seconds {
+            run_for(Duration::from_millis(100));
+            shots.push(Shot::of(&studio));
+        }
+        let change =
+            shots.windows(2).map(|w| w[0].change(&w[1])).sum::<f64>() / (shots.len() - 1) as f64;
+        // Sylvie's mouth, in the warp's square around her face.
+        let mouth = MOUTH_BOX;
+        let centre = shots
+            .windows(2)
+            .map(|w| w[1].change_in_box(&w[0], mouth.0, mouth.1))
+            .sum::<f64>()
+            / (shots.len() - 1) as f64;
+        (change, centre)
+    };
+    run_for(Duration::from_millis(300));
+    let (mouth_moving, where_moving) = changes(3.0);
+    gain(&studio, "mouth").set_value(0.0);
+    run_for(Duration::from_millis(300));
+    let (mouth_still, _) = changes(3.0);
+    println!(
+        "only the mouth's gain at 1: {mouth_moving:.3} levels a frame, {where_moving:.1} times as much about the mouth; \
+         at 0: {mouth_still:.3}"
+    );
+    assert!(
+        mouth_moving > 0.05,
+        "the mouth does not move while the clip talks: {mouth_moving:.3}"
+    );
+    assert!(
+        where_moving > 3.0,
+        "what moved is not the mouth: {where_moving:.1}"
+    );
+    assert!(
+        mouth_still < mouth_moving / 5.0,
+        "the mouth moves at gain 0: {mouth_still:.3}"
+    );
+
+    // 5. Recalibrate (the button, then the r key): each posts a calibration.
+    let before = studio.calibrations();
+    studio.widgets().recalibrate.emit_clicked();
+    assert!(
+        wait_until(Duration::from_secs(3), || studio.calibrations() > before).is_some(),
+        "no calibration posted after Recalibrate"
+    );
+
+    // 6. Outputs: the virtual camera says why it is off; the OBS switch starts a stream a stock
+    // receiver decodes.
+    let virtual_camera = &studio.widgets().virtual_camera;
+    if crate::commands::doctor::v4l2loopback_loaded() {
+        assert!(virtual_camera.is_sensitive());
+    } else {
+        assert!(!virtual_camera.is_sensitive());
+        assert!(studio
+            .widgets()
+            .virtual_camera_why
+            .text()
+            .contains(crate::commands::doctor::V4L2LOOPBACK_FIX));
+    }
+    let port = free_port();
+    studio.widgets().stream_port.set_value(port as f64);
+    studio.widgets().stream.set_active(true);
+    assert!(studio
+        .widgets()
+        .stream_address
+        .text()
+        .contains(&format!(":{port}")));
+    let receiver = receive_stream(port);
+    wait_until(Duration::from_secs(25), || receiver.is_finished());
+    let received = receiver.join().unwrap();
+    println!("the OBS stream decoded by srtsrc ! tsdemux ! decodebin: {received:?}");
+    let (width, height, mean) = received.expect("no frame from the stream");
+    assert_eq!((width, height), (512, 512));
+    assert!(mean > 30.0, "the stream's picture is black: {mean:.1}");
+
+    // 7. Modes whose weights are missing are off, with the command that converts them.
+    for (mode, button) in &studio.widgets().modes {
+        if super::session::missing_weights(*mode).is_some() {
+            assert!(!button.is_sensitive(), "{mode:?} is on without weights");
+        }
+    }
+
+    // 8. Closing the window stops every pipeline within 2 s; the settings are kept.
+    let pipeline = studio.pipeline().unwrap();
+    let closing = Instant::now();
+    studio.close();
+    ok(studio.finish());
+    let closed = closing.elapsed();
+    println!("closed in {closed:?}");
+    assert!(closed < Duration::from_secs(2));
+    assert_eq!(pipeline.current_state(), gst::State::Null);
+    let (kept, problem) = Settings::load(places().settings.as_ref().unwrap());
+    assert_eq!(problem, None);
+    assert_eq!(kept.portrait.as_deref(), Some("sylvie_green_normal.png"));
+    assert_eq!(kept.background, Background::Key(0x0000FF));
+    assert_eq!(kept.gain("mouth"), 0.0);
+    assert_eq!(kept.stream_port, port);
+    drop(studio);
+
+    // ... and there on the next start.
+    let studio = ok(Studio::open(
+        places(),
+        live,
+        glib::MainLoop::new(None, false),
+    ));
+    assert_eq!(gain(&studio, "mouth").value(), 0.0);
+    assert!(studio.widgets().key_background.is_active());
+    assert_eq!(studio.widgets().stream_port.value() as u16, port);
+    studio.close();
+    ok(studio.finish());
+}

@@ -1,0 +1,1015 @@
+//! The studio's window: its widgets, what each does to the pipeline, and the pipeline's runs.
+//! Changes that an element takes while playing (the portrait, the gains, the background) are
+//! set on it; the others (mode, outputs, camera) build the pipeline again.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use animecam_cli::descriptions::{names, Mode};
+use gst::prelude::*;
+use gtk::prelude::*;
+use gtk::{gdk, gio, glib};
+
+use super::portraits;
+use super::session::{self, Outputs, Picture, View};
+use super::settings::{Background, Settings};
+use super::Places;
+use crate::args::Live;
+use crate::commands::doctor;
+use crate::failure::Failure;
+use crate::report::AvatarReport;
+
+/// How long "calibrated" stays in the status line after a calibration.
+const CALIBRATED_SHOWN: Duration = Duration::from_secs(2);
+
+/// The window's head limits when the settings have none: the warp's own.
+fn default_limits() -> animecam::warp::HeadLimits {
+    animecam::warp::HeadLimits::default()
+}
+
+/// The studio: its window, what the user chose, and the pipeline running now. Cloning shares it.
+#[derive(Clone)]
+pub struct Studio(Rc<Inner>);
+
+struct Inner {
+    window: gtk::Window,
+    main_loop: glib::MainLoop,
+    places: Places,
+    live: Live,
+    widgets: Widgets,
+    state: RefCell<State>,
+    avatar_frames: async_channel::Sender<Picture>,
+    camera_frames: async_channel::Sender<Picture>,
+}
+
+struct State {
+    settings: Settings,
+    outputs: Outputs,
+    running: Option<Running>,
+    calibrated_at: Option<Instant>,
+    /// Calibrations posted since the window opened.
+    calibrations: u32,
+    /// Avatar frames painted since the window opened.
+    painted: u64,
+}
+
+/// A pipeline playing, the stats it is read by, and the watch of its bus.
+struct Running {
+    pipeline: gst::Pipeline,
+    report: AvatarReport,
+    _bus: gst::bus::BusWatchGuard,
+}
+
+impl Drop for Running {
+    /// A pipeline given up, for whatever reason, stops: its camera and outputs are released.
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+pub(super) struct Widgets {
+    pub(super) avatar: gtk::Picture,
+    pub(super) camera: gtk::Picture,
+    pub(super) status: gtk::Label,
+    /// What went wrong last (a portrait that cannot be read, a pipeline error).
+    pub(super) problem: gtk::Label,
+    pub(super) strip: gtk::Box,
+    pub(super) recalibrate: gtk::Button,
+    pub(super) show_camera: gtk::CheckButton,
+    pub(super) modes: Vec<(Mode, gtk::CheckButton)>,
+    pub(super) gains: Vec<(&'static str, gtk::Scale)>,
+    pub(super) max_yaw: gtk::Scale,
+    pub(super) max_pitch: gtk::Scale,
+    pub(super) key_background: gtk::CheckButton,
+    pub(super) key_color: gtk::ColorButton,
+    pub(super) virtual_camera: gtk::Switch,
+    /// Why the virtual camera is off (the tests read it; the user sees it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) virtual_camera_why: gtk::Label,
+    pub(super) stream: gtk::Switch,
+    pub(super) stream_port: gtk::SpinButton,
+    pub(super) stream_address: gtk::Label,
+    pub(super) cameras: gtk::DropDown,
+    /// The devices the dropdown lists, in its order (None: the first camera, `--device`).
+    pub(super) camera_devices: Vec<Option<String>>,
+    pub(super) resolutions: gtk::DropDown,
+}
+
+/// The resolutions offered; None: the camera's own choice.
+const RESOLUTIONS: [Option<&str>; 4] = [None, Some("640x480"), Some("1280x720"), Some("1920x1080")];
+
+impl Studio {
+    /// Opens the window and starts the pipeline.
+    pub fn open(places: Places, live: Live, main_loop: glib::MainLoop) -> Result<Studio, Failure> {
+        portraits::prepare(&places.portraits)?;
+        let (mut settings, unreadable) = match &places.settings {
+            Some(path) => Settings::load(path),
+            None => (Settings::default(), None),
+        };
+        if session::mode_of(&settings) != Mode::Warp
+            && session::missing_weights(session::mode_of(&settings)).is_some()
+        {
+            settings.mode = Mode::Warp.name().to_owned();
+        }
+        let (widgets, layout) = Widgets::build(&settings, &live);
+        let window = gtk::Window::builder()
+            .title("animecam studio")
+            .child(&layout)
+            .build();
+        let (avatar_frames, avatar_rx) = async_channel::bounded(1);
+        let (camera_frames, camera_rx) = async_channel::bounded(1);
+        let studio = Studio(Rc::new(Inner {
+            window,
+            main_loop,
+            places,
+            live,
+            widgets,
+            state: RefCell::new(State {
+                settings,
+                outputs: Outputs::default(),
+                running: None,
+                calibrated_at: None,
+                calibrations: 0,
+                painted: 0,
+            }),
+            avatar_frames,
+            camera_frames,
+        }));
+        studio.paint(View::Avatar, avatar_rx);
+        studio.paint(View::Camera, camera_rx);
+        studio.fill_strip();
+        studio.connect();
+        if let Some(why) = unreadable {
+            studio.say_problem(&why);
+        }
+        studio.restart();
+        studio.0.window.present();
+        let ticking = Rc::downgrade(&studio.0);
+        glib::timeout_add_seconds_local(1, move || match ticking.upgrade() {
+            Some(inner) => {
+                Studio(inner).tick();
+                glib::ControlFlow::Continue
+            }
+            None => glib::ControlFlow::Break,
+        });
+        Ok(studio)
+    }
+
+    /// After the main loop: keeps the settings for the next start.
+    pub fn finish(&self) -> Result<(), Failure> {
+        self.stop();
+        match &self.0.places.settings {
+            Some(path) => Ok(self.0.state.borrow().settings.save(path)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Paints each frame of a view as it comes (the newest only; see `session::hand_over`).
+    fn paint(&self, view: View, frames: async_channel::Receiver<Picture>) {
+        let studio = Rc::downgrade(&self.0);
+        glib::spawn_future_local(async move {
+            while let Ok(picture) = frames.recv().await {
+                let Some(inner) = studio.upgrade() else { break };
+                let (width, height, stride) = (picture.width, picture.height, picture.stride);
+                let texture = gdk::MemoryTexture::new(
+                    width as i32,
+                    height as i32,
+                    gdk::MemoryFormat::R8g8b8a8,
+                    &glib::Bytes::from_owned(picture),
+                    stride,
+                );
+                match view {
+                    View::Avatar => {
+                        inner.widgets.avatar.set_paintable(Some(&texture));
+                        inner.state.borrow_mut().painted += 1;
+                    }
+                    View::Camera => inner.widgets.camera.set_paintable(Some(&texture)),
+                }
+            }
+        });
+    }
+
+    /// Builds the pipeline for the settings now and plays it (the one playing stops first).
+    fn restart(&self) {
+        self.stop();
+        let (settings, outputs) = {
+            let state = self.0.state.borrow();
+            (state.settings.clone(), state.outputs)
+        };
+        let portraits = portraits::list(&self.0.places.portraits);
+        let Some(portrait) = session::chosen_portrait(&settings, &portraits) else {
+            self.say_problem(&format!(
+                "no portrait in {}: drop a PNG or JPEG anime portrait on the window",
+                self.0.places.portraits.display()
+            ));
+            return;
+        };
+        let started =
+            session::build(&settings, &portrait, &self.0.live, outputs).and_then(|pipeline| {
+                session::hand_over(&pipeline, View::Avatar, self.0.avatar_frames.clone())?;
+                session::hand_over(&pipeline, View::Camera, self.0.camera_frames.clone())?;
+                let bus = self.watch(&pipeline)?;
+                pipeline
+                    .set_state(gst::State::Playing)
+                    .map_err(|_| "the pipeline would not start (the bus says why)".to_owned())?;
+                Ok(Running {
+                    report: AvatarReport::new(&pipeline),
+                    pipeline,
+                    _bus: bus,
+                })
+            });
+        match started {
+            Ok(running) => {
+                self.0.state.borrow_mut().running = Some(running);
+                self.0.widgets.problem.set_text("");
+                self.0.widgets.status.set_text("starting");
+            }
+            Err(why) => self.say_problem(&why),
+        }
+        self.mark_chosen_portrait();
+    }
+
+    fn stop(&self) {
+        // Dropped outside the borrow: stopping waits for the streaming threads, whose frames
+        // may be waiting for the main loop.
+        let running = self.0.state.borrow_mut().running.take();
+        drop(running);
+    }
+
+    /// Errors and calibrations from the pipeline's bus, on the main loop.
+    fn watch(&self, pipeline: &gst::Pipeline) -> Result<gst::bus::BusWatchGuard, String> {
+        let studio = Rc::downgrade(&self.0);
+        let bus = pipeline.bus().ok_or("the pipeline has no bus")?;
+        bus.add_watch_local(move |_, message| {
+            let Some(studio) = studio.upgrade().map(Studio) else {
+                return glib::ControlFlow::Break;
+            };
+            match message.view() {
+                gst::MessageView::Error(error) => {
+                    let from = error
+                        .src()
+                        .map(|s| s.name().to_string())
+                        .unwrap_or_else(|| "the pipeline".to_owned());
+                    studio.stop();
+                    studio.say_problem(&format!("{from}: {}", error.error()));
+                }
+                gst::MessageView::Element(element)
+                    if element
+                        .structure()
+                        .is_some_and(|s| s.name() == "fommanimate-calibrated") =>
+                {
+                    let mut state = studio.0.state.borrow_mut();
+                    state.calibrated_at = Some(Instant::now());
+                    state.calibrations += 1;
+                }
+                _ => {}
+            }
+            glib::ControlFlow::Continue
+        })
+        .map_err(|e| format!("cannot watch the pipeline's bus: {e}"))
+    }
+
+    /// Once a second: the status line the terminal shows (`animating`, `no face: resting`, the
+    /// rates), and "calibrated" for a moment after a calibration.
+    fn tick(&self) {
+        let mut state = self.0.state.borrow_mut();
+        let calibrated = state
+            .calibrated_at
+            .is_some_and(|at| at.elapsed() < CALIBRATED_SHOWN);
+        let Some(running) = state.running.as_mut() else {
+            return;
+        };
+        if let Some(summary) = running.report.since_last() {
+            let text = if calibrated {
+                format!("calibrated; {summary}")
+            } else {
+                summary
+            };
+            self.0.widgets.status.set_text(&text);
+        }
+    }
+
+    fn say_problem(&self, why: &str) {
+        self.0.widgets.problem.set_text(why);
+        self.0.widgets.status.set_text("stopped");
+    }
+
+    /// The animation element of the pipeline playing now.
+    fn animate(&self) -> Option<gst::Element> {
+        let state = self.0.state.borrow();
+        state.running.as_ref()?.pipeline.by_name(names::ANIMATE)
+    }
+
+    pub fn recalibrate(&self) {
+        if let Some(animate) = self.animate() {
+            animate.emit_by_name::<()>("recalibrate", &[]);
+            self.0
+                .widgets
+                .status
+                .set_text("recalibrating: hold still, facing the camera");
+        }
+    }
+
+    /// The strip of the folder's portraits, each a button that swaps to it.
+    fn fill_strip(&self) {
+        let strip = &self.0.widgets.strip;
+        while let Some(child) = strip.first_child() {
+            strip.remove(&child);
+        }
+        for path in portraits::list(&self.0.places.portraits) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let thumbnail = gtk::Picture::for_filename(&path);
+            thumbnail.set_size_request(96, 96);
+            let button = gtk::Button::builder()
+                .child(&thumbnail)
+                .tooltip_text(&name)
+                .name(&name)
+                .build();
+            let studio = Rc::downgrade(&self.0);
+            button.connect_clicked(move |_| {
+                if let Some(studio) = studio.upgrade().map(Studio) {
+                    studio.choose_portrait(&path);
+                }
+            });
+            strip.append(&button);
+        }
+        self.mark_chosen_portrait();
+    }
+
+    fn mark_chosen_portrait(&self) {
+        let chosen = self.0.state.borrow().settings.portrait.clone();
+        let mut child = self.0.widgets.strip.first_child();
+        while let Some(button) = child {
+            if chosen.as_deref() == Some(button.widget_name().as_str()) {
+                button.add_css_class("suggested-action");
+            } else {
+                button.remove_css_class("suggested-action");
+            }
+            child = button.next_sibling();
+        }
+    }
+
+    /// Swaps to a portrait while playing (the element loads it off its streaming thread and
+    /// keeps drawing the current one until it is ready).
+    pub fn choose_portrait(&self, path: &Path) {
+        if let Err(e) = animecam::portrait::check_size(path) {
+            self.say_problem(&e.to_string());
+            return;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        self.0.state.borrow_mut().settings.portrait = name;
+        self.mark_chosen_portrait();
+        match self.animate() {
+            Some(animate) if animate.has_property("source") => {
+                animate.set_property("source", path.to_string_lossy().to_string());
+            }
+            _ => self.restart(),
+        }
+    }
+
+    /// A picture dropped on the window: copied into the portraits folder and animated.
+    fn add_portrait(&self, dropped: &Path) {
+        match portraits::add(&self.0.places.portraits, dropped) {
+            Ok(added) => {
+                self.fill_strip();
+                self.choose_portrait(&added);
+            }
+            Err(why) => self.say_problem(&why),
+        }
+    }
+
+    fn set_gain(&self, channel: &str, gain: f32) {
+        self.0
+            .state
+            .borrow_mut()
+            .settings
+            .gains
+            .insert(channel.to_owned(), gain);
+        if let Some(animate) = self
+            .animate()
+            .filter(|a| a.has_property(&format!("{channel}-gain")))
+        {
+            animate.set_property(&format!("{channel}-gain"), gain);
+        }
+    }
+
+    fn set_limit(&self, property: &str, degrees: f32) {
+        {
+            let settings = &mut self.0.state.borrow_mut().settings;
+            match property {
+                "max-yaw" => settings.max_yaw = Some(degrees),
+                _ => settings.max_pitch = Some(degrees),
+            }
+        }
+        if let Some(animate) = self.animate().filter(|a| a.has_property(property)) {
+            animate.set_property(property, degrees);
+        }
+    }
+
+    fn set_background(&self, background: Background) {
+        {
+            let settings = &mut self.0.state.borrow_mut().settings;
+            settings.background = background;
+            if let Background::Key(color) = background {
+                settings.key_color = color;
+            }
+        }
+        let Some(animate) = self.animate() else {
+            return;
+        };
+        match background {
+            Background::Portrait => animate.set_property_from_str("background", "portrait"),
+            Background::Key(color) => {
+                animate.set_property_from_str("background", "color");
+                animate.set_property("background-color", color);
+            }
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        if session::mode_of(&self.0.state.borrow().settings) == mode {
+            return;
+        }
+        self.0.state.borrow_mut().settings.mode = mode.name().to_owned();
+        // The gains and limits are the warp's.
+        let warp = mode == Mode::Warp;
+        for (_, scale) in &self.0.widgets.gains {
+            scale.set_sensitive(warp);
+        }
+        self.0.widgets.max_yaw.set_sensitive(warp);
+        self.0.widgets.max_pitch.set_sensitive(warp);
+        self.restart();
+    }
+
+    fn set_outputs(&self, change: impl FnOnce(&mut Outputs)) {
+        change(&mut self.0.state.borrow_mut().outputs);
+        self.restart();
+    }
+
+    /// Wires each widget to what it changes.
+    fn connect(&self) {
+        let widgets = &self.0.widgets;
+        let weak = || Rc::downgrade(&self.0);
+        let key = gtk::EventControllerKey::new();
+        let studio = weak();
+        key.connect_key_pressed(move |_, key, _, _| {
+            if matches!(key, gdk::Key::r | gdk::Key::R) {
+                if let Some(studio) = studio.upgrade().map(Studio) {
+                    studio.recalibrate();
+                }
+                return glib::Propagation::Stop;
+            }
+            glib::Propagation::Proceed
+        });
+        self.0.window.add_controller(key);
+        let studio = weak();
+        widgets.recalibrate.connect_clicked(move |_| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.recalibrate();
+            }
+        });
+        let camera = widgets.camera.clone();
+        widgets.show_camera.connect_toggled(move |check| {
+            camera.set_visible(check.is_active());
+        });
+        let studio = weak();
+        widgets.show_camera.connect_toggled(move |check| {
+            if let Some(studio) = studio.upgrade() {
+                studio.state.borrow_mut().settings.show_camera = check.is_active();
+            }
+        });
+        for (mode, button) in &widgets.modes {
+            let (studio, mode) = (weak(), *mode);
+            button.connect_toggled(move |button| {
+                if button.is_active() {
+                    if let Some(studio) = studio.upgrade().map(Studio) {
+                        studio.set_mode(mode);
+                    }
+                }
+            });
+        }
+        for (channel, scale) in &widgets.gains {
+            let (studio, channel) = (weak(), *channel);
+            scale.connect_value_changed(move |scale| {
+                if let Some(studio) = studio.upgrade().map(Studio) {
+                    studio.set_gain(channel, scale.value() as f32);
+                }
+            });
+        }
+        for (property, scale) in [
+            ("max-yaw", &widgets.max_yaw),
+            ("max-pitch", &widgets.max_pitch),
+        ] {
+            let studio = weak();
+            scale.connect_value_changed(move |scale| {
+                if let Some(studio) = studio.upgrade().map(Studio) {
+                    studio.set_limit(property, scale.value() as f32);
+                }
+            });
+        }
+        let studio = weak();
+        let color = widgets.key_color.clone();
+        widgets.key_background.connect_toggled(move |check| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.set_background(if check.is_active() {
+                    Background::Key(rgb(&color.rgba()))
+                } else {
+                    Background::Portrait
+                });
+            }
+        });
+        let studio = weak();
+        let key_background = widgets.key_background.clone();
+        widgets.key_color.connect_color_set(move |button| {
+            key_background.set_active(true);
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.set_background(Background::Key(rgb(&button.rgba())));
+            }
+        });
+        let studio = weak();
+        widgets.virtual_camera.connect_state_set(move |_, on| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.set_outputs(|outputs| outputs.virtual_camera = on);
+            }
+            glib::Propagation::Proceed
+        });
+        let studio = weak();
+        widgets.stream.connect_state_set(move |_, on| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.set_outputs(|outputs| outputs.stream = on);
+            }
+            glib::Propagation::Proceed
+        });
+        let studio = weak();
+        let address = widgets.stream_address.clone();
+        widgets.stream_port.connect_value_changed(move |spin| {
+            let port = spin.value() as u16;
+            address.set_text(&obs_address(port));
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.0.state.borrow_mut().settings.stream_port = port;
+                if studio.0.state.borrow().outputs.stream {
+                    studio.restart();
+                }
+            }
+        });
+        let studio = weak();
+        widgets.cameras.connect_selected_notify(move |dropdown| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                let device = studio
+                    .0
+                    .widgets
+                    .camera_devices
+                    .get(dropdown.selected() as usize)
+                    .cloned()
+                    .flatten();
+                studio.0.state.borrow_mut().settings.device = device;
+                studio.restart();
+            }
+        });
+        let studio = weak();
+        widgets
+            .resolutions
+            .connect_selected_notify(move |dropdown| {
+                if let Some(studio) = studio.upgrade().map(Studio) {
+                    let resolution = RESOLUTIONS
+                        .get(dropdown.selected() as usize)
+                        .copied()
+                        .flatten()
+                        .map(str::to_owned);
+                    studio.0.state.borrow_mut().settings.resolution = resolution;
+                    studio.restart();
+                }
+            });
+        let drop = gtk::DropTarget::new(gio::File::static_type(), gdk::DragAction::COPY);
+        let studio = weak();
+        drop.connect_drop(move |_, value, _, _| {
+            let Some(studio) = studio.upgrade().map(Studio) else {
+                return false;
+            };
+            match value.get::<gio::File>().ok().and_then(|file| file.path()) {
+                Some(path) => {
+                    studio.add_portrait(&path);
+                    true
+                }
+                None => false,
+            }
+        });
+        self.0.window.add_controller(drop);
+        let studio = weak();
+        self.0.window.connect_close_request(move |_| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.stop();
+                studio.0.main_loop.quit();
+            }
+            glib::Propagation::Proceed
+        });
+    }
+}
+
+/// The address OBS's Media Source reads the stream from (as `animecam stream` says it).
+fn obs_address(port: u16) -> String {
+    format!("srt://127.0.0.1:{port}?mode=caller")
+}
+
+/// 0xRRGGBB of a GDK colour.
+fn rgb(color: &gdk::RGBA) -> u32 {
+    let channel = |value: f32| ((value.clamp(0.0, 1.0) * 255.0).round() as u32) & 0xFF;
+    (channel(color.red()) << 16) | (channel(color.green()) << 8) | channel(color.blue())
+}
+
+fn rgba(color: u32) -> gdk::RGBA {
+    let channel = |shift: u32| ((color >> shift) & 0xFF) as f32 / 255.0;
+    gdk::RGBA::new(channel(16), channel(8), channel(0), 1.0)
+}
+
+/// A titled group of controls.
+fn section(title: &str, content: &impl IsA<gtk::Widget>) -> gtk::Frame {
+    let frame = gtk::Frame::builder().label(title).child(content).build();
+    content.set_margin_start(8);
+    content.set_margin_end(8);
+    content.set_margin_top(4);
+    content.set_margin_bottom(8);
+    frame
+}
+
+/// A label that says why a control is off, which the user can select and copy.
+fn why_label(text: &str) -> gtk::Label {
+    gtk::Label::builder()
+        .label(text)
+        .wrap(true)
+        .selectable(true)
+        .xalign(0.0)
+        .max_width_chars(40)
+        .width_chars(30)
+        .css_classes(["dim-label"])
+        .build()
+}
+
+impl Widgets {
+    fn build(settings: &Settings, live: &Live) -> (Widgets, gtk::Box) {
+        let side = session::AVATAR_SIDE as i32;
+        let avatar = gtk::Picture::builder()
+            .name("avatar")
+            .can_shrink(false)
+            .build();
+        avatar.set_size_request(side, side);
+        let camera = gtk::Picture::builder()
+            .name("camera")
+            .valign(gtk::Align::Start)
+            .visible(settings.show_camera)
+            .build();
+        camera.set_size_request(320, 240);
+        let pictures = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        pictures.append(&avatar);
+        pictures.append(&camera);
+        let status = gtk::Label::builder()
+            .label("starting")
+            .xalign(0.0)
+            .name("status")
+            .build();
+        let problem = gtk::Label::builder()
+            .xalign(0.0)
+            .wrap(true)
+            .selectable(true)
+            .name("problem")
+            .css_classes(["error"])
+            .build();
+        let recalibrate = gtk::Button::with_label("Recalibrate");
+        recalibrate.set_tooltip_text(Some("Take your face as it is now as the rest pose (key r)"));
+        let show_camera = gtk::CheckButton::with_label("Show camera");
+        show_camera.set_active(settings.show_camera);
+        let bar = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        bar.append(&recalibrate);
+        bar.append(&show_camera);
+        bar.append(&status);
+        let strip = gtk::Box::new(gtk::Orientation::Horizontal, 4);
+        let strip_scroll = gtk::ScrolledWindow::builder()
+            .child(&strip)
+            .vscrollbar_policy(gtk::PolicyType::Never)
+            .min_content_height(112)
+            .build();
+        let preview = gtk::Box::new(gtk::Orientation::Vertical, 8);
+        preview.append(&pictures);
+        preview.append(&bar);
+        preview.append(&problem);
+        preview.append(
+            &gtk::Label::builder()
+                .label("Portraits (drop a PNG or JPEG here to add one)")
+                .xalign(0.0)
+                .build(),
+        );
+        preview.append(&strip_scroll);
+
+        // Mode: each mode whose weights are missing is off, with the command that converts them.
+        let mode_box = gtk::Box::new(gtk::Orientation::Vertical, 2);
+        let mut modes = Vec::new();
+        let chosen = session::mode_of(settings);
+        for (mode, title) in [
+            (Mode::Warp, "Landmark warp"),
+            (Mode::Fomm, "FOMM"),
+            (Mode::Ugatit, "U-GAT-IT"),
+        ] {
+            let button = gtk::CheckButton::with_label(title);
+            if let Some((_, first)) = modes.first() {
+                button.set_group(Some(first));
+            }
+            button.set_active(mode == chosen);
+            mode_box.append(&button);
+            if let Some(why) = session::missing_weights(mode) {
+                button.set_sensitive(false);
+                mode_box.append(&why_label(&why));
+            }
+            modes.push((mode, button));
+        }
+
+        // Expression and head: the warp's channel gains and head limits.
+        let grid = gtk::Grid::builder()
+            .column_spacing(8)
+            .row_spacing(2)
+            .build();
+        let scale = |value: f64, most: f64, step: f64, name: &str| {
+            let scale = gtk::Scale::with_range(gtk::Orientation::Horizontal, 0.0, most, step);
+            scale.set_value(value);
+            scale.set_hexpand(true);
+            scale.set_draw_value(true);
+            scale.set_value_pos(gtk::PositionType::Right);
+            scale.set_widget_name(name);
+            scale
+        };
+        let mut gains = Vec::new();
+        for (row, (channel, what)) in animecam::warp::ChannelGains::CHANNELS.iter().enumerate() {
+            let label = gtk::Label::builder()
+                .label(*channel)
+                .xalign(0.0)
+                .tooltip_text(*what)
+                .build();
+            let gain = scale(
+                settings.gain(channel) as f64,
+                animecam::warp::MAX_GAIN as f64,
+                0.05,
+                &format!("{channel} gain"),
+            );
+            gain.set_tooltip_text(Some(what));
+            grid.attach(&label, 0, row as i32, 1, 1);
+            grid.attach(&gain, 1, row as i32, 1, 1);
+            gains.push((*channel, gain));
+        }
+        let limits = default_limits();
+        let max_yaw = scale(
+            settings.max_yaw.unwrap_or(limits.max_yaw_degrees) as f64,
+            45.0,
+            1.0,
+            "largest turn",
+        );
+        let max_pitch = scale(
+            settings.max_pitch.unwrap_or(limits.max_pitch_degrees) as f64,
+            45.0,
+            1.0,
+            "largest nod",
+        );
+        let rows = gains.len() as i32;
+        grid.attach(
+            &gtk::Label::builder()
+                .label("largest turn (°)")
+                .xalign(0.0)
+                .build(),
+            0,
+            rows,
+            1,
+            1,
+        );
+        grid.attach(&max_yaw, 1, rows, 1, 1);
+        grid.attach(
+            &gtk::Label::builder()
+                .label("largest nod (°)")
+                .xalign(0.0)
+                .build(),
+            0,
+            rows + 1,
+            1,
+            1,
+        );
+        grid.attach(&max_pitch, 1, rows + 1, 1, 1);
+        let warp = chosen == Mode::Warp;
+        for (_, gain) in &gains {
+            gain.set_sensitive(warp);
+        }
+        max_yaw.set_sensitive(warp);
+        max_pitch.set_sensitive(warp);
+
+        // Background.
+        let portrait_background = gtk::CheckButton::with_label("The portrait's own");
+        let key_background = gtk::CheckButton::with_label("Key colour");
+        key_background.set_group(Some(&portrait_background));
+        let key_color = gtk::ColorButton::with_rgba(&rgba(match settings.background {
+            Background::Key(color) => color,
+            Background::Portrait => settings.key_color,
+        }));
+        key_color.set_title("The key colour");
+        key_color.set_widget_name("key colour");
+        match settings.background {
+            Background::Portrait => portrait_background.set_active(true),
+            Background::Key(_) => key_background.set_active(true),
+        }
+        let background_box = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        background_box.append(&portrait_background);
+        background_box.append(&key_background);
+        background_box.append(&key_color);
+
+        // Outputs: each switch says plainly why it cannot be switched on.
+        let outputs = gtk::Grid::builder()
+            .column_spacing(8)
+            .row_spacing(4)
+            .build();
+        let virtual_camera = gtk::Switch::builder().valign(gtk::Align::Center).build();
+        virtual_camera.set_widget_name("virtual camera");
+        let virtual_camera_why = why_label("");
+        if !doctor::v4l2loopback_loaded() {
+            virtual_camera.set_sensitive(false);
+            virtual_camera_why.set_text(&format!(
+                "Needs the v4l2loopback module, which is not loaded: {}",
+                doctor::V4L2LOOPBACK_FIX
+            ));
+        }
+        outputs.attach(
+            &gtk::Label::builder()
+                .label("Virtual camera")
+                .xalign(0.0)
+                .build(),
+            0,
+            0,
+            1,
+            1,
+        );
+        outputs.attach(&virtual_camera, 1, 0, 1, 1);
+        outputs.attach(&virtual_camera_why, 0, 1, 3, 1);
+        let stream = gtk::Switch::builder().valign(gtk::Align::Center).build();
+        stream.set_widget_name("stream to OBS");
+        let stream_port = gtk::SpinButton::with_range(1.0, 65535.0, 1.0);
+        stream_port.set_value(settings.stream_port as f64);
+        stream_port.set_widget_name("stream port");
+        let stream_address = gtk::Label::builder()
+            .label(obs_address(settings.stream_port))
+            .selectable(true)
+            .xalign(0.0)
+            .build();
+        let copy = gtk::Button::with_label("Copy");
+        copy.set_tooltip_text(Some(
+            "Copy the address for OBS's Media Source (input format mpegts)",
+        ));
+        let address = stream_address.clone();
+        copy.connect_clicked(move |button| button.clipboard().set_text(&address.text()));
+        outputs.attach(
+            &gtk::Label::builder()
+                .label("Stream to OBS, port")
+                .xalign(0.0)
+                .build(),
+            0,
+            2,
+            1,
+            1,
+        );
+        outputs.attach(&stream, 1, 2, 1, 1);
+        outputs.attach(&stream_port, 2, 2, 1, 1);
+        outputs.attach(&stream_address, 0, 3, 2, 1);
+        outputs.attach(&copy, 2, 3, 1, 1);
+
+        // Camera and resolution.
+        let (camera_names, camera_devices) = cameras(live);
+        let names: Vec<&str> = camera_names.iter().map(String::as_str).collect();
+        let cameras = gtk::DropDown::from_strings(&names);
+        let chosen_camera = camera_devices
+            .iter()
+            .position(|device| device.is_some() && *device == settings.device)
+            .unwrap_or(0);
+        cameras.set_selected(chosen_camera as u32);
+        cameras.set_sensitive(live.camera.is_none());
+        let resolution_names: Vec<&str> = RESOLUTIONS
+            .iter()
+            .map(|r| r.unwrap_or("the camera's choice"))
+            .collect();
+        let resolutions = gtk::DropDown::from_strings(&resolution_names);
+        let chosen_resolution = RESOLUTIONS
+            .iter()
+            .position(|r| r.map(str::to_owned) == settings.resolution)
+            .unwrap_or(0);
+        resolutions.set_selected(chosen_resolution as u32);
+        resolutions.set_sensitive(live.camera.is_none());
+        let camera_box = gtk::Box::new(gtk::Orientation::Vertical, 4);
+        camera_box.append(&cameras);
+        camera_box.append(&resolutions);
+
+        let controls = gtk::Box::new(gtk::Orientation::Vertical, 8);
+        controls.append(&section("Mode", &mode_box));
+        controls.append(&section("Expression and head", &grid));
+        controls.append(&section("Background", &background_box));
+        controls.append(&section("Outputs", &outputs));
+        controls.append(&section("Camera", &camera_box));
+        let controls_scroll = gtk::ScrolledWindow::builder()
+            .child(&controls)
+            .hscrollbar_policy(gtk::PolicyType::Never)
+            .min_content_width(420)
+            .min_content_height(640)
+            .propagate_natural_width(false)
+            .vexpand(true)
+            .build();
+        let layout = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+        for side in [
+            preview.upcast_ref::<gtk::Widget>(),
+            controls_scroll.upcast_ref(),
+        ] {
+            side.set_margin_top(8);
+            side.set_margin_bottom(8);
+        }
+        preview.set_margin_start(8);
+        controls_scroll.set_margin_end(8);
+        layout.append(&preview);
+        layout.append(&controls_scroll);
+        let widgets = Widgets {
+            avatar,
+            camera,
+            status,
+            problem,
+            strip,
+            recalibrate,
+            show_camera,
+            modes,
+            gains,
+            max_yaw,
+            max_pitch,
+            key_background,
+            key_color,
+            virtual_camera,
+            virtual_camera_why,
+            stream,
+            stream_port,
+            stream_address,
+            cameras,
+            camera_devices,
+            resolutions,
+        };
+        (widgets, layout)
+    }
+}
+
+/// The cameras GStreamer's device monitor lists, as names for the dropdown and their device
+/// paths; with `--camera` only that source.
+fn cameras(live: &Live) -> (Vec<String>, Vec<Option<String>>) {
+    if let Some(camera) = &live.camera {
+        return (vec![format!("--camera {camera}")], vec![None]);
+    }
+    let monitor = gst::DeviceMonitor::new();
+    monitor.add_filter(Some("Video/Source"), None);
+    let mut names = vec![format!("{} (--device)", live.device)];
+    let mut devices = vec![None];
+    if monitor.start().is_ok() {
+        for device in monitor.devices() {
+            let path = gst::prelude::DeviceExt::properties(&device).and_then(|p| {
+                p.get::<String>("device.path")
+                    .or_else(|_| p.get::<String>("api.v4l2.path"))
+                    .ok()
+            });
+            if let Some(path) = path {
+                names.push(format!(
+                    "{} ({path})",
+                    gst::prelude::DeviceExt::display_name(&device)
+                ));
+                devices.push(Some(path));
+            }
+        }
+        monitor.stop();
+    }
+    (names, devices)
+}
+
+#[cfg(test)]
+pub(super) mod probe {
+    //! What the studio's own tests read of the window.
+    use super::*;
+
+    impl Studio {
+        /// Closes the window as its close button does: every pipeline stopped, the main loop
+        /// left.
+        pub fn close(&self) {
+            self.0.window.close();
+        }
+
+        pub fn calibrations(&self) -> u32 {
+            self.0.state.borrow().calibrations
+        }
+        pub fn painted(&self) -> u64 {
+            self.0.state.borrow().painted
+        }
+        pub(in crate::commands::studio) fn widgets(&self) -> &Widgets {
+            &self.0.widgets
+        }
+        pub fn pipeline(&self) -> Option<gst::Pipeline> {
+            Some(self.0.state.borrow().running.as_ref()?.pipeline.clone())
+        }
+    }
+}
