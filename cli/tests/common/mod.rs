@@ -2,7 +2,10 @@
 //! model folders laid out as users have them, and reading written clips back.
 #![allow(dead_code)]
 
+mod screen;
 mod xvfb;
+#[allow(unused_imports)]
+pub use screen::*;
 #[allow(unused_imports)]
 pub use xvfb::Xvfb;
 
