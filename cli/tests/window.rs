@@ -8,12 +8,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use gst::prelude::*;
 
 #[test]
 fn the_window_shows_the_avatar_and_the_keys_work() {
