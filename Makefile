@@ -6,7 +6,7 @@ RELEASE_DIR := $(CURDIR)/target/release
 # Where GStreamer finds the plugin we build (see README: "Using the plugin").
 export GST_PLUGIN_PATH := $(RELEASE_DIR)$(if $(GST_PLUGIN_PATH),:$(GST_PLUGIN_PATH))
 
-.PHONY: setup build test demo lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models int8-models test-models import-fixtures
+.PHONY: setup build test demo desktop-entry lint clean-cache models-venv bench-venv bench face-mesh tiny-models random-models int8-models test-models import-fixtures
 
 ## setup: Debian packages (as root), .venv with ONNX Runtime, registry models and media
 setup:
@@ -104,6 +104,10 @@ test-models:
 ## demo: the main job on the bundled default
 demo: build
 	@scripts/demo.sh
+
+## desktop-entry: animecam studio in your desktop's applications menu (this user only)
+desktop-entry: build
+	@scripts/setup.sh desktop-entry
 
 clean-cache:
 	rm -rf .cache

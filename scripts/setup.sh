@@ -3,7 +3,7 @@
 # and the registry-shipped models and media. Each step checks first and does nothing when its work
 # is already there, so a second run takes a second or two.
 #
-#   scripts/setup.sh [system|venv|assets|all|face-mesh]
+#   scripts/setup.sh [system|venv|assets|all|face-mesh|desktop-entry]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -230,6 +230,30 @@ attention_mesh() {
     --reference-python "$reference/bin/python"
 }
 
+# The studio in the desktop's application menu: scripts/animecam-studio.desktop with this
+# checkout's binary and an icon (Sylvie, which set-up fetched), for this user only. Asked for by
+# name (`make desktop-entry`): set-up does not add menu entries unasked.
+desktop_entry() {
+  local binary="$ROOT/target/release/animecam"
+  [[ -x "$binary" ]] || die "$binary not built: run make build first"
+  local applications="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
+  local entry="$applications/animecam-studio.desktop"
+  mkdir -p "$applications"
+  # The binary's path quoted as the desktop entry spec asks (a space or a quote in the checkout's
+  # path), then escaped as its string values are.
+  "$PYTHON" - "$ROOT/scripts/animecam-studio.desktop" "$entry.partial" "$binary" \
+    "$MEDIA/sylvie_green_normal.png" <<'PY'
+import sys
+template, out, binary, icon = sys.argv[1:]
+quoted = '"' + "".join("\\" + c if c in '"`$\\' else c for c in binary).replace("%", "%%") + '"'
+escape = lambda value: value.replace("\\", "\\\\")
+text = open(template).read().replace("@ANIMECAM@", escape(quoted)).replace("@ICON@", escape(icon))
+open(out, "w").write(text)
+PY
+  mv "$entry.partial" "$entry"
+  say "desktop entry: $entry (animecam studio in the applications menu)"
+}
+
 step="${1:-all}"
 case "$step" in
   system) system_packages ;;
@@ -237,5 +261,6 @@ case "$step" in
   assets) venv; assets ;;
   all) system_packages; venv; assets; face_mesh; full_range_detector; attention_mesh ;;
   face-mesh) venv; assets; face_mesh; full_range_detector; attention_mesh ;;
-  *) die "unknown step '$step' (expected system, venv, assets, all or face-mesh)" ;;
+  desktop-entry) desktop_entry ;;
+  *) die "unknown step '$step' (expected system, venv, assets, all, face-mesh or desktop-entry)" ;;
 esac

@@ -137,3 +137,35 @@ fn without_a_desktop_the_studio_says_what_to_use() {
     assert!(text.contains("needs a desktop"), "{text}");
     assert!(text.contains("animecam virtualcam"), "{text}");
 }
+
+#[test]
+fn set_up_puts_the_studio_in_the_applications_menu() {
+    let data = temp_dir("desktop entry");
+    let output = std::process::Command::new(root().join("scripts/setup.sh"))
+        .arg("desktop-entry")
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let entry = std::fs::read_to_string(data.join("applications/animecam-studio.desktop")).unwrap();
+    let value = |key: &str| {
+        entry
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {entry}"))
+            .replace("\\\\", "\\")
+    };
+    // Exec: the quoted binary, then the command, as a launcher reads it.
+    let exec = value("Exec");
+    let (quoted, command) = exec.rsplit_once(' ').unwrap();
+    let binary = quoted
+        .trim_matches('"')
+        .replace("\\\"", "\"")
+        .replace("\\\\", "\\");
+    assert_eq!(command, "studio");
+    assert_eq!(
+        std::fs::canonicalize(&binary).unwrap(),
+        std::fs::canonicalize(root().join("target/release/animecam")).unwrap()
+    );
+    assert!(std::path::Path::new(&value("Icon")).is_file(), "{entry}");
+}
