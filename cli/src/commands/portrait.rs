@@ -1,12 +1,12 @@
 //! `animecam portrait FILE`: the portrait's face parts as the warp reads them, drawn over it for
 //! a person to check, and kept in a sidecar the person may correct (the warp then takes it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use animecam::animate::{AvatarMaker, AvatarSpec, DetectorSettings, Engine};
-use animecam::image::{read_image, write_png};
+use animecam::image::{read_image, write_png, RgbImage};
 use animecam::model_sets;
-use animecam::warp::{sidecar_path, write_sidecar};
+use animecam::warp::{sidecar_path, write_sidecar, FaceLayout};
 
 use crate::args::PortraitArgs;
 use crate::failure::Failure;
@@ -46,26 +46,15 @@ pub fn run(args: PortraitArgs) -> Result<(), Failure> {
         )));
     }
     let models = args.models.clone().unwrap_or_else(model_sets::models_dir);
-    let detector = DetectorSettings {
-        dir: model_sets::BLAZEFACE.dir_in(&models),
-        ..DetectorSettings::default()
-    };
-    let maker = AvatarMaker::new(Engine::Warp, FIND_AT, detector);
-    let avatar = maker
-        .make(&AvatarSpec {
-            path: file.clone(),
-            crop: None,
-            margin: MARGIN,
-        })
-        .map_err(|e| Failure::from(e.to_string()))?;
-    for warning in avatar.warnings() {
-        eprintln!("warning: {warning}");
-    }
-    let (layout, width, height) = avatar
-        .layout_in_file()
-        .ok_or("the portrait's face parts could not be placed (its eyes coincide)")?;
+    let FoundParts {
+        layout,
+        width,
+        height,
+        from_sidecar,
+        drawn,
+    } = find_parts(file, &models)?;
     let sidecar = sidecar_path(file);
-    if avatar.layout_from_sidecar() {
+    if from_sidecar {
         println!(
             "using your {} (delete it to have the features found again)",
             sidecar.display()
@@ -77,10 +66,6 @@ pub fn run(args: PortraitArgs) -> Result<(), Failure> {
             sidecar.display()
         );
     }
-    let picture = read_image(file).map_err(|e| Failure::from(e.to_string()))?;
-    let drawn = layout
-        .drawn_on(&picture)
-        .map_err(|e| Failure::from(e.to_string()))?;
     write_png(&out, &drawn).map_err(|e| Failure::from(e.to_string()))?;
     let found = |found: bool| if found { "found" } else { "none found" };
     let drawn_brow = |brow: Option<[f32; 2]>| {
@@ -102,6 +87,51 @@ pub fn run(args: PortraitArgs) -> Result<(), Failure> {
         out.display()
     );
     Ok(())
+}
+
+/// A portrait's face parts as the warp reads them (found, or from the sidecar beside it), and
+/// the portrait with them drawn over it.
+pub struct FoundParts {
+    pub layout: FaceLayout,
+    /// The portrait's size, in whose pixels the layout is.
+    pub width: usize,
+    pub height: usize,
+    pub from_sidecar: bool,
+    /// Eyes green, irises blue, brows orange, nose, mouth and chin red, outline yellow.
+    pub drawn: RgbImage,
+}
+
+/// Finds the portrait's face parts as the warp does (its warnings go to stderr) and draws them.
+pub fn find_parts(file: &Path, models: &Path) -> Result<FoundParts, Failure> {
+    let detector = DetectorSettings {
+        dir: model_sets::BLAZEFACE.dir_in(models),
+        ..DetectorSettings::default()
+    };
+    let maker = AvatarMaker::new(Engine::Warp, FIND_AT, detector);
+    let avatar = maker
+        .make(&AvatarSpec {
+            path: file.to_path_buf(),
+            crop: None,
+            margin: MARGIN,
+        })
+        .map_err(|e| Failure::from(e.to_string()))?;
+    for warning in avatar.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let (layout, width, height) = avatar
+        .layout_in_file()
+        .ok_or("the portrait's face parts could not be placed (its eyes coincide)")?;
+    let picture = read_image(file).map_err(|e| Failure::from(e.to_string()))?;
+    let drawn = layout
+        .drawn_on(&picture)
+        .map_err(|e| Failure::from(e.to_string()))?;
+    Ok(FoundParts {
+        layout,
+        width,
+        height,
+        from_sidecar: avatar.layout_from_sidecar(),
+        drawn,
+    })
 }
 
 /// Whether two paths name one file (both existing and the same), so a drawing never replaces

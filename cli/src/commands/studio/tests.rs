@@ -305,6 +305,35 @@ fn the_studio_animates_and_its_controls_change_the_avatar_live() {
         "the swap restarted the pipeline"
     );
 
+    // The face parts the warp found in Sylvie, drawn over her: her eyes (green) and irises
+    // (blue), at her picture's size.
+    studio.widgets().show_parts.set_active(true);
+    let drawn = |studio: &Studio| {
+        let texture = studio
+            .widgets()
+            .parts
+            .paintable()?
+            .downcast::<gdk::Texture>()
+            .ok()?;
+        let (width, height) = (texture.width() as usize, texture.height() as usize);
+        let mut bgra = vec![0u8; width * height * 4];
+        texture.download(&mut bgra, width * 4);
+        let count = |[r, g, b]: [u8; 3]| bgra.chunks(4).filter(|p| p[..3] == [b, g, r]).count();
+        Some(((width, height), count([40, 200, 60]), count([30, 90, 255])))
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || drawn(&studio).is_some()).is_some(),
+        "no face parts shown: {}",
+        studio.widgets().problem.text()
+    );
+    let (size, eyes, irises) = drawn(&studio).unwrap();
+    println!("Sylvie's face parts: {size:?}, {eyes} eye pixels, {irises} iris pixels");
+    let portrait_size =
+        animecam::image::read_image(&places().portraits.join("sylvie_green_normal.png")).unwrap();
+    assert_eq!(size, (portrait_size.width(), portrait_size.height()));
+    assert!(eyes > 50 && irises > 50);
+    studio.widgets().show_parts.set_active(false);
+
     // 3. The key colour: the avatar's background (the portrait's transparent parts) turns blue.
     studio
         .widgets()

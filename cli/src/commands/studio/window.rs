@@ -78,6 +78,9 @@ pub(super) struct Widgets {
     pub(super) strip: gtk::Box,
     pub(super) recalibrate: gtk::Button,
     pub(super) show_camera: gtk::CheckButton,
+    /// The chosen portrait with the face parts the warp found drawn over it, when asked.
+    pub(super) parts: gtk::Picture,
+    pub(super) show_parts: gtk::CheckButton,
     pub(super) modes: Vec<(Mode, gtk::CheckButton)>,
     pub(super) gains: Vec<(&'static str, gtk::Scale)>,
     pub(super) max_yaw: gtk::Scale,
@@ -200,7 +203,7 @@ impl Studio {
         };
         let portraits = portraits::list(&self.0.places.portraits);
         let Some(portrait) = session::chosen_portrait(&settings, &portraits) else {
-            self.say_problem(&format!(
+            self.stopped(&format!(
                 "no portrait in {}: drop a PNG or JPEG anime portrait on the window",
                 self.0.places.portraits.display()
             ));
@@ -226,7 +229,7 @@ impl Studio {
                 self.0.widgets.problem.set_text("");
                 self.0.widgets.status.set_text("starting");
             }
-            Err(why) => self.say_problem(&why),
+            Err(why) => self.stopped(&why),
         }
         self.mark_chosen_portrait();
     }
@@ -253,7 +256,7 @@ impl Studio {
                         .map(|s| s.name().to_string())
                         .unwrap_or_else(|| "the pipeline".to_owned());
                     studio.stop();
-                    studio.say_problem(&format!("{from}: {}", error.error()));
+                    studio.stopped(&format!("{from}: {}", error.error()));
                 }
                 gst::MessageView::Element(element)
                     if element
@@ -291,8 +294,14 @@ impl Studio {
         }
     }
 
+    /// Says what went wrong under the preview; the pipeline goes on.
     fn say_problem(&self, why: &str) {
         self.0.widgets.problem.set_text(why);
+    }
+
+    /// Says why the pipeline stopped.
+    fn stopped(&self, why: &str) {
+        self.say_problem(why);
         self.0.widgets.status.set_text("stopped");
     }
 
@@ -364,12 +373,55 @@ impl Studio {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string());
         self.0.state.borrow_mut().settings.portrait = name;
         self.mark_chosen_portrait();
+        if self.0.widgets.show_parts.is_active() {
+            self.show_parts();
+        }
         match self.animate() {
             Some(animate) if animate.has_property("source") => {
                 animate.set_property("source", path.to_string_lossy().to_string());
             }
             _ => self.restart(),
         }
+    }
+
+    /// Finds the chosen portrait's face parts (a thread of its own: the face detector runs) and
+    /// shows them drawn over it.
+    fn show_parts(&self) {
+        let portraits = portraits::list(&self.0.places.portraits);
+        let Some(portrait) = session::chosen_portrait(&self.0.state.borrow().settings, &portraits)
+        else {
+            return;
+        };
+        let (found, finding) = async_channel::bounded(1);
+        std::thread::spawn(move || {
+            let parts = crate::commands::portrait::find_parts(
+                &portrait,
+                &animecam::model_sets::models_dir(),
+            );
+            let _ = found.send_blocking(parts.map(|parts| parts.drawn).map_err(|e| e.message));
+        });
+        let studio = Rc::downgrade(&self.0);
+        glib::spawn_future_local(async move {
+            let Ok(drawn) = finding.recv().await else {
+                return;
+            };
+            let Some(studio) = studio.upgrade().map(Studio) else {
+                return;
+            };
+            match drawn {
+                Ok(drawn) => {
+                    let texture = gdk::MemoryTexture::new(
+                        drawn.width() as i32,
+                        drawn.height() as i32,
+                        gdk::MemoryFormat::R8g8b8,
+                        &glib::Bytes::from(drawn.data()),
+                        drawn.width() * 3,
+                    );
+                    studio.0.widgets.parts.set_paintable(Some(&texture));
+                }
+                Err(why) => studio.say_problem(&format!("face parts: {why}")),
+            }
+        });
     }
 
     /// A picture dropped on the window: copied into the portraits folder and animated.
@@ -481,6 +533,15 @@ impl Studio {
         widgets.show_camera.connect_toggled(move |check| {
             if let Some(studio) = studio.upgrade() {
                 studio.state.borrow_mut().settings.show_camera = check.is_active();
+            }
+        });
+        let studio = weak();
+        widgets.show_parts.connect_toggled(move |check| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.0.widgets.parts.set_visible(check.is_active());
+                if check.is_active() {
+                    studio.show_parts();
+                }
             }
         });
         for (mode, button) in &widgets.modes {
@@ -666,7 +727,6 @@ impl Widgets {
         camera.set_size_request(320, 240);
         let pictures = gtk::Box::new(gtk::Orientation::Horizontal, 8);
         pictures.append(&avatar);
-        pictures.append(&camera);
         let status = gtk::Label::builder()
             .label("starting")
             .xalign(0.0)
@@ -683,9 +743,22 @@ impl Widgets {
         recalibrate.set_tooltip_text(Some("Take your face as it is now as the rest pose (key r)"));
         let show_camera = gtk::CheckButton::with_label("Show camera");
         show_camera.set_active(settings.show_camera);
+        let show_parts = gtk::CheckButton::with_label("Show face parts");
+        show_parts.set_tooltip_text(Some(
+            "The face parts the warp found in the portrait: eyes green, irises blue, brows orange, \
+             nose, mouth and chin red, outline yellow (to correct them: animecam portrait FILE, \
+             then edit FILE.animecam.json)",
+        ));
+        let parts = gtk::Picture::builder()
+            .name("face parts")
+            .valign(gtk::Align::Start)
+            .visible(false)
+            .build();
+        parts.set_size_request(320, 240);
         let bar = gtk::Box::new(gtk::Orientation::Horizontal, 8);
         bar.append(&recalibrate);
         bar.append(&show_camera);
+        bar.append(&show_parts);
         bar.append(&status);
         let strip = gtk::Box::new(gtk::Orientation::Horizontal, 4);
         let strip_scroll = gtk::ScrolledWindow::builder()
@@ -889,6 +962,7 @@ impl Widgets {
             .unwrap_or(0);
         cameras.set_selected(chosen_camera as u32);
         cameras.set_sensitive(live.camera.is_none());
+        cameras.set_tooltip_text(live.camera.as_deref());
         let resolution_names: Vec<&str> = RESOLUTIONS
             .iter()
             .map(|r| r.unwrap_or("the camera's choice"))
@@ -904,32 +978,38 @@ impl Widgets {
         camera_box.append(&cameras);
         camera_box.append(&resolutions);
 
-        let controls = gtk::Box::new(gtk::Orientation::Vertical, 8);
-        controls.append(&section("Mode", &mode_box));
-        controls.append(&section("Expression and head", &grid));
-        controls.append(&section("Background", &background_box));
-        controls.append(&section("Outputs", &outputs));
-        controls.append(&section("Camera", &camera_box));
-        let controls_scroll = gtk::ScrolledWindow::builder()
-            .child(&controls)
-            .hscrollbar_policy(gtk::PolicyType::Never)
-            .min_content_width(420)
-            .min_content_height(640)
-            .propagate_natural_width(false)
-            .vexpand(true)
-            .build();
-        let layout = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-        for side in [
-            preview.upcast_ref::<gtk::Widget>(),
-            controls_scroll.upcast_ref(),
+        let beside = gtk::Box::new(gtk::Orientation::Vertical, 8);
+        beside.append(&camera);
+        beside.append(&parts);
+        pictures.append(&beside);
+        // The controls in pages: the expression, the picture, where it goes, the camera.
+        let picture_box = gtk::Box::new(gtk::Orientation::Vertical, 8);
+        picture_box.append(&section("Mode", &mode_box));
+        picture_box.append(&section("Background", &background_box));
+        let controls = gtk::Notebook::new();
+        for (content, title) in [
+            (grid.upcast_ref::<gtk::Widget>(), "Expression and head"),
+            (picture_box.upcast_ref(), "Mode and background"),
+            (outputs.upcast_ref(), "Outputs"),
+            (camera_box.upcast_ref(), "Camera"),
         ] {
+            content.set_margin_start(8);
+            content.set_margin_end(8);
+            content.set_margin_top(8);
+            content.set_margin_bottom(8);
+            controls.append_page(content, Some(&gtk::Label::new(Some(title))));
+        }
+        controls.set_width_request(420);
+        controls.set_valign(gtk::Align::Start);
+        let layout = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+        for side in [preview.upcast_ref::<gtk::Widget>(), controls.upcast_ref()] {
             side.set_margin_top(8);
             side.set_margin_bottom(8);
         }
         preview.set_margin_start(8);
-        controls_scroll.set_margin_end(8);
+        controls.set_margin_end(8);
         layout.append(&preview);
-        layout.append(&controls_scroll);
+        layout.append(&controls);
         let widgets = Widgets {
             avatar,
             camera,
@@ -938,6 +1018,8 @@ impl Widgets {
             strip,
             recalibrate,
             show_camera,
+            parts,
+            show_parts,
             modes,
             gains,
             max_yaw,
@@ -960,8 +1042,10 @@ impl Widgets {
 /// The cameras GStreamer's device monitor lists, as names for the dropdown and their device
 /// paths; with `--camera` only that source.
 fn cameras(live: &Live) -> (Vec<String>, Vec<Option<String>>) {
-    if let Some(camera) = &live.camera {
-        return (vec![format!("--camera {camera}")], vec![None]);
+    if live.camera.is_some() {
+        // The description itself would widen the window (the dropdown shows it whole): its
+        // tooltip holds it.
+        return (vec!["--camera (the source given)".to_owned()], vec![None]);
     }
     let monitor = gst::DeviceMonitor::new();
     monitor.add_filter(Some("Video/Source"), None);
