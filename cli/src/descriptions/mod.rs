@@ -28,6 +28,8 @@ const UGATIT_CHAIN: &str = include_str!("../../../pipelines/chains/ugatit.gst");
 /// Scales U-GAT-IT's picture (the input's shape) into a square of the clip's size, as the other
 /// chains output.
 pub const SQUARE: &str = include_str!("../../../pipelines/chains/square.gst");
+/// The studio's recording to MP4, in place of the fakesink after its queue named to-record.
+pub const RECORD: &str = include_str!("../../../pipelines/chains/record.gst");
 
 /// What a description is filled with where it names a portrait that its animation, replaced
 /// before it runs, never reads.
@@ -102,6 +104,9 @@ pub mod names {
     /// each): what follows the animation in virtualcam.gst, in stream.gst.
     pub const TO_VIRTUALCAM: &str = "to-virtualcam";
     pub const TO_STREAM: &str = "to-stream";
+    pub const TO_RECORD: &str = "to-record";
+    /// The fakesink after to-record while the studio is not recording.
+    pub const RECORD_OFF: &str = "record-off";
     /// The concat of bench's looped clip: each copy of the clip is fed to it.
     pub const CONCAT: &str = "concat";
 }
@@ -416,6 +421,8 @@ mod tests {
             names::CAMERA_VIEW,
             names::TO_VIRTUALCAM,
             names::TO_STREAM,
+            names::TO_RECORD,
+            names::RECORD_OFF,
         ] {
             assert!(studio.by_name(name).is_some(), "studio.gst: {name}");
         }

@@ -27,6 +27,8 @@ pub struct Places {
     pub portraits: PathBuf,
     /// None where the user has no config folder: nothing is kept.
     pub settings: Option<PathBuf>,
+    /// Where recordings go: `~/Videos/animecam` (the desktop's videos folder where it names one).
+    pub recordings: PathBuf,
 }
 
 impl Places {
@@ -34,9 +36,14 @@ impl Places {
         let portraits = portraits
             .or_else(portraits::default_folder)
             .ok_or("no home folder to keep portraits in: pass --portraits FOLDER")?;
+        let recordings = dirs::video_dir()
+            .or_else(|| dirs::home_dir().map(|home| home.join("Videos")))
+            .map(|videos| videos.join("animecam"))
+            .ok_or("no home folder to keep recordings in")?;
         Ok(Places {
             portraits,
             settings: settings::settings_path(),
+            recordings,
         })
     }
 }

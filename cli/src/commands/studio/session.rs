@@ -20,11 +20,19 @@ use crate::commands::options;
 pub const AVATAR_SIDE: u32 = 512;
 
 /// The outputs switched on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
     pub virtual_camera: bool,
     pub stream: bool,
+    /// The file being recorded: MP4, or with a transparent background MOV.
+    pub record: Option<PathBuf>,
 }
+
+/// Why transparency and the live outputs do not go together.
+pub const TRANSPARENT_LIVE: &str =
+    "a transparent background cannot go through a virtual camera or \
+     an H.264 stream: key a colour instead (and a chroma key filter in OBS or the call app); \
+     recordings keep the transparency (MOV)";
 
 /// One picture for the window: packed RGBA, as the appsink's caps say.
 pub struct Picture {
@@ -69,7 +77,11 @@ pub fn animation(settings: &Settings, portrait: &Path) -> Animation {
         background: match settings.background {
             // The networks that redraw the picture have no portrait background to replace.
             Background::Key(color) if !mode.redraws_the_picture() => BackgroundArg::Color(color),
-            _ => BackgroundArg::Portrait,
+            // Transparency is set on the built pipeline (the live commands refuse it: their
+            // outputs cannot carry it; the studio's recording can).
+            Background::Key(_) | Background::Portrait | Background::Transparent => {
+                BackgroundArg::Portrait
+            }
         },
         style: None,
         variant: VariantArg::Auto,
@@ -101,9 +113,14 @@ pub fn build(
     settings: &Settings,
     portrait: &Path,
     live: &Live,
-    outputs: Outputs,
+    outputs: &Outputs,
 ) -> Result<gst::Pipeline, String> {
     let animation = animation(settings, portrait);
+    let transparent =
+        settings.background == Background::Transparent && !animation.mode.redraws_the_picture();
+    if transparent && (outputs.stream || outputs.virtual_camera) {
+        return Err(TRANSPARENT_LIVE.to_owned());
+    }
     let mut live = live.clone();
     if let Some(device) = &settings.device {
         live.device = device.clone();
@@ -130,7 +147,26 @@ pub fn build(
             names::TO_VIRTUALCAM,
         )?;
     }
+    if let Some(file) = &outputs.record {
+        let mut variables = variables.clone();
+        variables.insert("OUTPUT", options::path_value(file).map_err(|e| e.message)?);
+        if transparent {
+            variables.insert("INPUT", descriptions::UNUSED_PORTRAIT.to_owned());
+            place_output(
+                &pipeline,
+                descriptions::CLIP_ALPHA_SILENT,
+                &variables,
+                names::TO_RECORD,
+            )?;
+        } else {
+            let record = edit::part(&descriptions::fill(descriptions::RECORD, &variables)?)?;
+            edit::replace(&pipeline, names::RECORD_OFF, &record)?;
+        }
+    }
     options::finish(&pipeline, &animation).map_err(|e| e.message)?;
+    if transparent {
+        edit::named(&pipeline, names::ANIMATE)?.set_property_from_str("background", "transparent");
+    }
     if animation.mode == Mode::Warp {
         let animate = edit::named(&pipeline, names::ANIMATE)?;
         if let Some(degrees) = settings.max_yaw {
@@ -232,6 +268,19 @@ pub fn hand_over(
             .build(),
     );
     Ok(())
+}
+
+/// A new file to record to in `folder`: `animecam YYYY-MM-DD HH-MM-SS.EXT`, MOV when the
+/// background is transparent (its PNG frames keep the alpha), else MP4; never an existing file.
+pub fn recording_file(folder: &Path, transparent: bool, now: &str) -> PathBuf {
+    let extension = if transparent { "mov" } else { "mp4" };
+    let mut file = folder.join(format!("animecam {now}.{extension}"));
+    let mut copy = 1;
+    while file.exists() {
+        copy += 1;
+        file = folder.join(format!("animecam {now} ({copy}).{extension}"));
+    }
+    file
 }
 
 /// The portrait the settings name in the folder, else the folder's first.

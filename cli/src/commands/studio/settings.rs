@@ -16,6 +16,9 @@ pub enum Background {
     Portrait,
     /// One colour (0xRRGGBB) for a chroma key in OBS or the call app.
     Key(u32),
+    /// None: the portrait's alpha moves with the avatar (recordings keep it, as MOV); a virtual
+    /// camera and an H.264 stream cannot carry it.
+    Transparent,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

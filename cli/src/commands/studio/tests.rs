@@ -7,7 +7,7 @@
 //!
 //! One test: GTK runs on one thread per process.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -165,6 +165,68 @@ fn at_rest(portrait: &Path) -> Shot {
     Shot::from_rgb(512, 512, buffer.as_slice())
 }
 
+/// A recorded file's frames, counted, and its first as RGBA.
+fn decoded(file: &Path) -> (usize, Rgba) {
+    let pipeline = gst::parse::launch(
+        "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGBA ! \
+         appsink name=sink sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline
+        .by_name("file")
+        .unwrap()
+        .set_property("location", file.to_string_lossy().to_string());
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut first = None;
+    let mut frames = 0;
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        frames += 1;
+        if first.is_none() {
+            let structure = sample.caps().unwrap().structure(0).unwrap().to_owned();
+            let width = structure.get::<i32>("width").unwrap() as usize;
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            let rgba = map
+                .as_slice()
+                .chunks(4)
+                .map(|p| [p[0], p[1], p[2], p[3]])
+                .collect();
+            first = Some(Rgba { width, rgba });
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    (
+        frames,
+        first.unwrap_or_else(|| panic!("{} has no frames", file.display())),
+    )
+}
+
+/// A decoded frame with its alpha.
+struct Rgba {
+    width: usize,
+    rgba: Vec<[u8; 4]>,
+}
+
+impl Rgba {
+    /// The mean of each channel over a square patch at the top-left corner.
+    fn corner(&self, side: usize) -> [f64; 4] {
+        let mut sum = [0f64; 4];
+        for y in 0..side {
+            for x in 0..side {
+                let p = self.rgba[y * self.width + x];
+                (0..4).for_each(|c| sum[c] += p[c] as f64);
+            }
+        }
+        sum.map(|s| s / (side * side) as f64)
+    }
+}
+
 /// The portrait strip's button for a file name.
 fn portrait_button(studio: &Studio, name: &str) -> gtk::Button {
     let mut child = studio.widgets().strip.first_child();
@@ -238,6 +300,7 @@ fn the_studio_animates_and_its_controls_change_the_avatar_live() {
     let places = || Places {
         portraits: folder.path().join("my portraits"),
         settings: Some(folder.path().join("config").join("studio.json")),
+        recordings: folder.path().join("my videos"),
     };
     let live = Live {
         device: "/dev/video0".to_owned(),
@@ -437,14 +500,73 @@ fn the_studio_animates_and_its_controls_change_the_avatar_live() {
     assert_eq!((width, height), (512, 512));
     assert!(mean > 30.0, "the stream's picture is black: {mean:.1}");
 
-    // 7. Modes whose weights are missing are off, with the command that converts them.
+    // 7. Recordings: with the blue key an MP4, transparent a MOV that keeps the alpha (and the
+    // live outputs go off, saying why).
+    let record_for = |seconds: u64| -> PathBuf {
+        studio.widgets().record.set_active(true);
+        run_for(Duration::from_secs(seconds));
+        let recording = studio.widgets().record_file.text().to_string();
+        studio.widgets().record.set_active(false);
+        let file = PathBuf::from(recording.strip_prefix("recording ").expect(&recording));
+        assert_eq!(
+            studio.widgets().record_file.text(),
+            format!("recorded {}", file.display()),
+            "{}",
+            studio.widgets().problem.text()
+        );
+        file
+    };
+    let mp4 = record_for(2);
+    let (frames, first) = decoded(&mp4);
+    println!("recorded {}: {frames} frames", mp4.display());
+    assert_eq!(mp4.extension().unwrap(), "mp4");
+    assert!(frames >= 30, "{frames} frames in 2 s");
+    let [r, g, b, _] = first.corner(24);
+    assert!(
+        b > 200.0 && r < 50.0 && g < 50.0,
+        "the recording's background is not the key: {r} {g} {b}"
+    );
+    studio.widgets().transparent_background.set_active(true);
+    run_for(Duration::from_millis(200));
+    assert!(!studio.widgets().stream.is_active() && !studio.widgets().stream.is_sensitive());
+    assert_eq!(
+        studio.widgets().transparent_why.text(),
+        super::session::TRANSPARENT_LIVE
+    );
+    let mov = record_for(2);
+    let (frames, first) = decoded(&mov);
+    let corner_alpha = first.corner(24)[3];
+    let centre_alpha = first.rgba[256 * 512 + 256][3];
+    println!("recorded {}: {frames} frames, alpha {corner_alpha} in the corner, {centre_alpha} in the face", mov.display());
+    assert_eq!(mov.extension().unwrap(), "mov");
+    assert!(frames >= 30, "{frames} frames in 2 s");
+    assert!(
+        corner_alpha < 10.0 && centre_alpha == 255,
+        "the MOV lost the transparency"
+    );
+    studio.widgets().key_background.set_active(true);
+    assert!(studio.widgets().stream.is_sensitive());
+    // A recording running when the window closes is finished into a file that plays.
+    studio.widgets().record.set_active(true);
+    run_for(Duration::from_secs(1));
+    let closing_recording = PathBuf::from(
+        studio
+            .widgets()
+            .record_file
+            .text()
+            .strip_prefix("recording ")
+            .unwrap()
+            .to_owned(),
+    );
+
+    // 8. Modes whose weights are missing are off, with the command that converts them.
     for (mode, button) in &studio.widgets().modes {
         if super::session::missing_weights(*mode).is_some() {
             assert!(!button.is_sensitive(), "{mode:?} is on without weights");
         }
     }
 
-    // 8. Closing the window stops every pipeline within 2 s; the settings are kept.
+    // 9. Closing the window stops every pipeline within 2 s; the settings are kept.
     let pipeline = studio.pipeline().unwrap();
     let closing = Instant::now();
     studio.close();
@@ -453,6 +575,9 @@ fn the_studio_animates_and_its_controls_change_the_avatar_live() {
     println!("closed in {closed:?}");
     assert!(closed < Duration::from_secs(2));
     assert_eq!(pipeline.current_state(), gst::State::Null);
+    let (frames, _) = decoded(&closing_recording);
+    println!("the recording closed with the window: {frames} frames");
+    assert!(frames >= 10);
     let (kept, problem) = Settings::load(places().settings.as_ref().unwrap());
     assert_eq!(problem, None);
     assert_eq!(kept.portrait.as_deref(), Some("sylvie_green_normal.png"));

@@ -3,7 +3,7 @@
 //! set on it; the others (mode, outputs, camera) build the pipeline again.
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -51,15 +51,52 @@ struct State {
     calibrated_at: Option<Instant>,
     /// Calibrations posted since the window opened.
     calibrations: u32,
-    /// Avatar frames painted since the window opened.
+    /// Avatar frames painted since the window opened, and when the first was.
     painted: u64,
+    first_painted: Option<Instant>,
 }
 
 /// A pipeline playing, the stats it is read by, and the watch of its bus.
 struct Running {
     pipeline: gst::Pipeline,
     report: AvatarReport,
-    _bus: gst::bus::BusWatchGuard,
+    bus: Option<gst::bus::BusWatchGuard>,
+    /// The file it records to, if it does.
+    recording: Option<PathBuf>,
+}
+
+/// How long a recording may take to finish its file when it stops.
+const FINISH_RECORDING: Duration = Duration::from_secs(2);
+
+impl Running {
+    /// Stops the pipeline; a recording first gets the end of the stream through it, so that its
+    /// muxer writes the file's index (at most [`FINISH_RECORDING`]). Says what it wrote, or why
+    /// the file may not play.
+    fn end(mut self) -> Option<Result<PathBuf, String>> {
+        let file = self.recording.take()?;
+        // The watch goes, so that the end of the stream can be awaited on the bus here.
+        self.bus = None;
+        self.pipeline.send_event(gst::event::Eos::new());
+        let ended = self.pipeline.bus().and_then(|bus| {
+            bus.timed_pop_filtered(
+                gst::ClockTime::from_nseconds(FINISH_RECORDING.as_nanos() as u64),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+        });
+        Some(match ended.as_ref().map(|m| m.view()) {
+            Some(gst::MessageView::Eos(..)) => Ok(file),
+            Some(gst::MessageView::Error(error)) => Err(format!(
+                "the recording {} may not play: {}",
+                file.display(),
+                error.error()
+            )),
+            _ => Err(format!(
+                "the recording {} may not play: it did not finish within {} s",
+                file.display(),
+                FINISH_RECORDING.as_secs()
+            )),
+        })
+    }
 }
 
 impl Drop for Running {
@@ -85,7 +122,11 @@ pub(super) struct Widgets {
     pub(super) gains: Vec<(&'static str, gtk::Scale)>,
     pub(super) max_yaw: gtk::Scale,
     pub(super) max_pitch: gtk::Scale,
+    pub(super) portrait_background: gtk::CheckButton,
     pub(super) key_background: gtk::CheckButton,
+    pub(super) transparent_background: gtk::CheckButton,
+    /// Why the live outputs are off while the background is transparent.
+    pub(super) transparent_why: gtk::Label,
     pub(super) key_color: gtk::ColorButton,
     pub(super) virtual_camera: gtk::Switch,
     /// Why the virtual camera is off (the tests read it; the user sees it).
@@ -94,6 +135,9 @@ pub(super) struct Widgets {
     pub(super) stream: gtk::Switch,
     pub(super) stream_port: gtk::SpinButton,
     pub(super) stream_address: gtk::Label,
+    pub(super) record: gtk::Switch,
+    /// Where recordings go, then the file last recorded.
+    pub(super) record_file: gtk::Label,
     pub(super) cameras: gtk::DropDown,
     /// The devices the dropdown lists, in its order (None: the first camera, `--device`).
     pub(super) camera_devices: Vec<Option<String>>,
@@ -116,7 +160,7 @@ impl Studio {
         {
             settings.mode = Mode::Warp.name().to_owned();
         }
-        let (widgets, layout) = Widgets::build(&settings, &live);
+        let (widgets, layout) = Widgets::build(&settings, &live, &places.recordings);
         let window = gtk::Window::builder()
             .title("animecam studio")
             .child(&layout)
@@ -136,6 +180,7 @@ impl Studio {
                 calibrated_at: None,
                 calibrations: 0,
                 painted: 0,
+                first_painted: None,
             }),
             avatar_frames,
             camera_frames,
@@ -163,6 +208,16 @@ impl Studio {
     /// After the main loop: keeps the settings for the next start.
     pub fn finish(&self) -> Result<(), Failure> {
         self.stop();
+        let state = self.0.state.borrow();
+        if let Some(first) = state.first_painted {
+            let seconds = first.elapsed().as_secs_f64();
+            eprintln!(
+                "studio: {} avatar frames shown in {seconds:.1} s ({:.1} a second)",
+                state.painted,
+                state.painted.saturating_sub(1) as f64 / seconds.max(1e-3)
+            );
+        }
+        drop(state);
         match &self.0.places.settings {
             Some(path) => Ok(self.0.state.borrow().settings.save(path)?),
             None => Ok(()),
@@ -186,7 +241,9 @@ impl Studio {
                 match view {
                     View::Avatar => {
                         inner.widgets.avatar.set_paintable(Some(&texture));
-                        inner.state.borrow_mut().painted += 1;
+                        let mut state = inner.state.borrow_mut();
+                        state.painted += 1;
+                        state.first_painted.get_or_insert_with(Instant::now);
                     }
                     View::Camera => inner.widgets.camera.set_paintable(Some(&texture)),
                 }
@@ -199,7 +256,7 @@ impl Studio {
         self.stop();
         let (settings, outputs) = {
             let state = self.0.state.borrow();
-            (state.settings.clone(), state.outputs)
+            (state.settings.clone(), state.outputs.clone())
         };
         let portraits = portraits::list(&self.0.places.portraits);
         let Some(portrait) = session::chosen_portrait(&settings, &portraits) else {
@@ -210,18 +267,21 @@ impl Studio {
             return;
         };
         let started =
-            session::build(&settings, &portrait, &self.0.live, outputs).and_then(|pipeline| {
+            session::build(&settings, &portrait, &self.0.live, &outputs).and_then(|pipeline| {
                 session::hand_over(&pipeline, View::Avatar, self.0.avatar_frames.clone())?;
                 session::hand_over(&pipeline, View::Camera, self.0.camera_frames.clone())?;
-                let bus = self.watch(&pipeline)?;
-                pipeline
+                // Held before it plays: a pipeline that fails to start is stopped when dropped.
+                let running = Running {
+                    report: AvatarReport::new(&pipeline),
+                    bus: Some(self.watch(&pipeline)?),
+                    pipeline,
+                    recording: outputs.record.clone(),
+                };
+                running
+                    .pipeline
                     .set_state(gst::State::Playing)
                     .map_err(|_| "the pipeline would not start (the bus says why)".to_owned())?;
-                Ok(Running {
-                    report: AvatarReport::new(&pipeline),
-                    pipeline,
-                    _bus: bus,
-                })
+                Ok(running)
             });
         match started {
             Ok(running) => {
@@ -235,10 +295,19 @@ impl Studio {
     }
 
     fn stop(&self) {
-        // Dropped outside the borrow: stopping waits for the streaming threads, whose frames
+        // Ended outside the borrow: stopping waits for the streaming threads, whose frames
         // may be waiting for the main loop.
         let running = self.0.state.borrow_mut().running.take();
-        drop(running);
+        match running.and_then(Running::end) {
+            Some(Ok(file)) => {
+                self.0
+                    .widgets
+                    .record_file
+                    .set_text(&format!("recorded {}", file.display()));
+            }
+            Some(Err(why)) => self.say_problem(&why),
+            None => {}
+        }
     }
 
     /// Errors and calibrations from the pipeline's bus, on the main loop.
@@ -464,22 +533,45 @@ impl Studio {
     }
 
     fn set_background(&self, background: Background) {
-        {
+        let previous = {
             let settings = &mut self.0.state.borrow_mut().settings;
+            let previous = settings.background;
             settings.background = background;
             if let Background::Key(color) = background {
                 settings.key_color = color;
             }
+            previous
+        };
+        // Transparency goes through no virtual camera or H.264 stream: their switches go off.
+        let transparent = background == Background::Transparent;
+        let widgets = &self.0.widgets;
+        for switch in [&widgets.virtual_camera, &widgets.stream] {
+            if transparent {
+                switch.set_active(false);
+            }
         }
+        widgets.stream.set_sensitive(!transparent);
+        widgets
+            .virtual_camera
+            .set_sensitive(!transparent && doctor::v4l2loopback_loaded());
+        widgets.transparent_why.set_text(if transparent {
+            session::TRANSPARENT_LIVE
+        } else {
+            ""
+        });
         let Some(animate) = self.animate() else {
             return;
         };
+        let was_transparent = previous == Background::Transparent;
         match background {
+            // The element's output gains or loses its alpha: a new pipeline.
+            _ if transparent || was_transparent => self.restart(),
             Background::Portrait => animate.set_property_from_str("background", "portrait"),
             Background::Key(color) => {
                 animate.set_property_from_str("background", "color");
                 animate.set_property("background-color", color);
             }
+            Background::Transparent => {}
         }
     }
 
@@ -496,6 +588,30 @@ impl Studio {
         self.0.widgets.max_yaw.set_sensitive(warp);
         self.0.widgets.max_pitch.set_sensitive(warp);
         self.restart();
+    }
+
+    /// Starts recording into a new file in the recordings folder, or finishes the recording.
+    fn record(&self, on: bool) {
+        if !on {
+            self.set_outputs(|outputs| outputs.record = None);
+            return;
+        }
+        let folder = &self.0.places.recordings;
+        if let Err(e) = std::fs::create_dir_all(folder) {
+            self.say_problem(&format!("cannot make {}: {e}", folder.display()));
+            return;
+        }
+        let transparent = self.0.state.borrow().settings.background == Background::Transparent;
+        let now = glib::DateTime::now_local()
+            .and_then(|now| now.format("%Y-%m-%d %H-%M-%S"))
+            .map(|text| text.to_string())
+            .unwrap_or_else(|_| "recording".to_owned());
+        let file = session::recording_file(folder, transparent, &now);
+        self.0
+            .widgets
+            .record_file
+            .set_text(&format!("recording {}", file.display()));
+        self.set_outputs(|outputs| outputs.record = Some(file));
     }
 
     fn set_outputs(&self, change: impl FnOnce(&mut Outputs)) {
@@ -573,17 +689,33 @@ impl Studio {
                 }
             });
         }
-        let studio = weak();
+        /// What a background radio button stands for, read when it is chosen.
+        type Chosen = Box<dyn Fn() -> Background>;
         let color = widgets.key_color.clone();
-        widgets.key_background.connect_toggled(move |check| {
-            if let Some(studio) = studio.upgrade().map(Studio) {
-                studio.set_background(if check.is_active() {
-                    Background::Key(rgb(&color.rgba()))
-                } else {
-                    Background::Portrait
-                });
-            }
-        });
+        let backgrounds: [(&gtk::CheckButton, Chosen); 3] = [
+            (
+                &widgets.portrait_background,
+                Box::new(|| Background::Portrait),
+            ),
+            (
+                &widgets.key_background,
+                Box::new(move || Background::Key(rgb(&color.rgba()))),
+            ),
+            (
+                &widgets.transparent_background,
+                Box::new(|| Background::Transparent),
+            ),
+        ];
+        for (button, background) in backgrounds {
+            let studio = weak();
+            button.connect_toggled(move |button| {
+                if button.is_active() {
+                    if let Some(studio) = studio.upgrade().map(Studio) {
+                        studio.set_background(background());
+                    }
+                }
+            });
+        }
         let studio = weak();
         let key_background = widgets.key_background.clone();
         widgets.key_color.connect_color_set(move |button| {
@@ -603,6 +735,13 @@ impl Studio {
         widgets.stream.connect_state_set(move |_, on| {
             if let Some(studio) = studio.upgrade().map(Studio) {
                 studio.set_outputs(|outputs| outputs.stream = on);
+            }
+            glib::Propagation::Proceed
+        });
+        let studio = weak();
+        widgets.record.connect_state_set(move |_, on| {
+            if let Some(studio) = studio.upgrade().map(Studio) {
+                studio.record(on);
             }
             glib::Propagation::Proceed
         });
@@ -712,7 +851,7 @@ fn why_label(text: &str) -> gtk::Label {
 }
 
 impl Widgets {
-    fn build(settings: &Settings, live: &Live) -> (Widgets, gtk::Box) {
+    fn build(settings: &Settings, live: &Live, recordings: &Path) -> (Widgets, gtk::Box) {
         let side = session::AVATAR_SIDE as i32;
         let avatar = gtk::Picture::builder()
             .name("avatar")
@@ -879,20 +1018,33 @@ impl Widgets {
         let portrait_background = gtk::CheckButton::with_label("The portrait's own");
         let key_background = gtk::CheckButton::with_label("Key colour");
         key_background.set_group(Some(&portrait_background));
+        let transparent_background = gtk::CheckButton::with_label("Transparent");
+        transparent_background.set_group(Some(&portrait_background));
         let key_color = gtk::ColorButton::with_rgba(&rgba(match settings.background {
             Background::Key(color) => color,
-            Background::Portrait => settings.key_color,
+            Background::Portrait | Background::Transparent => settings.key_color,
         }));
         key_color.set_title("The key colour");
         key_color.set_widget_name("key colour");
         match settings.background {
             Background::Portrait => portrait_background.set_active(true),
             Background::Key(_) => key_background.set_active(true),
+            Background::Transparent => transparent_background.set_active(true),
         }
-        let background_box = gtk::Box::new(gtk::Orientation::Horizontal, 8);
-        background_box.append(&portrait_background);
-        background_box.append(&key_background);
-        background_box.append(&key_color);
+        let transparent = settings.background == Background::Transparent;
+        let transparent_why = why_label(if transparent {
+            session::TRANSPARENT_LIVE
+        } else {
+            ""
+        });
+        let background_row = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        background_row.append(&portrait_background);
+        background_row.append(&key_background);
+        background_row.append(&key_color);
+        background_row.append(&transparent_background);
+        let background_box = gtk::Box::new(gtk::Orientation::Vertical, 4);
+        background_box.append(&background_row);
+        background_box.append(&transparent_why);
 
         // Outputs: each switch says plainly why it cannot be switched on.
         let outputs = gtk::Grid::builder()
@@ -951,6 +1103,28 @@ impl Widgets {
         outputs.attach(&stream_port, 2, 2, 1, 1);
         outputs.attach(&stream_address, 0, 3, 2, 1);
         outputs.attach(&copy, 2, 3, 1, 1);
+        if transparent {
+            virtual_camera.set_sensitive(false);
+            stream.set_sensitive(false);
+        }
+        let record = gtk::Switch::builder().valign(gtk::Align::Center).build();
+        record.set_widget_name("record");
+        let record_file = why_label(&format!(
+            "into {} (MP4; MOV with a transparent background)",
+            recordings.display()
+        ));
+        outputs.attach(
+            &gtk::Label::builder()
+                .label("Record to a file")
+                .xalign(0.0)
+                .build(),
+            0,
+            4,
+            1,
+            1,
+        );
+        outputs.attach(&record, 1, 4, 1, 1);
+        outputs.attach(&record_file, 0, 5, 3, 1);
 
         // Camera and resolution.
         let (camera_names, camera_devices) = cameras(live);
@@ -1024,13 +1198,18 @@ impl Widgets {
             gains,
             max_yaw,
             max_pitch,
+            portrait_background,
             key_background,
+            transparent_background,
+            transparent_why,
             key_color,
             virtual_camera,
             virtual_camera_why,
             stream,
             stream_port,
             stream_address,
+            record,
+            record_file,
             cameras,
             camera_devices,
             resolutions,
