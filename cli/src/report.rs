@@ -253,9 +253,13 @@ pub fn avatar_summary(
         .time_per_picture()
         .map(|t| 1.0 / t.as_secs_f64().max(1e-6));
     match (camera_frames, rate) {
-        // In-betweens fill the frames the network has no time for: say both rates.
+        // In-betweens fill the frames the network has no time for: say both rates. Every frame
+        // with a face got a picture (a keyframe made on the generator's thread lands in an
+        // in-between frame, so generated and in-betweens overlap and are not added).
         (_, Some(rate)) if state == AvatarState::Animating && last_second.inbetweens > 0 => {
-            let shown = last_second.generated + last_second.inbetweens;
+            let shown = last_second
+                .frames
+                .saturating_sub(last_second.repeated_without_face);
             format!("{state} ({engine} {rate:.1} fps, shown {shown} fps)")
         }
         (Some(camera), Some(rate))
@@ -365,6 +369,16 @@ mod tests {
         assert_eq!(
             avatar_summary("FOMM", &inbetweens, Some(30)),
             "animating (FOMM 4.4 fps, shown 30 fps)"
+        );
+        // A generator as fast as the camera: each frame's in-between carries a new keyframe,
+        // counted both as made and as an in-between; 30 frames are still 30 shown.
+        let every_frame_a_keyframe = ActivitySnapshot {
+            inbetweens: 30,
+            ..second(30, 30, 0, 4)
+        };
+        assert_eq!(
+            avatar_summary("FOMM", &every_frame_a_keyframe, Some(30)),
+            "animating (FOMM 250.0 fps, shown 30 fps)"
         );
         // The warp keeps up: no rates, even when some frames had no face.
         assert_eq!(

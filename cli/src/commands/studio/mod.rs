@@ -29,6 +29,8 @@ pub struct Places {
     pub settings: Option<PathBuf>,
     /// Where recordings go: `~/Videos/animecam` (the desktop's videos folder where it names one).
     pub recordings: PathBuf,
+    /// The model sets (`$ANIMECAM_MODELS`, else the checkout's models/).
+    pub models: PathBuf,
 }
 
 impl Places {
@@ -44,6 +46,7 @@ impl Places {
             portraits,
             settings: settings::settings_path(),
             recordings,
+            models: animecam::model_sets::models_dir(),
         })
     }
 }

@@ -57,7 +57,7 @@ pub enum View {
 
 /// The animation options the settings stand for, as the CLI's `--mode`, `--background` and
 /// `--expression` give them.
-pub fn animation(settings: &Settings, portrait: &Path) -> Animation {
+pub fn animation(settings: &Settings, portrait: &Path, models: &Path) -> Animation {
     let mode = mode_of(settings);
     let expression = (mode == Mode::Warp).then(|| {
         ExpressionArg(
@@ -70,7 +70,7 @@ pub fn animation(settings: &Settings, portrait: &Path) -> Animation {
     Animation {
         portrait: Some(portrait.to_path_buf()),
         mode,
-        models: None,
+        models: Some(models.to_path_buf()),
         provider: ProviderArg::Auto,
         precision: PrecisionArg::Auto,
         size: Some(AVATAR_SIDE),
@@ -96,9 +96,9 @@ pub fn mode_of(settings: &Settings) -> Mode {
 
 /// Why a mode cannot run here (its weights are missing), with the command that converts them;
 /// None when it can.
-pub fn missing_weights(mode: Mode) -> Option<String> {
+pub fn missing_weights(mode: Mode, models: &Path) -> Option<String> {
     let set = mode.model_set()?;
-    let dir = set.dir_in(&animecam::model_sets::models_dir());
+    let dir = set.dir_in(models);
     (!dir.join("manifest.json").is_file()).then(|| {
         format!(
             "needs the {} weights in {}: animecam models import FILE (the official checkpoint; README, Models)",
@@ -112,10 +112,11 @@ pub fn missing_weights(mode: Mode) -> Option<String> {
 pub fn build(
     settings: &Settings,
     portrait: &Path,
+    models: &Path,
     live: &Live,
     outputs: &Outputs,
 ) -> Result<gst::Pipeline, String> {
-    let animation = animation(settings, portrait);
+    let animation = animation(settings, portrait, models);
     let transparent =
         settings.background == Background::Transparent && !animation.mode.redraws_the_picture();
     if transparent && (outputs.stream || outputs.virtual_camera) {

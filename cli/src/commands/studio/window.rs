@@ -156,11 +156,11 @@ impl Studio {
             None => (Settings::default(), None),
         };
         if session::mode_of(&settings) != Mode::Warp
-            && session::missing_weights(session::mode_of(&settings)).is_some()
+            && session::missing_weights(session::mode_of(&settings), &places.models).is_some()
         {
             settings.mode = Mode::Warp.name().to_owned();
         }
-        let (widgets, layout) = Widgets::build(&settings, &live, &places.recordings);
+        let (widgets, layout) = Widgets::build(&settings, &live, &places);
         let window = gtk::Window::builder()
             .title("animecam studio")
             .child(&layout)
@@ -266,23 +266,29 @@ impl Studio {
             ));
             return;
         };
-        let started =
-            session::build(&settings, &portrait, &self.0.live, &outputs).and_then(|pipeline| {
-                session::hand_over(&pipeline, View::Avatar, self.0.avatar_frames.clone())?;
-                session::hand_over(&pipeline, View::Camera, self.0.camera_frames.clone())?;
-                // Held before it plays: a pipeline that fails to start is stopped when dropped.
-                let running = Running {
-                    report: AvatarReport::new(&pipeline),
-                    bus: Some(self.watch(&pipeline)?),
-                    pipeline,
-                    recording: outputs.record.clone(),
-                };
-                running
-                    .pipeline
-                    .set_state(gst::State::Playing)
-                    .map_err(|_| "the pipeline would not start (the bus says why)".to_owned())?;
-                Ok(running)
-            });
+        let started = session::build(
+            &settings,
+            &portrait,
+            &self.0.places.models,
+            &self.0.live,
+            &outputs,
+        )
+        .and_then(|pipeline| {
+            session::hand_over(&pipeline, View::Avatar, self.0.avatar_frames.clone())?;
+            session::hand_over(&pipeline, View::Camera, self.0.camera_frames.clone())?;
+            // Held before it plays: a pipeline that fails to start is stopped when dropped.
+            let running = Running {
+                report: AvatarReport::new(&pipeline),
+                bus: Some(self.watch(&pipeline)?),
+                pipeline,
+                recording: outputs.record.clone(),
+            };
+            running
+                .pipeline
+                .set_state(gst::State::Playing)
+                .map_err(|_| "the pipeline would not start (the bus says why)".to_owned())?;
+            Ok(running)
+        });
         match started {
             Ok(running) => {
                 self.0.state.borrow_mut().running = Some(running);
@@ -462,11 +468,9 @@ impl Studio {
             return;
         };
         let (found, finding) = async_channel::bounded(1);
+        let models = self.0.places.models.clone();
         std::thread::spawn(move || {
-            let parts = crate::commands::portrait::find_parts(
-                &portrait,
-                &animecam::model_sets::models_dir(),
-            );
+            let parts = crate::commands::portrait::find_parts(&portrait, &models);
             let _ = found.send_blocking(parts.map(|parts| parts.drawn).map_err(|e| e.message));
         });
         let studio = Rc::downgrade(&self.0);
@@ -851,7 +855,8 @@ fn why_label(text: &str) -> gtk::Label {
 }
 
 impl Widgets {
-    fn build(settings: &Settings, live: &Live, recordings: &Path) -> (Widgets, gtk::Box) {
+    fn build(settings: &Settings, live: &Live, places: &Places) -> (Widgets, gtk::Box) {
+        let (recordings, models) = (&places.recordings, &places.models);
         let side = session::AVATAR_SIDE as i32;
         let avatar = gtk::Picture::builder()
             .name("avatar")
@@ -932,7 +937,7 @@ impl Widgets {
             }
             button.set_active(mode == chosen);
             mode_box.append(&button);
-            if let Some(why) = session::missing_weights(mode) {
+            if let Some(why) = session::missing_weights(mode, models) {
                 button.set_sensitive(false);
                 mode_box.append(&why_label(&why));
             }
