@@ -333,6 +333,13 @@ impl Studio {
                     studio.stop();
                     studio.stopped(&format!("{from}: {}", error.error()));
                 }
+                gst::MessageView::Eos(..) => {
+                    studio.stop();
+                    studio.stopped(
+                        "the camera stopped sending pictures (its stream ended): choose a camera \
+                         on the Camera page",
+                    );
+                }
                 gst::MessageView::Element(element)
                     if element
                         .structure()
@@ -881,6 +888,7 @@ impl Widgets {
             .wrap(true)
             .selectable(true)
             .name("problem")
+            .max_width_chars(90)
             .css_classes(["error"])
             .build();
         let recalibrate = gtk::Button::with_label("Recalibrate");
@@ -1154,8 +1162,10 @@ impl Widgets {
         resolutions.set_selected(chosen_resolution as u32);
         resolutions.set_sensitive(live.camera.is_none());
         let camera_box = gtk::Box::new(gtk::Orientation::Vertical, 4);
-        camera_box.append(&cameras);
-        camera_box.append(&resolutions);
+        for (title, choice) in [("Camera", &cameras), ("Resolution", &resolutions)] {
+            camera_box.append(&gtk::Label::builder().label(title).xalign(0.0).build());
+            camera_box.append(choice);
+        }
 
         let beside = gtk::Box::new(gtk::Orientation::Vertical, 8);
         beside.append(&camera);
