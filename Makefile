@@ -25,7 +25,8 @@ lint: setup
 
 ## test: lint, then every test of the workspace (release, sharing the demo's build), then the
 ## model toolchain's tests where PyTorch is installed. A test that needs what only some set-ups
-## have is #[ignore = "needs ..."] and runs here where this set-up has it.
+## have is #[ignore = "needs ..."] and runs here where this set-up has it; the studio's window
+## test, which sets DISPLAY for GTK, runs alone in a process of its own.
 test: lint build
 	$(CARGO) test --release --workspace
 	@if .venv/bin/pip show onnxruntime-gpu >/dev/null 2>&1; then \
@@ -33,6 +34,7 @@ test: lint build
 	else \
 		$(CARGO) test --release -p animecam --test inference -- --ignored; \
 	fi
+	$(CARGO) test --release -p animecam-cli --bin animecam -- --ignored studio
 	.venv/bin/python -m pytest -q -p no:cacheprovider models/tests_mesh models/tests_quantize models/tests_import
 	@$(MAKE) --no-print-directory test-models
 

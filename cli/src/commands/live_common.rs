@@ -199,11 +199,7 @@ mod tests {
     use crate::commands::webcam::webcam_pipeline;
 
     fn init() {
-        static INIT: std::sync::Once = std::sync::Once::new();
-        INIT.call_once(|| {
-            gst::init().unwrap();
-            gstanimecam::plugin_register_static().unwrap();
-        });
+        crate::init_for_tests();
     }
 
     fn factory(element: &gst::Element) -> String {
