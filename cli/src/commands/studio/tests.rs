@@ -140,26 +140,41 @@ impl Shot {
 /// picture at rest: her mouth line at 0.44 to 0.52 across, 0.58 down).
 const MOUTH_BOX: ((f64, f64), (f64, f64)) = ((0.38, 0.58), (0.52, 0.68));
 
-/// The portrait at rest as the warp shows it: a camera without a face.
-fn at_rest(portrait: &Path) -> Shot {
-    let pipeline = gst::parse::launch(
-        "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! videoconvert ! facetrack ! \
-         fommanimate name=animate engine=warp output-size=512 ! videoconvert ! \
-         video/x-raw,format=RGB ! appsink name=sink sync=false",
-    )
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    pipeline
-        .by_name("animate")
+/// A pipeline ending in an appsink named `sink`, with a file set on the element named `named`
+/// (a property, not text in the description), playing.
+fn playing(
+    description: &str,
+    named: &str,
+    property: &str,
+    file: &Path,
+) -> (gst::Pipeline, gst_app::AppSink) {
+    let pipeline = gst::parse::launch(description)
         .unwrap()
-        .set_property("source", portrait.to_string_lossy().to_string());
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    pipeline
+        .by_name(named)
+        .unwrap()
+        .set_property(property, file.to_string_lossy().to_string());
     let sink = pipeline
         .by_name("sink")
         .unwrap()
         .downcast::<gst_app::AppSink>()
         .unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
+    (pipeline, sink)
+}
+
+/// The portrait at rest as the warp shows it: a camera without a face.
+fn at_rest(portrait: &Path) -> Shot {
+    let (pipeline, sink) = playing(
+        "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! videoconvert ! facetrack ! \
+         fommanimate name=animate engine=warp output-size=512 ! videoconvert ! \
+         video/x-raw,format=RGB ! appsink name=sink sync=false",
+        "animate",
+        "source",
+        portrait,
+    );
     let sample = sink
         .try_pull_sample(gst::ClockTime::from_seconds(30))
         .expect("a frame at rest");
@@ -170,23 +185,13 @@ fn at_rest(portrait: &Path) -> Shot {
 
 /// A recorded file's frames, counted, and its first as RGBA.
 fn decoded(file: &Path) -> (usize, Rgba) {
-    let pipeline = gst::parse::launch(
+    let (pipeline, sink) = playing(
         "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGBA ! \
          appsink name=sink sync=false",
-    )
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    pipeline
-        .by_name("file")
-        .unwrap()
-        .set_property("location", file.to_string_lossy().to_string());
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+        "file",
+        "location",
+        file,
+    );
     let mut first = None;
     let mut frames = 0;
     while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {

@@ -838,6 +838,11 @@ fn rgba(color: u32) -> gdk::RGBA {
     gdk::RGBA::new(channel(16), channel(8), channel(0), 1.0)
 }
 
+/// A label at the start of its place, as a control's name.
+fn caption(text: &str) -> gtk::Label {
+    gtk::Label::builder().label(text).xalign(0.0).build()
+}
+
 /// A titled group of controls.
 fn section(title: &str, content: &impl IsA<gtk::Widget>) -> gtk::Frame {
     let frame = gtk::Frame::builder().label(title).child(content).build();
@@ -922,12 +927,7 @@ impl Widgets {
         preview.append(&pictures);
         preview.append(&bar);
         preview.append(&problem);
-        preview.append(
-            &gtk::Label::builder()
-                .label("Portraits (drop a PNG or JPEG here to add one)")
-                .xalign(0.0)
-                .build(),
-        );
+        preview.append(&caption("Portraits (drop a PNG or JPEG here to add one)"));
         preview.append(&strip_scroll);
 
         // Mode: each mode whose weights are missing is off, with the command that converts them.
@@ -998,27 +998,9 @@ impl Widgets {
             "largest nod",
         );
         let rows = gains.len() as i32;
-        grid.attach(
-            &gtk::Label::builder()
-                .label("largest turn (°)")
-                .xalign(0.0)
-                .build(),
-            0,
-            rows,
-            1,
-            1,
-        );
+        grid.attach(&caption("largest turn (°)"), 0, rows, 1, 1);
         grid.attach(&max_yaw, 1, rows, 1, 1);
-        grid.attach(
-            &gtk::Label::builder()
-                .label("largest nod (°)")
-                .xalign(0.0)
-                .build(),
-            0,
-            rows + 1,
-            1,
-            1,
-        );
+        grid.attach(&caption("largest nod (°)"), 0, rows + 1, 1, 1);
         grid.attach(&max_pitch, 1, rows + 1, 1, 1);
         let warp = chosen == Mode::Warp;
         for (_, gain) in &gains {
@@ -1074,16 +1056,7 @@ impl Widgets {
                 doctor::V4L2LOOPBACK_FIX
             ));
         }
-        outputs.attach(
-            &gtk::Label::builder()
-                .label("Virtual camera")
-                .xalign(0.0)
-                .build(),
-            0,
-            0,
-            1,
-            1,
-        );
+        outputs.attach(&caption("Virtual camera"), 0, 0, 1, 1);
         outputs.attach(&virtual_camera, 1, 0, 1, 1);
         outputs.attach(&virtual_camera_why, 0, 1, 3, 1);
         let stream = gtk::Switch::builder().valign(gtk::Align::Center).build();
@@ -1102,16 +1075,7 @@ impl Widgets {
         ));
         let address = stream_address.clone();
         copy.connect_clicked(move |button| button.clipboard().set_text(&address.text()));
-        outputs.attach(
-            &gtk::Label::builder()
-                .label("Stream to OBS, port")
-                .xalign(0.0)
-                .build(),
-            0,
-            2,
-            1,
-            1,
-        );
+        outputs.attach(&caption("Stream to OBS, port"), 0, 2, 1, 1);
         outputs.attach(&stream, 1, 2, 1, 1);
         outputs.attach(&stream_port, 2, 2, 1, 1);
         outputs.attach(&stream_address, 0, 3, 2, 1);
@@ -1126,16 +1090,7 @@ impl Widgets {
             "into {} (MP4; MOV with a transparent background)",
             recordings.display()
         ));
-        outputs.attach(
-            &gtk::Label::builder()
-                .label("Record to a file")
-                .xalign(0.0)
-                .build(),
-            0,
-            4,
-            1,
-            1,
-        );
+        outputs.attach(&caption("Record to a file"), 0, 4, 1, 1);
         outputs.attach(&record, 1, 4, 1, 1);
         outputs.attach(&record_file, 0, 5, 3, 1);
 
@@ -1163,7 +1118,7 @@ impl Widgets {
         resolutions.set_sensitive(live.camera.is_none());
         let camera_box = gtk::Box::new(gtk::Orientation::Vertical, 4);
         for (title, choice) in [("Camera", &cameras), ("Resolution", &resolutions)] {
-            camera_box.append(&gtk::Label::builder().label(title).xalign(0.0).build());
+            camera_box.append(&caption(title));
             camera_box.append(choice);
         }
 
