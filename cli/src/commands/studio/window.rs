@@ -155,9 +155,13 @@ impl Studio {
             Some(path) => Settings::load(path),
             None => (Settings::default(), None),
         };
-        if session::mode_of(&settings) != Mode::Warp
-            && session::missing_weights(session::mode_of(&settings), &places.models).is_some()
-        {
+        // The mode kept from the last run may have lost its weights since.
+        let mut fallback = None;
+        if let Some(why) = session::missing_weights(session::mode_of(&settings), &places.models) {
+            fallback = Some(format!(
+                "{}: {why}; the landmark warp runs instead",
+                session::mode_of(&settings).name()
+            ));
             settings.mode = Mode::Warp.name().to_owned();
         }
         let (widgets, layout) = Widgets::build(&settings, &live, &places);
@@ -189,10 +193,11 @@ impl Studio {
         studio.paint(View::Camera, camera_rx);
         studio.fill_strip();
         studio.connect();
-        if let Some(why) = unreadable {
+        studio.restart();
+        // Said after the start, which clears the problem line when it succeeds.
+        if let Some(why) = unreadable.or(fallback) {
             studio.say_problem(&why);
         }
-        studio.restart();
         studio.0.window.present();
         let ticking = Rc::downgrade(&studio.0);
         glib::timeout_add_seconds_local(1, move || match ticking.upgrade() {
@@ -556,10 +561,9 @@ impl Studio {
         // Transparency goes through no virtual camera or H.264 stream: their switches go off.
         let transparent = background == Background::Transparent;
         let widgets = &self.0.widgets;
-        for switch in [&widgets.virtual_camera, &widgets.stream] {
-            if transparent {
-                switch.set_active(false);
-            }
+        if transparent {
+            widgets.virtual_camera.set_active(false);
+            widgets.stream.set_active(false);
         }
         widgets.stream.set_sensitive(!transparent);
         widgets
@@ -570,7 +574,8 @@ impl Studio {
         } else {
             ""
         });
-        let Some(animate) = self.animate() else {
+        // The networks that redraw the camera's picture have no portrait background to replace.
+        let Some(animate) = self.animate().filter(|a| a.has_property("background")) else {
             return;
         };
         let was_transparent = previous == Background::Transparent;
@@ -652,13 +657,10 @@ impl Studio {
                 studio.recalibrate();
             }
         });
-        let camera = widgets.camera.clone();
-        widgets.show_camera.connect_toggled(move |check| {
-            camera.set_visible(check.is_active());
-        });
         let studio = weak();
         widgets.show_camera.connect_toggled(move |check| {
             if let Some(studio) = studio.upgrade() {
+                studio.widgets.camera.set_visible(check.is_active());
                 studio.state.borrow_mut().settings.show_camera = check.is_active();
             }
         });
