@@ -1,7 +1,7 @@
 //! `animecam studio`: a GTK 4 window over the same pipelines as the live commands. The avatar
 //! large and the camera beside it, the status line, the portraits of a folder to swap live,
-//! the mode, the warp's gains and head limits, the background, the outputs (virtual camera, OBS)
-//! and the camera; the choices are kept for the next start.
+//! the mode, the warp's gains and head limits, the background, the outputs (virtual camera, OBS,
+//! a recording) and the camera; the choices are kept for the next start.
 //!
 //! The window paints the appsinks' frames as textures (see README, Studio, for why not
 //! gtk4paintablesink). It knows the pipeline only by the elements the descriptions name, as the
@@ -22,7 +22,7 @@ use crate::failure::Failure;
 
 pub use window::Studio;
 
-/// Where the studio finds its portraits and keeps its settings.
+/// Where the studio finds its portraits and models and keeps its settings and recordings.
 pub struct Places {
     pub portraits: PathBuf,
     /// None where the user has no config folder: nothing is kept.
