@@ -13,6 +13,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod models;
 
 /// Which detector finds faces.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
