@@ -20,6 +20,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The clip three times over (12 s, no re-encoding): a camera that outlasts the screenshot.
+# (gst-launch-1.0 escapes each argument, so a path with spaces stays one value.)
+CAMERA_CLIP="$WORK/face.mp4"
+concat=(concat name=c '!' h264parse '!' mp4mux '!' filesink "location=$CAMERA_CLIP")
+for _ in 1 2 3; do concat+=(filesrc "location=$CLIP" '!' qtdemux '!' h264parse '!' c.); done
+gst-launch-1.0 -q "${concat[@]}"
+
 # A screen larger than the window, so that the pointer (at the screen's centre) is off it.
 exec 3> "$WORK/display"
 Xvfb -displayfd 3 -screen 0 2800x1800x24 -nolisten tcp 2>/dev/null &
@@ -28,7 +35,7 @@ for _ in $(seq 50); do [[ -s "$WORK/display" ]] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$WORK/display")"
 
 HOME="$WORK" XDG_CONFIG_HOME="$WORK/config" "$ANIMECAM" studio --seconds 7 \
-  --camera "filesrc location=\"$CLIP\" ! decodebin ! videoconvert ! clocksync" &
+  --camera "filesrc location=\"$CAMERA_CLIP\" ! decodebin ! videoconvert ! clocksync" &
 STUDIO=$!
 sleep 5
 geometry="$(xwininfo -root -tree | grep '"animecam studio"' | head -n1 | grep -oE '[0-9]+x[0-9]+\+[0-9]+\+[0-9]+' | head -n1)"
