@@ -21,6 +21,12 @@ use crate::commands::doctor;
 use crate::failure::Failure;
 use crate::report::AvatarReport;
 
+/// The style class of the portrait being animated, and its look: a frame in the theme's
+/// selection colour (the picture fills the button, so a background colour would not show).
+pub(super) const CHOSEN: &str = "chosen-portrait";
+const STYLE: &str =
+    "button.chosen-portrait { box-shadow: inset 0 0 0 3px @theme_selected_bg_color; }";
+
 /// How long "calibrated" stays in the status line after a calibration.
 const CALIBRATED_SHOWN: Duration = Duration::from_secs(2);
 
@@ -169,6 +175,13 @@ impl Studio {
             .title("animecam studio")
             .child(&layout)
             .build();
+        let style = gtk::CssProvider::new();
+        style.load_from_data(STYLE);
+        gtk::style_context_add_provider_for_display(
+            &gtk::prelude::WidgetExt::display(&window),
+            &style,
+            gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+        );
         let (avatar_frames, avatar_rx) = async_channel::bounded(1);
         let (camera_frames, camera_rx) = async_channel::bounded(1);
         let studio = Studio(Rc::new(Inner {
@@ -271,6 +284,10 @@ impl Studio {
             ));
             return;
         };
+        // The portrait shown is the one marked (the folder's first on a first start).
+        self.0.state.borrow_mut().settings.portrait = portrait
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string());
         let started = session::build(
             &settings,
             &portrait,
@@ -442,9 +459,9 @@ impl Studio {
         let mut child = self.0.widgets.strip.first_child();
         while let Some(button) = child {
             if chosen.as_deref() == Some(button.widget_name().as_str()) {
-                button.add_css_class("suggested-action");
+                button.add_css_class(CHOSEN);
             } else {
-                button.remove_css_class("suggested-action");
+                button.remove_css_class(CHOSEN);
             }
             child = button.next_sibling();
         }
