@@ -30,6 +30,7 @@ echo "demo: wrote $OUTPUT: the driving clip on the left, the animated portrait o
 cat <<'TEXT'
 demo: next steps
   - live:            target/release/animecam webcam --portrait .cache/media/sylvie_green_normal.png
+  - a window:        target/release/animecam studio  (portraits, sliders, outputs; README, The studio)
   - video calls:     target/release/animecam virtualcam --portrait ...  (needs v4l2loopback, see README)
   - real FOMM:       convert vox-adv-cpk.pth.tar with the exporter (README, Models) into models/vox-256,
                      then `make demo` uses it and `--mode fomm` works
