@@ -2,6 +2,10 @@
 //! noise, the face tracker with its mesh, and comparing regions of pictures.
 #![allow(dead_code)]
 
+mod series;
+#[allow(unused_imports)]
+pub use series::pearson;
+
 use std::path::PathBuf;
 
 use animecam::face::{BlazeFace, FaceMesh, Tracker, TrackerConfig};
@@ -124,15 +128,6 @@ pub fn region_difference(a: &RgbImage, b: &RgbImage, centre: [f32; 2], side: f32
         }
     }
     total as f64 / (((x1 - x0) * (y1 - y0) * 3).max(1)) as f64
-}
-
-/// Pearson's correlation of two series of one length.
-pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
-    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
 }
 
 /// The astronaut photo's face (scikit-image's, a real face) turned by `degrees` and placed on a

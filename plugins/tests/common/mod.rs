@@ -2,6 +2,11 @@
 //! `make setup` and the exporter provide.
 #![allow(dead_code)]
 
+#[path = "../../../tests/common/series.rs"]
+mod series;
+#[allow(unused_imports)]
+pub use series::pearson;
+
 use std::path::PathBuf;
 use std::sync::Once;
 
@@ -144,13 +149,4 @@ pub fn decode(clip: &str) -> (usize, usize, Vec<Vec<u8>>) {
     }
     pipeline.set_state(gst::State::Null).unwrap();
     (width, height, frames)
-}
-
-/// Pearson's correlation of two series of one length.
-pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let covariance: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let spread = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>().sqrt();
-    covariance / (spread(a, ma) * spread(b, mb)).max(1e-12)
 }
