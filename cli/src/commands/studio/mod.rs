@@ -10,6 +10,7 @@
 mod portraits;
 mod session;
 mod settings;
+mod widgets;
 mod window;
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ fn the_studio_animates_and_its_controls_change_the_avatar_live() {
     // 2. A click on another portrait swaps the avatar within 1 s, in the same pipeline.
     let pipeline = studio.pipeline().unwrap();
     // The portrait animated is marked in the strip: the folder's first on a first start.
-    let marked = |name: &str| portrait_button(&studio, name).has_css_class(super::window::CHOSEN);
+    let marked = |name: &str| portrait_button(&studio, name).has_css_class(super::widgets::CHOSEN);
     assert!(marked("eileen_happy.png") && !marked("sylvie_green_normal.png"));
     portrait_button(&studio, "sylvie_green_normal.png").emit_clicked();
     let swapped = wait_until(Duration::from_secs(1), || {
