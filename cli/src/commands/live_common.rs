@@ -79,13 +79,7 @@ impl LivePipeline<'_> {
                 pipeline
             }
         };
-        if let Some(camera) = &self.live.camera {
-            edit::replace(&pipeline, names::CAMERA, &edit::source_part(camera)?)?;
-        }
-        if self.live.no_mirror {
-            edit::named(&pipeline, names::MIRROR)?
-                .set_property_from_str("video-direction", "identity");
-        }
+        camera_options(&pipeline, self.live)?;
         if let Some(window) = &self.window {
             edit::replace(&pipeline, names::WINDOW, &window.element()?)?;
         }
@@ -116,6 +110,18 @@ impl LivePipeline<'_> {
         }
         Ok(())
     }
+}
+
+/// The camera options on a built pipeline: `--camera`'s source in place of the camera, and
+/// `--no-mirror`.
+pub fn camera_options(pipeline: &gst::Pipeline, live: &Live) -> Result<(), String> {
+    if let Some(camera) = &live.camera {
+        edit::replace(pipeline, names::CAMERA, &edit::source_part(camera)?)?;
+    }
+    if live.no_mirror {
+        edit::named(pipeline, names::MIRROR)?.set_property_from_str("video-direction", "identity");
+    }
+    Ok(())
 }
 
 /// The variables of a live command, checked: the animation's (or with `--remote`, the link's),

@@ -13,7 +13,7 @@ use crate::args::{
     Animation, BackgroundArg, ExpressionArg, Live, PrecisionArg, ProviderArg, RemoteArgs,
     VariantArg,
 };
-use crate::commands::live_common::live_variables;
+use crate::commands::live_common::{camera_options, live_variables};
 use crate::commands::options;
 
 /// The side of the avatar the studio shows.
@@ -177,25 +177,20 @@ pub fn build(
             animate.set_property("max-pitch", degrees);
         }
     }
-    match &live.camera {
-        Some(camera) => edit::replace(&pipeline, names::CAMERA, &edit::source_part(camera)?)?,
-        None => {
-            if let Some((width, height)) = settings.resolution.as_deref().and_then(resolution) {
-                let caps = gst::Caps::builder("video/x-raw")
-                    .field("width", width)
-                    .field("height", height)
-                    .build();
-                let filter = gst::ElementFactory::make("capsfilter")
-                    .property("caps", caps)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                edit::insert_after(&edit::named(&pipeline, names::CAMERA)?, &filter)?;
-            }
-        }
+    // The resolution asked of a camera device (a --camera source says its own).
+    let asked = settings.resolution.as_deref().and_then(resolution);
+    if let Some((width, height)) = asked.filter(|_| live.camera.is_none()) {
+        let caps = gst::Caps::builder("video/x-raw")
+            .field("width", width)
+            .field("height", height)
+            .build();
+        let filter = gst::ElementFactory::make("capsfilter")
+            .property("caps", caps)
+            .build()
+            .map_err(|e| e.to_string())?;
+        edit::insert_after(&edit::named(&pipeline, names::CAMERA)?, &filter)?;
     }
-    if live.no_mirror {
-        edit::named(&pipeline, names::MIRROR)?.set_property_from_str("video-direction", "identity");
-    }
+    camera_options(&pipeline, &live)?;
     Ok(pipeline)
 }
 
