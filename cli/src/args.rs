@@ -38,6 +38,11 @@ pub struct Animation {
     /// (make int8-models); auto: int8 on the CPU when it is there.
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
     pub precision: PrecisionArg,
+    /// fomm: the keypoint detector's precision. Default: as --precision for a clip; auto for a
+    /// camera, whose every frame gets keypoints (int8 on the CPU when the set is there: fp32
+    /// keypoints take a whole frame's time on one core, README, FOMM in-betweens).
+    #[arg(long, value_enum)]
+    pub keypoints_precision: Option<PrecisionArg>,
     /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
     #[arg(long, value_parser = picture_side)]
     pub size: Option<u32>,
@@ -518,6 +523,10 @@ pub struct BenchArgs {
     /// With --live: the networks' precision (auto: the int8 set beside --models when there).
     #[arg(long, default_value = "auto", value_parser = ["auto", "fp32", "int8"])]
     pub precision: String,
+    /// With --live --mode fomm: the keypoint detector's precision (auto, as the live commands
+    /// run it: int8 on the CPU when the int8 set is there).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "fp32", "int8"])]
+    pub keypoints_precision: String,
     /// With --live: no queue between tracking and animation, so every stage runs in the camera's
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]

@@ -134,11 +134,7 @@ pub fn live_variables(
 ) -> Result<HashMap<&'static str, String>, Failure> {
     let mut variables = animation_variables(animation, remote)?;
     variables.extend(output);
-    if animation.mode == Mode::Fomm {
-        // Live, fommanimate shows in-betweens while its generator works on a thread of its own.
-        let threads = animecam::animate::generator_threads_beside_inbetweens();
-        variables.insert("GENERATOR_THREADS", threads.to_string());
-    }
+    options::live_fomm_variables(animation, &mut variables);
     if animation.background == BackgroundArg::Transparent {
         return Err(Failure::from(
             "--background transparent: a window, a virtual camera and an H.264 stream cannot carry \
@@ -333,6 +329,75 @@ mod tests {
         assert!(inside.contains(&"videoscale".to_owned()), "{inside:?}");
         let compose = square.static_pad("src").unwrap().peer().unwrap();
         assert_eq!(compose.parent_element().unwrap().name(), names::COMPOSE);
+    }
+
+    #[test]
+    fn live_fomm_runs_its_keypoints_as_auto_and_leaves_a_core_to_the_in_betweens() {
+        // A models folder in which --mode fomm finds its set (nothing is loaded: the pipeline is
+        // only built).
+        let models =
+            std::env::temp_dir().join(format!("animecam-keypoints-{}", std::process::id()));
+        let set = animecam::model_sets::FOMM.dir_in(&models);
+        std::fs::create_dir_all(&set).unwrap();
+        std::fs::write(set.join("manifest.json"), "{}").unwrap();
+        let portrait = portrait();
+        let fomm = |extra: &[&str]| {
+            let mut line = vec![
+                "webcam",
+                "--mode",
+                "fomm",
+                "--precision",
+                "fp32",
+                "--portrait",
+            ];
+            line.extend([portrait.as_str(), "--models", models.to_str().unwrap()]);
+            line.extend(extra);
+            let webcam = built(&line);
+            let precision = |factory_name: &str| {
+                let element = webcam
+                    .iterate_recurse()
+                    .into_iter()
+                    .flatten()
+                    .find(|e| factory(e) == factory_name)
+                    .unwrap();
+                let value = element.property_value("precision");
+                gst::glib::EnumValue::from_value(&value)
+                    .unwrap()
+                    .1
+                    .nick()
+                    .to_owned()
+            };
+            let threads: u32 = webcam.by_name(names::ANIMATE).unwrap().property("threads");
+            (
+                precision("fommkeypoints"),
+                precision("fommanimate"),
+                threads,
+            )
+        };
+        let cores = std::thread::available_parallelism().unwrap().get() as u32;
+        let expected_threads = cores.saturating_sub(1).max(1);
+        assert_eq!(fomm(&[]), ("auto".into(), "fp32".into(), expected_threads));
+        let asked = fomm(&["--keypoints-precision", "fp32"]);
+        assert_eq!(asked, ("fp32".into(), "fp32".into(), expected_threads));
+        // A clip's keypoints follow --precision: its frames wait for the generator.
+        let line = [
+            "animecam",
+            "clip",
+            "--mode",
+            "fomm",
+            "--precision",
+            "fp32",
+            "--portrait",
+        ];
+        let mut line = line.to_vec();
+        line.extend([portrait.as_str(), "--models", models.to_str().unwrap()]);
+        line.extend(["in.mp4", "out.mp4"]);
+        let Command::Clip { animation, .. } = Cli::try_parse_from(line).unwrap().command else {
+            unreachable!("clip")
+        };
+        let clip = variables(&animation).map_err(|e| e.message).unwrap();
+        std::fs::remove_dir_all(&models).unwrap();
+        assert_eq!(clip["KEYPOINTS_PRECISION"], "fp32");
     }
 
     #[test]

@@ -78,10 +78,29 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
     variables.insert("PROVIDER", provider.to_string());
     variables.insert("VARIANT", animation.variant.nick().to_owned());
     variables.insert("PRECISION", animation.precision.nick().to_owned());
+    let keypoints = animation.keypoints_precision.unwrap_or(animation.precision);
+    variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
     if let Some(size) = animation.size {
         variables.insert("SIZE", size.to_string());
     }
     Ok(variables)
+}
+
+/// What a live FOMM animation runs differently from a clip's: fommanimate shows in-betweens while
+/// its generator works on a thread of its own, so the generator gets every core but one, and the
+/// keypoint detector, which then runs on every camera frame, runs int8 on the CPU when the set is
+/// there unless --keypoints-precision says otherwise (measured on 2 cores: fp32 keypoints take
+/// 33.5 ms on the one core left, more than a 30 fps frame's 33.3 ms; int8 19.5 ms).
+pub fn live_fomm_variables(animation: &Animation, variables: &mut HashMap<&'static str, String>) {
+    if animation.mode != Mode::Fomm {
+        return;
+    }
+    let threads = animecam::animate::generator_threads_beside_inbetweens();
+    variables.insert("GENERATOR_THREADS", threads.to_string());
+    let keypoints = animation
+        .keypoints_precision
+        .unwrap_or(crate::args::PrecisionArg::Auto);
+    variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
 }
 
 /// What n and p cycle through live: the imported styles in style mode, else the portrait's

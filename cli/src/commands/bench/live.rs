@@ -89,6 +89,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     variables.insert("MODELS", folder.to_string_lossy().to_string());
     variables.insert("PROVIDER", "cpu".to_string());
     variables.insert("PRECISION", args.precision.clone());
+    variables.insert("KEYPOINTS_PRECISION", args.keypoints_precision.clone());
     if mode == Mode::Style {
         variables.insert("STYLE", args.style.clone());
     }

@@ -73,6 +73,7 @@ pub fn animation(settings: &Settings, portrait: &Path, models: &Path) -> Animati
         models: Some(models.to_path_buf()),
         provider: ProviderArg::Auto,
         precision: PrecisionArg::Auto,
+        keypoints_precision: None,
         size: Some(AVATAR_SIDE),
         background: match settings.background {
             // The networks that redraw the picture have no portrait background to replace.
