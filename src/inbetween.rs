@@ -153,6 +153,39 @@ fn spline_points(affines: &[LocalAffine]) -> (Vec<Point>, Vec<Point>) {
     (from, to)
 }
 
+/// `keyframe` moved by the dense optical flow (Farneback) from `truth` back to it: what the best
+/// warp of the keyframe can do, since it reads the very picture it is to predict. Not an
+/// in-between (nothing live has `truth`); `animecam bench --inbetweens` reports it as the
+/// ceiling the keypoint methods are measured against.
+pub fn dense_flow_ceiling(keyframe: &RgbImage, truth: &RgbImage) -> Result<RgbImage, ImageError> {
+    let size = keyframe.width();
+    let gray = |picture: &RgbImage| crate::image::gray(&picture.view(), size, size);
+    // Flow from the truth to the keyframe: truth(x) is keyframe(x + flow(x)).
+    let mut flow = opencv::core::Mat::default();
+    opencv::video::calc_optical_flow_farneback(
+        &gray(truth)?,
+        &gray(keyframe)?,
+        &mut flow,
+        0.5,
+        3,
+        15,
+        3,
+        5,
+        1.2,
+        0,
+    )?;
+    let map = backward_map(size, 1, |[x, y]| {
+        let row = y as i32;
+        let column = x as i32;
+        let shift = flow
+            .at_2d::<opencv::core::Vec2f>(row, column)
+            .map_or([0.0, 0.0], |shift| [shift[0], shift[1]]);
+        [x + shift[0], y + shift[1]]
+    })?;
+    let moved = read_through(&keyframe.to_mat()?, &map)?;
+    RgbImage::new(size, size, moved.data_bytes()?.to_vec())
+}
+
 /// Peak signal-to-noise ratio of `picture` against `truth` (8-bit), in dB; 99 for equal
 /// pictures.
 pub fn psnr(picture: &RgbImage, truth: &RgbImage) -> f64 {
