@@ -739,9 +739,15 @@ fn in_betweens_predict_a_real_faces_motion_better_than_holding_the_keyframe() {
         gain("random-weight generator", spacing, "local affine");
         // Measured 1.5 and 1.9 dB: moved the wrong way, or not at all, it is 0 or below.
         let affine = gain(real, spacing, "local affine");
-        assert!(affine > 0.7, "every {spacing}: local affine {affine:.2} dB over holding");
+        assert!(
+            affine > 0.7,
+            "every {spacing}: local affine {affine:.2} dB over holding"
+        );
         let ceiling = gain(real, spacing, "dense flow ceiling");
-        assert!(ceiling > affine + 1.0, "every {spacing}: ceiling {ceiling:.2} dB");
+        assert!(
+            ceiling > affine + 1.0,
+            "every {spacing}: ceiling {ceiling:.2} dB"
+        );
     }
 }
 
