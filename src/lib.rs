@@ -5,7 +5,8 @@
 //! - [`inference`]: finding ONNX Runtime, choosing an execution provider, loading models against the
 //!   I/O contracts written in a model manifest;
 //! - [`image`]: frames as plain image views, file I/O, square and rotated crops with padding,
-//!   resizing; [`tensor`]: pictures to and from NCHW/NHWC tensors;
+//!   resizing; [`tensor`]: pictures to and from NCHW/NHWC tensors; [`worker`]: a job on a thread
+//!   of its own, offered the newest input whenever it is free (keyframes);
 //! - [`face`] (detectors, tracker, mesh), [`motion`] (calibration, relative motion), [`fomm`],
 //!   [`stylize`] (U-GAT-IT) and [`warp`] (the spline and the features it moves);
 //! - [`model_sets`]: the registry of model sets (names, kinds, where they are looked for);
@@ -28,3 +29,4 @@ pub mod stylize;
 pub mod swap;
 pub mod tensor;
 pub mod warp;
+pub mod worker;

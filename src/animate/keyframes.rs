@@ -6,13 +6,12 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
-
 use super::avatar::FommEngine;
 use crate::fomm::{Deformation, FommError, SourceEncoding};
 use crate::image::RgbImage;
 use crate::inbetween::{inbetween, Method};
 use crate::motion::Keypoints;
+use crate::worker::Worker;
 
 /// ONNX Runtime threads for a generator that runs beside in-betweens: every core but one, which
 /// the streaming thread keeps for tracking, keypoints and the in-betweens. Measured on 2 cores
@@ -55,60 +54,36 @@ pub enum Picture {
     },
 }
 
-/// A picture to make: for which stream and avatar (the epoch), from which encoding, for which
-/// keypoints.
-type Job = (u64, Arc<SourceEncoding>, Keypoints);
+/// A picture to make: from which encoding, for which keypoints.
+type Job = (Arc<SourceEncoding>, Keypoints);
 
 /// The generator's thread and the newest keyframe.
 pub struct Keyframes {
     engine: FommEngine,
     pace: KeyframePace,
-    /// `None` once dropping: the thread then ends after its job.
-    jobs: Option<Sender<Job>>,
-    done: Receiver<(u64, Result<Keyframe, FommError>)>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    /// Counts the streams and avatars: a picture made for an older one is dropped.
-    epoch: u64,
-    /// A job is on the generator's thread.
-    busy: bool,
+    generator: Worker<Job, Result<Keyframe, FommError>>,
     newest: Option<Keyframe>,
     frames: u64,
 }
 
 impl Keyframes {
     pub fn new(engine: FommEngine, pace: KeyframePace) -> Keyframes {
-        let (jobs, job_queue) = crossbeam_channel::bounded::<Job>(1);
-        let (results, done) = crossbeam_channel::bounded(1);
         let worker = engine.clone();
-        // The thread ends when the jobs' sender goes (with these keyframes).
-        let thread = std::thread::Builder::new()
-            .name("fomm-generator".into())
-            .spawn(move || {
-                for (epoch, encoding, keypoints) in job_queue {
-                    let started = std::time::Instant::now();
-                    let made =
-                        worker
-                            .animate(&encoding, &keypoints)
-                            .map(|(picture, deformation)| Keyframe {
-                                picture,
-                                took: started.elapsed(),
-                                deformation,
-                                keypoints,
-                            });
-                    if results.send((epoch, made)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .expect("a thread for the FOMM generator");
+        let generator = Worker::spawn("fomm-generator", move |(encoding, keypoints): Job| {
+            let started = std::time::Instant::now();
+            worker
+                .animate(&encoding, &keypoints)
+                .map(|(picture, deformation)| Keyframe {
+                    picture,
+                    took: started.elapsed(),
+                    deformation,
+                    keypoints,
+                })
+        });
         Keyframes {
             engine,
             pace,
-            jobs: Some(jobs),
-            done,
-            thread: Some(thread),
-            epoch: 0,
-            busy: false,
+            generator,
             newest: None,
             frames: 0,
         }
@@ -123,28 +98,7 @@ impl Keyframes {
     pub fn forget(&mut self) {
         self.newest = None;
         self.frames = 0;
-        self.epoch += 1;
-    }
-
-    /// The picture the thread made, waiting for it when `wait`, if it is this epoch's (one made
-    /// for an older stream or avatar is dropped). `None`: none ready, an older one, or the
-    /// thread is gone.
-    fn take_made(&mut self, wait: bool) -> Option<Result<Keyframe, FommError>> {
-        loop {
-            let (epoch, made) = if wait {
-                self.done.recv().ok()?
-            } else {
-                self.done.try_recv().ok()?
-            };
-            self.busy = false;
-            if epoch == self.epoch {
-                return Some(made);
-            }
-            if wait {
-                // The one in flight was an older stream's: nothing else is coming.
-                return None;
-            }
-        }
+        self.generator.forget();
     }
 
     /// The picture for a frame whose keypoints (after relative motion) are `keypoints`, with the
@@ -156,10 +110,10 @@ impl Keyframes {
     ) -> Result<(RgbImage, &Keyframe, Picture), FommError> {
         self.frames += 1;
         let mut new_keyframe = None;
-        if self.pace == KeyframePace::AsFastAsItCan && self.newest.is_none() && self.busy {
+        if self.pace == KeyframePace::AsFastAsItCan && self.newest.is_none() {
             // The thread is still making a picture (an older stream's, or this one's first):
             // wait for it, so that nothing older is shown and the thread is free again.
-            if let Some(made) = self.take_made(true) {
+            if let Some(made) = self.generator.wait() {
                 let made = made?;
                 new_keyframe = Some(made.took);
                 self.newest = Some(made);
@@ -182,15 +136,12 @@ impl Keyframes {
             return Ok((picture, keyframe, Picture::Generated));
         }
         if self.pace == KeyframePace::AsFastAsItCan {
-            if let Some(made) = self.take_made(false) {
+            if let Some(made) = self.generator.take() {
                 let made = made?;
                 new_keyframe = Some(made.took);
                 self.newest = Some(made);
             }
-            if let (false, Some(jobs)) = (self.busy, &self.jobs) {
-                let job = (self.epoch, encoding.clone(), keypoints.clone());
-                self.busy = jobs.try_send(job).is_ok();
-            }
+            self.generator.offer((encoding.clone(), keypoints.clone()));
         }
         let keyframe = self.newest.as_ref().expect("a keyframe was made above");
         let picture = inbetween(
@@ -201,18 +152,5 @@ impl Keyframes {
         )
         .map_err(FommError::from)?;
         Ok((picture, keyframe, Picture::Inbetween { new_keyframe }))
-    }
-}
-
-impl Drop for Keyframes {
-    /// Waits for the generator's thread to finish the picture it is making (at most one
-    /// generator run): no network may still run once its element has stopped.
-    fn drop(&mut self) {
-        self.jobs = None;
-        // A finished picture nobody takes would keep the thread waiting to hand it over.
-        while self.done.try_recv().is_ok() {}
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

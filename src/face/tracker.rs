@@ -4,160 +4,19 @@
 use opencv::core::{Mat, Point2f, Size, TermCriteria, Vector};
 use opencv::prelude::*;
 
-use super::{
-    crop_box, Detection, Expression, FaceDetector, FaceError, FaceMesh, Gaze, HeadPose, Iris,
-    MeshRegion, OneEuroFilter, OneEuroParams, Rect,
-};
+use super::{crop_box, Detection, FaceDetector, FaceError, FaceMesh, OneEuroFilter, Rect};
 use crate::image::{gray, ImageView, SquareCrop};
 
 mod flow;
 mod human;
+mod mesh_step;
 mod scene_cut;
+mod track;
 
 use flow::{seed_flow, similarity, Flow, MIN_FLOW_POINTS};
 use human::HumanEvidence;
 use scene_cut::is_scene_cut;
-
-/// Where the primary face's box came from on this frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrackState {
-    /// The detector found it on this frame.
-    Detected,
-    /// Optical flow moved the last box to this frame.
-    Tracked,
-    /// Neither found it; the last box is held for a few frames.
-    Held,
-    /// No face.
-    Lost,
-}
-
-impl TrackState {
-    pub fn name(self) -> &'static str {
-        match self {
-            TrackState::Detected => "detected",
-            TrackState::Tracked => "tracked",
-            TrackState::Held => "held",
-            TrackState::Lost => "lost",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        [
-            TrackState::Detected,
-            TrackState::Tracked,
-            TrackState::Held,
-            TrackState::Lost,
-        ]
-        .into_iter()
-        .find(|state| state.name() == name)
-    }
-
-    /// Whether the boxes describe a face on this frame.
-    pub fn has_face(self) -> bool {
-        self != TrackState::Lost
-    }
-}
-
-/// Why a face the tracker follows does not drive the avatar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotDriving {
-    /// The face mesh's face flag is under its threshold: an animal's face, a drawing, a toy.
-    NotAFace,
-}
-
-impl NotDriving {
-    /// The name in the face meta.
-    pub fn name(self) -> &'static str {
-        match self {
-            NotDriving::NotAFace => "not-a-face",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        [NotDriving::NotAFace]
-            .into_iter()
-            .find(|why| why.name() == name)
-    }
-}
-
-/// The primary face on one frame: what `facetrack` attaches to each buffer. Coordinates are
-/// fractions of the frame, so scaling the video does not invalidate them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaceTrack {
-    /// Increases each time a new face is acquired; 0 before the first.
-    pub track_id: u64,
-    pub state: TrackState,
-    /// Detector confidence of the last detection, lowered while tracking gets unsure.
-    pub score: f32,
-    /// The smoothed face box.
-    pub face: Rect,
-    /// The square crop (square in pixels) the models should take.
-    pub crop: Rect,
-    /// Smoothed detector landmarks, when the detector gives them.
-    pub landmarks: Vec<[f32; 2]>,
-    /// The face mesh's 468 points (x, y as fractions of the frame, z in fractions of its width),
-    /// when the tracker runs the mesh.
-    pub mesh: Vec<[f32; 3]>,
-    /// The expression and head pose read from the mesh.
-    pub expression: Option<Expression>,
-    pub pose: Option<HeadPose>,
-    /// The subject's right then left iris (centres as fractions of the frame, radius as a
-    /// fraction of its width), and where the eyes look, when the attention mesh runs.
-    pub irises: Option<[Iris; 2]>,
-    pub gaze: Option<Gaze>,
-    /// Set when the box follows something that must not drive the avatar (and why): the frame
-    /// counts as one without a face for the animation.
-    pub not_driving: Option<NotDriving>,
-}
-
-impl FaceTrack {
-    /// Whether this frame's face drives the avatar: there is one, and it is a human face (as far
-    /// as the mesh can tell; without the mesh every face drives).
-    pub fn drives(&self) -> bool {
-        self.state.has_face() && self.not_driving.is_none()
-    }
-
-    /// A frame without a face.
-    pub fn lost(track_id: u64) -> Self {
-        FaceTrack {
-            track_id,
-            state: TrackState::Lost,
-            score: 0.0,
-            face: Rect::default(),
-            crop: Rect::default(),
-            landmarks: Vec::new(),
-            mesh: Vec::new(),
-            expression: None,
-            pose: None,
-            irises: None,
-            gaze: None,
-            not_driving: None,
-        }
-    }
-}
-
-/// Tracker behaviour; every field can change between frames.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrackerConfig {
-    /// Run the detector every this many frames (1: every frame); optical flow fills the gaps.
-    pub detect_interval: u32,
-    /// Frames to keep the last box after the face is lost, before reporting it lost.
-    pub hold_frames: u32,
-    /// Crop margin on each side, as a fraction of the face's larger side (see [`crop_box`]).
-    pub margin: f32,
-    pub smoothing: OneEuroParams,
-}
-
-impl Default for TrackerConfig {
-    fn default() -> Self {
-        TrackerConfig {
-            detect_interval: 5,
-            hold_frames: 15,
-            margin: 0.4,
-            smoothing: OneEuroParams::default(),
-        }
-    }
-}
+pub use track::{FaceTrack, NotDriving, TrackState, TrackerConfig};
 
 /// The side of the region searched around the current face, in face sizes.
 const SEARCH_REGION_FACES: f32 = 3.0;
@@ -341,81 +200,6 @@ impl Tracker {
             self.add_mesh(frame, &mut described, time)?;
         }
         Ok(described)
-    }
-
-    /// The mesh of the tracked face: searched in the square MediaPipe frames a face with, level
-    /// with the eyes of the detector's landmarks.
-    fn add_mesh(
-        &mut self,
-        frame: &ImageView<'_>,
-        track: &mut FaceTrack,
-        time: f64,
-    ) -> Result<(), FaceError> {
-        let (Some(mesh), Some(current)) = (self.mesh.as_mut(), self.current.as_ref()) else {
-            return Ok(());
-        };
-        let face = current.smoothed.face;
-        let eyes = match current.smoothed.landmarks.as_slice() {
-            [right, left, ..] => Some((*right, *left)),
-            _ => None,
-        };
-        let region = MeshRegion::around(face.center(), face.width.max(face.height), eyes);
-        let found = mesh.run(frame, region)?;
-        if self.human_track != Some(track.track_id) {
-            self.human = HumanEvidence::default();
-            self.human_track = Some(track.track_id);
-            self.unjudged_frames = JUDGE_EVERY;
-        }
-        // Not a face the mesh recognises on this frame, or not yet for long enough (an
-        // animal's, a drawing, a hand): the box may stay, but nothing of it drives the avatar
-        // (a face that drives has its mesh: without it, it would drive differently).
-        let human = match self.judge.as_mut() {
-            Some(judge) if !self.human.is_human() || self.unjudged_frames >= JUDGE_EVERY => {
-                self.unjudged_frames = 0;
-                let flag = judge.run(frame, region)?.score;
-                self.human.observe(flag, time)
-            }
-            Some(_) => {
-                self.unjudged_frames += 1;
-                self.human.is_human()
-            }
-            None => self.human.observe(found.score, time),
-        };
-        if !human || found.score < MIN_MESH_SCORE {
-            track.not_driving = Some(NotDriving::NotAFace);
-        }
-        if found.score < MIN_MESH_SCORE {
-            return Ok(());
-        }
-        let (width, height) = (frame.width() as f32, frame.height() as f32);
-        // The expression from the points as found: a blink lasts a few frames and must not be
-        // smoothed away. The points themselves, which move the head, are smoothed like the box.
-        track.expression = Some(found.expression());
-        track.pose = Some(found.pose());
-        track.gaze = found.gaze();
-        track.irises = found.irises.map(|irises| {
-            irises.map(|iris| Iris {
-                center: [iris.center[0] / width, iris.center[1] / height],
-                radius: iris.radius / width,
-            })
-        });
-        let new_track = self.mesh_track != Some(track.track_id);
-        if new_track || self.mesh_filters.len() != 3 * found.points.len() {
-            self.mesh_filters =
-                vec![OneEuroFilter::new(self.config.smoothing); 3 * found.points.len()];
-            self.mesh_track = Some(track.track_id);
-        }
-        let mut filters = self.mesh_filters.chunks_exact_mut(3);
-        track.mesh = found
-            .points
-            .iter()
-            .map(|point| {
-                let filters = filters.next().expect("three filters a point");
-                let [x, y, z] = [0, 1, 2].map(|axis| filters[axis].filter(point[axis], time));
-                [x / width, y / height, z / width]
-            })
-            .collect();
-        Ok(())
     }
 
     /// Moves the last raw box by the optical flow of its points; `None` when flow is unsure.
