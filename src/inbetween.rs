@@ -186,6 +186,53 @@ pub fn dense_flow_ceiling(keyframe: &RgbImage, truth: &RgbImage) -> Result<RgbIm
     RgbImage::new(size, size, moved.data_bytes()?.to_vec())
 }
 
+/// Face mesh points standing for FOMM's ten keypoints: the eyes' outer corners, the nose tip,
+/// the mouth's corners, the lips' middles, the chin and the brows.
+pub const MESH_KEYPOINTS: [usize; 10] = [33, 263, 1, 61, 291, 13, 14, 152, 105, 334];
+/// Mesh points around each keypoint whose motion gives its Jacobian.
+const JACOBIAN_NEIGHBOURS: usize = 16;
+
+/// Keypoints from the face mesh's points (`points`, in the picture's [-1, 1] units), for moving a
+/// picture by a face's motion as FOMM's keypoints move its pictures: [`MESH_KEYPOINTS`], each
+/// with the local affine that maps the offsets of its neighbours in the `reference` mesh to
+/// theirs in this one (least squares) as its Jacobian, so that `J_then J_now^-1` is the local
+/// motion between two meshes. `None` when the two are not meshes of the same points.
+pub fn mesh_keypoints(points: &[Point], reference: &[Point]) -> Option<Keypoints> {
+    let highest = MESH_KEYPOINTS.iter().max().copied().unwrap_or(0);
+    if points.len() != reference.len() || points.len() <= highest {
+        return None;
+    }
+    let identity: Matrix2 = [[1.0, 0.0], [0.0, 1.0]];
+    let jacobian = |keypoint: usize| {
+        let centre = reference[keypoint];
+        let mut nearest: Vec<usize> = (0..reference.len()).filter(|&i| i != keypoint).collect();
+        let distance = |i: &usize| {
+            (reference[*i][0] - centre[0]).powi(2) + (reference[*i][1] - centre[1]).powi(2)
+        };
+        nearest.sort_by(|a, b| distance(a).total_cmp(&distance(b)));
+        // A = (sum d_now d_ref^T) (sum d_ref d_ref^T)^-1 over the neighbours' offsets d.
+        let (mut cross, mut gram) = ([[0.0f32; 2]; 2], [[0.0f32; 2]; 2]);
+        for &i in nearest.iter().take(JACOBIAN_NEIGHBOURS) {
+            let d_ref = [reference[i][0] - centre[0], reference[i][1] - centre[1]];
+            let d_now = [
+                points[i][0] - points[keypoint][0],
+                points[i][1] - points[keypoint][1],
+            ];
+            for r in 0..2 {
+                for c in 0..2 {
+                    cross[r][c] += d_now[r] * d_ref[c];
+                    gram[r][c] += d_ref[r] * d_ref[c];
+                }
+            }
+        }
+        inverse(&gram).map_or(identity, |inverse| multiply(&cross, &inverse))
+    };
+    Some(Keypoints {
+        values: MESH_KEYPOINTS.iter().map(|&i| points[i]).collect(),
+        jacobians: MESH_KEYPOINTS.iter().map(|&i| jacobian(i)).collect(),
+    })
+}
+
 /// Peak signal-to-noise ratio of `picture` against `truth` (8-bit), in dB; 99 for equal
 /// pictures.
 pub fn psnr(picture: &RgbImage, truth: &RgbImage) -> f64 {
