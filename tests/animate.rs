@@ -137,6 +137,7 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
     let face = FaceCrop {
         track: 1,
         crop: Rect::from_center(0.45, 0.3, 0.4, 0.4),
+        mesh: Vec::new(),
     };
     let settings = StylizeSettings {
         feather: 0.1,
@@ -153,7 +154,7 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
         let changed = mean_abs_difference(&data, photo.data());
         (outcome, changed)
     };
-    let (outcome, changed) = run(&mut session, Some(face));
+    let (outcome, changed) = run(&mut session, Some(face.clone()));
     assert_eq!(outcome, FaceOutcome::Stylized);
     assert!(changed > 1.0, "the face was redrawn: {changed}");
     // Two frames without a face keep the stylized face; the third leaves the frame as it is.
@@ -164,7 +165,7 @@ fn the_stylization_session_holds_the_face_and_forgets_it_on_a_new_stream() {
     }
     assert_eq!(run(&mut session, None), (FaceOutcome::Unchanged, 0.0));
     // A new stream holds nothing of the old one.
-    run(&mut session, Some(face));
+    run(&mut session, Some(face.clone()));
     session.reset();
     assert_eq!(run(&mut session, None), (FaceOutcome::Unchanged, 0.0));
 }

@@ -531,8 +531,8 @@ pub struct BenchArgs {
     /// thread one after the other (to compare with the default, overlapped in threads).
     #[arg(long)]
     pub serial: bool,
-    /// With --live --mode fomm: fommanimate's in-betweens (auto: on, the camera being live; off:
-    /// each generated picture held until the next, to compare).
+    /// With --live and a network: fommanimate's or ugatit's in-betweens (auto: on, the camera
+    /// being live; off: each generated picture held until the next, to compare).
     #[arg(long = "in-betweens", default_value = "auto", value_parser = ["auto", "on", "off"])]
     pub in_betweens: String,
 }

@@ -137,6 +137,7 @@ pub fn mark_as_plugin_api() {
     use gst::prelude::*;
     ProviderChoice::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     PrecisionSetting::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    crate::inbetweens::Inbetweens::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
 }
 
 impl From<ProviderChoice> for Provider {

@@ -11,6 +11,7 @@ mod facetrack;
 mod fommanimate;
 mod fommkeypoints;
 mod glue;
+mod inbetweens;
 mod logging;
 pub mod meta;
 mod progress;

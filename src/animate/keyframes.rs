@@ -12,26 +12,7 @@ use crate::image::RgbImage;
 use crate::inbetween::{inbetween, Method};
 use crate::motion::Keypoints;
 use crate::worker::Worker;
-
-/// ONNX Runtime threads for a generator that runs beside in-betweens: every core but one, which
-/// the streaming thread keeps for tracking, keypoints and the in-betweens. Measured on 2 cores
-/// (`animecam bench --live 20 --mode fomm --precision int8`, the talking clip at 30 fps): with one
-/// generator thread 2.80 pictures made a second, 29.4 shown, latency mean 30 ms; with two, 2.65
-/// made, 27.7 shown, 56 ms (the generator's threads took the core the frames needed).
-pub fn generator_threads_beside_inbetweens() -> usize {
-    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
-}
-
-/// When the generator runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyframePace {
-    /// On its own thread, whenever it is free (live sources).
-    #[default]
-    AsFastAsItCan,
-    /// On the calling thread, every this many frames (a clip, whose frames wait; or a CPU
-    /// spared).
-    Every(u32),
-}
+pub use crate::worker::{KeyframePace, Picture};
 
 /// A picture the generator made, with the keypoints it was made for.
 pub struct Keyframe {
@@ -40,18 +21,6 @@ pub struct Keyframe {
     pub took: std::time::Duration,
     pub deformation: Option<Deformation>,
     pub keypoints: Keypoints,
-}
-
-/// What a frame showed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Picture {
-    /// A picture the generator made for this very frame.
-    Generated,
-    /// The newest keyframe moved to this frame's keypoints; `new_keyframe` is how long the
-    /// generator took for that keyframe when it arrived with this frame.
-    Inbetween {
-        new_keyframe: Option<std::time::Duration>,
-    },
 }
 
 /// A picture to make: from which encoding, for which keypoints.

@@ -21,7 +21,6 @@ pub use animator::{Animator, Outcome};
 pub use avatar::{Avatar, AvatarMaker, AvatarSpec, Engine, FommEngine, DEFAULT_WARP_SIZE};
 pub use driving::{Driving, Undriven};
 pub use idle::{IdleSettings, EASE_TO_REST_S, TAKE_OVER_S};
-pub use keyframes::generator_threads_beside_inbetweens;
 pub use keyframes::{KeyframePace, Picture};
 pub use swap::{PortraitSwap, Swapped};
 

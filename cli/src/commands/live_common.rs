@@ -134,7 +134,7 @@ pub fn live_variables(
 ) -> Result<HashMap<&'static str, String>, Failure> {
     let mut variables = animation_variables(animation, remote)?;
     variables.extend(output);
-    options::live_fomm_variables(animation, &mut variables);
+    options::live_network_variables(animation, &mut variables);
     if animation.background == BackgroundArg::Transparent {
         return Err(Failure::from(
             "--background transparent: a window, a virtual camera and an H.264 stream cannot carry \
@@ -313,6 +313,12 @@ mod tests {
         std::fs::remove_dir_all(&models).unwrap();
         let animate = webcam.by_name(names::ANIMATE).unwrap();
         assert_eq!(factory(&animate), "ugatit");
+        // Live, its network gets every core but one, which the in-betweens keep.
+        let cores = std::thread::available_parallelism().unwrap().get() as u32;
+        assert_eq!(
+            animate.property::<u32>("threads"),
+            cores.saturating_sub(1).max(1)
+        );
         // ugatit, then the square's videoscale and caps, then the compositor.
         let next = animate.static_pad("src").unwrap().peer().unwrap();
         let square = next

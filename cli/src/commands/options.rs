@@ -86,21 +86,30 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
     Ok(variables)
 }
 
-/// What a live FOMM animation runs differently from a clip's: fommanimate shows in-betweens while
-/// its generator works on a thread of its own, so the generator gets every core but one, and the
-/// keypoint detector, which then runs on every camera frame, runs int8 on the CPU when the set is
-/// there unless --keypoints-precision says otherwise (measured on 2 cores: fp32 keypoints take
-/// 33.5 ms on the one core left, more than a 30 fps frame's 33.3 ms; int8 19.5 ms).
-pub fn live_fomm_variables(animation: &Animation, variables: &mut HashMap<&'static str, String>) {
-    if animation.mode != Mode::Fomm {
-        return;
+/// What a live animation runs differently from a clip's: FOMM and the style networks show
+/// in-betweens while their network works on a thread of its own, so the network gets every core
+/// but one; FOMM's keypoint detector, which then runs on every camera frame, runs int8 on the
+/// CPU when the set is there unless --keypoints-precision says otherwise (measured on 2 cores:
+/// fp32 keypoints take 33.5 ms on the one core left, more than a 30 fps frame's 33.3 ms; int8
+/// 19.5 ms).
+pub fn live_network_variables(
+    animation: &Animation,
+    variables: &mut HashMap<&'static str, String>,
+) {
+    let threads = animecam::worker::network_threads_beside_inbetweens().to_string();
+    match animation.mode {
+        Mode::Fomm => {
+            variables.insert("GENERATOR_THREADS", threads);
+            let keypoints = animation
+                .keypoints_precision
+                .unwrap_or(crate::args::PrecisionArg::Auto);
+            variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
+        }
+        Mode::Ugatit | Mode::Style => {
+            variables.insert("NETWORK_THREADS", threads);
+        }
+        Mode::Warp => {}
     }
-    let threads = animecam::animate::generator_threads_beside_inbetweens();
-    variables.insert("GENERATOR_THREADS", threads.to_string());
-    let keypoints = animation
-        .keypoints_precision
-        .unwrap_or(crate::args::PrecisionArg::Auto);
-    variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
 }
 
 /// What n and p cycle through live: the imported styles in style mode, else the portrait's

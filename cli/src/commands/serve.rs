@@ -26,7 +26,7 @@ pub fn run(
         udp_port_free(port, " (serve needs --port and the next one)")?;
     }
     let mut variables = options::variables(&animation)?;
-    options::live_fomm_variables(&animation, &mut variables);
+    options::live_network_variables(&animation, &mut variables);
     variables.insert("PORT", port.to_string());
     variables.insert("RETURN_PORT", (port + 1).to_string());
     link_variables(&link, &mut variables)?;

@@ -3,8 +3,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use animecam::activity::Activity;
 use animecam::animate::{
-    Animator, Avatar, AvatarMaker, Driving, Engine as AnimateEngine, KeyframePace, Outcome,
-    PortraitSwap, Swapped, Undriven,
+    Animator, Avatar, AvatarMaker, Driving, Engine as AnimateEngine, Outcome, PortraitSwap,
+    Swapped, Undriven,
 };
 use animecam::background::write_avatar;
 use animecam::fomm::Fomm;
@@ -17,11 +17,12 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::settings::{Settings, DEFAULT_MODEL_SET};
-use super::{Background, Engine, Inbetweens};
+use super::{Background, Engine};
 use crate::glue::{
     image_view_mut, is_new_stream, pixel_format, square_output_caps, video_pad_templates,
     warn_fallbacks, InUse, VIDEO_FORMATS,
 };
+use crate::inbetweens::{self, Inbetweens};
 use crate::logging;
 use crate::progress::{Step, LOADING};
 use crate::{meta, stats};
@@ -67,15 +68,6 @@ pub struct FommAnimate {
 }
 
 impl FommAnimate {
-    /// Whether the source is live: upstream's answer to a latency query.
-    fn source_is_live(&self) -> bool {
-        let mut query = gst::query::Latency::new();
-        self.obj()
-            .sink_pads()
-            .first()
-            .is_some_and(|pad| pad.peer_query(&mut query) && query.result().0)
-    }
-
     fn post_warnings(&self, avatar: &Avatar) {
         for warning in avatar.warnings() {
             gst::element_imp_warning!(self, gst::StreamError::Failed, ("{warning}"));
@@ -474,14 +466,15 @@ impl VideoFilterImpl for FommAnimate {
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let engine = state.engine;
         // How FOMM's generator runs (`None`: on every frame); `auto` follows the source.
-        let inbetweens_on = match (engine, inbetweens) {
-            (Engine::Warp, _) | (_, Inbetweens::Off) => false,
-            (_, Inbetweens::On) => true,
-            (_, Inbetweens::Auto) => *state.live.get_or_insert_with(|| self.source_is_live()),
+        let setting = match engine {
+            Engine::Warp => Inbetweens::Off,
+            Engine::Fomm => inbetweens,
         };
-        let pace = inbetweens_on.then_some(match keyframe_every {
-            0 => KeyframePace::AsFastAsItCan,
-            every => KeyframePace::Every(every),
+        let element = self.obj().clone().upcast::<gst::Element>();
+        let pace = inbetweens::pace(setting, keyframe_every, || {
+            *state
+                .live
+                .get_or_insert_with(|| inbetweens::source_is_live(&element))
         });
         let animator = &mut state.animator;
         self.take_prepared(animator);

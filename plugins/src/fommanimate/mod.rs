@@ -63,26 +63,6 @@ pub enum Engine {
     Warp = 1,
 }
 
-/// Whether FOMM shows in-betweens while its generator is busy.
-#[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, glib::Enum, Default)]
-#[repr(u32)]
-#[enum_type(name = "GstFommAnimateInbetweens")]
-pub enum Inbetweens {
-    #[default]
-    #[enum_value(
-        name = "On for a live source (a camera), off for a file (whose frames wait for the generator)",
-        nick = "auto"
-    )]
-    Auto = 0,
-    #[enum_value(
-        name = "The generator on its own thread; each frame meanwhile its newest picture moved to the frame's face",
-        nick = "on"
-    )]
-    On = 1,
-    #[enum_value(name = "The generator on every frame", nick = "off")]
-    Off = 2,
-}
-
 glib::wrapper! {
     pub struct FommAnimate(ObjectSubclass<imp::FommAnimate>)
         @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
@@ -92,7 +72,6 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     // Its enum property types, for gst-inspect and the documentation.
     Background::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Engine::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    Inbetweens::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(
         Some(plugin),
         "fommanimate",

@@ -9,8 +9,9 @@ use animecam::warp::{ChannelGains, HeadLimits, MAX_GAIN};
 use gst::glib;
 use gst::prelude::*;
 
-use super::{Background, Engine, Inbetweens};
+use super::{Background, Engine};
 use crate::glue::ModelSettings;
+use crate::inbetweens::Inbetweens;
 use crate::stats;
 
 pub(super) const DEFAULT_MODEL_SET: &str = animecam::model_sets::FOMM.name;

@@ -20,6 +20,7 @@ use crate::glue::{
     image_view, image_view_mut, is_new_stream, square_output_caps, video_pad_templates,
     warn_fallbacks, InUse, ModelDirChange, ModelSettings,
 };
+use crate::inbetweens::{self, Inbetweens};
 use crate::logging;
 use crate::progress::{Step, LOADING};
 use crate::{meta, stats};
@@ -47,6 +48,9 @@ struct Settings {
     feather: f32,
     smoothing: f32,
     hold_frames: u32,
+    /// region=face: in-betweens while the network is busy, and how often it runs.
+    inbetweens: Inbetweens,
+    keyframe_every: u32,
 }
 
 impl Default for Settings {
@@ -59,6 +63,8 @@ impl Default for Settings {
             feather: DEFAULT_FEATHER,
             smoothing: DEFAULT_SMOOTHING,
             hold_frames: DEFAULT_HOLD_FRAMES,
+            inbetweens: Inbetweens::default(),
+            keyframe_every: 0,
         }
     }
 }
@@ -67,6 +73,8 @@ struct State {
     session: FaceStylizer,
     /// The seqnum of the last segment: a re-sent one is the same stream.
     last_segment: Option<gst::Seqnum>,
+    /// Whether the source is live, asked upstream once (for `in-betweens=auto`).
+    live: Option<bool>,
 }
 
 impl Settings {
@@ -191,7 +199,10 @@ impl Ugatit {
             None => {}
             Some(Ok(loaded)) => {
                 let (session, resized) = self.put_in_use(loaded, "swapped in");
-                state.session = session;
+                let old = std::mem::replace(&mut state.session, session);
+                // Dropping a session waits for the face its keyframes' thread is drawing (at
+                // most one network run): not on the streaming thread.
+                std::thread::spawn(move || drop(old));
                 if resized {
                     // Frame mode at the model's size: the next frames go out at the new size.
                     self.obj().reconfigure_src();
@@ -261,6 +272,18 @@ impl ObjectImpl for Ugatit {
                     .default_value(DEFAULT_HOLD_FRAMES)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("in-betweens", Inbetweens::default())
+                    .nick("In-betweens")
+                    .blurb("region=face: auto (on for a live source), on (the network runs on its own thread whenever it is free; every frame meanwhile shows its newest face moved by the face mesh's motion since and pasted where the face is now, so the output keeps the camera's rate) or off (the network on every frame)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("keyframe-every")
+                    .nick("Keyframe every")
+                    .blurb("region=face with in-betweens: 0 runs the network whenever it is free; N runs it on every Nth frame on the streaming thread and shows in-betweens on the others (files, tests, a CPU spared)")
+                    .maximum(1000)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
             ]);
             properties
         });
@@ -285,6 +308,10 @@ impl ObjectImpl for Ugatit {
                 settings.smoothing = value.get().expect("type checked upstream")
             }
             "hold-frames" => settings.hold_frames = value.get().expect("type checked upstream"),
+            "in-betweens" => settings.inbetweens = value.get().expect("type checked upstream"),
+            "keyframe-every" => {
+                settings.keyframe_every = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
     }
@@ -308,6 +335,8 @@ impl ObjectImpl for Ugatit {
             "feather" => settings.feather.to_value(),
             "temporal-smoothing" => settings.smoothing.to_value(),
             "hold-frames" => settings.hold_frames.to_value(),
+            "in-betweens" => settings.inbetweens.to_value(),
+            "keyframe-every" => settings.keyframe_every.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -358,6 +387,7 @@ impl BaseTransformImpl for Ugatit {
         *self.state.lock().unwrap() = Some(State {
             session,
             last_segment: None,
+            live: None,
         });
         self.running.store(true, Ordering::SeqCst);
         // A folder set while the first network loaded is loaded now.
@@ -458,10 +488,17 @@ impl VideoFilterImpl for Ugatit {
         let started = std::time::Instant::now();
         match settings.region {
             Region::Face => {
+                let element = self.obj().clone().upcast::<gst::Element>();
+                let live = &mut state.live;
+                let pace = inbetweens::pace(settings.inbetweens, settings.keyframe_every, || {
+                    *live.get_or_insert_with(|| inbetweens::source_is_live(&element))
+                });
+                state.session.set_inbetweens(pace);
                 let face = match meta::read_face(inframe.buffer()) {
                     Some(Ok(track)) if track.state.has_face() => Some(FaceCrop {
                         track: track.track_id,
                         crop: track.crop,
+                        mesh: track.mesh.iter().map(|&[x, y, _]| [x, y]).collect(),
                     }),
                     _ => None,
                 };
@@ -471,6 +508,12 @@ impl VideoFilterImpl for Ugatit {
                     .map_err(failed)?;
                 match outcome {
                     FaceOutcome::Stylized => self.activity.generated(started.elapsed()),
+                    FaceOutcome::Inbetween { new_keyframe } => {
+                        if let Some(took) = new_keyframe {
+                            self.activity.generated(took);
+                        }
+                        self.activity.inbetween();
+                    }
                     FaceOutcome::Held | FaceOutcome::Unchanged => {
                         self.activity.repeated_without_face()
                     }

@@ -116,7 +116,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
     if serial {
         edit::bypass(&pipeline, names::LATEST)?;
     }
-    if mode == Mode::Fomm {
+    if mode != Mode::Warp {
         edit::named(&pipeline, names::ANIMATE)?
             .set_property_from_str("in-betweens", &args.in_betweens);
     }
@@ -138,7 +138,7 @@ pub fn live_latency(models: &Path, seconds: f64, args: &BenchArgs) -> Result<(),
         } else {
             "stages overlapped in threads"
         },
-        if mode == Mode::Fomm {
+        if mode != Mode::Warp {
             format!(", in-betweens {}", args.in_betweens)
         } else {
             String::new()

@@ -3,13 +3,20 @@
 //! redrawn, pasted back with a feathered edge, with optional temporal smoothing against flicker.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use ndarray::Array4;
 
 use crate::face::{square_crop, Rect};
 use crate::image::{crop_square, ImageError, ImageView, ImageViewMut, RgbImage, SquareCrop};
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
+use crate::motion::Point;
 use crate::tensor::{fill_tensor, from_tensor, TensorError};
+use crate::worker::{KeyframePace, Picture};
+
+mod keyframes;
+
+pub use keyframes::StyleKeyframes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StylizeError {
@@ -232,23 +239,35 @@ pub struct StylizeSettings {
 pub enum FaceOutcome {
     /// The face was stylized and pasted.
     Stylized,
+    /// The newest stylized face, moved by the mesh's motion since, was pasted where the face is
+    /// now (in-betweens); `new_keyframe`: how long the network took for one that arrived now.
+    Inbetween {
+        new_keyframe: Option<std::time::Duration>,
+    },
     /// No face: the last stylized face was pasted again (hold).
     Held,
     /// No face: the frame is left as it was.
     Unchanged,
 }
 
-/// The face being followed: its track id and its square crop in fractions of the frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The face being followed: its track id, its square crop and its mesh's points (x and y),
+/// in fractions of the frame (no points without a mesh).
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaceCrop {
     pub track: u64,
     pub crop: Rect,
+    pub mesh: Vec<[f32; 2]>,
 }
 
 /// One stylization session, as the ugatit element runs it: the network, the flicker filter,
 /// the held face for frames without one, and the face being followed.
 pub struct FaceStylizer {
-    stylizer: Stylizer,
+    /// Shared with the keyframes' thread, which holds it while it draws.
+    stylizer: Arc<Mutex<Stylizer>>,
+    /// Fixed by the model: read without waiting for that lock.
+    image_size: usize,
+    /// With in-betweens, the network on a thread of its own.
+    keyframes: Option<StyleKeyframes>,
     flicker: FlickerFilter,
     /// The last stylized face and its crop (fractions of the frame), for the hold.
     held: Option<(RgbImage, Rect)>,
@@ -259,7 +278,9 @@ pub struct FaceStylizer {
 impl FaceStylizer {
     pub fn new(stylizer: Stylizer) -> Self {
         FaceStylizer {
-            stylizer,
+            image_size: stylizer.image_size(),
+            stylizer: Arc::new(Mutex::new(stylizer)),
+            keyframes: None,
             flicker: FlickerFilter::default(),
             held: None,
             frames_without_face: 0,
@@ -267,12 +288,26 @@ impl FaceStylizer {
         }
     }
 
-    pub fn stylizer(&self) -> &Stylizer {
-        &self.stylizer
+    /// Face mode's in-betweens: the network on a thread of its own at `pace`, or (`None`) on
+    /// every frame on the caller's thread.
+    pub fn set_inbetweens(&mut self, pace: Option<KeyframePace>) {
+        if self.keyframes.as_ref().map(StyleKeyframes::pace) != pace {
+            self.keyframes = pace.map(|pace| StyleKeyframes::new(self.stylizer.clone(), pace));
+        }
+    }
+
+    /// The network, waiting for the keyframes' thread to finish a face it is drawing.
+    fn network(&self) -> std::sync::MutexGuard<'_, Stylizer> {
+        self.stylizer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A new stream: nothing of the old one is held or mixed in.
     pub fn reset(&mut self) {
+        if let Some(keyframes) = &mut self.keyframes {
+            keyframes.forget();
+        }
         self.flicker.reset();
         self.held = None;
         self.frames_without_face = 0;
@@ -311,15 +346,33 @@ impl FaceStylizer {
         if self.last_track != Some(face.track) {
             // Another face: the previous one's stylization must not bleed into it.
             self.flicker.reset();
+            if let Some(keyframes) = &mut self.keyframes {
+                keyframes.forget();
+            }
             self.last_track = Some(face.track);
         }
         let crop = square_crop(&face.crop.to_pixels(width, height));
-        let cut = crop_square(input, crop, self.stylizer.image_size())?;
-        let stylized = self.stylizer.stylize(&cut)?;
-        let stylized = self.flicker.filter(&stylized, settings.smoothing);
+        let cut = crop_square(input, crop, self.image_size)?;
+        let (stylized, outcome) = match &mut self.keyframes {
+            Some(keyframes) => {
+                let mesh = mesh_in_crop(&face.mesh, crop, (width, height));
+                let (picture, made) =
+                    keyframes.frame(cut, mesh, &mut self.flicker, settings.smoothing)?;
+                let outcome = match made {
+                    Picture::Generated => FaceOutcome::Stylized,
+                    Picture::Inbetween { new_keyframe } => FaceOutcome::Inbetween { new_keyframe },
+                };
+                (picture, outcome)
+            }
+            None => {
+                let stylized = self.network().stylize(&cut)?;
+                let stylized = self.flicker.filter(&stylized, settings.smoothing);
+                (stylized, FaceOutcome::Stylized)
+            }
+        };
         paste(output, &stylized, crop, settings.feather)?;
         self.held = Some((stylized, face.crop));
-        Ok(FaceOutcome::Stylized)
+        Ok(outcome)
     }
 
     /// The whole frame stylized, letterboxed to the model's square: at the model's size, or
@@ -332,9 +385,9 @@ impl FaceStylizer {
     ) -> Result<RgbImage, StylizeError> {
         let (width, height) = (input.width(), input.height());
         let letterbox = SquareCrop::letterbox(width, height);
-        let size = self.stylizer.image_size();
+        let size = self.image_size;
         let stylized = self
-            .stylizer
+            .network()
             .stylize(&crop_square(input, letterbox, size)?)?;
         let stylized = self.flicker.filter(&stylized, settings.smoothing);
         if !at_input_size {
@@ -344,6 +397,24 @@ impl FaceStylizer {
         let square = stylized.resized(side, side)?;
         Ok(square.region((side - width) / 2, (side - height) / 2, width, height)?)
     }
+}
+
+/// The mesh's points (fractions of the frame) in the square `crop`'s [-1, 1] units, as the
+/// in-betweens take keypoints (corner-aligned over the crop's pixels).
+fn mesh_in_crop(
+    mesh: &[[f32; 2]],
+    crop: SquareCrop,
+    (width, height): (usize, usize),
+) -> Vec<Point> {
+    let side = crop.side.max(f32::EPSILON);
+    mesh.iter()
+        .map(|[x, y]| {
+            [
+                2.0 * (x * width as f32 - crop.left()) / side - 1.0,
+                2.0 * (y * height as f32 - crop.top()) / side - 1.0,
+            ]
+        })
+        .collect()
 }
 
 /// Mean absolute difference of two images' bytes, in byte levels: between consecutive frames,
