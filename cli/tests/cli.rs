@@ -763,8 +763,9 @@ fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
         "filesrc location={} ! decodebin ! videoconvert ! clocksync",
         media("carphone_pristine.mp4").display()
     );
-    let webcam = |precision: &str| {
-        animecam(&[
+    let portrait = media("sylvie_green_normal.png");
+    let webcam_with = |precision: &str, extra: &[&str]| {
+        let mut line = vec![
             "webcam",
             "--mode",
             "fomm",
@@ -773,15 +774,18 @@ fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
             "--models",
             models.to_str().unwrap(),
             "--portrait",
-            media("sylvie_green_normal.png").to_str().unwrap(),
+            portrait.to_str().unwrap(),
             "--camera",
             &camera,
             "--sink",
             "fakesink sync=false",
             "--seconds",
             "2",
-        ])
+        ];
+        line.extend(extra);
+        animecam(&line)
     };
+    let webcam = |precision: &str| webcam_with(precision, &[]);
     let auto = webcam("auto");
     let text = stderr(&auto);
     assert!(auto.status.success(), "{text}");
@@ -791,14 +795,32 @@ fn webcam_fomm_runs_the_int8_set_on_the_cpu_and_says_so() {
         networks.iter().all(|l| l.ends_with(": cpu, int8")),
         "{networks:?}"
     );
-    let fp32 = webcam("fp32");
-    let text = stderr(&fp32);
-    assert!(fp32.status.success(), "{text}");
-    assert!(
-        text.lines()
+    // --precision fp32 names the generator's: live, the keypoints of every frame stay int8
+    // where the set is there, unless --keypoints-precision says otherwise.
+    let networks = |run: &std::process::Output| -> Vec<String> {
+        let text = stderr(run);
+        assert!(run.status.success(), "{text}");
+        let mut lines: Vec<String> = text
+            .lines()
             .filter(|l| l.starts_with("network "))
-            .all(|l| l.ends_with(": cpu, fp32")),
-        "{text}"
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        networks(&webcam("fp32")),
+        [
+            "network animate: cpu, fp32",
+            "network fommkeypoints0: cpu, int8"
+        ]
+    );
+    assert_eq!(
+        networks(&webcam_with("fp32", &["--keypoints-precision", "fp32"])),
+        [
+            "network animate: cpu, fp32",
+            "network fommkeypoints0: cpu, fp32"
+        ]
     );
     std::fs::remove_file(models.join("vox-256-int8")).unwrap();
     let missing = webcam("int8");
