@@ -40,13 +40,13 @@ fn every_enum_property_type_is_marked_as_plugin_api() {
     assert_eq!(
         enums,
         [
+            "GstAnimecamInbetweens",
             "GstAnimecamPrecision",
             "GstAnimecamProvider",
             "GstFaceTrackDetector",
             "GstFaceTrackLandmarks",
             "GstFommAnimateBackground",
             "GstFommAnimateEngine",
-            "GstFommAnimateInbetweens",
             "GstUgatitFrameOutput",
             "GstUgatitRegion",
             "GstUgatitVariant",
