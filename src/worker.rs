@@ -129,6 +129,77 @@ impl<J, R> Drop for Worker<J, R> {
     }
 }
 
+/// What a frame does with its keyframes ([`PacedWorker::turn`]).
+pub enum Turn<R> {
+    /// Make this frame's picture on the caller's thread: the first of a stream, or every Nth.
+    MakeHere,
+    /// Show an in-between of the newest keyframe, after taking in the one the thread made, if
+    /// one arrived.
+    Between(Option<R>),
+}
+
+/// A [`Worker`] at a [`KeyframePace`]: which frames make their picture on the caller's thread,
+/// and when the thread is offered the newest frame or waited for.
+pub struct PacedWorker<J, R> {
+    pace: KeyframePace,
+    worker: Worker<J, R>,
+    frames: u64,
+}
+
+impl<J: Send + 'static, R: Send + 'static> PacedWorker<J, R> {
+    pub fn spawn(
+        name: &str,
+        pace: KeyframePace,
+        work: impl FnMut(J) -> R + Send + 'static,
+    ) -> PacedWorker<J, R> {
+        PacedWorker {
+            pace,
+            worker: Worker::spawn(name, work),
+            frames: 0,
+        }
+    }
+
+    pub fn pace(&self) -> KeyframePace {
+        self.pace
+    }
+
+    /// A new stream or avatar: counted afresh, and what the thread makes for the old one dropped.
+    pub fn forget(&mut self) {
+        self.frames = 0;
+        self.worker.forget();
+    }
+
+    /// This frame's turn, `has_keyframe` saying whether a keyframe is there to move; `job` is
+    /// this frame's job, offered to the thread when it is free.
+    pub fn turn(&mut self, has_keyframe: bool, job: impl FnOnce() -> J) -> Turn<R> {
+        self.frames += 1;
+        match self.pace {
+            KeyframePace::Every(every) => {
+                if (self.frames - 1).is_multiple_of(u64::from(every.max(1))) {
+                    Turn::MakeHere
+                } else {
+                    Turn::Between(None)
+                }
+            }
+            KeyframePace::AsFastAsItCan => {
+                let arrived = if has_keyframe {
+                    self.worker.take()
+                } else {
+                    // The thread is still making a picture (an older stream's, or this one's
+                    // first): wait for it, so that nothing older is shown and the thread is free
+                    // again; with nothing in flight the picture is made here.
+                    match self.worker.wait() {
+                        Some(made) => Some(made),
+                        None => return Turn::MakeHere,
+                    }
+                };
+                self.worker.offer(job());
+                Turn::Between(arrived)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +231,46 @@ mod tests {
             std::thread::yield_now();
         };
         assert_eq!(result, 8);
+    }
+
+    #[test]
+    fn a_paced_worker_makes_the_first_picture_here_then_offers_frames_and_hands_back_results() {
+        let (release, gate) = crossbeam_channel::bounded::<()>(0);
+        let mut paced = PacedWorker::spawn("test-paced", KeyframePace::AsFastAsItCan, move |job| {
+            gate.recv().unwrap();
+            job
+        });
+        let between = |turn: Turn<u32>| match turn {
+            Turn::MakeHere => panic!("made here"),
+            Turn::Between(arrived) => arrived,
+        };
+        // Nothing to move and nothing in flight: the first picture is made here.
+        assert!(matches!(paced.turn(false, || 1), Turn::MakeHere));
+        // Then each frame is offered; the thread takes the first and is busy with it.
+        assert_eq!(between(paced.turn(true, || 2)), None);
+        assert_eq!(between(paced.turn(true, || 3)), None);
+        release.send(()).unwrap();
+        let started = std::time::Instant::now();
+        let arrived = loop {
+            if let Some(made) = between(paced.turn(true, || 4)) {
+                break made;
+            }
+            assert!(started.elapsed().as_secs() < 10, "no result");
+            std::thread::yield_now();
+        };
+        assert_eq!(
+            arrived, 2,
+            "the job offered first, not the ones refused while busy"
+        );
+        // A new stream: with a job of the old one in flight, the first frame waits for it and
+        // makes its picture here (the old one's is dropped).
+        paced.forget();
+        release.send(()).unwrap();
+        assert!(matches!(paced.turn(false, || 5), Turn::MakeHere));
+        let mut every = PacedWorker::spawn("test-every", KeyframePace::Every(3), |job: u32| job);
+        let made_here: Vec<bool> = (0..7)
+            .map(|frame| matches!(every.turn(true, || frame), Turn::MakeHere))
+            .collect();
+        assert_eq!(made_here, [true, false, false, true, false, false, true]);
     }
 }

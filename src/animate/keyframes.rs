@@ -11,8 +11,8 @@ use crate::fomm::{Deformation, FommError, SourceEncoding};
 use crate::image::RgbImage;
 use crate::inbetween::{inbetween, Method};
 use crate::motion::Keypoints;
-use crate::worker::Worker;
 pub use crate::worker::{KeyframePace, Picture};
+use crate::worker::{PacedWorker, Turn};
 
 /// A picture the generator made, with the keypoints it was made for.
 pub struct Keyframe {
@@ -29,16 +29,14 @@ type Job = (Arc<SourceEncoding>, Keypoints);
 /// The generator's thread and the newest keyframe.
 pub struct Keyframes {
     engine: FommEngine,
-    pace: KeyframePace,
-    generator: Worker<Job, Result<Keyframe, FommError>>,
+    generator: PacedWorker<Job, Result<Keyframe, FommError>>,
     newest: Option<Keyframe>,
-    frames: u64,
 }
 
 impl Keyframes {
     pub fn new(engine: FommEngine, pace: KeyframePace) -> Keyframes {
         let worker = engine.clone();
-        let generator = Worker::spawn("fomm-generator", move |(encoding, keypoints): Job| {
+        let make = move |(encoding, keypoints): Job| {
             let started = std::time::Instant::now();
             worker
                 .animate(&encoding, &keypoints)
@@ -48,25 +46,22 @@ impl Keyframes {
                     deformation,
                     keypoints,
                 })
-        });
+        };
         Keyframes {
             engine,
-            pace,
-            generator,
+            generator: PacedWorker::spawn("fomm-generator", pace, make),
             newest: None,
-            frames: 0,
         }
     }
 
     pub fn pace(&self) -> KeyframePace {
-        self.pace
+        self.generator.pace()
     }
 
     /// A new stream, or a new avatar: the keyframe of the old one is not shown again (a job on
     /// the thread still finishes, and is dropped).
     pub fn forget(&mut self) {
         self.newest = None;
-        self.frames = 0;
         self.generator.forget();
     }
 
@@ -77,42 +72,24 @@ impl Keyframes {
         encoding: &Arc<SourceEncoding>,
         keypoints: &Keypoints,
     ) -> Result<(RgbImage, &Keyframe, Picture), FommError> {
-        self.frames += 1;
-        let mut new_keyframe = None;
-        if self.pace == KeyframePace::AsFastAsItCan && self.newest.is_none() {
-            // The thread is still making a picture (an older stream's, or this one's first):
-            // wait for it, so that nothing older is shown and the thread is free again.
-            if let Some(made) = self.generator.wait() {
-                let made = made?;
-                new_keyframe = Some(made.took);
-                self.newest = Some(made);
+        let job = || (encoding.clone(), keypoints.clone());
+        let new_keyframe = match self.generator.turn(self.newest.is_some(), job) {
+            Turn::MakeHere => {
+                let started = std::time::Instant::now();
+                let (picture, deformation) = self.engine.animate(encoding, keypoints)?;
+                let keyframe = self.newest.insert(Keyframe {
+                    picture: picture.clone(),
+                    took: started.elapsed(),
+                    deformation,
+                    keypoints: keypoints.clone(),
+                });
+                return Ok((picture, keyframe, Picture::Generated));
             }
-        }
-        let generate_here = match self.pace {
-            KeyframePace::Every(every) => (self.frames - 1).is_multiple_of(u64::from(every.max(1))),
-            // The first picture of a stream is made here: there is nothing to move yet.
-            KeyframePace::AsFastAsItCan => self.newest.is_none(),
+            Turn::Between(arrived) => arrived
+                .map(|made| made.map(|made| self.newest.insert(made).took))
+                .transpose()?,
         };
-        if generate_here {
-            let started = std::time::Instant::now();
-            let (picture, deformation) = self.engine.animate(encoding, keypoints)?;
-            let keyframe = self.newest.insert(Keyframe {
-                picture: picture.clone(),
-                took: started.elapsed(),
-                deformation,
-                keypoints: keypoints.clone(),
-            });
-            return Ok((picture, keyframe, Picture::Generated));
-        }
-        if self.pace == KeyframePace::AsFastAsItCan {
-            if let Some(made) = self.generator.take() {
-                let made = made?;
-                new_keyframe = Some(made.took);
-                self.newest = Some(made);
-            }
-            self.generator.offer((encoding.clone(), keypoints.clone()));
-        }
-        let keyframe = self.newest.as_ref().expect("a keyframe was made above");
+        let keyframe = self.newest.as_ref().expect("a keyframe was made before");
         let picture = inbetween(
             &keyframe.picture,
             &keyframe.keypoints,

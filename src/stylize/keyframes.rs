@@ -10,7 +10,7 @@ use super::{FlickerFilter, StylizeError, Stylizer};
 use crate::image::RgbImage;
 use crate::inbetween::{inbetween, mesh_keypoints, Method};
 use crate::motion::Point;
-use crate::worker::{KeyframePace, Picture, Worker};
+use crate::worker::{KeyframePace, PacedWorker, Picture, Turn};
 
 /// A face to redraw: the crop at the network's size and the mesh in it ([-1, 1] units; empty
 /// without a mesh).
@@ -26,10 +26,8 @@ struct Keyframe {
 /// The network's thread and the newest redrawn face.
 pub struct StyleKeyframes {
     stylizer: Arc<Mutex<Stylizer>>,
-    pace: KeyframePace,
-    network: Worker<Job, Result<Keyframe, StylizeError>>,
+    network: PacedWorker<Job, Result<Keyframe, StylizeError>>,
     newest: Option<Keyframe>,
-    frames: u64,
 }
 
 fn redraw(stylizer: &Mutex<Stylizer>, (crop, mesh): Job) -> Result<Keyframe, StylizeError> {
@@ -48,24 +46,21 @@ fn redraw(stylizer: &Mutex<Stylizer>, (crop, mesh): Job) -> Result<Keyframe, Sty
 impl StyleKeyframes {
     pub fn new(stylizer: Arc<Mutex<Stylizer>>, pace: KeyframePace) -> StyleKeyframes {
         let worker = stylizer.clone();
-        let network = Worker::spawn("style-network", move |job: Job| redraw(&worker, job));
+        let make = move |job: Job| redraw(&worker, job);
         StyleKeyframes {
             stylizer,
-            pace,
-            network,
+            network: PacedWorker::spawn("style-network", pace, make),
             newest: None,
-            frames: 0,
         }
     }
 
     pub fn pace(&self) -> KeyframePace {
-        self.pace
+        self.network.pace()
     }
 
     /// A new stream, or another face: its redrawn face is not shown again.
     pub fn forget(&mut self) {
         self.newest = None;
-        self.frames = 0;
         self.network.forget();
     }
 
@@ -79,41 +74,23 @@ impl StyleKeyframes {
         flicker: &mut FlickerFilter,
         smoothing: f32,
     ) -> Result<(RgbImage, Picture), StylizeError> {
-        self.frames += 1;
-        let mut arrived = |made: Keyframe, newest: &mut Option<Keyframe>| {
-            let took = made.took;
-            *newest = Some(Keyframe {
-                picture: flicker.filter(&made.picture, smoothing),
-                ..made
-            });
-            took
+        let mut filtered = |made: Keyframe| Keyframe {
+            picture: flicker.filter(&made.picture, smoothing),
+            ..made
         };
-        let mut new_keyframe = None;
-        if self.pace == KeyframePace::AsFastAsItCan && self.newest.is_none() {
-            // A face still being redrawn (an older stream's, or this one's first): wait for it,
-            // so that nothing older is shown and the thread is free again.
-            if let Some(made) = self.network.wait() {
-                new_keyframe = Some(arrived(made?, &mut self.newest));
+        let job = || (crop.clone(), mesh.clone());
+        let new_keyframe = match self.network.turn(self.newest.is_some(), job) {
+            Turn::MakeHere => {
+                let made = filtered(redraw(&self.stylizer, (crop, mesh))?);
+                let picture = made.picture.clone();
+                self.newest = Some(made);
+                return Ok((picture, Picture::Generated));
             }
-        }
-        let draw_here = match self.pace {
-            KeyframePace::Every(every) => (self.frames - 1).is_multiple_of(u64::from(every.max(1))),
-            // The first face of a stream is drawn here: there is nothing to move yet.
-            KeyframePace::AsFastAsItCan => self.newest.is_none(),
+            Turn::Between(arrived) => arrived
+                .map(|made| made.map(|made| self.newest.insert(filtered(made)).took))
+                .transpose()?,
         };
-        if draw_here {
-            let made = redraw(&self.stylizer, (crop, mesh))?;
-            arrived(made, &mut self.newest);
-            let newest = self.newest.as_ref().expect("drawn above");
-            return Ok((newest.picture.clone(), Picture::Generated));
-        }
-        if self.pace == KeyframePace::AsFastAsItCan {
-            if let Some(made) = self.network.take() {
-                new_keyframe = Some(arrived(made?, &mut self.newest));
-            }
-            self.network.offer((crop, mesh.clone()));
-        }
-        let newest = self.newest.as_ref().expect("a face was drawn above");
+        let newest = self.newest.as_ref().expect("a face was drawn before");
         // Keypoints from the two meshes, Jacobians against the redrawn face's own.
         let moved = mesh_keypoints(&newest.mesh, &newest.mesh)
             .zip(mesh_keypoints(&mesh, &newest.mesh))
