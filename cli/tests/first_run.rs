@@ -171,14 +171,6 @@ fn live_descriptions_take_file_names_as_values() {
 }
 
 /// A UDP port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn stream_prints_the_frames_it_sends() {
     let dir = temp_dir("stream-fps");

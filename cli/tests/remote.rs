@@ -24,21 +24,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Two free UDP ports in a row: the server's video in and animation out.
-fn free_ports() -> u16 {
-    loop {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = socket.local_addr().unwrap().port();
-        drop(socket);
-        if port < 65000
-            && std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok()
-            && std::net::UdpSocket::bind(("0.0.0.0", port + 1)).is_ok()
-        {
-            return port;
-        }
-    }
-}
-
 /// The talking face played at its own pace, as a live camera would give it.
 fn talking_face() -> String {
     format!(

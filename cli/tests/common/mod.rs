@@ -2,8 +2,11 @@
 //! model folders laid out as users have them, and reading written clips back.
 #![allow(dead_code)]
 
+mod ports;
 mod screen;
 mod xvfb;
+#[allow(unused_imports)]
+pub use ports::{free_port, free_ports};
 #[allow(unused_imports)]
 pub use screen::*;
 #[allow(unused_imports)]

@@ -26,6 +26,11 @@ use animecam_cli::descriptions::Mode;
 #[allow(dead_code)]
 mod xvfb;
 
+#[path = "../../../tests/common/ports.rs"]
+#[allow(dead_code)]
+mod ports;
+use ports::free_port;
+
 fn ok<T>(result: Result<T, crate::failure::Failure>) -> T {
     result.unwrap_or_else(|failure| panic!("{}", failure.message))
 }
@@ -284,14 +289,6 @@ fn receive_stream(port: u16) -> std::thread::JoinHandle<Option<(i32, i32, f64)>>
             mean,
         ))
     })
-}
-
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
