@@ -63,15 +63,13 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
     } else if animation.style.is_some() {
         return Err(Failure::from("--style goes with --mode style"));
     }
-    if let Some(set) = animation.mode.model_set() {
-        if !set.dir_in(&models).join("manifest.json").is_file() {
-            return Err(Failure::from(format!(
-                "--mode {} needs the {} models in {}: import the official checkpoint (`animecam models import FILE`, README, Models), or use --mode warp",
-                animation.mode.name(),
-                set.name,
-                set.dir_in(&models).display()
-            )));
-        }
+    if let Some((set, dir)) = missing_model_set(animation.mode, &models) {
+        return Err(Failure::from(format!(
+            "--mode {} needs the {} models in {}: import the official checkpoint (`animecam models import FILE`, README, Models), or use --mode warp",
+            animation.mode.name(),
+            set.name,
+            dir.display()
+        )));
     }
     variables.insert("MODELS", path_value(&models)?);
     let provider: Provider = animation.provider.into();
@@ -84,6 +82,17 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
         variables.insert("SIZE", size.to_string());
     }
     Ok(variables)
+}
+
+/// The model set `mode` needs when its folder in `models` holds no manifest: the set, and the
+/// folder where it was looked for.
+pub fn missing_model_set(
+    mode: Mode,
+    models: &std::path::Path,
+) -> Option<(model_sets::KnownSet, std::path::PathBuf)> {
+    let set = mode.model_set()?;
+    let dir = set.dir_in(models);
+    (!dir.join("manifest.json").is_file()).then_some((set, dir))
 }
 
 /// What a live animation runs differently from a clip's: FOMM and the style networks show

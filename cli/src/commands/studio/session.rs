@@ -98,15 +98,12 @@ pub fn mode_of(settings: &Settings) -> Mode {
 /// Why a mode cannot run here (its weights are missing), with the command that converts them;
 /// None when it can.
 pub fn missing_weights(mode: Mode, models: &Path) -> Option<String> {
-    let set = mode.model_set()?;
-    let dir = set.dir_in(models);
-    (!dir.join("manifest.json").is_file()).then(|| {
-        format!(
-            "needs the {} weights in {}: animecam models import FILE (the official checkpoint; README, Models)",
-            set.name,
-            dir.display()
-        )
-    })
+    let (set, dir) = crate::commands::options::missing_model_set(mode, models)?;
+    Some(format!(
+        "needs the {} weights in {}: animecam models import FILE (the official checkpoint; README, Models)",
+        set.name,
+        dir.display()
+    ))
 }
 
 /// The studio's pipeline for these settings; not yet playing.
