@@ -396,6 +396,18 @@ fn errors_name_the_problem_and_the_fix() {
             ],
             &["--expression", "--mode warp"],
         ),
+        (
+            vec![
+                "webcam",
+                "--camera",
+                "videotestsrc",
+                "--portrait",
+                portrait,
+                "--keypoints-precision",
+                "fp32",
+            ],
+            &["--keypoints-precision", "--mode fomm"],
+        ),
         // With --remote the server animates: the gains go to `animecam serve`.
         (
             vec![

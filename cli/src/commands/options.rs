@@ -76,6 +76,11 @@ pub fn variables(animation: &Animation) -> Result<HashMap<&'static str, String>,
     variables.insert("PROVIDER", provider.to_string());
     variables.insert("VARIANT", animation.variant.nick().to_owned());
     variables.insert("PRECISION", animation.precision.nick().to_owned());
+    if animation.keypoints_precision.is_some() && animation.mode != Mode::Fomm {
+        return Err(Failure::from(
+            "--keypoints-precision sets FOMM's keypoint detector: use it with --mode fomm",
+        ));
+    }
     let keypoints = animation.keypoints_precision.unwrap_or(animation.precision);
     variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
     if let Some(size) = animation.size {
