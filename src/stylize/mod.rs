@@ -1,6 +1,8 @@
 //! Image-to-image stylization (U-GAT-IT, and the style networks `animecam models import` turns
 //! into a set with one `style` graph: AnimeGANv2, CartoonGAN, ready ONNX files): a face crop
-//! redrawn, pasted back with a feathered edge, with optional temporal smoothing against flicker.
+//! redrawn, pasted back with a feathered edge, with optional temporal smoothing against flicker;
+//! live, the network on a thread of its own and in-betweens for the frames between its faces
+//! (`keyframes`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
