@@ -40,7 +40,7 @@ pub struct Animation {
     pub precision: PrecisionArg,
     /// fomm: the keypoint detector's precision. Default: as --precision for a clip; auto for a
     /// camera, whose every frame gets keypoints (int8 on the CPU when the set is there: fp32
-    /// keypoints take a whole frame's time on one core, README, FOMM in-betweens).
+    /// keypoints take a whole frame's time on one core: README, Measurements).
     #[arg(long, value_enum)]
     pub keypoints_precision: Option<PrecisionArg>,
     /// Side of the animated picture in pixels, 64 to 2048 (default 512; live fomm: the model's).
