@@ -15,7 +15,7 @@
 
 use opencv::prelude::*;
 
-use crate::image::{backward_map, read_through, ImageError, RgbImage};
+use crate::image::{backward_map, read_through, ImageError, RgbImage, SquareCrop};
 use crate::motion::{inverse, multiply, Keypoints, Matrix2, Point};
 use crate::warp::ThinPlateSpline;
 
@@ -192,45 +192,109 @@ pub const MESH_KEYPOINTS: [usize; 10] = [33, 263, 1, 61, 291, 13, 14, 152, 105, 
 /// Mesh points around each keypoint whose motion gives its Jacobian.
 const JACOBIAN_NEIGHBOURS: usize = 16;
 
-/// Keypoints from the face mesh's points (`points`, in the picture's [-1, 1] units), for moving a
-/// picture by a face's motion as FOMM's keypoints move its pictures: [`MESH_KEYPOINTS`], each
-/// with the local affine that maps the offsets of its neighbours in the `reference` mesh to
-/// theirs in this one (least squares) as its Jacobian, so that `J_then J_now^-1` is the local
-/// motion between two meshes. `None` when the two are not meshes of the same points.
-pub fn mesh_keypoints(points: &[Point], reference: &[Point]) -> Option<Keypoints> {
-    let highest = MESH_KEYPOINTS.iter().max().copied().unwrap_or(0);
-    if points.len() != reference.len() || points.len() <= highest {
-        return None;
+/// Keypoints from face meshes (points in the picture's [-1, 1] units), for moving a picture by a
+/// face's motion as FOMM's keypoints move its pictures: [`MESH_KEYPOINTS`], each with the local
+/// affine that maps the offsets of its neighbours in a `reference` mesh to theirs in another
+/// (least squares) as its Jacobian, so that `J_then J_now^-1` is the local motion between two
+/// meshes. Each keypoint's neighbours are chosen once, on the reference.
+pub struct MeshKeypoints {
+    reference: Vec<Point>,
+    /// Per keypoint, its nearest mesh points in the reference.
+    neighbours: Vec<Vec<usize>>,
+}
+
+impl MeshKeypoints {
+    /// `None` when `reference` is not a mesh holding the keypoints' points.
+    pub fn new(reference: &[Point]) -> Option<MeshKeypoints> {
+        let highest = MESH_KEYPOINTS.iter().max().copied().unwrap_or(0);
+        if reference.len() <= highest {
+            return None;
+        }
+        let neighbours = MESH_KEYPOINTS
+            .iter()
+            .map(|&keypoint| {
+                let centre = reference[keypoint];
+                let distance = |i: &usize| {
+                    (reference[*i][0] - centre[0]).powi(2) + (reference[*i][1] - centre[1]).powi(2)
+                };
+                let mut nearest: Vec<usize> =
+                    (0..reference.len()).filter(|&i| i != keypoint).collect();
+                nearest.sort_by(|a, b| distance(a).total_cmp(&distance(b)));
+                nearest.truncate(JACOBIAN_NEIGHBOURS);
+                nearest
+            })
+            .collect();
+        Some(MeshKeypoints {
+            reference: reference.to_vec(),
+            neighbours,
+        })
     }
-    let identity: Matrix2 = [[1.0, 0.0], [0.0, 1.0]];
-    let jacobian = |keypoint: usize| {
-        let centre = reference[keypoint];
-        let mut nearest: Vec<usize> = (0..reference.len()).filter(|&i| i != keypoint).collect();
-        let distance = |i: &usize| {
-            (reference[*i][0] - centre[0]).powi(2) + (reference[*i][1] - centre[1]).powi(2)
-        };
-        nearest.sort_by(|a, b| distance(a).total_cmp(&distance(b)));
-        // A = (sum d_now d_ref^T) (sum d_ref d_ref^T)^-1 over the neighbours' offsets d.
-        let (mut cross, mut gram) = ([[0.0f32; 2]; 2], [[0.0f32; 2]; 2]);
-        for &i in nearest.iter().take(JACOBIAN_NEIGHBOURS) {
-            let d_ref = [reference[i][0] - centre[0], reference[i][1] - centre[1]];
-            let d_now = [
-                points[i][0] - points[keypoint][0],
-                points[i][1] - points[keypoint][1],
-            ];
-            for r in 0..2 {
-                for c in 0..2 {
-                    cross[r][c] += d_now[r] * d_ref[c];
-                    gram[r][c] += d_ref[r] * d_ref[c];
+
+    /// The keypoints of `points`, a mesh of the same points as the reference (`None` when it is
+    /// not).
+    pub fn of(&self, points: &[Point]) -> Option<Keypoints> {
+        if points.len() != self.reference.len() {
+            return None;
+        }
+        let identity: Matrix2 = [[1.0, 0.0], [0.0, 1.0]];
+        let jacobian = |keypoint: usize, neighbours: &[usize]| {
+            let centre = self.reference[keypoint];
+            // A = (sum d_now d_ref^T) (sum d_ref d_ref^T)^-1 over the neighbours' offsets d.
+            let (mut cross, mut gram) = ([[0.0f32; 2]; 2], [[0.0f32; 2]; 2]);
+            for &i in neighbours {
+                let d_ref = [
+                    self.reference[i][0] - centre[0],
+                    self.reference[i][1] - centre[1],
+                ];
+                let d_now = [
+                    points[i][0] - points[keypoint][0],
+                    points[i][1] - points[keypoint][1],
+                ];
+                for r in 0..2 {
+                    for c in 0..2 {
+                        cross[r][c] += d_now[r] * d_ref[c];
+                        gram[r][c] += d_ref[r] * d_ref[c];
+                    }
                 }
             }
-        }
-        inverse(&gram).map_or(identity, |inverse| multiply(&cross, &inverse))
+            inverse(&gram).map_or(identity, |inverse| multiply(&cross, &inverse))
+        };
+        Some(Keypoints {
+            values: MESH_KEYPOINTS.iter().map(|&i| points[i]).collect(),
+            jacobians: MESH_KEYPOINTS
+                .iter()
+                .zip(&self.neighbours)
+                .map(|(&i, neighbours)| jacobian(i, neighbours))
+                .collect(),
+        })
+    }
+}
+
+/// Points given as fractions of a `frame` (width, height) in the keypoint units of `crop` read
+/// at `size` x `size` pixels: [-1, 1] over its pixels, corner-aligned, as [`crop_square`]
+/// samples it (crop pixel j is frame pixel `left + (j + 0.5) * scale - 0.5`).
+///
+/// [`crop_square`]: crate::image::crop_square
+pub fn points_in_crop(
+    points: impl IntoIterator<Item = [f32; 2]>,
+    crop: SquareCrop,
+    frame: (usize, usize),
+    size: usize,
+) -> Vec<Point> {
+    let scale = crop.side.max(f32::EPSILON) / size as f32;
+    let to_unit = |frame_pixel: f32, start: f32| {
+        let pixel = (frame_pixel + 0.5 - start) / scale - 0.5;
+        2.0 * pixel / (size - 1).max(1) as f32 - 1.0
     };
-    Some(Keypoints {
-        values: MESH_KEYPOINTS.iter().map(|&i| points[i]).collect(),
-        jacobians: MESH_KEYPOINTS.iter().map(|&i| jacobian(i)).collect(),
-    })
+    points
+        .into_iter()
+        .map(|[x, y]| {
+            [
+                to_unit(x * frame.0 as f32, crop.left()),
+                to_unit(y * frame.1 as f32, crop.top()),
+            ]
+        })
+        .collect()
 }
 
 /// Peak signal-to-noise ratio of `picture` against `truth` (8-bit), in dB; 99 for equal

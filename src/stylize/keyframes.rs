@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{FlickerFilter, StylizeError, Stylizer};
 use crate::image::RgbImage;
-use crate::inbetween::{inbetween, mesh_keypoints, Method};
+use crate::inbetween::{inbetween, MeshKeypoints, Method};
+use crate::motion::Keypoints;
 use crate::motion::Point;
 use crate::worker::{KeyframePace, PacedWorker, Picture, Turn};
 
@@ -16,11 +17,12 @@ use crate::worker::{KeyframePace, PacedWorker, Picture, Turn};
 /// without a mesh).
 type Job = (RgbImage, Vec<Point>);
 
-/// A redrawn face, the mesh of the crop it was drawn from, and how long the network took.
+/// A redrawn face, how long the network took, and (with a mesh) the keypoints of the mesh of
+/// the crop it was drawn from, with the neighbours later meshes' Jacobians are read against.
 struct Keyframe {
     picture: RgbImage,
-    mesh: Vec<Point>,
     took: Duration,
+    keypoints: Option<(MeshKeypoints, Keypoints)>,
 }
 
 /// The network's thread and the newest redrawn face.
@@ -36,10 +38,12 @@ fn redraw(stylizer: &Mutex<Stylizer>, (crop, mesh): Job) -> Result<Keyframe, Sty
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .stylize(&crop)?;
+    let keypoints = MeshKeypoints::new(&mesh)
+        .and_then(|reference| reference.of(&mesh).map(|then| (reference, then)));
     Ok(Keyframe {
         picture,
-        mesh,
         took: started.elapsed(),
+        keypoints,
     })
 }
 
@@ -91,10 +95,12 @@ impl StyleKeyframes {
                 .transpose()?,
         };
         let newest = self.newest.as_ref().expect("a face was drawn before");
-        // Keypoints from the two meshes, Jacobians against the redrawn face's own.
-        let moved = mesh_keypoints(&newest.mesh, &newest.mesh)
-            .zip(mesh_keypoints(&mesh, &newest.mesh))
-            .map(|(then, now)| inbetween(&newest.picture, &then, &now, Method::LocalAffine))
+        // The mesh's keypoints now, Jacobians against the redrawn face's own mesh.
+        let moved = newest
+            .keypoints
+            .as_ref()
+            .and_then(|(reference, then)| Some((then, reference.of(&mesh)?)))
+            .map(|(then, now)| inbetween(&newest.picture, then, &now, Method::LocalAffine))
             .transpose()?;
         // Without a mesh (facetrack runs none) the face is only pasted where the face is now.
         let picture = moved.unwrap_or_else(|| newest.picture.clone());

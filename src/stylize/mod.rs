@@ -11,8 +11,8 @@ use ndarray::Array4;
 
 use crate::face::{square_crop, Rect};
 use crate::image::{crop_square, ImageError, ImageView, ImageViewMut, RgbImage, SquareCrop};
+use crate::inbetween::points_in_crop;
 use crate::inference::{Layout, Manifest, Model, ModelError, Normalization, ProviderOptions};
-use crate::motion::Point;
 use crate::tensor::{fill_tensor, from_tensor, TensorError};
 use crate::worker::{KeyframePace, Picture};
 
@@ -357,7 +357,12 @@ impl FaceStylizer {
         let cut = crop_square(input, crop, self.image_size)?;
         let (stylized, outcome) = match &mut self.keyframes {
             Some(keyframes) => {
-                let mesh = mesh_in_crop(&face.mesh, crop, (width, height));
+                let mesh = points_in_crop(
+                    face.mesh.iter().copied(),
+                    crop,
+                    (width, height),
+                    self.image_size,
+                );
                 let (picture, made) =
                     keyframes.frame(cut, mesh, &mut self.flicker, settings.smoothing)?;
                 let outcome = match made {
@@ -399,24 +404,6 @@ impl FaceStylizer {
         let square = stylized.resized(side, side)?;
         Ok(square.region((side - width) / 2, (side - height) / 2, width, height)?)
     }
-}
-
-/// The mesh's points (fractions of the frame) in the square `crop`'s [-1, 1] units, as the
-/// in-betweens take keypoints (corner-aligned over the crop's pixels).
-fn mesh_in_crop(
-    mesh: &[[f32; 2]],
-    crop: SquareCrop,
-    (width, height): (usize, usize),
-) -> Vec<Point> {
-    let side = crop.side.max(f32::EPSILON);
-    mesh.iter()
-        .map(|[x, y]| {
-            [
-                2.0 * (x * width as f32 - crop.left()) / side - 1.0,
-                2.0 * (y * height as f32 - crop.top()) / side - 1.0,
-            ]
-        })
-        .collect()
 }
 
 /// Mean absolute difference of two images' bytes, in byte levels: between consecutive frames,

@@ -19,7 +19,9 @@ use std::path::Path;
 use animecam::face::{BlazeFace, FaceMesh, Tracker, TrackerConfig};
 use animecam::fomm::Fomm;
 use animecam::image::{crop_square, RgbImage, SquareCrop};
-use animecam::inbetween::{dense_flow_ceiling, inbetween, mesh_keypoints, psnr, Method};
+use animecam::inbetween::{
+    dense_flow_ceiling, inbetween, points_in_crop, psnr, MeshKeypoints, Method,
+};
 use animecam::inference::{Provider, ProviderOptions};
 use animecam::model_sets;
 use animecam::motion::{relative_motion, Keypoints, MotionOptions, Point};
@@ -200,15 +202,18 @@ pub fn inbetween_quality(models: &Path, args: &BenchArgs) -> Result<(), String> 
             ));
         }
         let still = *still_crop.get_or_insert(crop_of(&track, frame.width(), frame.height()));
-        let frame_size = (frame.width() as f32, frame.height() as f32);
-        mesh_points.push(in_crop(&track.mesh, still, frame_size, size));
+        let mesh = track.mesh.iter().map(|&[x, y, _]| [x, y]);
+        let frame_size = (frame.width(), frame.height());
+        mesh_points.push(points_in_crop(mesh, still, frame_size, size));
         faces.push(crop_square(&frame.view(), still, size).map_err(|e| e.to_string())?);
     }
+    let too_few = "the face mesh gave fewer points than its 468";
+    let reference = MeshKeypoints::new(&mesh_points[0]).ok_or(too_few)?;
     let mesh_keypoints: Vec<Keypoints> = mesh_points
         .iter()
-        .map(|points| mesh_keypoints(points, &mesh_points[0]))
+        .map(|points| reference.of(points))
         .collect::<Option<_>>()
-        .ok_or("the face mesh gave fewer points than its 468")?;
+        .ok_or(too_few)?;
     eprintln!(
         "  {:<8} {:<18} {:>9} {:>9} {:>9} {:>13}",
         "keyframe", "method", "PSNR dB", "hold dB", "gain dB", ">= 3 dB above"
@@ -297,23 +302,4 @@ fn predict(
         series.push((t, psnr(&predicted, &truth[t]), psnr(&truth[key], &truth[t])));
     }
     Ok(series)
-}
-
-/// The mesh's points (fractions of the frame) in the face crop's keypoint units: [-1, 1] over
-/// the `size`-pixel crop, corner-aligned, as FOMM's keypoints are.
-fn in_crop(mesh: &[[f32; 3]], crop: SquareCrop, frame: (f32, f32), size: usize) -> Vec<Point> {
-    let scale = crop.side / size as f32;
-    let to_unit = |frame_pixel: f32, start: f32| {
-        // As crop_square samples: crop pixel j is frame pixel start + (j + 0.5) * scale - 0.5.
-        let pixel = (frame_pixel + 0.5 - start) / scale - 0.5;
-        2.0 * pixel / (size - 1) as f32 - 1.0
-    };
-    mesh.iter()
-        .map(|p| {
-            [
-                to_unit(p[0] * frame.0, crop.left()),
-                to_unit(p[1] * frame.1, crop.top()),
-            ]
-        })
-        .collect()
 }
