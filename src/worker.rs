@@ -169,7 +169,7 @@ impl<J: Send + 'static, R: Send + 'static> PacedWorker<J, R> {
         self.worker.forget();
     }
 
-    /// This frame's turn, `has_keyframe` saying whether a keyframe is there to move; `job` is
+    /// This frame's turn, `has_keyframe` saying whether a keyframe is there to move; `job` makes
     /// this frame's job, offered to the thread when it is free.
     pub fn turn(&mut self, has_keyframe: bool, job: impl FnOnce() -> J) -> Turn<R> {
         self.frames += 1;
@@ -193,7 +193,10 @@ impl<J: Send + 'static, R: Send + 'static> PacedWorker<J, R> {
                         None => return Turn::MakeHere,
                     }
                 };
-                self.worker.offer(job());
+                // The job is made only for a free thread (a busy one would drop it).
+                if !self.worker.is_busy() {
+                    self.worker.offer(job());
+                }
                 Turn::Between(arrived)
             }
         }

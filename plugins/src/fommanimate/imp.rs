@@ -470,11 +470,10 @@ impl VideoFilterImpl for FommAnimate {
             Engine::Warp => Inbetweens::Off,
             Engine::Fomm => inbetweens,
         };
-        let element = self.obj().clone().upcast::<gst::Element>();
         let pace = inbetweens::pace(setting, keyframe_every, || {
             *state
                 .live
-                .get_or_insert_with(|| inbetweens::source_is_live(&element))
+                .get_or_insert_with(|| inbetweens::source_is_live(self.obj().upcast_ref()))
         });
         let animator = &mut state.animator;
         self.take_prepared(animator);

@@ -488,10 +488,9 @@ impl VideoFilterImpl for Ugatit {
         let started = std::time::Instant::now();
         match settings.region {
             Region::Face => {
-                let element = self.obj().clone().upcast::<gst::Element>();
                 let live = &mut state.live;
                 let pace = inbetweens::pace(settings.inbetweens, settings.keyframe_every, || {
-                    *live.get_or_insert_with(|| inbetweens::source_is_live(&element))
+                    *live.get_or_insert_with(|| inbetweens::source_is_live(self.obj().upcast_ref()))
                 });
                 state.session.set_inbetweens(pace);
                 let face = match meta::read_face(inframe.buffer()) {
