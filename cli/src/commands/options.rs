@@ -114,10 +114,10 @@ pub fn live_network_variables(
     match animation.mode {
         Mode::Fomm => {
             variables.insert("GENERATOR_THREADS", threads);
-            let keypoints = animation
-                .keypoints_precision
-                .unwrap_or(crate::args::PrecisionArg::Auto);
-            variables.insert("KEYPOINTS_PRECISION", keypoints.nick().to_owned());
+            // Asked for, it is set already (variables); else auto, not a clip's --precision.
+            if animation.keypoints_precision.is_none() {
+                variables.insert("KEYPOINTS_PRECISION", "auto".to_owned());
+            }
         }
         Mode::Ugatit | Mode::Style => {
             variables.insert("NETWORK_THREADS", threads);
