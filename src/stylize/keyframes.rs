@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use super::{FlickerFilter, StylizeError, Stylizer};
 use crate::image::RgbImage;
 use crate::inbetween::{inbetween, MeshKeypoints, Method};
-use crate::motion::Keypoints;
-use crate::motion::Point;
+use crate::motion::{Keypoints, Point};
 use crate::worker::{KeyframePace, PacedWorker, Picture, Turn};
 
 /// A face to redraw: the crop at the network's size and the mesh in it ([-1, 1] units; empty
